@@ -1,0 +1,113 @@
+/*
+ * llvm_target.c — target selection for the LLVM backend: which triples and
+ * CPUs chamcc supports, and what vector width follows from them.
+ *
+ * The host is described by LLVM's own host queries (CPU name and feature
+ * string); a cross target by its triple and a CPU from a known list, with
+ * LLVM's default features for that CPU.
+ */
+#include "chamcc/cg.h"
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const aarch64_cpus[] = {
+    "generic", "cortex-a53", "cortex-a55", "cortex-a57", "cortex-a72", "cortex-a73",
+    "cortex-a75", "cortex-a76", "cortex-a78", "cortex-x1", "neoverse-n1", "neoverse-n2",
+    "neoverse-v1", "neoverse-v2", "apple-m1", NULL};
+
+static const char *const x86_cpus[] = {
+    "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "haswell", "broadwell", "skylake",
+    "skylake-avx512", "cascadelake", "icelake-server", "sapphirerapids", "znver2",
+    "znver3", "znver4", "znver5", NULL};
+
+static int in_list(const char *const *list, const char *s) {
+  for (int i = 0; list[i]; i++)
+    if (!strcmp(list[i], s)) return 1;
+  return 0;
+}
+
+static int list_error(chm_err *e, const char *what, const char *got, const char *const *list) {
+  char buf[512] = "";
+  for (int i = 0; list[i]; i++) {
+    strncat(buf, i ? ", " : "", sizeof buf - strlen(buf) - 1);
+    strncat(buf, list[i], sizeof buf - strlen(buf) - 1);
+  }
+  return chm_errorf(e, "unsupported %s '%s' (supported: %s)", what, got, buf);
+}
+
+static void init_llvm_targets(void) {
+  static int done;
+  if (done) return;
+  done = 1;
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+  LLVMInitializeAArch64TargetInfo();
+  LLVMInitializeAArch64Target();
+  LLVMInitializeAArch64TargetMC();
+  LLVMInitializeAArch64AsmPrinter();
+}
+
+/* Vector width implied by an x86 feature string or CPU name. */
+static void x86_width(cg_target *t) {
+  int avx512 = strstr(t->features, "+avx512f") != NULL;
+  int avx2 = strstr(t->features, "+avx2") != NULL || strstr(t->features, "+avx,") != NULL;
+  if (!t->features[0]) { /* cross-CPU: infer from the name */
+    const char *c = t->cpu;
+    avx512 = strstr(c, "avx512") || strstr(c, "lake-") || !strcmp(c, "cascadelake") ||
+             !strcmp(c, "sapphirerapids") || !strcmp(c, "znver4") || !strcmp(c, "znver5") ||
+             !strcmp(c, "x86-64-v4") || !strcmp(c, "icelake-server");
+    avx2 = !strcmp(c, "haswell") || !strcmp(c, "broadwell") || !strcmp(c, "skylake") ||
+           !strcmp(c, "znver2") || !strcmp(c, "znver3") || !strcmp(c, "x86-64-v3");
+  }
+  t->lanes = avx512 ? 16 : avx2 ? 8 : 4;
+  t->wide512 = avx512;
+}
+
+int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e) {
+  init_llvm_targets();
+  memset(t, 0, sizeof *t);
+  char *host = LLVMGetDefaultTargetTriple();
+  int host_cpu = !cpu || !strcmp(cpu, "native");
+  int x86 = !triple || !strcmp(triple, "x86_64-linux-gnu") || !strcmp(triple, "x86_64-unknown-linux-gnu");
+  int is_host = x86 && host_cpu && strncmp(host, "x86_64", 6) == 0;
+  if (is_host) {
+    snprintf(t->triple, sizeof t->triple, "%s", host);
+    char *name = LLVMGetHostCPUName(), *feat = LLVMGetHostCPUFeatures();
+    snprintf(t->cpu, sizeof t->cpu, "%s", name);
+    snprintf(t->features, sizeof t->features, "%s", feat);
+    LLVMDisposeMessage(name);
+    LLVMDisposeMessage(feat);
+  } else if (x86) {
+    snprintf(t->triple, sizeof t->triple, "x86_64-unknown-linux-gnu");
+    if (host_cpu) cpu = "x86-64-v3";
+    if (!in_list(x86_cpus, cpu)) {
+      LLVMDisposeMessage(host);
+      return list_error(e, "x86-64 CPU", cpu, x86_cpus);
+    }
+    snprintf(t->cpu, sizeof t->cpu, "%s", cpu);
+  } else if (!strcmp(triple, "aarch64-linux-gnu") || !strcmp(triple, "aarch64-unknown-linux-gnu")) {
+    snprintf(t->triple, sizeof t->triple, "aarch64-unknown-linux-gnu");
+    const char *c = cpu ? cpu : "generic";
+    if (!in_list(aarch64_cpus, c)) {
+      LLVMDisposeMessage(host);
+      return list_error(e, "AArch64 CPU", c, aarch64_cpus);
+    }
+    snprintf(t->cpu, sizeof t->cpu, "%s", c);
+    snprintf(t->features, sizeof t->features, "+neon");
+    t->is_aarch64 = 1;
+    t->lanes = 4;
+  } else {
+    LLVMDisposeMessage(host);
+    static const char *const triples[] = {"x86_64-linux-gnu", "aarch64-linux-gnu", NULL};
+    return list_error(e, "target", triple, triples);
+  }
+  LLVMDisposeMessage(host);
+  if (!t->is_aarch64) x86_width(t);
+  return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * tpl_common.c — what every template shares: indexing into (blocked, haloed)
+ * views and the fused activation functions.
+ */
+#include "chamcc/tpl.h"
+
+int64_t tpl_view_cblocks(const tpl_view *v) { return (v->c + v->cb - 1) / v->cb; }
+
+int64_t tpl_view_size(const tpl_view *v) {
+  return v->n * tpl_view_cblocks(v) * (v->h + 2 * v->hh) * (v->w + 2 * v->hw) * v->cb;
+}
+
+ir_expr *tpl_view_index(ir_builder *b, const tpl_view *v, ir_expr *n, ir_expr *cblk,
+                        ir_expr *y, ir_expr *x) {
+  ir_expr *i = ir_add(b, ir_muli(b, n, tpl_view_cblocks(v)), cblk);
+  i = ir_add(b, ir_muli(b, i, v->h + 2 * v->hh), ir_addi(b, y, v->hh));
+  i = ir_add(b, ir_muli(b, i, v->w + 2 * v->hw), ir_addi(b, x, v->hw));
+  return ir_muli(b, i, v->cb);
+}
+
+static ir_expr *clamp01(ir_builder *b, ir_expr *x) {
+  int l = x->type.lanes;
+  return ir_bin(b, IR_MIN, ir_bin(b, IR_MAX, x, ir_float(b, 0, l)), ir_float(b, 1, l));
+}
+
+ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
+  int l = x->type.lanes;
+  switch (ep->act) {
+  case GR_ACT_NONE: return x;
+  case GR_ACT_RELU: return ir_bin(b, IR_MAX, x, ir_float(b, 0, l));
+  case GR_ACT_CLIP:
+    return ir_bin(b, IR_MIN, ir_bin(b, IR_MAX, x, ir_float(b, ep->a, l)), ir_float(b, ep->b, l));
+  case GR_ACT_LEAKY_RELU:
+    return ir_select(b, ir_bin(b, IR_LT, x, ir_float(b, 0, l)), ir_mul(b, x, ir_float(b, ep->a, l)), x);
+  case GR_ACT_SIGMOID: {
+    ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
+    return ir_bin(b, IR_DIV, ir_float(b, 1, l), ir_add(b, ir_float(b, 1, l), e));
+  }
+  case GR_ACT_HARD_SIGMOID:
+    return clamp01(b, ir_fma(b, x, ir_float(b, ep->a, l), ir_float(b, ep->b, l)));
+  case GR_ACT_HARD_SWISH:
+    return ir_mul(b, x, clamp01(b, ir_fma(b, x, ir_float(b, 1.0f / 6, l), ir_float(b, 0.5f, l))));
+  case GR_ACT_TANH: return ir_unary(b, IR_TANH, x);
+  }
+  return x;
+}

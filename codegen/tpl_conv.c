@@ -1,0 +1,215 @@
+/*
+ * tpl_conv.c — the 2-D convolution template on blocked views (regular and
+ * depthwise), its knobs, and its weight packing.
+ *
+ * The output is cut into register tiles of oh_bn rows x ow_bn columns x
+ * oc_bn vectors of output channels. A tile's accumulators live in a local
+ * array indexed only by unrolled loop variables, so they become vector
+ * registers. For each input-channel block, kernel row and column, and each
+ * input channel of the block (unrolled), the tile does one broadcast load
+ * of the input per (row, column) and one FMA per accumulator. The tile
+ * starts from the bias and its epilogue adds the residual, applies the
+ * activation and stores. Padding is read from the input view's halo, so the
+ * inner loops carry no bounds checks. Parallel work: images x output-channel
+ * tiles x row tiles, output channels outermost so each thread streams a
+ * disjoint part of the weights.
+ *
+ * Packed weights: [K/L][C/cbi][KH][KW][cbi][L] (depthwise: [C/L][KH][KW][L]),
+ * zero-filled past K and C.
+ */
+#include "chamcc/tpl.h"
+
+#include <string.h>
+
+static int lanes_of(const tpl_conv *w) { return w->out.cb; }
+
+static int largest_divisor_le(int64_t n, int64_t cap) {
+  for (int64_t d = cap < n ? cap : n; d > 1; d--)
+    if (n % d == 0) return (int)d;
+  return 1;
+}
+
+tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
+  tpl_conv_cfg c = {1, 1, 1, 0};
+  int64_t ocb = tpl_view_cblocks(&w->out);
+  if (w->depthwise) {
+    c.ow_bn = (int)(w->out.w < 8 ? w->out.w : 8);
+    return c;
+  }
+  /* ~24-28 accumulators: 2 vectors x 12-14 columns, fewer vectors if K is small */
+  c.oc_bn = ocb % 2 == 0 ? 2 : 1;
+  int cols = 28 / c.oc_bn;
+  if (cols > 14) cols = 14;
+  if (w->out.w >= cols) {
+    c.ow_bn = cols;
+    /* prefer a width that divides the row, if one is close */
+    int d = largest_divisor_le(w->out.w, cols);
+    if (d >= cols - 4) c.ow_bn = d;
+  } else {
+    c.ow_bn = (int)w->out.w;
+    int rows = cols / c.ow_bn;
+    c.oh_bn = largest_divisor_le(w->out.h, rows);
+  }
+  (void)lanes;
+  return c;
+}
+
+const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
+  int64_t ocb = tpl_view_cblocks(&w->out);
+  if (c->oc_bn < 1 || ocb % c->oc_bn) return "oc_bn must divide the output-channel blocks";
+  if (c->oh_bn < 1 || w->out.h % c->oh_bn) return "oh_bn must divide the output rows";
+  if (c->ow_bn < 1 || c->ow_bn > w->out.w) return "ow_bn must be in [1, output columns]";
+  if (w->depthwise && c->oc_bn != 1) return "depthwise tiles hold one channel block";
+  if ((int64_t)c->oc_bn * c->ow_bn * c->oh_bn > 64) return "register tile larger than 64 vectors";
+  if (w->pt > w->in.hh || w->pl > w->in.hw) return "input halo smaller than the padding";
+  int64_t last_y = (w->out.h - 1) * w->sh - w->pt + (w->kh - 1) * w->dh;
+  int64_t last_x = (w->out.w - 1) * w->sw - w->pl + (w->kw - 1) * w->dw;
+  if (last_y >= w->in.h + w->in.hh || last_x >= w->in.w + w->in.hw)
+    return "input halo smaller than the bottom/right padding";
+  return NULL;
+}
+
+/* The loop variables and buffers one kernel shares between its tiles. */
+typedef struct conv_ctx {
+  ir_builder *b;
+  const tpl_conv *w;
+  const tpl_conv_cfg *c;
+  ir_buf *in, *wt, *bias, *res, *out;
+  ir_expr *n, *oc0, *oh0; /* image, first output-channel block, first row */
+} conv_ctx;
+
+/* acc index of (row r, column col, vector j) in a tile of ncols columns */
+static ir_expr *acc_index(conv_ctx *x, int r, int col, int j, int ncols) {
+  return ir_int(x->b, (((int64_t)r * ncols + col) * x->c->oc_bn + j) * lanes_of(x->w));
+}
+
+/* Weight vector of output block ocb for input channel (icb, ic) at tap (ky, kx). */
+static ir_expr *weight(conv_ctx *x, ir_expr *ocb, ir_expr *icb, ir_expr *ky, ir_expr *kx, ir_expr *ic) {
+  ir_builder *b = x->b;
+  const tpl_conv *w = x->w;
+  ir_expr *i;
+  if (w->depthwise) {
+    i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, ocb, w->kh), ky), w->kw), kx);
+  } else {
+    i = ir_add(b, ir_muli(b, ocb, tpl_view_cblocks(&w->in)), icb);
+    i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, i, w->kh), ky), w->kw), kx), w->in.cb), ic);
+  }
+  return ir_load(b, x->wt, ir_muli(b, i, lanes_of(w)), lanes_of(w));
+}
+
+static ir_stmt *unrolled(ir_builder *b, int var, int64_t n, ir_stmt *body) {
+  return ir_for(b, var, ir_int(b, 0), ir_int(b, n), IR_LOOP_UNROLLED, body);
+}
+
+/* The FMAs of one input channel at one tap, for the whole tile. */
+static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_expr *icb,
+                          ir_expr *ky, ir_expr *kx, ir_expr *ic) {
+  ir_builder *b = x->b;
+  const tpl_conv *w = x->w;
+  int L = lanes_of(w);
+  ir_stmt *seq = ir_seq(b);
+  for (int r = 0; r < x->c->oh_bn; r++) {
+    ir_expr *iy = ir_add(b, ir_muli(b, ir_addi(b, x->oh0, r), w->sh), ir_addi(b, ir_muli(b, ky, w->dh), -w->pt));
+    for (int col = 0; col < ncols; col++) {
+      ir_expr *ix = ir_add(b, ir_muli(b, ir_addi(b, ow0, col), w->sw), ir_addi(b, ir_muli(b, kx, w->dw), -w->pl));
+      for (int j = 0; j < x->c->oc_bn; j++) {
+        ir_expr *ocb = ir_addi(b, x->oc0, j);
+        ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
+        if (w->depthwise)
+          in = ir_load(b, x->in, tpl_view_index(b, &w->in, x->n, ocb, iy, ix), L);
+        else
+          in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, tpl_view_index(b, &w->in, x->n, icb, iy, ix), ic), 1), L);
+        ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols),
+                                    ir_fma(b, in, weight(x, ocb, icb, ky, kx, ic), a)));
+      }
+    }
+  }
+  return seq;
+}
+
+/* One register tile of ncols columns starting at column ow0. */
+static ir_stmt *conv_tile(conv_ctx *x, ir_expr *ow0, int ncols) {
+  ir_builder *b = x->b;
+  const tpl_conv *w = x->w;
+  int L = lanes_of(w);
+  ir_buf *acc = ir_local(b, "acc", (int64_t)x->c->oh_bn * ncols * x->c->oc_bn * L);
+  ir_stmt *body = ir_seq(b);
+  for (int r = 0; r < x->c->oh_bn; r++) /* start from the bias */
+    for (int col = 0; col < ncols; col++)
+      for (int j = 0; j < x->c->oc_bn; j++)
+        ir_seq_add(b, body, ir_store(b, acc, acc_index(x, r, col, j, ncols),
+                                     ir_load(b, x->bias, ir_muli(b, ir_addi(b, x->oc0, j), L), L)));
+  int vicb = ir_new_var(b), vky = ir_new_var(b), vkx = ir_new_var(b), vic = ir_new_var(b);
+  ir_expr *icb = ir_var(b, vicb), *ky = ir_var(b, vky), *kx = ir_var(b, vkx), *ic = ir_var(b, vic);
+  ir_stmt *inner = w->depthwise ? tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ir_int(b, 0))
+                                : unrolled(b, vic, w->in.cb, tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ic));
+  ir_stmt *kxl = ir_for(b, vkx, ir_int(b, 0), ir_int(b, w->kw),
+                        x->c->unroll_kw ? IR_LOOP_UNROLLED : IR_LOOP_SERIAL, inner);
+  ir_stmt *kyl = ir_for(b, vky, ir_int(b, 0), ir_int(b, w->kh), IR_LOOP_SERIAL, kxl);
+  int64_t nicb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  ir_seq_add(b, body, ir_for(b, vicb, ir_int(b, 0), ir_int(b, nicb), IR_LOOP_SERIAL, kyl));
+  for (int r = 0; r < x->c->oh_bn; r++) /* epilogue */
+    for (int col = 0; col < ncols; col++)
+      for (int j = 0; j < x->c->oc_bn; j++) {
+        ir_expr *ocb = ir_addi(b, x->oc0, j), *oy = ir_addi(b, x->oh0, r), *ox = ir_addi(b, ow0, col);
+        ir_expr *v = ir_load(b, acc, acc_index(x, r, col, j, ncols), L);
+        if (w->epi.has_residual)
+          v = ir_add(b, v, ir_load(b, x->res, tpl_view_index(b, &w->epi.res, x->n, ocb, oy, ox), L));
+        ir_seq_add(b, body, ir_store(b, x->out, tpl_view_index(b, &w->out, x->n, ocb, oy, ox),
+                                     tpl_act(b, &w->epi, v)));
+      }
+  return ir_alloc(b, acc, body);
+}
+
+ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, const tpl_conv_cfg *c) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  conv_ctx x = {.b = &b, .w = w, .c = c};
+  x.in = ir_param(&b, "in", tpl_view_size(&w->in));
+  x.wt = ir_param(&b, "w", tpl_conv_wsize(w));
+  x.bias = ir_param(&b, "bias", tpl_view_cblocks(&w->out) * w->out.cb);
+  if (w->epi.has_residual) x.res = ir_param(&b, "res", tpl_view_size(&w->epi.res));
+  x.out = ir_param(&b, "out", tpl_view_size(&w->out));
+
+  int64_t n_oct = tpl_view_cblocks(&w->out) / c->oc_bn, n_oht = w->out.h / c->oh_bn;
+  int vt = ir_new_var(&b), vow = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt);
+  x.n = ir_bin(&b, IR_DIV, t, ir_int(&b, n_oct * n_oht));
+  x.oc0 = ir_muli(&b, ir_bin(&b, IR_MOD, ir_bin(&b, IR_DIV, t, ir_int(&b, n_oht)), ir_int(&b, n_oct)), c->oc_bn);
+  x.oh0 = ir_muli(&b, ir_bin(&b, IR_MOD, t, ir_int(&b, n_oht)), c->oh_bn);
+
+  ir_stmt *row = ir_seq(&b);
+  int64_t full = w->out.w / c->ow_bn, tail = w->out.w % c->ow_bn;
+  ir_seq_add(&b, row, ir_for(&b, vow, ir_int(&b, 0), ir_int(&b, full), IR_LOOP_SERIAL,
+                             conv_tile(&x, ir_muli(&b, ir_var(&b, vow), c->ow_bn), c->ow_bn)));
+  if (tail) ir_seq_add(&b, row, conv_tile(&x, ir_int(&b, full * c->ow_bn), (int)tail));
+  k->body = ir_for(&b, vt, ir_int(&b, 0), ir_int(&b, w->out.n * n_oct * n_oht), IR_LOOP_PARALLEL, row);
+  int64_t cin = w->depthwise ? 1 : w->in.c;
+  k->flops = 2.0 * (double)(w->out.n * w->out.c * w->out.h * w->out.w) * (double)(cin * w->kh * w->kw);
+  return k;
+}
+
+int64_t tpl_conv_wsize(const tpl_conv *w) {
+  int64_t L = w->out.cb, okb = tpl_view_cblocks(&w->out);
+  if (w->depthwise) return okb * w->kh * w->kw * L;
+  return okb * tpl_view_cblocks(&w->in) * w->kh * w->kw * w->in.cb * L;
+}
+
+void tpl_conv_pack(const tpl_conv *w, const float *W, float *packed) {
+  int64_t L = w->out.cb, K = w->out.c, C = w->depthwise ? 1 : w->in.c, cbi = w->in.cb;
+  int64_t icbs = tpl_view_cblocks(&w->in), kk = w->kh * w->kw;
+  memset(packed, 0, (size_t)tpl_conv_wsize(w) * sizeof(float));
+  for (int64_t o = 0; o < K; o++)
+    for (int64_t c = 0; c < C; c++)
+      for (int64_t t = 0; t < kk; t++) {
+        float v = W[(o * C + c) * kk + t];
+        int64_t i = w->depthwise ? (o / L) * kk + t
+                                 : (((o / L) * icbs + c / cbi) * kk + t) * cbi + c % cbi;
+        packed[i * L + o % L] = v;
+      }
+}
+
+void tpl_pack_bias(int64_t k, int lanes, const float *bias, float *packed) {
+  int64_t kp = (k + lanes - 1) / lanes * lanes;
+  for (int64_t i = 0; i < kp; i++) packed[i] = bias && i < k ? bias[i] : 0.0f;
+}

@@ -1,0 +1,92 @@
+/*
+ * cg.h — the LLVM backend (prefix `cg_`): targets, modules, lowering of loop
+ * IR kernels to LLVM IR, the model entry function, object files and JIT.
+ *
+ * One cg_module owns an LLVM context, module, builder and target machine:
+ * create → add kernels / constants / entry → finish (verify + O3) → emit
+ * object or JIT → free. Modules are independent, so builds can run in
+ * parallel threads.
+ */
+#ifndef CHAMCC_CG_H
+#define CHAMCC_CG_H
+
+#include "chamcc/ir.h"
+
+typedef struct cg_target {
+  char triple[64];     /* normalized LLVM triple, e.g. x86_64-unknown-linux-gnu */
+  char cpu[64];        /* LLVM CPU name, e.g. znver4, cortex-a76 */
+  char features[1024]; /* LLVM feature string (host features for the host) */
+  int lanes;           /* float32 lanes of the widest profitable vector */
+  int wide512;         /* AVX-512: keep 512-bit vectors (function attributes) */
+  int is_aarch64;      /* the target is AArch64 */
+} cg_target;
+
+/* Fills t for TRIPLE (NULL: the host) and CPU (NULL: the host's, or the
+ * triple's generic CPU). Unknown triples or CPUs are errors listing what
+ * is supported. */
+int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e);
+
+typedef struct cg_module cg_module;
+
+cg_module *cg_module_new(const cg_target *t, const char *name, int nthreads, chm_err *e);
+void cg_module_free(cg_module *m); /* NULL is allowed */
+
+/* Kernels added from now on are visible symbols (for JIT lookup). */
+void cg_export_kernels(cg_module *m);
+/* Lowers kernel k to an internal function named k->name(float *params...). */
+int cg_add_kernel(cg_module *m, const ir_kernel *k, chm_err *e);
+/* An embedded constant array; returns its id for CG_ARG_CONST. */
+int cg_add_const(cg_module *m, const float *data, int64_t n);
+
+typedef enum cg_arg_kind {
+  CG_ARG_INPUT,  /* inputs[i] of NAME_run */
+  CG_ARG_OUTPUT, /* outputs[i] of NAME_run */
+  CG_ARG_WS,     /* workspace + i bytes */
+  CG_ARG_CONST,  /* constant array i (cg_add_const) */
+} cg_arg_kind;
+
+typedef struct cg_arg {
+  cg_arg_kind kind; /* where the pointer comes from */
+  int64_t i;        /* index, byte offset or constant id */
+} cg_arg;
+
+typedef struct cg_call {
+  const char *kernel; /* name of a kernel added with cg_add_kernel */
+  int n_args;         /* its parameter count */
+  cg_arg *args;       /* one per parameter */
+} cg_call;
+
+typedef struct cg_io {
+  const char *name;     /* ONNX name */
+  int rank;             /* dimensions */
+  const int64_t *shape; /* rank values */
+} cg_io;
+
+typedef struct cg_entry {
+  const char *prefix;   /* NAME: functions are NAME_run, NAME_num_inputs, ... */
+  int n_inputs;         /* runtime inputs */
+  const cg_io *inputs;  /* their names and shapes */
+  int n_outputs;        /* outputs */
+  const cg_io *outputs; /* their names and shapes */
+  int64_t ws_bytes;     /* workspace size */
+  int n_calls;          /* kernel calls, in order */
+  const cg_call *calls; /* the calls */
+} cg_entry;
+
+/* Emits NAME_run and the metadata functions of the library API. */
+int cg_add_entry(cg_module *m, const cg_entry *en, chm_err *e);
+
+/* Verifies the module and runs the O3 pipeline. */
+int cg_finish(cg_module *m, chm_err *e);
+/* Textual LLVM IR to PATH. */
+int cg_write_ir(cg_module *m, const char *path, chm_err *e);
+/* Object code into a malloc'ed buffer. */
+int cg_emit_object(cg_module *m, unsigned char **data, size_t *size, chm_err *e);
+
+/* ---- JIT (host only): compiles a finished module and looks up symbols ---- */
+typedef struct cg_jit cg_jit;
+cg_jit *cg_jit_new(cg_module *m, chm_err *e); /* takes ownership of m's module */
+void *cg_jit_lookup(cg_jit *j, const char *name, chm_err *e);
+void cg_jit_free(cg_jit *j);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * graph.h — the model graph (prefix `gr_`): ONNX import and the graph passes.
+ *
+ * The graph knows ONNX and nothing of LLVM or search. After gr_load() a
+ * graph is normalized so that codegen sees a small, regular op set:
+ *
+ *   - nodes are in topological order and every tensor has a dtype and a
+ *     static shape; constants (initializers, Constant nodes, folded
+ *     subgraphs) carry their data and are not graph inputs;
+ *   - Identity and Dropout are gone; Flatten, Squeeze, Unsqueeze and Reshape
+ *     all became op "Reshape" with one input (the output shape says it all);
+ *   - attributes are explicit (defaults filled, negative axes made positive,
+ *     auto_pad resolved into "pads"), see the per-op list in graph/README.md;
+ *   - BatchNormalization after a Conv is folded into its weights and bias;
+ *     any other BatchNormalization became Mul + Add with constants;
+ *   - Conv / Gemm / MatMul carry fused epilogues (residual Add, activation).
+ *
+ * Bad input is reported as "FILE: node 'NAME' (OP): what is wrong".
+ */
+#ifndef CHAMCC_GRAPH_H
+#define CHAMCC_GRAPH_H
+
+#include "chamcc/util.h"
+
+enum { GR_MAX_RANK = 8 };
+
+typedef enum gr_dtype {
+  GR_UNDEFINED, /* not known yet (only during import) */
+  GR_F32,       /* float32: the only type kernels compute on */
+  GR_I64,       /* int64: shapes, indices (constant folding only) */
+  GR_I32,       /* int32 (constant folding only; Cast targets) */
+  GR_BOOL,      /* bool stored as one byte (constant folding only) */
+  GR_OTHER,     /* any other ONNX element type: rejected where used */
+} gr_dtype;
+
+typedef struct gr_tensor {
+  char *name;                   /* ONNX value name, unique in the graph */
+  gr_dtype dtype;               /* element type */
+  int rank;                     /* number of dimensions, 0 for a scalar */
+  int64_t shape[GR_MAX_RANK];   /* dimensions, all known and >= 0 after gr_load */
+  void *data;                   /* constant value (dense, row-major) or NULL */
+  int producer;                 /* index of the producing node, -1 if none */
+  bool is_input;                /* a graph input fed at run time */
+  bool is_output;               /* a graph output */
+} gr_tensor;
+
+typedef enum gr_attr_kind {
+  GR_ATTR_INT,    /* i */
+  GR_ATTR_FLOAT,  /* f */
+  GR_ATTR_INTS,   /* ints[n] */
+  GR_ATTR_FLOATS, /* floats[n] */
+  GR_ATTR_STRING, /* s */
+  GR_ATTR_TENSOR, /* t: index of a constant tensor in the graph */
+} gr_attr_kind;
+
+typedef struct gr_attr {
+  char *name;         /* attribute name */
+  gr_attr_kind kind;  /* which value field is meaningful */
+  int64_t i;          /* INT */
+  float f;            /* FLOAT */
+  int64_t *ints;      /* INTS */
+  float *floats;      /* FLOATS */
+  int n;              /* element count of ints / floats */
+  char *s;            /* STRING, NUL-terminated */
+  int t;              /* TENSOR */
+} gr_attr;
+
+/* Activation fused into the store of a Conv / Gemm / MatMul. */
+typedef enum gr_act {
+  GR_ACT_NONE,
+  GR_ACT_RELU,        /* max(x, 0) */
+  GR_ACT_CLIP,        /* min(max(x, a), b) */
+  GR_ACT_LEAKY_RELU,  /* x < 0 ? a * x : x */
+  GR_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
+  GR_ACT_HARD_SIGMOID,/* max(0, min(1, a * x + b)) */
+  GR_ACT_HARD_SWISH,  /* x * max(0, min(1, x / 6 + 0.5)) */
+  GR_ACT_TANH,        /* tanh(x) */
+} gr_act;
+
+typedef struct gr_node {
+  char *name;       /* node name, or "OP_i" when the file gave none */
+  char *op;         /* ONNX op type (normalized, see above) */
+  int n_in;         /* number of inputs */
+  int *in;          /* tensor indices; -1 for an omitted optional input */
+  int n_out;        /* number of outputs */
+  int *out;         /* tensor indices */
+  int n_attr;       /* number of attributes */
+  gr_attr *attr;    /* attributes */
+  /* Fused epilogue of Conv / Gemm / MatMul, applied in this order:
+   * y = act(op(x) + residual). Bias stays the op's own input. */
+  int residual;     /* tensor index added to the result, -1 if none */
+  gr_act act;       /* fused activation */
+  float act_a, act_b; /* activation parameters (see gr_act) */
+} gr_node;
+
+typedef struct gr_graph {
+  char *path;        /* model file, for messages */
+  int opset;         /* ai.onnx opset version imported */
+  chm_arena *arena;  /* owns every string, array and tensor datum */
+  gr_tensor *tensors; int n_tensors; /* all values */
+  gr_node *nodes; int n_nodes;       /* in topological order after gr_load */
+  int *inputs; int n_inputs;         /* runtime inputs, in file order */
+  int *outputs; int n_outputs;       /* outputs, in file order */
+} gr_graph;
+
+/* ---- graph/onnx_import.c ---- */
+
+/* Reads PATH into a raw graph: as in the file, but with initializers and
+ * external data resolved (relative to the model's folder; a location that
+ * escapes it is refused). NULL and *e set on failure. */
+gr_graph *gr_import(const char *path, chm_err *e);
+void gr_free(gr_graph *g); /* NULL is allowed */
+
+/* ---- graph/passes.c: each pass returns 0 or -1 with *e set ---- */
+
+int gr_toposort(gr_graph *g, chm_err *e);      /* order nodes; reject cycles, dangling names */
+int gr_check_ops(gr_graph *g, chm_err *e);     /* reject unsupported ops, types, attributes */
+int gr_fold_constants(gr_graph *g, chm_err *e);/* evaluate nodes whose inputs are all constant */
+int gr_infer_shapes(gr_graph *g, chm_err *e);  /* static shapes for every tensor, normalize attrs */
+int gr_fold_batchnorm(gr_graph *g, chm_err *e);/* BN into Conv, else into Mul + Add */
+int gr_fuse_epilogues(gr_graph *g, chm_err *e);/* bias / activation / residual Add into Conv, Gemm, MatMul */
+int gr_remove_dead(gr_graph *g, chm_err *e);   /* drop nodes and tensors nothing reads */
+
+/* Import and run every pass in order: the only call the driver needs. */
+gr_graph *gr_load(const char *path, chm_err *e);
+
+/* ---- graph/graph.c: queries used by later layers ---- */
+
+const gr_attr *gr_attr_find(const gr_node *n, const char *name); /* NULL if absent */
+int64_t gr_attr_int(const gr_node *n, const char *name, int64_t dflt);
+float gr_attr_float(const gr_node *n, const char *name, float dflt);
+int gr_attr_ints(const gr_node *n, const char *name, const int64_t **v); /* count, 0 if absent */
+const char *gr_attr_string(const gr_node *n, const char *name, const char *dflt);
+int64_t gr_numel(const gr_tensor *t);            /* element count */
+int gr_node_error(chm_err *e, const gr_graph *g, const gr_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));       /* "PATH: node 'NAME' (OP): ..." */
+void gr_dump(const gr_graph *g, void *file);     /* readable listing to a FILE* */
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * tpl.h — operator templates (prefix `tpl_`): a workload plus a config in,
+ * a loop-IR kernel out; and the weight packing each template expects.
+ *
+ * Activations are 4-D views: NCHW split into channel blocks of `cb` lanes
+ * (cb = 1 is plain NCHW, cb = vector lanes is NCHW[x]c), optionally with a
+ * halo of zeros around each plane so that convolutions read padding without
+ * branches. Other tensors are plain row-major arrays.
+ */
+#ifndef CHAMCC_TPL_H
+#define CHAMCC_TPL_H
+
+#include "chamcc/graph.h"
+#include "chamcc/ir.h"
+
+typedef struct tpl_view {
+  int64_t n, c, h, w; /* logical NCHW dimensions */
+  int cb;             /* channels per block: 1 = plain */
+  int64_t hh, hw;     /* halo rows / columns of zeros on each side */
+} tpl_view;
+
+int64_t tpl_view_cblocks(const tpl_view *v); /* ceil(c / cb) */
+int64_t tpl_view_size(const tpl_view *v);    /* elements of storage */
+/* Element index of lane 0 of block cblk at logical (y, x) of image n. */
+ir_expr *tpl_view_index(ir_builder *b, const tpl_view *v, ir_expr *n, ir_expr *cblk,
+                        ir_expr *y, ir_expr *x);
+
+/* Epilogue fused into the store: y = act(acc + residual). */
+typedef struct tpl_epi {
+  gr_act act;          /* activation */
+  float a, b;          /* its parameters */
+  int has_residual;    /* add a tensor of the output's shape */
+  tpl_view res;        /* its view (conv) */
+} tpl_epi;
+ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x);
+
+/* ---- codegen/tpl_conv.c: 2-D convolution on blocked views ---- */
+
+typedef struct tpl_conv {
+  tpl_view in, out;       /* activations (out.cb = vector lanes) */
+  int64_t kh, kw;         /* window */
+  int64_t sh, sw;         /* strides */
+  int64_t dh, dw;         /* dilations */
+  int64_t pt, pl;         /* top / left padding (the halo must cover all pads) */
+  int depthwise;          /* group == C == K: per-channel windows */
+  tpl_epi epi;            /* fused epilogue */
+} tpl_conv;
+
+typedef struct tpl_conv_cfg {
+  int oc_bn;     /* output-channel vectors per register tile (divides out blocks) */
+  int ow_bn;     /* output columns per register tile (a tail tile covers the rest) */
+  int oh_bn;     /* output rows per register tile (divides out.h) */
+  int unroll_kw; /* fully unroll the kernel-column loop */
+} tpl_conv_cfg;
+
+tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes);
+const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */
+/* params: in, weights, bias, [residual], out */
+ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, const tpl_conv_cfg *c);
+int64_t tpl_conv_wsize(const tpl_conv *w); /* packed weight elements */
+void tpl_conv_pack(const tpl_conv *w, const float *W, float *packed); /* W: [K][C/g][KH][KW] */
+void tpl_pack_bias(int64_t k, int lanes, const float *bias, float *packed); /* bias may be NULL */
+
+/* ---- codegen/tpl_dense.c: matrix products ---- */
+
+typedef struct tpl_dense {
+  int64_t m, k, n;  /* out[m][n] = sum_k A[m][k] * B[k][n] */
+  int trans_a;      /* A stored as [k][m] */
+  int lanes;        /* vector width */
+  tpl_epi epi;      /* fused epilogue (residual plain [m][n]) */
+} tpl_dense;
+
+typedef struct tpl_dense_cfg {
+  int nb_bn;   /* output vectors per tile */
+  int m_bn;    /* rows per tile (divides m) */
+} tpl_dense_cfg;
+
+tpl_dense_cfg tpl_dense_default(const tpl_dense *w);
+/* params: A, packed B, bias, [residual], out */
+ir_kernel *tpl_dense_kernel(chm_arena *a, const char *name, const tpl_dense *w, const tpl_dense_cfg *c);
+int64_t tpl_dense_wsize(const tpl_dense *w);
+/* B given as [k][n] (trans_b = 0) or [n][k] (trans_b = 1), scaled by alpha. */
+void tpl_dense_pack(const tpl_dense *w, const float *B, int trans_b, float alpha, float *packed);
+
+/* ---- codegen/tpl_misc.c: the other operators, on plain or blocked views ---- */
+
+/* out = in in another view (plain <-> blocked, adding or dropping halo);
+ * channel lanes past c are written as zeros. params: in, out */
+ir_kernel *tpl_reorder(chm_arena *a, const char *name, const tpl_view *in, const tpl_view *out);
+/* Zeroes the halo of a view. params: buf */
+ir_kernel *tpl_zero_halo(chm_arena *a, const char *name, const tpl_view *v);
+
+typedef struct tpl_pool {
+  tpl_view in, out;       /* same cb */
+  int is_max;             /* max (else average) */
+  int64_t kh, kw, sh, sw, dh, dw, pt, pl;  /* window */
+  int count_include_pad;  /* average: divide by the full window */
+  int global;             /* whole plane; out is plain [n][c] */
+} tpl_pool;
+ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p); /* in, out */
+
+/* Elementwise ops on plain tensors with numpy broadcasting (rank <= 8). */
+typedef struct tpl_elt {
+  const char *op;                 /* ONNX op: Add, Sub, Mul, Div, Max, Min, Relu, ... */
+  int rank;                       /* of the output */
+  int64_t shape[GR_MAX_RANK];     /* output shape */
+  int n_in;                       /* 1 or 2 */
+  int64_t strides[2][GR_MAX_RANK];/* per input, 0 on broadcast dimensions */
+  tpl_epi epi;                    /* activation after a binary op; unary params */
+} tpl_elt;
+ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e); /* ins..., out */
+/* Same op on equal-shape blocked views (no broadcasting). */
+ir_kernel *tpl_elt_blocked(chm_arena *a, const char *name, const tpl_elt *e, const tpl_view *in0,
+                           const tpl_view *in1, const tpl_view *out);
+
+/* Generic (scalar) 2-D convolution on plain NCHW, any groups. params: in, W, bias, [res], out */
+typedef struct tpl_gconv {
+  int64_t n, c, h, w, k, oh, ow, kh, kw, sh, sw, dh, dw, pt, pl, groups;
+  tpl_epi epi;
+} tpl_gconv;
+ir_kernel *tpl_gconv_kernel(chm_arena *a, const char *name, const tpl_gconv *g);
+
+/* Generic batched matmul on plain tensors: out[b][m][n] = alpha * A x B + beta * C.
+ * Batch strides of 0 broadcast; C (optional) is addressed by its own strides. */
+typedef struct tpl_gemm {
+  int64_t batch, m, k, n;
+  int64_t a_bs, a_ms, a_ks;  /* strides of A over batch, m, k */
+  int64_t b_bs, b_ks, b_ns;  /* strides of B over batch, k, n */
+  int has_c;                 /* add beta * C */
+  int64_t c_bs, c_ms, c_ns;  /* strides of C */
+  float alpha, beta;
+  tpl_epi epi;               /* residual plain [batch][m][n] */
+} tpl_gemm;
+ir_kernel *tpl_gemm_kernel(chm_arena *a, const char *name, const tpl_gemm *g); /* A, B, [C], [res], out */
+
+/* Softmax over `axis_len` contiguous... out[o][a][i] over a. params: in, out */
+ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int64_t axis, int64_t inner);
+/* out = transpose(in, perm). params: in, out */
+ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+                                const int64_t *perm);
+/* Constant padding. params: in, out */
+ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+                          const int64_t *pads, float value);
+/* out[o][off .. off + len) = in[o][0 .. len) for each of `outer` rows: one Concat input.
+ * params: in, out */
+ir_kernel *tpl_concat_part(chm_arena *a, const char *name, int64_t outer, int64_t len,
+                           int64_t off, int64_t out_row);
+/* out[0 .. n) = in[0 .. n). params: in, out */
+ir_kernel *tpl_copy_kernel(chm_arena *a, const char *name, int64_t n);
+
+#endif
