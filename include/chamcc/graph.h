@@ -111,7 +111,8 @@ typedef struct gr_graph {
 gr_graph *gr_import(const char *path, chm_err *e);
 void gr_free(gr_graph *g); /* NULL is allowed */
 
-/* ---- graph/passes.c: each pass returns 0 or -1 with *e set ---- */
+/* ---- the passes (graph/toposort.c, check_ops.c, fold.c, shapes.c, batchnorm.c,
+ * fuse.c, dead.c); each returns 0 or -1 with *e set ---- */
 
 int gr_toposort(gr_graph *g, chm_err *e);      /* order nodes; reject cycles, dangling names */
 int gr_check_ops(gr_graph *g, chm_err *e);     /* reject unsupported ops, types, attributes */
@@ -121,7 +122,8 @@ int gr_fold_batchnorm(gr_graph *g, chm_err *e);/* BN into Conv, else into Mul + 
 int gr_fuse_epilogues(gr_graph *g, chm_err *e);/* bias / activation / residual Add into Conv, Gemm, MatMul */
 int gr_remove_dead(gr_graph *g, chm_err *e);   /* drop nodes and tensors nothing reads */
 
-/* Import and run every pass in order: the only call the driver needs. */
+/* Import and run every pass in order: the only call the driver needs (graph/load.c).
+ * CHAMCC_DUMP_GRAPH=1 in the environment dumps the graph after each pass. */
 gr_graph *gr_load(const char *path, chm_err *e);
 
 /* ---- graph/graph.c: queries used by later layers ---- */

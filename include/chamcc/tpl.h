@@ -93,7 +93,8 @@ ir_kernel *tpl_zero_halo(chm_arena *a, const char *name, const tpl_view *v);
 typedef struct tpl_pool {
   tpl_view in, out;       /* same cb */
   int is_max;             /* max (else average) */
-  int64_t kh, kw, sh, sw, dh, dw, pt, pl;  /* window */
+  int64_t kh, kw, sh, sw, dh, dw, pt, pl;  /* window, top / left padding */
+  int64_t pb, pr;         /* bottom / right padding (count_include_pad) */
   int count_include_pad;  /* average: divide by the full window */
   int global;             /* whole plane; out is plain [n][c] */
 } tpl_pool;

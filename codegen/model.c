@@ -1,0 +1,717 @@
+/*
+ * model.c — lowers a normalized graph to one LLVM module (see model.h).
+ *
+ * 1. plan:   each node picks a template and the layout ("kind") it reads
+ *            and writes: plain NCHW, blocked NCHW[L]c, or plain with a halo
+ *            for a convolution over few channels. Convolutions record the
+ *            halo (padding) they need on their input.
+ * 2. lower:  nodes in order; an input needed in a kind its producer did not
+ *            write gets a reorder step first; an output with a halo gets a
+ *            zero-halo step; then the node's own kernel. Weights are packed
+ *            into the template's layout and embedded.
+ * 3. memory: every intermediate buffer gets a workspace offset, reusing
+ *            space of buffers whose last reader already ran.
+ * 4. emit:   distinct kernels (identical loop IR is emitted once), the
+ *            constants, and NAME_run calling the steps in order.
+ */
+#include "chamcc/model.h"
+#include "chamcc/tpl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { KIND_PLAIN, KIND_BLOCKED, KIND_PLAIN_HALO, N_KINDS };
+
+/* One tensor stored in one layout. */
+typedef struct vbuf {
+  int tensor;        /* graph tensor */
+  int kind;          /* KIND_* */
+  tpl_view view;     /* 4-D view (plain tensors of other ranks: n = elements) */
+  int64_t hh, hw;    /* halo requested by consumers */
+  cg_arg loc;        /* input, output, constant or workspace offset */
+  int first, last;   /* steps that write it first and read it last */
+} vbuf;
+
+typedef struct step {
+  ir_kernel *k;      /* the kernel */
+  int n_args;        /* its params */
+  int args[8];       /* vbuf index per param */
+} step;
+
+typedef struct node_plan {
+  int in_kind[8];    /* requested kind per input (-1: not read as a buffer) */
+  int out_kind;      /* kind of the output */
+} node_plan;
+
+typedef struct lower {
+  const gr_graph *g;
+  const mdl_options *o;
+  int L;                       /* vector lanes */
+  chm_arena *a;                /* kernels, packed weights */
+  node_plan *plan;             /* per node */
+  int *primary;                /* per tensor: kind its producer writes */
+  int64_t (*halo)[N_KINDS][2]; /* per tensor and kind: halo requested */
+  int (*vb)[N_KINDS];          /* per tensor and kind: vbuf index or -1 */
+  CHM_VEC(vbuf) bufs;
+  CHM_VEC(step) steps;
+  CHM_VEC(const float *) consts; /* constant data, by id */
+  CHM_VEC(int64_t) const_n;      /* their element counts */
+  chm_err *e;
+} lower;
+
+/* ---- small helpers ---- */
+
+static const gr_tensor *T(lower *l, int t) { return &l->g->tensors[t]; }
+
+static int is4d(lower *l, int t) { return T(l, t)->rank == 4; }
+
+static int is_unary(const char *op) {
+  static const char *const u[] = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid",
+                                  "HardSwish", "Tanh", NULL};
+  for (int i = 0; u[i]; i++)
+    if (!strcmp(op, u[i])) return 1;
+  return 0;
+}
+
+static int is_binary(const char *op) {
+  return !strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div") ||
+         !strcmp(op, "Max") || !strcmp(op, "Min");
+}
+
+static gr_act unary_act(const gr_node *n, float *a, float *b) {
+  const char *op = n->op;
+  *a = *b = 0;
+  if (!strcmp(op, "Relu")) return GR_ACT_RELU;
+  if (!strcmp(op, "LeakyRelu")) return *a = gr_attr_float(n, "alpha", 0.01f), GR_ACT_LEAKY_RELU;
+  if (!strcmp(op, "Clip")) {
+    *a = gr_attr_float(n, "min", -INFINITY);
+    *b = gr_attr_float(n, "max", INFINITY);
+    return GR_ACT_CLIP;
+  }
+  if (!strcmp(op, "Sigmoid")) return GR_ACT_SIGMOID;
+  if (!strcmp(op, "HardSigmoid")) {
+    *a = gr_attr_float(n, "alpha", 0.2f);
+    *b = gr_attr_float(n, "beta", 0.5f);
+    return GR_ACT_HARD_SIGMOID;
+  }
+  if (!strcmp(op, "HardSwish")) return GR_ACT_HARD_SWISH;
+  return GR_ACT_TANH;
+}
+
+static tpl_epi node_epi(const gr_node *n) {
+  tpl_epi e = {n->act, n->act_a, n->act_b, n->residual >= 0, {0}};
+  return e;
+}
+
+/* Conv attributes, for 2-D (rank 4) and 1-D (rank 3, as height 1). */
+typedef struct conv_attrs {
+  int64_t kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+} conv_attrs;
+
+static conv_attrs get_conv(lower *l, const gr_node *n) {
+  conv_attrs c = {1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1};
+  const int64_t *k = NULL, *s = NULL, *d = NULL, *p = NULL;
+  int nk = gr_attr_ints(n, "kernel_shape", &k), ns = gr_attr_ints(n, "strides", &s);
+  int nd = gr_attr_ints(n, "dilations", &d), np = gr_attr_ints(n, "pads", &p);
+  if (nk == 2) c.kh = k[0], c.kw = k[1];
+  else if (nk == 1) c.kw = k[0];
+  if (ns == 2) c.sh = s[0], c.sw = s[1];
+  else if (ns == 1) c.sw = s[0];
+  if (nd == 2) c.dh = d[0], c.dw = d[1];
+  else if (nd == 1) c.dw = d[0];
+  if (np == 4) c.pt = p[0], c.pl = p[1], c.pb = p[2], c.pr = p[3];
+  else if (np == 2) c.pl = p[0], c.pr = p[1];
+  c.group = gr_attr_int(n, "group", 1);
+  (void)l;
+  return c;
+}
+
+/* NCHW dims of a rank-3 or rank-4 tensor (rank 3 as height 1). */
+static void nchw(const gr_tensor *t, int64_t d[4]) {
+  if (t->rank == 4) {
+    memcpy(d, t->shape, 4 * sizeof *d);
+  } else {
+    d[0] = t->shape[0];
+    d[1] = t->shape[1];
+    d[2] = 1;
+    d[3] = t->rank >= 3 ? t->shape[2] : 1;
+  }
+}
+
+static int conv_is_blocked(lower *l, const gr_node *n) {
+  if (!is4d(l, n->in[0]) || !T(l, n->in[1])->data) return 0;
+  conv_attrs c = get_conv(l, n);
+  int64_t C = T(l, n->in[0])->shape[1], K = T(l, n->out[0])->shape[1];
+  return c.group == 1 || (c.group == C && K == C);
+}
+
+/* ---- 1. plan ---- */
+
+static void request(lower *l, node_plan *p, int i, int kind) { p->in_kind[i] = kind; }
+
+static void plan_node(lower *l, int ni) {
+  const gr_node *n = &l->g->nodes[ni];
+  node_plan *p = &l->plan[ni];
+  for (int i = 0; i < 8; i++) p->in_kind[i] = -1;
+  for (int i = 0; i < n->n_in && i < 8; i++)
+    if (n->in[i] >= 0) p->in_kind[i] = KIND_PLAIN;
+  p->out_kind = KIND_PLAIN;
+  int x = n->in[0];
+  if (!strcmp(n->op, "Conv") && conv_is_blocked(l, n)) {
+    conv_attrs c = get_conv(l, n);
+    int64_t C = T(l, x)->shape[1];
+    int kind = (c.group == 1 && C <= 4 && l->primary[x] != KIND_BLOCKED) ? KIND_PLAIN_HALO : KIND_BLOCKED;
+    request(l, p, 0, kind);
+    p->in_kind[1] = p->in_kind[2] = -1; /* packed weights, bias */
+    int64_t hh = c.pt > c.pb ? c.pt : c.pb, hw = c.pl > c.pr ? c.pl : c.pr;
+    if (l->halo[x][kind][0] < hh) l->halo[x][kind][0] = hh;
+    if (l->halo[x][kind][1] < hw) l->halo[x][kind][1] = hw;
+    p->out_kind = KIND_BLOCKED;
+  } else if ((!strcmp(n->op, "MaxPool") || !strcmp(n->op, "AveragePool")) && is4d(l, x) &&
+             l->primary[x] == KIND_BLOCKED) {
+    request(l, p, 0, KIND_BLOCKED);
+    p->out_kind = KIND_BLOCKED;
+  } else if ((!strcmp(n->op, "GlobalAveragePool") || !strcmp(n->op, "GlobalMaxPool")) && is4d(l, x) &&
+             l->primary[x] == KIND_BLOCKED) {
+    request(l, p, 0, KIND_BLOCKED);
+  } else if (is_unary(n->op) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
+    request(l, p, 0, KIND_BLOCKED);
+    p->out_kind = KIND_BLOCKED;
+  } else if (is_binary(n->op) && strcmp(n->op, "Div") && is4d(l, x) && is4d(l, n->in[1]) &&
+             l->primary[x] == KIND_BLOCKED && l->primary[n->in[1]] == KIND_BLOCKED &&
+             !memcmp(T(l, x)->shape, T(l, n->in[1])->shape, 4 * sizeof(int64_t)) &&
+             !memcmp(T(l, x)->shape, T(l, n->out[0])->shape, 4 * sizeof(int64_t))) {
+    request(l, p, 0, KIND_BLOCKED);
+    request(l, p, 1, KIND_BLOCKED);
+    p->out_kind = KIND_BLOCKED;
+  }
+  l->primary[n->out[0]] = p->out_kind;
+}
+
+/* ---- 2. lower ---- */
+
+static tpl_view view_of(lower *l, int t, int kind) {
+  int64_t d[4];
+  tpl_view v = {0};
+  const gr_tensor *x = T(l, t);
+  if (x->rank != 4 && kind == KIND_PLAIN) {
+    v = (tpl_view){gr_numel(x), 1, 1, 1, 1, 0, 0};
+    return v;
+  }
+  nchw(x, d);
+  v = (tpl_view){d[0], d[1], d[2], d[3], kind == KIND_BLOCKED ? l->L : 1, 0, 0};
+  if (kind != KIND_PLAIN) {
+    v.hh = l->halo[t][kind][0];
+    v.hw = l->halo[t][kind][1];
+  }
+  return v;
+}
+
+static int add_const(lower *l, const float *data, int64_t n) {
+  chm_vec_push(&l->consts, data);
+  chm_vec_push(&l->const_n, n);
+  return l->consts.len - 1;
+}
+
+static int new_vbuf(lower *l, int t, int kind, cg_arg loc) {
+  vbuf b = {.tensor = t, .kind = kind, .loc = loc, .first = l->steps.len, .last = -1};
+  b.view = view_of(l, t, kind);
+  chm_vec_push(&l->bufs, b);
+  if (t >= 0) l->vb[t][kind] = l->bufs.len - 1;
+  return l->bufs.len - 1;
+}
+
+/* A vbuf holding constant data (not tied to a tensor view). */
+static int const_vbuf(lower *l, const float *data, int64_t n) {
+  int id = add_const(l, data, n);
+  vbuf b = {.tensor = -1, .kind = KIND_PLAIN, .loc = {CG_ARG_CONST, id}, .first = -1, .last = -1};
+  chm_vec_push(&l->bufs, b);
+  return l->bufs.len - 1;
+}
+
+static void add_step(lower *l, ir_kernel *k, const int *args, int n) {
+  step s = {.k = k, .n_args = n};
+  for (int i = 0; i < n; i++) {
+    s.args[i] = args[i];
+    vbuf *b = &l->bufs.data[args[i]];
+    if (b->first < 0 && b->loc.kind == CG_ARG_WS) b->first = l->steps.len;
+    b->last = l->steps.len;
+  }
+  CHM_ASSERT(k->n_params == n);
+  chm_vec_push(&l->steps, s);
+}
+
+static char *kname(lower *l, const char *what) {
+  return chm_arena_printf(l->a, "%s_%s_%d", l->o->prefix, what, l->steps.len);
+}
+
+static int out_buf(lower *l, int t, int kind);
+
+/* The storage of tensor t in `kind`, creating it (by a reorder) if needed. */
+static int get_buf(lower *l, int t, int kind) {
+  if (l->vb[t][kind] >= 0) return l->vb[t][kind];
+  const gr_tensor *x = T(l, t);
+  if (x->data && kind == KIND_PLAIN)
+    return l->vb[t][kind] = new_vbuf(l, t, kind, (cg_arg){CG_ARG_CONST, add_const(l, x->data, gr_numel(x))});
+  int src = -1;
+  for (int k = 0; k < N_KINDS && src < 0; k++)
+    if (l->vb[t][k] >= 0) src = l->vb[t][k];
+  if (src < 0) src = get_buf(l, t, KIND_PLAIN); /* constants */
+  int dst = out_buf(l, t, kind);
+  tpl_view vin = l->bufs.data[src].view, vout = l->bufs.data[dst].view;
+  int args[2] = {src, dst};
+  add_step(l, tpl_reorder(l->a, kname(l, "reorder"), &vin, &vout), args, 2);
+  return dst;
+}
+
+/* Creates the output storage of node output t; zeroes its halo if any. */
+static int out_buf(lower *l, int t, int kind) {
+  const gr_tensor *x = T(l, t);
+  cg_arg loc = {CG_ARG_WS, -1};
+  if (kind == KIND_PLAIN && x->is_output)
+    for (int i = 0; i < l->g->n_outputs; i++)
+      if (l->g->outputs[i] == t) loc = (cg_arg){CG_ARG_OUTPUT, i};
+  int b = new_vbuf(l, t, kind, loc);
+  tpl_view v = l->bufs.data[b].view;
+  if (v.hh || v.hw) {
+    int args[1] = {b};
+    add_step(l, tpl_zero_halo(l->a, kname(l, "halo"), &v), args, 1);
+  }
+  return b;
+}
+
+static float *pack_floats(lower *l, int64_t n) { return chm_arena_alloc(l->a, (size_t)(n ? n : 1) * sizeof(float)); }
+
+static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
+  conv_attrs c = get_conv(l, n);
+  int in = get_buf(l, n->in[0], p->in_kind[0]);
+  int res = n->residual >= 0 ? get_buf(l, n->residual, KIND_BLOCKED) : -1;
+  int out = out_buf(l, n->out[0], KIND_BLOCKED);
+  tpl_conv w = {0};
+  w.in = l->bufs.data[in].view;
+  w.out = l->bufs.data[out].view;
+  w.kh = c.kh, w.kw = c.kw, w.sh = c.sh, w.sw = c.sw, w.dh = c.dh, w.dw = c.dw, w.pt = c.pt, w.pl = c.pl;
+  w.depthwise = c.group != 1;
+  w.epi = node_epi(n);
+  if (res >= 0) w.epi.res = l->bufs.data[res].view;
+  tpl_conv_cfg cfg = tpl_conv_default(&w, l->L);
+  const char *why = tpl_conv_check(&w, &cfg);
+  if (why) return gr_node_error(l->e, l->g, n, "internal: no valid conv schedule (%s)", why);
+  float *wp = pack_floats(l, tpl_conv_wsize(&w));
+  tpl_conv_pack(&w, T(l, n->in[1])->data, wp);
+  int64_t kp = tpl_view_cblocks(&w.out) * l->L;
+  float *bp = pack_floats(l, kp);
+  tpl_pack_bias(w.out.c, l->L, n->n_in > 2 && n->in[2] >= 0 ? T(l, n->in[2])->data : NULL, bp);
+  int args[5] = {in, const_vbuf(l, wp, tpl_conv_wsize(&w)), const_vbuf(l, bp, kp)}, na = 3;
+  if (res >= 0) args[na++] = res;
+  args[na++] = out;
+  ir_kernel *k = tpl_conv_kernel(l->a, kname(l, w.depthwise ? "dwconv" : "conv"), &w, &cfg);
+  add_step(l, k, args, na);
+  return 0;
+}
+
+static const float *zeros(lower *l, int64_t n) { return pack_floats(l, n); }
+
+static int lower_conv_generic(lower *l, const gr_node *n) {
+  conv_attrs c = get_conv(l, n);
+  int64_t di[4], dout[4];
+  nchw(T(l, n->in[0]), di);
+  nchw(T(l, n->out[0]), dout);
+  tpl_gconv g = {di[0], di[1], di[2], di[3], dout[1], dout[2], dout[3], c.kh, c.kw, c.sh, c.sw,
+                 c.dh, c.dw, c.pt, c.pl, c.group, node_epi(n)};
+  int args[5] = {get_buf(l, n->in[0], KIND_PLAIN), get_buf(l, n->in[1], KIND_PLAIN)}, na = 2;
+  args[na++] = n->n_in > 2 && n->in[2] >= 0 ? get_buf(l, n->in[2], KIND_PLAIN) : const_vbuf(l, zeros(l, g.k), g.k);
+  if (n->residual >= 0) args[na++] = get_buf(l, n->residual, KIND_PLAIN);
+  args[na++] = out_buf(l, n->out[0], KIND_PLAIN);
+  add_step(l, tpl_gconv_kernel(l->a, kname(l, "gconv"), &g), args, na);
+  return 0;
+}
+
+/* out = A x B (+ bias) with constant B: the packed dense template. */
+static int lower_dense(lower *l, const gr_node *n, int64_t m, int64_t k, int64_t nn, int trans_a,
+                       int trans_b, float alpha, const float *B, const float *bias, float beta) {
+  tpl_dense w = {m, k, nn, trans_a, l->L, node_epi(n)};
+  tpl_dense_cfg cfg = tpl_dense_default(&w);
+  float *wp = pack_floats(l, tpl_dense_wsize(&w));
+  tpl_dense_pack(&w, B, trans_b, alpha, wp);
+  int64_t np = (nn + l->L - 1) / l->L * l->L;
+  float *bp = pack_floats(l, np);
+  for (int64_t i = 0; i < nn && bias; i++) bp[i] = beta * bias[i];
+  int args[5] = {get_buf(l, n->in[0], KIND_PLAIN), const_vbuf(l, wp, tpl_dense_wsize(&w)), const_vbuf(l, bp, np)};
+  int na = 3;
+  if (n->residual >= 0) args[na++] = get_buf(l, n->residual, KIND_PLAIN);
+  args[na++] = out_buf(l, n->out[0], KIND_PLAIN);
+  add_step(l, tpl_dense_kernel(l->a, kname(l, "dense"), &w, &cfg), args, na);
+  return 0;
+}
+
+/* Strides of a tensor of shape s (rank r) broadcast to rank `rank` dims. */
+static void bcast_strides(const int64_t *s, int r, const int64_t *out, int rank, int64_t *st) {
+  int64_t acc = 1;
+  for (int d = rank - 1; d >= 0; d--) {
+    int sd = d - (rank - r);
+    int64_t dim = sd >= 0 ? s[sd] : 1;
+    st[d] = (dim == 1 && out[d] != 1) || sd < 0 ? 0 : acc;
+    if (sd >= 0) acc *= dim;
+  }
+}
+
+static int lower_gemm(lower *l, const gr_node *n) {
+  const gr_tensor *A = T(l, n->in[0]), *B = T(l, n->in[1]), *Y = T(l, n->out[0]);
+  int ta = (int)gr_attr_int(n, "transA", 0), tb = (int)gr_attr_int(n, "transB", 0);
+  float alpha = gr_attr_float(n, "alpha", 1), beta = gr_attr_float(n, "beta", 1);
+  int64_t M = Y->shape[0], N = Y->shape[1], K = ta ? A->shape[0] : A->shape[1];
+  const gr_tensor *C = n->n_in > 2 && n->in[2] >= 0 ? T(l, n->in[2]) : NULL;
+  int c_is_bias = !C || (C->data && gr_numel(C) == N && (C->rank < 2 || C->shape[0] == 1)) ||
+                  (C && C->data && gr_numel(C) == 1 && N == 1);
+  if (B->data && c_is_bias) {
+    const float *bias = C ? C->data : NULL;
+    if (C && gr_numel(C) == 1 && N > 1) bias = NULL;
+    return lower_dense(l, n, M, K, N, ta, tb, alpha, B->data, bias, beta);
+  }
+  tpl_gemm g = {1, M, K, N, 0, ta ? 1 : K, ta ? M : 1, 0, tb ? 1 : N, tb ? K : 1, C != NULL, 0, 0, 0,
+                alpha, beta, node_epi(n)};
+  if (C) {
+    int64_t st[2];
+    bcast_strides(C->shape, C->rank, Y->shape, 2, st);
+    g.c_ms = st[0];
+    g.c_ns = st[1];
+  }
+  int args[5] = {get_buf(l, n->in[0], KIND_PLAIN), get_buf(l, n->in[1], KIND_PLAIN)}, na = 2;
+  if (C) args[na++] = get_buf(l, n->in[2], KIND_PLAIN);
+  if (n->residual >= 0) args[na++] = get_buf(l, n->residual, KIND_PLAIN);
+  args[na++] = out_buf(l, n->out[0], KIND_PLAIN);
+  add_step(l, tpl_gemm_kernel(l->a, kname(l, "gemm"), &g), args, na);
+  return 0;
+}
+
+static int lower_matmul(lower *l, const gr_node *n) {
+  const gr_tensor *A = T(l, n->in[0]), *B = T(l, n->in[1]), *Y = T(l, n->out[0]);
+  int64_t K = A->shape[A->rank - 1];
+  int64_t N = B->rank == 1 ? 1 : B->shape[B->rank - 1];
+  if (B->data && B->rank <= 2) {
+    int64_t M = gr_numel(A) / K;
+    return lower_dense(l, n, M, K, N, 0, 0, 1.0f, B->data, NULL, 0);
+  }
+  int64_t M = A->rank == 1 ? 1 : A->shape[A->rank - 2];
+  int64_t batch = gr_numel(Y) / (M * N);
+  int64_t a_batch = gr_numel(A) / (M * K), b_batch = gr_numel(B) / (K * N);
+  if ((a_batch != batch && a_batch != 1) || (b_batch != batch && b_batch != 1))
+    return gr_node_error(l->e, l->g, n, "MatMul with partial batch broadcasting is not supported");
+  tpl_gemm g = {batch, M, K, N, a_batch == 1 ? 0 : M * K, K, 1, b_batch == 1 ? 0 : K * N, N, 1,
+                0, 0, 0, 0, 1.0f, 0.0f, node_epi(n)};
+  int args[4] = {get_buf(l, n->in[0], KIND_PLAIN), get_buf(l, n->in[1], KIND_PLAIN)}, na = 2;
+  if (n->residual >= 0) args[na++] = get_buf(l, n->residual, KIND_PLAIN);
+  args[na++] = out_buf(l, n->out[0], KIND_PLAIN);
+  add_step(l, tpl_gemm_kernel(l->a, kname(l, "matmul"), &g), args, na);
+  return 0;
+}
+
+static int lower_pool(lower *l, const gr_node *n, const node_plan *p) {
+  int global = !strncmp(n->op, "Global", 6);
+  tpl_pool q = {0};
+  int in = get_buf(l, n->in[0], p->in_kind[0]);
+  q.in = l->bufs.data[in].view;
+  q.is_max = strstr(n->op, "Max") != NULL;
+  q.global = global;
+  int out;
+  if (global) {
+    out = out_buf(l, n->out[0], KIND_PLAIN);
+  } else {
+    conv_attrs c = get_conv(l, n);
+    q.kh = c.kh, q.kw = c.kw, q.sh = c.sh, q.sw = c.sw, q.dh = c.dh, q.dw = c.dw;
+    q.pt = c.pt, q.pl = c.pl, q.pb = c.pb, q.pr = c.pr;
+    q.count_include_pad = (int)gr_attr_int(n, "count_include_pad", 0);
+    out = out_buf(l, n->out[0], p->out_kind);
+    q.out = l->bufs.data[out].view;
+    if (p->out_kind == KIND_PLAIN && !is4d(l, n->out[0])) { /* 1-D pooling as height 1 */
+      int64_t d[4];
+      nchw(T(l, n->out[0]), d);
+      q.out = (tpl_view){d[0], d[1], d[2], d[3], 1, 0, 0};
+    }
+  }
+  if (!is4d(l, n->in[0]) && p->in_kind[0] == KIND_PLAIN) {
+    int64_t d[4];
+    nchw(T(l, n->in[0]), d);
+    q.in = (tpl_view){d[0], d[1], d[2], d[3], 1, 0, 0};
+  }
+  int args[2] = {in, out};
+  add_step(l, tpl_pool_kernel(l->a, kname(l, global ? "gpool" : "pool"), &q), args, 2);
+  return 0;
+}
+
+static int lower_elementwise(lower *l, const gr_node *n, const node_plan *p) {
+  tpl_elt e = {0};
+  e.op = n->op;
+  e.n_in = is_binary(n->op) ? 2 : 1;
+  if (e.n_in == 1) e.epi.act = unary_act(n, &e.epi.a, &e.epi.b);
+  else e.epi = node_epi(n);
+  e.epi.has_residual = 0;
+  if (p->out_kind == KIND_BLOCKED) {
+    int a = get_buf(l, n->in[0], KIND_BLOCKED), b = e.n_in > 1 ? get_buf(l, n->in[1], KIND_BLOCKED) : -1;
+    int out = out_buf(l, n->out[0], KIND_BLOCKED);
+    tpl_view va = l->bufs.data[a].view, vo = l->bufs.data[out].view, vb2 = b >= 0 ? l->bufs.data[b].view : va;
+    int args[3] = {a, b >= 0 ? b : out, out};
+    if (b < 0) args[1] = out;
+    add_step(l, tpl_elt_blocked(l->a, kname(l, "elt"), &e, &va, b >= 0 ? &vb2 : NULL, &vo), args, b >= 0 ? 3 : 2);
+    return 0;
+  }
+  const gr_tensor *y = T(l, n->out[0]);
+  e.rank = y->rank ? y->rank : 1;
+  for (int d = 0; d < e.rank; d++) e.shape[d] = y->rank ? y->shape[d] : 1;
+  int args[3], na = 0;
+  for (int i = 0; i < e.n_in; i++) {
+    const gr_tensor *x = T(l, n->in[i]);
+    bcast_strides(x->shape, x->rank, e.shape, e.rank, e.strides[i]);
+    args[na++] = get_buf(l, n->in[i], KIND_PLAIN);
+  }
+  args[na++] = out_buf(l, n->out[0], KIND_PLAIN);
+  add_step(l, tpl_elt_kernel(l->a, kname(l, "elt"), &e), args, na);
+  return 0;
+}
+
+static int lower_data(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]), *y = T(l, n->out[0]);
+  ir_kernel *k;
+  if (!strcmp(n->op, "Softmax")) {
+    int axis = (int)gr_attr_int(n, "axis", y->rank - 1);
+    int64_t outer = chm_prod(y->shape, axis), len = y->shape[axis];
+    int64_t inner = chm_prod(y->shape + axis + 1, y->rank - axis - 1);
+    if (gr_attr_int(n, "coerce_2d", 0)) len *= inner, inner = 1;
+    k = tpl_softmax_kernel(l->a, kname(l, "softmax"), outer, len, inner);
+  } else if (!strcmp(n->op, "Transpose")) {
+    const int64_t *perm;
+    if (gr_attr_ints(n, "perm", &perm) != x->rank) return gr_node_error(l->e, l->g, n, "bad 'perm'");
+    k = tpl_transpose_kernel(l->a, kname(l, "transpose"), x->rank, x->shape, perm);
+  } else if (!strcmp(n->op, "Pad")) {
+    const int64_t *pads;
+    if (gr_attr_ints(n, "pads", &pads) != 2 * x->rank) return gr_node_error(l->e, l->g, n, "bad 'pads'");
+    k = tpl_pad_kernel(l->a, kname(l, "pad"), x->rank, x->shape, pads, gr_attr_float(n, "value", 0));
+  } else if (!strcmp(n->op, "Concat")) {
+    int axis = (int)gr_attr_int(n, "axis", 0);
+    int64_t outer = chm_prod(y->shape, axis), row = chm_prod(y->shape + axis, y->rank - axis), off = 0;
+    int out = out_buf(l, n->out[0], KIND_PLAIN);
+    for (int i = 0; i < n->n_in; i++) {
+      const gr_tensor *xi = T(l, n->in[i]);
+      int64_t len = chm_prod(xi->shape + axis, xi->rank - axis);
+      int args[2] = {get_buf(l, n->in[i], KIND_PLAIN), out};
+      if (len) add_step(l, tpl_concat_part(l->a, kname(l, "concat"), outer, len, off, row), args, 2);
+      off += len;
+    }
+    return 0;
+  } else if (!strcmp(n->op, "Reshape")) {
+    k = tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(y));
+  } else {
+    return gr_node_error(l->e, l->g, n, "operator not supported by the code generator");
+  }
+  int args[2] = {get_buf(l, n->in[0], KIND_PLAIN), out_buf(l, n->out[0], KIND_PLAIN)};
+  add_step(l, k, args, 2);
+  return 0;
+}
+
+static int lower_node(lower *l, int ni) {
+  const gr_node *n = &l->g->nodes[ni];
+  const node_plan *p = &l->plan[ni];
+  for (int i = 0; i < n->n_in; i++)
+    if (n->in[i] >= 0 && !T(l, n->in[i])->data && T(l, n->in[i])->dtype != GR_F32)
+      return gr_node_error(l->e, l->g, n, "input '%s' is not float32", T(l, n->in[i])->name);
+  if (!strcmp(n->op, "Conv"))
+    return p->out_kind == KIND_BLOCKED ? lower_conv_blocked(l, n, p) : lower_conv_generic(l, n);
+  if (!strcmp(n->op, "Gemm")) return lower_gemm(l, n);
+  if (!strcmp(n->op, "MatMul")) return lower_matmul(l, n);
+  if (strstr(n->op, "Pool")) return lower_pool(l, n, p);
+  if (is_unary(n->op) || is_binary(n->op)) return lower_elementwise(l, n, p);
+  return lower_data(l, n);
+}
+
+/* Graph outputs not written in place: blocked ones, inputs, constants. */
+static void lower_outputs(lower *l) {
+  for (int i = 0; i < l->g->n_outputs; i++) {
+    int t = l->g->outputs[i];
+    int have = l->vb[t][KIND_PLAIN];
+    if (have >= 0 && l->bufs.data[have].loc.kind == CG_ARG_OUTPUT && l->bufs.data[have].loc.i == i) continue;
+    int src = -1;
+    for (int k = 0; k < N_KINDS && src < 0; k++)
+      if (l->vb[t][k] >= 0) src = l->vb[t][k];
+    if (src < 0) src = get_buf(l, t, KIND_PLAIN);
+    vbuf ob = {.tensor = t, .kind = KIND_PLAIN, .loc = {CG_ARG_OUTPUT, i}, .first = -1, .last = -1};
+    ob.view = view_of(l, t, KIND_PLAIN);
+    chm_vec_push(&l->bufs, ob);
+    int dst = l->bufs.len - 1;
+    tpl_view vin = l->bufs.data[src].view, vout = ob.view;
+    int args[2] = {src, dst};
+    ir_kernel *k = l->bufs.data[src].kind == KIND_PLAIN && T(l, t)->rank != 4
+                       ? tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, t)))
+                       : tpl_reorder(l->a, kname(l, "reorder"), &vin, &vout);
+    add_step(l, k, args, 2);
+  }
+}
+
+/* ---- 3. memory ---- */
+
+static int64_t plan_memory(lower *l) {
+  int64_t total = 0;
+  for (int i = 0; i < l->bufs.len; i++) {
+    vbuf *b = &l->bufs.data[i];
+    if (b->loc.kind != CG_ARG_WS) continue;
+    int64_t size = (tpl_view_size(&b->view) * 4 + 63) & ~(int64_t)63, off = 0;
+    for (int moved = 1; moved;) { /* first fit among buffers live at the same time */
+      moved = 0;
+      for (int j = 0; j < i; j++) {
+        vbuf *o = &l->bufs.data[j];
+        if (o->loc.kind != CG_ARG_WS || o->last < b->first || b->last < o->first) continue;
+        int64_t osz = (tpl_view_size(&o->view) * 4 + 63) & ~(int64_t)63;
+        if (off < o->loc.i + osz && o->loc.i < off + size) {
+          off = o->loc.i + osz;
+          moved = 1;
+        }
+      }
+    }
+    b->loc.i = off;
+    if (off + size > total) total = off + size;
+  }
+  return total;
+}
+
+/* ---- 4. emit ---- */
+
+static char *kernel_text(const ir_kernel *k) {
+  char *buf = NULL;
+  size_t n = 0;
+  FILE *f = open_memstream(&buf, &n);
+  ir_kernel tmp = *k;
+  tmp.name = "k";
+  ir_print_kernel(&tmp, f);
+  fclose(f);
+  return buf;
+}
+
+static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_stats *st) {
+  cg_module *m = cg_module_new(l->o->target, l->o->prefix, l->o->nthreads, l->e);
+  if (!m) return -1;
+  for (int i = 0; i < l->consts.len; i++) cg_add_const(m, l->consts.data[i], l->const_n.data[i]);
+  FILE *dump = l->o->dump_ir ? fopen(l->o->dump_ir, "w") : NULL;
+  char **texts = chm_calloc((size_t)l->steps.len + 1, sizeof *texts);
+  cg_call *calls = chm_calloc((size_t)l->steps.len + 1, sizeof *calls);
+  int rc = 0;
+  for (int s = 0; s < l->steps.len && !rc; s++) {
+    step *sp = &l->steps.data[s];
+    texts[s] = kernel_text(sp->k);
+    calls[s].kernel = sp->k->name;
+    for (int p = 0; p < s; p++)
+      if (!strcmp(texts[p], texts[s])) {
+        calls[s].kernel = calls[p].kernel; /* identical kernel: call the first */
+        break;
+      }
+    if (calls[s].kernel == sp->k->name) {
+      if (dump) ir_print_kernel(sp->k, dump);
+      rc = cg_add_kernel(m, sp->k, l->e);
+      st->n_kernels++;
+    }
+    calls[s].n_args = sp->n_args;
+    calls[s].args = chm_arena_alloc(l->a, (size_t)sp->n_args * sizeof(cg_arg));
+    for (int i = 0; i < sp->n_args; i++) calls[s].args[i] = l->bufs.data[sp->args[i]].loc;
+  }
+  if (dump) fclose(dump);
+  const gr_graph *g = l->g;
+  cg_io *ins = chm_calloc((size_t)g->n_inputs + 1, sizeof *ins), *outs = chm_calloc((size_t)g->n_outputs + 1, sizeof *outs);
+  for (int i = 0; i < g->n_inputs; i++) {
+    const gr_tensor *t = T(l, g->inputs[i]);
+    ins[i] = (cg_io){t->name, t->rank, t->shape};
+  }
+  for (int i = 0; i < g->n_outputs; i++) {
+    const gr_tensor *t = T(l, g->outputs[i]);
+    outs[i] = (cg_io){t->name, t->rank, t->shape};
+  }
+  cg_entry en = {l->o->prefix, g->n_inputs, ins, g->n_outputs, outs, ws, l->steps.len, calls};
+  double t0 = chm_now();
+  if (!rc) rc = cg_add_entry(m, &en, l->e);
+  if (!rc) rc = cg_finish(m, l->e);
+  double t1 = chm_now();
+  if (!rc && l->o->emit_llvm) rc = cg_write_ir(m, l->o->emit_llvm, l->e);
+  if (!rc) rc = cg_emit_object(m, obj, size, l->e);
+  st->opt_s = t1 - t0;
+  st->emit_s = chm_now() - t1;
+  st->n_calls = l->steps.len;
+  for (int s = 0; s < l->steps.len; s++) free(texts[s]);
+  free(texts);
+  free(calls);
+  free(ins);
+  free(outs);
+  cg_module_free(m);
+  return rc;
+}
+
+int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
+                mdl_stats *st, chm_err *e) {
+  memset(st, 0, sizeof *st);
+  double t0 = chm_now();
+  lower l = {.g = g, .o = o, .L = o->target->lanes, .e = e};
+  l.a = chm_arena_new();
+  l.plan = chm_calloc((size_t)g->n_nodes + 1, sizeof *l.plan);
+  l.primary = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.primary);
+  l.halo = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.halo);
+  l.vb = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *l.vb);
+  for (int t = 0; t < g->n_tensors; t++)
+    for (int k = 0; k < N_KINDS; k++) l.vb[t][k] = -1;
+  for (int i = 0; i < g->n_inputs; i++)
+    new_vbuf(&l, g->inputs[i], KIND_PLAIN, (cg_arg){CG_ARG_INPUT, i});
+  int rc = 0;
+  for (int i = 0; i < g->n_nodes; i++) plan_node(&l, i);
+  for (int i = 0; i < g->n_nodes && !rc; i++) rc = lower_node(&l, i);
+  if (!rc) lower_outputs(&l);
+  int64_t ws = rc ? 0 : plan_memory(&l);
+  st->ws_bytes = ws;
+  for (int i = 0; i < l.const_n.len; i++) st->weight_bytes += 4 * l.const_n.data[i];
+  st->lower_s = chm_now() - t0;
+  if (!rc) rc = emit(&l, ws, obj, size, st);
+  chm_vec_free(&l.bufs);
+  chm_vec_free(&l.steps);
+  chm_vec_free(&l.consts);
+  chm_vec_free(&l.const_n);
+  free(l.plan);
+  free(l.primary);
+  free(l.halo);
+  free(l.vb);
+  chm_arena_free(l.a);
+  return rc;
+}
+
+/* ---- the header ---- */
+
+int mdl_write_header(const gr_graph *g, const char *p, const char *path, chm_err *e) {
+  FILE *f = fopen(path, "w");
+  if (!f) return chm_errorf(e, "%s: cannot write", path);
+  fprintf(f, "/* %s.h — generated by chamcc from %s. Link with -lpthread -lm. */\n", p, g->path);
+  fprintf(f, "#ifndef %s_H_\n#define %s_H_\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", p, p);
+  fprintf(f, "/* Inputs and outputs are dense float32 arrays in the model's own layout:\n");
+  for (int i = 0; i < g->n_inputs; i++) {
+    const gr_tensor *t = &g->tensors[g->inputs[i]];
+    fprintf(f, " *   input  %d '%s': [", i, t->name);
+    for (int d = 0; d < t->rank; d++) fprintf(f, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    fprintf(f, "]\n");
+  }
+  for (int i = 0; i < g->n_outputs; i++) {
+    const gr_tensor *t = &g->tensors[g->outputs[i]];
+    fprintf(f, " *   output %d '%s': [", i, t->name);
+    for (int d = 0; d < t->rank; d++) fprintf(f, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    fprintf(f, "]\n");
+  }
+  fprintf(f, " */\n");
+  const char *decl[] = {
+      "int %s_num_inputs(void);", "int %s_num_outputs(void);",
+      "const char *%s_input_name(int i);", "const char *%s_output_name(int i);",
+      "int %s_input_rank(int i);", "const int64_t *%s_input_shape(int i);",
+      "int %s_output_rank(int i);", "const int64_t *%s_output_shape(int i);",
+      "/* Runs the model; returns 0 on success. Safe to call from several threads at once. */\n"
+      "int %s_run(const float *const *inputs, float *const *outputs);"};
+  for (size_t i = 0; i < sizeof decl / sizeof decl[0]; i++) {
+    fprintf(f, decl[i], p);
+    fputc('\n', f);
+  }
+  fprintf(f, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
+  if (fclose(f)) return chm_errorf(e, "%s: write error", path);
+  return 0;
+}

@@ -1,0 +1,374 @@
+/*
+ * tpl_misc.c — templates for the operators that are not convolutions or
+ * dense layers: layout reorders and halos, pooling, elementwise ops with
+ * broadcasting, a generic grouped convolution and batched matmul, softmax,
+ * transpose, pad, concat and copy.
+ *
+ * These are simple scalar loop nests (LLVM vectorizes the innermost loops)
+ * except pooling and blocked elementwise ops, which work a channel block
+ * (one vector) at a time. The outermost loop is parallel when there is
+ * enough work to share.
+ */
+#include "chamcc/tpl.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { PAR_MIN_ELEMS = 1 << 15 }; /* below this, a loop nest stays serial */
+
+static ir_stmt *loop(ir_builder *b, int v, int64_t n, ir_loop_kind k, ir_stmt *body) {
+  return ir_for(b, v, ir_int(b, 0), ir_int(b, n), k, body);
+}
+
+static ir_expr *clampi(ir_builder *b, ir_expr *x, int64_t lo, int64_t hi) {
+  return ir_bin(b, IR_MIN, ir_bin(b, IR_MAX, x, ir_int(b, lo)), ir_int(b, hi));
+}
+
+static ir_expr *in_range(ir_builder *b, ir_expr *x, int64_t lo, int64_t hi) { /* lo <= x < hi */
+  return ir_bin(b, IR_AND, ir_bin(b, IR_LE, ir_int(b, lo), x), ir_bin(b, IR_LT, x, ir_int(b, hi)));
+}
+
+/* ---- layout ---- */
+
+ir_kernel *tpl_reorder(chm_arena *a, const char *name, const tpl_view *in, const tpl_view *out) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  ir_buf *src = ir_param(&b, "in", tpl_view_size(in)), *dst = ir_param(&b, "out", tpl_view_size(out));
+  int vn = ir_new_var(&b), vc = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
+  ir_expr *n = ir_var(&b, vn), *c = ir_var(&b, vc), *y = ir_var(&b, vy), *x = ir_var(&b, vx);
+  int64_t cpad = tpl_view_cblocks(out) * out->cb;
+  ir_expr *cc = clampi(&b, c, 0, in->c - 1);
+  ir_expr *si = ir_add(&b, tpl_view_index(&b, in, n, ir_bin(&b, IR_DIV, cc, ir_int(&b, in->cb)), y, x),
+                       ir_bin(&b, IR_MOD, cc, ir_int(&b, in->cb)));
+  ir_expr *di = ir_add(&b, tpl_view_index(&b, out, n, ir_bin(&b, IR_DIV, c, ir_int(&b, out->cb)), y, x),
+                       ir_bin(&b, IR_MOD, c, ir_int(&b, out->cb)));
+  ir_expr *v = ir_select(&b, ir_bin(&b, IR_LT, c, ir_int(&b, in->c)), ir_load(&b, src, si, 1), ir_float(&b, 0, 1));
+  ir_stmt *s = loop(&b, vx, out->w, IR_LOOP_SERIAL, ir_store(&b, dst, di, v));
+  s = loop(&b, vy, out->h, IR_LOOP_SERIAL, s);
+  s = loop(&b, vc, cpad, IR_LOOP_PARALLEL, s);
+  k->body = loop(&b, vn, out->n, IR_LOOP_SERIAL, s);
+  return k;
+}
+
+ir_kernel *tpl_zero_halo(chm_arena *a, const char *name, const tpl_view *v) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  ir_buf *buf = ir_param(&b, "buf", tpl_view_size(v));
+  int vp = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
+  ir_expr *p = ir_var(&b, vp), *y = ir_var(&b, vy), *x = ir_var(&b, vx);
+  ir_expr *zero = ir_float(&b, 0, v->cb);
+  /* p runs over image x channel block planes; index with n = 0, cblk = p */
+  ir_stmt *s = ir_seq(&b);
+  ir_expr *row = tpl_view_index(&b, v, ir_int(&b, 0), p, y, x);
+  ir_stmt *st = ir_store(&b, buf, row, zero);
+  /* top and bottom halo rows */
+  ir_seq_add(&b, s, ir_for(&b, vy, ir_int(&b, -v->hh), ir_int(&b, 0), IR_LOOP_SERIAL,
+                           ir_for(&b, vx, ir_int(&b, -v->hw), ir_int(&b, v->w + v->hw), IR_LOOP_SERIAL, st)));
+  ir_seq_add(&b, s, ir_for(&b, vy, ir_int(&b, v->h), ir_int(&b, v->h + v->hh), IR_LOOP_SERIAL,
+                           ir_for(&b, vx, ir_int(&b, -v->hw), ir_int(&b, v->w + v->hw), IR_LOOP_SERIAL, st)));
+  /* left and right halo columns */
+  ir_stmt *cols = ir_seq(&b);
+  ir_seq_add(&b, cols, ir_for(&b, vx, ir_int(&b, -v->hw), ir_int(&b, 0), IR_LOOP_SERIAL, st));
+  ir_seq_add(&b, cols, ir_for(&b, vx, ir_int(&b, v->w), ir_int(&b, v->w + v->hw), IR_LOOP_SERIAL, st));
+  ir_seq_add(&b, s, ir_for(&b, vy, ir_int(&b, 0), ir_int(&b, v->h), IR_LOOP_SERIAL, cols));
+  k->body = loop(&b, vp, v->n * tpl_view_cblocks(v), IR_LOOP_SERIAL, s);
+  return k;
+}
+
+/* ---- pooling ---- */
+
+static ir_kernel *global_pool(chm_arena *a, const char *name, const tpl_pool *p) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  const tpl_view *in = &p->in;
+  int L = in->cb;
+  ir_buf *src = ir_param(&b, "in", tpl_view_size(in)), *dst = ir_param(&b, "out", in->n * in->c);
+  int64_t cbs = tpl_view_cblocks(in);
+  int vt = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *n = ir_bin(&b, IR_DIV, t, ir_int(&b, cbs));
+  ir_expr *cb = ir_bin(&b, IR_MOD, t, ir_int(&b, cbs));
+  ir_buf *acc = ir_local(&b, "acc", L);
+  ir_stmt *body = ir_seq(&b);
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, p->is_max ? -INFINITY : 0, L)));
+  ir_expr *v = ir_load(&b, src, tpl_view_index(&b, in, n, cb, ir_var(&b, vy), ir_var(&b, vx)), L);
+  ir_expr *old = ir_load(&b, acc, ir_int(&b, 0), L);
+  ir_stmt *upd = ir_store(&b, acc, ir_int(&b, 0), p->is_max ? ir_bin(&b, IR_MAX, old, v) : ir_add(&b, old, v));
+  ir_seq_add(&b, body, loop(&b, vy, in->h, IR_LOOP_SERIAL, loop(&b, vx, in->w, IR_LOOP_SERIAL, upd)));
+  ir_expr *r = ir_load(&b, acc, ir_int(&b, 0), L);
+  if (!p->is_max) r = ir_mul(&b, r, ir_float(&b, 1.0f / (float)(in->h * in->w), L));
+  ir_expr *oi = ir_add(&b, ir_muli(&b, n, in->c), ir_muli(&b, cb, L));
+  if (in->c % L == 0) {
+    ir_seq_add(&b, body, ir_store(&b, dst, oi, r));
+  } else { /* the last block of each image holds c % L channels */
+    ir_expr *last = ir_bin(&b, IR_EQ, cb, ir_int(&b, cbs - 1));
+    ir_seq_add(&b, body, ir_if(&b, last, ir_store_masked(&b, dst, oi, r, (int)(in->c % L))));
+    ir_seq_add(&b, body, ir_if(&b, ir_bin(&b, IR_LT, cb, ir_int(&b, cbs - 1)), ir_store(&b, dst, oi, r)));
+  }
+  k->body = loop(&b, vt, in->n * cbs, IR_LOOP_PARALLEL, ir_alloc(&b, acc, body));
+  return k;
+}
+
+ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p) {
+  if (p->global) return global_pool(a, name, p);
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  const tpl_view *in = &p->in, *out = &p->out;
+  int L = in->cb;
+  ir_buf *src = ir_param(&b, "in", tpl_view_size(in)), *dst = ir_param(&b, "out", tpl_view_size(out));
+  int64_t cbs = tpl_view_cblocks(in);
+  int vt = ir_new_var(&b), vx = ir_new_var(&b), vky = ir_new_var(&b), vkx = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *ox = ir_var(&b, vx);
+  ir_expr *oy = ir_bin(&b, IR_MOD, t, ir_int(&b, out->h));
+  ir_expr *cb = ir_bin(&b, IR_MOD, ir_bin(&b, IR_DIV, t, ir_int(&b, out->h)), ir_int(&b, cbs));
+  ir_expr *n = ir_bin(&b, IR_DIV, t, ir_int(&b, out->h * cbs));
+  ir_expr *iy = ir_add(&b, ir_muli(&b, oy, p->sh), ir_addi(&b, ir_muli(&b, ir_var(&b, vky), p->dh), -p->pt));
+  ir_expr *ix = ir_add(&b, ir_muli(&b, ox, p->sw), ir_addi(&b, ir_muli(&b, ir_var(&b, vkx), p->dw), -p->pl));
+  ir_expr *ok = ir_bin(&b, IR_AND, in_range(&b, iy, 0, in->h), in_range(&b, ix, 0, in->w));
+  ir_expr *v = ir_load(&b, src, tpl_view_index(&b, in, n, cb, clampi(&b, iy, 0, in->h - 1),
+                                               clampi(&b, ix, 0, in->w - 1)), L);
+  ir_buf *acc = ir_local(&b, "acc", 2L * L); /* [0, L): value; lane L: count */
+  ir_expr *old = ir_load(&b, acc, ir_int(&b, 0), L);
+  ir_stmt *upd = ir_seq(&b);
+  ir_seq_add(&b, upd, ir_store(&b, acc, ir_int(&b, 0),
+                               ir_select(&b, ok, p->is_max ? ir_bin(&b, IR_MAX, old, v) : ir_add(&b, old, v), old)));
+  /* the divisor: valid taps, or taps inside the padded input */
+  ir_expr *counted = p->count_include_pad
+                         ? ir_bin(&b, IR_AND, in_range(&b, iy, -p->pt, in->h + p->pb), in_range(&b, ix, -p->pl, in->w + p->pr))
+                         : ok;
+  ir_expr *cnt = ir_load(&b, acc, ir_int(&b, L), 1);
+  ir_seq_add(&b, upd, ir_store(&b, acc, ir_int(&b, L), ir_select(&b, counted, ir_add(&b, cnt, ir_float(&b, 1, 1)), cnt)));
+  ir_stmt *body = ir_seq(&b);
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, p->is_max ? -INFINITY : 0, L)));
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, L), ir_float(&b, 0, 1)));
+  ir_seq_add(&b, body, loop(&b, vky, p->kh, IR_LOOP_SERIAL, loop(&b, vkx, p->kw, IR_LOOP_SERIAL, upd)));
+  ir_expr *r = ir_load(&b, acc, ir_int(&b, 0), L);
+  if (!p->is_max) {
+    ir_expr *c = ir_load(&b, acc, ir_int(&b, L), 1);
+    r = ir_bin(&b, IR_DIV, r, ir_broadcast(&b, ir_bin(&b, IR_MAX, c, ir_float(&b, 1, 1)), L));
+  }
+  ir_seq_add(&b, body, ir_store(&b, dst, tpl_view_index(&b, out, n, cb, oy, ox), r));
+  k->body = loop(&b, vt, out->n * cbs * out->h, IR_LOOP_PARALLEL,
+                 loop(&b, vx, out->w, IR_LOOP_SERIAL, ir_alloc(&b, acc, body)));
+  return k;
+}
+
+/* ---- elementwise ---- */
+
+static ir_expr *elt_apply(ir_builder *b, const tpl_elt *e, ir_expr *x, ir_expr *y) {
+  const char *op = e->op;
+  if (!y) return tpl_act(b, &e->epi, x);
+  ir_op o = !strcmp(op, "Add") ? IR_ADD : !strcmp(op, "Sub") ? IR_SUB : !strcmp(op, "Mul") ? IR_MUL
+          : !strcmp(op, "Div") ? IR_DIV : !strcmp(op, "Max") ? IR_MAX : IR_MIN;
+  CHM_ASSERT(strchr("ASMD", op[0]) && (o != IR_MIN || !strcmp(op, "Min")));
+  return tpl_act(b, &e->epi, ir_bin(b, o, x, y));
+}
+
+ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int64_t total = chm_prod(e->shape, e->rank);
+  ir_buf *in[2] = {NULL, NULL};
+  for (int i = 0; i < e->n_in; i++) in[i] = ir_param(&b, i ? "b" : "a", 0);
+  ir_buf *out = ir_param(&b, "out", total);
+  int vars[GR_MAX_RANK];
+  ir_expr *idx[2] = {ir_int(&b, 0), ir_int(&b, 0)}, *oidx = ir_int(&b, 0);
+  for (int d = 0; d < e->rank; d++) {
+    vars[d] = ir_new_var(&b);
+    ir_expr *v = ir_var(&b, vars[d]);
+    oidx = ir_add(&b, ir_muli(&b, oidx, e->shape[d]), v);
+    for (int i = 0; i < e->n_in; i++) idx[i] = ir_add(&b, idx[i], ir_muli(&b, v, e->strides[i][d]));
+  }
+  ir_expr *x = ir_load(&b, in[0], idx[0], 1), *y = e->n_in > 1 ? ir_load(&b, in[1], idx[1], 1) : NULL;
+  ir_stmt *s = ir_store(&b, out, oidx, elt_apply(&b, e, x, y));
+  for (int d = e->rank - 1; d >= 0; d--) {
+    ir_loop_kind kind = d == e->rank - 1 ? IR_LOOP_VECTORIZED
+                        : (d == 0 && total >= PAR_MIN_ELEMS) ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+    s = loop(&b, vars[d], e->shape[d], kind, s);
+  }
+  k->body = s;
+  return k;
+}
+
+ir_kernel *tpl_elt_blocked(chm_arena *a, const char *name, const tpl_elt *e, const tpl_view *in0,
+                           const tpl_view *in1, const tpl_view *out) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int L = out->cb;
+  ir_buf *x0 = ir_param(&b, "a", tpl_view_size(in0));
+  ir_buf *x1 = in1 ? ir_param(&b, "b", tpl_view_size(in1)) : NULL;
+  ir_buf *dst = ir_param(&b, "out", tpl_view_size(out));
+  int64_t cbs = tpl_view_cblocks(out);
+  int vt = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *y = ir_var(&b, vy), *x = ir_var(&b, vx);
+  ir_expr *n = ir_bin(&b, IR_DIV, t, ir_int(&b, cbs)), *cb = ir_bin(&b, IR_MOD, t, ir_int(&b, cbs));
+  ir_expr *va = ir_load(&b, x0, tpl_view_index(&b, in0, n, cb, y, x), L);
+  ir_expr *vb = x1 ? ir_load(&b, x1, tpl_view_index(&b, in1, n, cb, y, x), L) : NULL;
+  ir_stmt *s = ir_store(&b, dst, tpl_view_index(&b, out, n, cb, y, x), elt_apply(&b, e, va, vb));
+  s = loop(&b, vy, out->h, IR_LOOP_SERIAL, loop(&b, vx, out->w, IR_LOOP_SERIAL, s));
+  k->body = loop(&b, vt, out->n * cbs, IR_LOOP_PARALLEL, s);
+  return k;
+}
+
+/* ---- generic convolution and matmul ---- */
+
+ir_kernel *tpl_gconv_kernel(chm_arena *a, const char *name, const tpl_gconv *g) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int64_t cpg = g->c / g->groups, kpg = g->k / g->groups;
+  ir_buf *in = ir_param(&b, "in", g->n * g->c * g->h * g->w), *W = ir_param(&b, "w", g->k * cpg * g->kh * g->kw);
+  ir_buf *bias = ir_param(&b, "bias", g->k);
+  ir_buf *res = g->epi.has_residual ? ir_param(&b, "res", g->n * g->k * g->oh * g->ow) : NULL;
+  ir_buf *out = ir_param(&b, "out", g->n * g->k * g->oh * g->ow);
+  int vt = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
+  int vc = ir_new_var(&b), vky = ir_new_var(&b), vkx = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *oy = ir_var(&b, vy), *ox = ir_var(&b, vx);
+  ir_expr *n = ir_bin(&b, IR_DIV, t, ir_int(&b, g->k)), *ko = ir_bin(&b, IR_MOD, t, ir_int(&b, g->k));
+  ir_expr *c = ir_add(&b, ir_muli(&b, ir_bin(&b, IR_DIV, ko, ir_int(&b, kpg)), cpg), ir_var(&b, vc));
+  ir_expr *iy = ir_add(&b, ir_muli(&b, oy, g->sh), ir_addi(&b, ir_muli(&b, ir_var(&b, vky), g->dh), -g->pt));
+  ir_expr *ix = ir_add(&b, ir_muli(&b, ox, g->sw), ir_addi(&b, ir_muli(&b, ir_var(&b, vkx), g->dw), -g->pl));
+  ir_expr *ok = ir_bin(&b, IR_AND, in_range(&b, iy, 0, g->h), in_range(&b, ix, 0, g->w));
+  ir_expr *ii = ir_add(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, n, g->c), c), g->h),
+                                              clampi(&b, iy, 0, g->h - 1)), g->w), clampi(&b, ix, 0, g->w - 1));
+  ir_expr *wi = ir_add(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, ko, cpg), ir_var(&b, vc)), g->kh),
+                                              ir_var(&b, vky)), g->kw), ir_var(&b, vkx));
+  ir_buf *acc = ir_local(&b, "acc", 1);
+  ir_expr *old = ir_load(&b, acc, ir_int(&b, 0), 1);
+  ir_stmt *upd = ir_store(&b, acc, ir_int(&b, 0),
+                          ir_select(&b, ok, ir_fma(&b, ir_load(&b, in, ii, 1), ir_load(&b, W, wi, 1), old), old));
+  ir_stmt *body = ir_seq(&b);
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_load(&b, bias, ko, 1)));
+  ir_seq_add(&b, body, loop(&b, vc, cpg, IR_LOOP_SERIAL, loop(&b, vky, g->kh, IR_LOOP_SERIAL,
+                                                              loop(&b, vkx, g->kw, IR_LOOP_SERIAL, upd))));
+  ir_expr *oi = ir_add(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, t, g->oh), oy), g->ow), ox);
+  ir_expr *v = ir_load(&b, acc, ir_int(&b, 0), 1);
+  if (res) v = ir_add(&b, v, ir_load(&b, res, oi, 1));
+  ir_seq_add(&b, body, ir_store(&b, out, oi, tpl_act(&b, &g->epi, v)));
+  ir_stmt *s = loop(&b, vy, g->oh, IR_LOOP_SERIAL, loop(&b, vx, g->ow, IR_LOOP_SERIAL, ir_alloc(&b, acc, body)));
+  k->body = loop(&b, vt, g->n * g->k, IR_LOOP_PARALLEL, s);
+  return k;
+}
+
+ir_kernel *tpl_gemm_kernel(chm_arena *a, const char *name, const tpl_gemm *g) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  ir_buf *A = ir_param(&b, "a", 0), *B = ir_param(&b, "b", 0);
+  ir_buf *C = g->has_c ? ir_param(&b, "c", 0) : NULL;
+  ir_buf *res = g->epi.has_residual ? ir_param(&b, "res", g->batch * g->m * g->n) : NULL;
+  ir_buf *out = ir_param(&b, "out", g->batch * g->m * g->n);
+  int vt = ir_new_var(&b), vn = ir_new_var(&b), vk = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *nn = ir_var(&b, vn), *kk = ir_var(&b, vk);
+  ir_expr *bt = ir_bin(&b, IR_DIV, t, ir_int(&b, g->m)), *m = ir_bin(&b, IR_MOD, t, ir_int(&b, g->m));
+  ir_expr *ai = ir_add(&b, ir_add(&b, ir_muli(&b, bt, g->a_bs), ir_muli(&b, m, g->a_ms)), ir_muli(&b, kk, g->a_ks));
+  ir_expr *bi = ir_add(&b, ir_add(&b, ir_muli(&b, bt, g->b_bs), ir_muli(&b, kk, g->b_ks)), ir_muli(&b, nn, g->b_ns));
+  ir_buf *acc = ir_local(&b, "acc", 1);
+  ir_stmt *body = ir_seq(&b);
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, 0, 1)));
+  ir_seq_add(&b, body, loop(&b, vk, g->k, IR_LOOP_SERIAL,
+                            ir_store(&b, acc, ir_int(&b, 0), ir_fma(&b, ir_load(&b, A, ai, 1), ir_load(&b, B, bi, 1),
+                                                                    ir_load(&b, acc, ir_int(&b, 0), 1)))));
+  ir_expr *v = ir_mul(&b, ir_load(&b, acc, ir_int(&b, 0), 1), ir_float(&b, g->alpha, 1));
+  if (C) {
+    ir_expr *ci = ir_add(&b, ir_add(&b, ir_muli(&b, bt, g->c_bs), ir_muli(&b, m, g->c_ms)), ir_muli(&b, nn, g->c_ns));
+    v = ir_fma(&b, ir_load(&b, C, ci, 1), ir_float(&b, g->beta, 1), v);
+  }
+  ir_expr *oi = ir_add(&b, ir_muli(&b, t, g->n), nn);
+  if (res) v = ir_add(&b, v, ir_load(&b, res, oi, 1));
+  ir_seq_add(&b, body, ir_store(&b, out, oi, tpl_act(&b, &g->epi, v)));
+  ir_loop_kind par = g->batch * g->m * g->n * g->k >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+  k->body = loop(&b, vt, g->batch * g->m, par, loop(&b, vn, g->n, IR_LOOP_SERIAL, ir_alloc(&b, acc, body)));
+  k->flops = 2.0 * (double)(g->batch * g->m * g->n) * (double)g->k;
+  return k;
+}
+
+/* ---- data movement and softmax ---- */
+
+ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int64_t axis, int64_t inner) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  ir_buf *in = ir_param(&b, "in", outer * axis * inner), *out = ir_param(&b, "out", outer * axis * inner);
+  int vo = ir_new_var(&b), vi = ir_new_var(&b), va = ir_new_var(&b);
+  ir_expr *idx = ir_add(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, ir_var(&b, vo), axis), ir_var(&b, va)), inner),
+                        ir_var(&b, vi));
+  ir_buf *acc = ir_local(&b, "acc", 2); /* max, sum */
+  ir_expr *mx = ir_load(&b, acc, ir_int(&b, 0), 1), *sum = ir_load(&b, acc, ir_int(&b, 1), 1);
+  ir_expr *x = ir_load(&b, in, idx, 1);
+  ir_stmt *body = ir_seq(&b);
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, -INFINITY, 1)));
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 1), ir_float(&b, 0, 1)));
+  ir_seq_add(&b, body, loop(&b, va, axis, IR_LOOP_SERIAL, ir_store(&b, acc, ir_int(&b, 0), ir_bin(&b, IR_MAX, mx, x))));
+  ir_expr *ex = ir_unary(&b, IR_EXP, ir_bin(&b, IR_SUB, x, mx));
+  ir_stmt *pass2 = ir_seq(&b);
+  ir_seq_add(&b, pass2, ir_store(&b, out, idx, ex));
+  ir_seq_add(&b, pass2, ir_store(&b, acc, ir_int(&b, 1), ir_add(&b, sum, ir_load(&b, out, idx, 1))));
+  ir_seq_add(&b, body, loop(&b, va, axis, IR_LOOP_SERIAL, pass2));
+  ir_seq_add(&b, body, loop(&b, va, axis, IR_LOOP_SERIAL,
+                            ir_store(&b, out, idx, ir_bin(&b, IR_DIV, ir_load(&b, out, idx, 1), sum))));
+  k->body = loop(&b, vo, outer, IR_LOOP_SERIAL, loop(&b, vi, inner, IR_LOOP_SERIAL, ir_alloc(&b, acc, body)));
+  return k;
+}
+
+ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+                                const int64_t *perm) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int64_t total = chm_prod(in_shape, rank), stride[GR_MAX_RANK];
+  ir_buf *in = ir_param(&b, "in", total), *out = ir_param(&b, "out", total);
+  for (int d = rank - 1, s = 1; d >= 0; d--) {
+    stride[d] = s;
+    s *= (int)in_shape[d];
+  }
+  int vars[GR_MAX_RANK];
+  ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
+  for (int d = 0; d < rank; d++) {
+    vars[d] = ir_new_var(&b);
+    ir_expr *v = ir_var(&b, vars[d]);
+    oi = ir_add(&b, ir_muli(&b, oi, in_shape[perm[d]]), v);
+    ii = ir_add(&b, ii, ir_muli(&b, v, stride[perm[d]]));
+  }
+  ir_stmt *s = ir_store(&b, out, oi, ir_load(&b, in, ii, 1));
+  for (int d = rank - 1; d >= 0; d--) s = loop(&b, vars[d], in_shape[perm[d]], IR_LOOP_SERIAL, s);
+  k->body = s;
+  return k;
+}
+
+ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+                          const int64_t *pads, float value) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int64_t out_shape[GR_MAX_RANK];
+  for (int d = 0; d < rank; d++) out_shape[d] = in_shape[d] + pads[d] + pads[rank + d];
+  ir_buf *in = ir_param(&b, "in", chm_prod(in_shape, rank)), *out = ir_param(&b, "out", chm_prod(out_shape, rank));
+  int vars[GR_MAX_RANK];
+  ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0), *ok = NULL;
+  for (int d = 0; d < rank; d++) {
+    vars[d] = ir_new_var(&b);
+    ir_expr *v = ir_var(&b, vars[d]), *src = ir_addi(&b, v, -pads[d]);
+    oi = ir_add(&b, ir_muli(&b, oi, out_shape[d]), v);
+    ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), clampi(&b, src, 0, in_shape[d] - 1));
+    ir_expr *r = in_range(&b, src, 0, in_shape[d]);
+    ok = ok ? ir_bin(&b, IR_AND, ok, r) : r;
+  }
+  ir_expr *v = ok ? ir_select(&b, ok, ir_load(&b, in, ii, 1), ir_float(&b, value, 1)) : ir_load(&b, in, ii, 1);
+  ir_stmt *s = ir_store(&b, out, oi, v);
+  for (int d = rank - 1; d >= 0; d--) s = loop(&b, vars[d], out_shape[d], IR_LOOP_SERIAL, s);
+  k->body = s;
+  return k;
+}
+
+ir_kernel *tpl_concat_part(chm_arena *a, const char *name, int64_t outer, int64_t len,
+                           int64_t off, int64_t out_row) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  ir_buf *in = ir_param(&b, "in", outer * len), *out = ir_param(&b, "out", outer * out_row);
+  int vo = ir_new_var(&b), vi = ir_new_var(&b);
+  ir_expr *o = ir_var(&b, vo), *i = ir_var(&b, vi);
+  ir_stmt *s = ir_store(&b, out, ir_add(&b, ir_addi(&b, ir_muli(&b, o, out_row), off), i),
+                        ir_load(&b, in, ir_add(&b, ir_muli(&b, o, len), i), 1));
+  k->body = loop(&b, vo, outer, outer * len >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL,
+                 loop(&b, vi, len, IR_LOOP_VECTORIZED, s));
+  return k;
+}
+
+ir_kernel *tpl_copy_kernel(chm_arena *a, const char *name, int64_t n) {
+  return tpl_concat_part(a, name, 1, n, 0, n);
+}

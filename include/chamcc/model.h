@@ -1,0 +1,36 @@
+/*
+ * model.h — lowering a whole graph to one LLVM module (prefix `mdl_`):
+ * layout planning, one kernel per node from its template, weight packing,
+ * the static workspace plan, and the library's entry function.
+ */
+#ifndef CHAMCC_MODEL_H
+#define CHAMCC_MODEL_H
+
+#include "chamcc/cg.h"
+#include "chamcc/graph.h"
+
+typedef struct mdl_options {
+  const char *prefix;       /* NAME: symbols are NAME_run, ... */
+  const cg_target *target;  /* what to compile for */
+  int nthreads;             /* threads of parallel loops (0 = all CPUs) */
+  const char *emit_llvm;    /* if set, write the optimized LLVM IR there */
+  const char *dump_ir;      /* if set, write the loop IR of every kernel there */
+  int verbose;              /* print the plan to stderr */
+} mdl_options;
+
+typedef struct mdl_stats {
+  int n_kernels;        /* distinct kernels */
+  int n_calls;          /* kernel calls per run */
+  int64_t ws_bytes;     /* workspace */
+  int64_t weight_bytes; /* embedded constants */
+  double lower_s, opt_s, emit_s; /* seconds in each phase */
+} mdl_stats;
+
+/* Compiles g into an object file (malloc'ed in *obj). */
+int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
+                mdl_stats *st, chm_err *e);
+
+/* Writes NAME.h for g: the API of DESIGN.md. */
+int mdl_write_header(const gr_graph *g, const char *prefix, const char *path, chm_err *e);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * rt_object.c — chm_rt_object: the runtime object for a target triple,
+ * looked up by architecture in the table bin2c generated at build time.
+ *
+ * The runtime sleeps on Linux futexes and is compiled against glibc, so only
+ * "ARCH-*linux-gnu*" triples match (x86_64-linux-gnu, x86_64-pc-linux-gnu,
+ * aarch64-unknown-linux-gnu, ...); "arm64" and "amd64" are accepted aliases.
+ */
+#include <string.h>
+
+#include "chamcc/archive.h"
+#include "rt_blob.h"
+
+/* The architecture component of TRIPLE, normalised, or NULL if not Linux/glibc. */
+static const char *triple_arch(const char *triple, char *buf, size_t cap) {
+  const char *dash = strchr(triple, '-');
+  if (!dash || (size_t)(dash - triple) >= cap || !strstr(dash, "linux-gnu")) return NULL;
+  memcpy(buf, triple, (size_t)(dash - triple));
+  buf[dash - triple] = 0;
+  if (!strcmp(buf, "arm64")) return "aarch64";
+  if (!strcmp(buf, "amd64")) return "x86_64";
+  return buf;
+}
+
+const unsigned char *chm_rt_object(const char *triple, size_t *size) {
+  char buf[32];
+  const char *arch = triple ? triple_arch(triple, buf, sizeof buf) : NULL;
+  for (const chm_rt_blob *b = chm_rt_blobs; arch && b->arch; b++) {
+    if (!strcmp(b->arch, arch)) {
+      if (size) *size = b->size;
+      return b->data;
+    }
+  }
+  if (size) *size = 0;
+  return NULL;
+}
