@@ -1,0 +1,231 @@
+/*
+ * fuse.c — gr_fuse_epilogues: folds what follows a Conv / Gemm / MatMul
+ * into it, so codegen applies it in the store of the accumulator tile:
+ *
+ *     y = act(op(x) + bias + residual)
+ *
+ * How: for each such node, follow its output while it has exactly one
+ * reader and is not a graph output, and absorb at most, in this order:
+ *   1. an Add of a constant that is a per-output-channel bias: Conv adds it
+ *      into B (a new tensor), Gemm into C (beta folded, so beta becomes 1),
+ *      a 2-D MatMul with an [N] / [1,N] constant becomes a Gemm with C;
+ *   2. an Add of a non-constant tensor of exactly the output's shape:
+ *      the residual;
+ *   3. one activation (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
+ *      HardSwish, Tanh).
+ * The fused node takes over the absorbed node's output tensor, so graph
+ * output names survive. Residual inputs can be produced after the node in
+ * the current order, so the pass ends with gr_toposort.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gr_internal.h"
+
+typedef struct fuser {
+  gr_graph *g;   /* graph being rewritten */
+  int *uses;     /* readers per tensor (recomputed after each change) */
+  int *reader;   /* a node reading each tensor, -1 if none */
+} fuser;
+
+static void refresh(fuser *f) {
+  gr_graph *g = f->g;
+  f->uses = chm_realloc(f->uses, (size_t)(g->n_tensors + 1) * sizeof(int));
+  f->reader = chm_realloc(f->reader, (size_t)(g->n_tensors + 1) * sizeof(int));
+  gr__count_uses(g, f->uses);
+  memset(f->reader, -1, (size_t)g->n_tensors * sizeof(int));
+  for (int i = 0; i < g->n_nodes; i++) {
+    const gr_node *n = &g->nodes[i];
+    if (!n->op) continue;
+    for (int j = 0; j < n->n_in; j++)
+      if (n->in[j] >= 0) f->reader[n->in[j]] = i;
+    if (n->residual >= 0) f->reader[n->residual] = i;
+  }
+}
+
+/* The only reader of node ni's output, if it is an OP node; else -1. */
+static int sole_reader(fuser *f, int ni, const char *op) {
+  int y = f->g->nodes[ni].out[0];
+  if (f->uses[y] != 1 || f->g->tensors[y].is_output) return -1;
+  int r = f->reader[y];
+  return r >= 0 && strcmp(f->g->nodes[r].op, op) == 0 ? r : -1;
+}
+
+/* The node absorbs reader r: takes r's output, r disappears. */
+static void absorb(fuser *f, int ni, int r) {
+  f->g->nodes[ni].out[0] = f->g->nodes[r].out[0];
+  f->g->nodes[r].op = NULL;
+  refresh(f);
+}
+
+/* For Add node r reading y, the other operand. */
+static int other_operand(const gr_graph *g, int r, int y) {
+  const gr_node *a = &g->nodes[r];
+  return a->in[0] == y ? a->in[1] : a->in[0];
+}
+
+/* Is constant c, added to y, a per-channel bias along axis `ch` (and no broadcast of y)? */
+static bool is_channel_bias(const gr_tensor *c, const gr_tensor *y, int ch) {
+  if (!c->data || c->dtype != GR_F32 || c->rank > y->rank) return false;
+  for (int i = 0; i < c->rank; i++) {
+    int yi = i + y->rank - c->rank;
+    if (c->shape[i] != 1 && (yi != ch || c->shape[i] != y->shape[yi])) return false;
+  }
+  return true;
+}
+
+/* New constant [len] = old (or 0) + c broadcast along the channel axis. */
+static int summed_bias(gr_graph *g, int old, int c, int64_t len, const char *base) {
+  int b = gr__add_const_unique(g, base, GR_F32, 1, &len);
+  float *d = g->tensors[b].data;
+  const gr_tensor *ct = &g->tensors[c];
+  bool per_channel = gr_numel(ct) == len && len != 1;
+  for (int64_t i = 0; i < len; i++)
+    d[i] = (old >= 0 ? ((const float *)g->tensors[old].data)[i] : 0.0f) +
+           ((const float *)ct->data)[per_channel ? i : 0];
+  return b;
+}
+
+static bool fuse_conv_bias(fuser *f, int ni, int r) {
+  gr_graph *g = f->g;
+  int y = g->nodes[ni].out[0], c = other_operand(g, r, y);
+  const gr_tensor *yt = &g->tensors[y];
+  if (!is_channel_bias(&g->tensors[c], yt, 1)) return false;
+  if (!gr__same_shape(yt, &g->tensors[g->nodes[r].out[0]])) return false;
+  int old = g->nodes[ni].n_in > 2 ? g->nodes[ni].in[2] : -1;
+  if (old >= 0 && !g->tensors[old].data) return false;
+  int b = summed_bias(g, old, c, yt->shape[1], g->tensors[y].name);
+  int in[3] = {g->nodes[ni].in[0], g->nodes[ni].in[1], b};
+  gr__set_inputs(g, &g->nodes[ni], 3, in);
+  absorb(f, ni, r);
+  return true;
+}
+
+/* Gemm: C' = beta * C + addend, materialized at the broadcast shape of both; beta = 1. */
+static bool fuse_gemm_bias(fuser *f, int ni, int r) {
+  gr_graph *g = f->g;
+  int y = g->nodes[ni].out[0], c = other_operand(g, r, y);
+  const gr_tensor *yt = &g->tensors[y], *ct = &g->tensors[c];
+  if (!ct->data || ct->dtype != GR_F32 || ct->rank > 2) return false;
+  if (!gr__same_shape(yt, &g->tensors[g->nodes[r].out[0]])) return false;
+  int old = g->nodes[ni].n_in > 2 ? g->nodes[ni].in[2] : -1;
+  if (old >= 0 && !g->tensors[old].data) return false;
+  gr_tensor zero = {.rank = 0};
+  const gr_tensor *ot = old >= 0 ? &g->tensors[old] : &zero;
+  int64_t shape[GR_MAX_RANK];
+  int rank;
+  if (gr__broadcast(ot, ct, shape, &rank)) return false;
+  float beta = gr_attr_float(&g->nodes[ni], "beta", 1.0f);
+  int nc = gr__add_const_unique(g, g->tensors[y].name, GR_F32, rank, shape);
+  gr_tensor *nt = &g->tensors[nc];
+  ct = &g->tensors[c];
+  ot = old >= 0 ? &g->tensors[old] : NULL;
+  for (int64_t i = 0; i < gr_numel(nt); i++) {
+    int64_t rest = i, ic = 0, io = 0, sc = 1, so = 1;
+    for (int d = rank - 1; d >= 0; d--) { /* broadcast indices of c and old */
+      int64_t k = rest % shape[d];
+      rest /= shape[d];
+      int dc = d - (rank - ct->rank), dd = ot ? d - (rank - ot->rank) : -1;
+      if (dc >= 0) ic += (ct->shape[dc] == 1 ? 0 : k) * sc, sc *= ct->shape[dc];
+      if (dd >= 0) io += (ot->shape[dd] == 1 ? 0 : k) * so, so *= ot->shape[dd];
+    }
+    float prev = ot ? beta * ((const float *)ot->data)[io] : 0.0f;
+    ((float *)nt->data)[i] = prev + ((const float *)ct->data)[ic];
+  }
+  gr_node *n = &g->nodes[ni];
+  int in[3] = {n->in[0], n->in[1], nc};
+  gr__set_inputs(g, n, 3, in);
+  gr__set_float(g, n, "beta", 1.0f);
+  absorb(f, ni, r);
+  return true;
+}
+
+/* 2-D MatMul + constant [N] / [1,N] becomes Gemm(A, B, C). */
+static bool fuse_matmul_bias(fuser *f, int ni, int r) {
+  gr_graph *g = f->g;
+  gr_node *n = &g->nodes[ni];
+  const gr_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
+  int y = n->out[0], c = other_operand(g, r, y);
+  const gr_tensor *ct = &g->tensors[c], *yt = &g->tensors[y];
+  if (a->rank != 2 || b->rank != 2 || !ct->data || ct->dtype != GR_F32) return false;
+  bool shape_ok = (ct->rank == 1 && ct->shape[0] == yt->shape[1]) ||
+                  (ct->rank == 2 && ct->shape[0] == 1 && ct->shape[1] == yt->shape[1]);
+  if (!shape_ok) return false;
+  n->op = "Gemm";
+  n->n_attr = 0;
+  gr__set_float(g, n, "alpha", 1.0f);
+  gr__set_float(g, n, "beta", 1.0f);
+  gr__set_int(g, n, "transA", 0);
+  gr__set_int(g, n, "transB", 0);
+  int in[3] = {n->in[0], n->in[1], c};
+  gr__set_inputs(g, n, 3, in);
+  absorb(f, ni, r);
+  return true;
+}
+
+static bool fuse_bias(fuser *f, int ni) {
+  int r = sole_reader(f, ni, "Add");
+  if (r < 0) return false;
+  const char *op = f->g->nodes[ni].op;
+  if (strcmp(op, "Conv") == 0) return fuse_conv_bias(f, ni, r);
+  if (strcmp(op, "Gemm") == 0) return fuse_gemm_bias(f, ni, r);
+  return fuse_matmul_bias(f, ni, r);
+}
+
+static bool fuse_residual(fuser *f, int ni) {
+  gr_graph *g = f->g;
+  int r = sole_reader(f, ni, "Add");
+  if (r < 0) return false;
+  int y = g->nodes[ni].out[0], x = other_operand(g, r, y);
+  const gr_tensor *xt = &g->tensors[x];
+  if (x == y || xt->data || xt->dtype != GR_F32 || !gr__same_shape(xt, &g->tensors[y])) return false;
+  g->nodes[ni].residual = x;
+  absorb(f, ni, r);
+  return true;
+}
+
+static bool fuse_act(fuser *f, int ni) {
+  static const struct {
+    const char *op; /* activation op */
+    gr_act act;     /* its epilogue kind */
+  } acts[] = {{"Relu", GR_ACT_RELU}, {"Clip", GR_ACT_CLIP}, {"LeakyRelu", GR_ACT_LEAKY_RELU},
+              {"Sigmoid", GR_ACT_SIGMOID}, {"HardSigmoid", GR_ACT_HARD_SIGMOID},
+              {"HardSwish", GR_ACT_HARD_SWISH}, {"Tanh", GR_ACT_TANH}};
+  for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
+    int r = sole_reader(f, ni, acts[k].op);
+    if (r < 0) continue;
+    const gr_node *a = &f->g->nodes[r];
+    gr_node *n = &f->g->nodes[ni];
+    n->act = acts[k].act;
+    n->act_a = acts[k].act == GR_ACT_CLIP ? gr_attr_float(a, "min", -INFINITY)
+                                          : gr_attr_float(a, "alpha", 0);
+    n->act_b = acts[k].act == GR_ACT_CLIP ? gr_attr_float(a, "max", INFINITY)
+                                          : gr_attr_float(a, "beta", 0);
+    absorb(f, ni, r);
+    return true;
+  }
+  return false;
+}
+
+static bool is_fusable(const gr_node *n) {
+  return n->op && (strcmp(n->op, "Conv") == 0 || strcmp(n->op, "Gemm") == 0 ||
+                   strcmp(n->op, "MatMul") == 0);
+}
+
+int gr_fuse_epilogues(gr_graph *g, chm_err *e) {
+  fuser f = {.g = g};
+  refresh(&f);
+  bool changed = false;
+  for (int i = 0; i < g->n_nodes; i++) {
+    gr_node *n = &g->nodes[i];
+    if (!is_fusable(n) || n->act != GR_ACT_NONE || n->residual >= 0) continue;
+    bool bias = fuse_bias(&f, i);
+    bool res = fuse_residual(&f, i);
+    bool act = fuse_act(&f, i);
+    changed |= bias || res || act;
+  }
+  free(f.uses);
+  free(f.reader);
+  return changed ? gr_toposort(g, e) : 0;
+}

@@ -1,0 +1,111 @@
+/*
+ * shapes.c — gr_infer_shapes: a static shape and dtype for every tensor,
+ * and attributes normalized so codegen need not know opsets.
+ *
+ * How: one walk in topological order. For each node, gr__infer_node checks
+ * its inputs, computes its output shapes and rewrites its attributes into
+ * the normal form listed in graph/README.md (defaults filled, axes made
+ * positive, auto_pad resolved, Flatten/Squeeze/Unsqueeze/Reshape turned
+ * into a one-input "Reshape", ...). Right after, a node whose inputs are
+ * now all constant (or a Shape of a known shape) is evaluated by fold.c and
+ * removed, so shape subgraphs collapse as the walk goes and later Reshapes
+ * see constant targets. Identity and Dropout are removed by rewiring their
+ * readers. Whatever is left must run on float32; anything else is an error
+ * naming the node. Variadic Max/Min are split into two-input chains first.
+ *
+ * The per-op inference functions live in shapes_ops.c.
+ */
+#include <string.h>
+
+#include "gr_internal.h"
+
+/* Max/Min with one input become Identity; with more than two, a chain. */
+static void split_variadic(gr_graph *g) {
+  int count = g->n_nodes;
+  for (int i = 0; i < count; i++) {
+    gr_node *n = &g->nodes[i];
+    if (!n->op || (strcmp(n->op, "Max") != 0 && strcmp(n->op, "Min") != 0)) continue;
+    if (n->n_in == 1) n->op = "Identity";
+    if (n->n_in <= 2) continue;
+    int acc = n->in[0];
+    for (int j = 1; j < n->n_in - 1; j++) {
+      int tmp = gr__unique_tensor(g, g->tensors[g->nodes[i].out[0]].name);
+      int in[2] = {acc, g->nodes[i].in[j]};
+      char *name = chm_arena_printf(g->arena, "%s_%d", g->nodes[i].name, j);
+      gr__add_node(g, g->nodes[i].op, name, 2, in, 1, &tmp);
+      acc = tmp;
+    }
+    n = &g->nodes[i];
+    int last[2] = {acc, n->in[n->n_in - 1]};
+    gr__set_inputs(g, n, 2, last);
+  }
+}
+
+/* Is tensor t read by any node or a graph output? */
+bool gr__is_used(const gr_graph *g, int t) {
+  if (g->tensors[t].is_output) return true;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const gr_node *n = &g->nodes[i];
+    if (!n->op) continue;
+    for (int j = 0; j < n->n_in; j++)
+      if (n->in[j] == t) return true;
+    if (n->residual == t) return true;
+  }
+  return false;
+}
+
+/* Identity / Dropout left after folding: rewire readers, or keep a copy for a graph output. */
+static void remove_identity(gr_graph *g, gr_node *n) {
+  int in = n->in[0], out = n->out[0];
+  if (g->tensors[out].is_output) {
+    n->op = "Reshape";
+    gr__set_inputs(g, n, 1, &in);
+    n->n_attr = 0;
+    n->n_out = 1;
+    return;
+  }
+  gr__replace_uses(g, out, in);
+  n->op = NULL;
+}
+
+/* A node that stays for run time must compute on float32. */
+static int check_runtime(gr_graph *g, gr_node *n, chm_err *e) {
+  for (int j = 0; j < n->n_in; j++) {
+    if (n->in[j] < 0) continue;
+    const gr_tensor *x = &g->tensors[n->in[j]];
+    if (gr__is_fold_only(n->op) && !x->data && strcmp(n->op, "Shape") != 0)
+      return gr_node_error(e, g, n, "is supported only on constants (shape computations), but "
+                           "input '%s' is computed at run time", x->name);
+    if (x->dtype != GR_F32)
+      return gr_node_error(e, g, n, "input '%s' is %s at run time; chamcc computes on float32 "
+                           "only", x->name, gr__dtype_name(x->dtype));
+  }
+  return 0;
+}
+
+static int infer_one(gr_graph *g, int i, chm_err *e) {
+  if (gr__infer_node(g, i, e)) return -1;
+  gr_node *n = &g->nodes[i];
+  if (!n->op) return 0;
+  if (gr__can_fold(g, n)) {
+    if (gr__eval_node(g, i, e)) return -1;
+    g->nodes[i].op = NULL;
+    return 0;
+  }
+  if (strcmp(n->op, "Identity") == 0 || strcmp(n->op, "Dropout") == 0) {
+    remove_identity(g, n);
+    return 0;
+  }
+  if (strcmp(n->op, "BatchNormalization") == 0) return 0; /* checked by fold_batchnorm */
+  return check_runtime(g, n, e);
+}
+
+int gr_infer_shapes(gr_graph *g, chm_err *e) {
+  int before = g->n_nodes;
+  split_variadic(g);
+  if (g->n_nodes != before && gr_toposort(g, e)) return -1;
+  for (int i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i].op && infer_one(g, i, e)) return -1;
+  gr__compact(g);
+  return 0;
+}
