@@ -721,6 +721,23 @@ cg_jit *cg_jit_new(cg_module *m, chm_err *e) {
   err = LLVMOrcCreateDynamicLibrarySearchGeneratorForProcess(&gen, LLVMOrcLLJITGetGlobalPrefix(jit), NULL, NULL);
   if (!err) {
     LLVMOrcJITDylibAddGenerator(LLVMOrcLLJITGetMainJITDylib(jit), gen);
+    /* the runtime is linked into chamcc: give its address directly, so the
+     * JIT does not depend on chamcc exporting dynamic symbols */
+    struct { const char *name; void *addr; } rt[] = {
+        {"chm_rt_parallel_for", (void *)chm_rt_parallel_for},
+        {"chm_rt_ws_acquire", (void *)chm_rt_ws_acquire},
+        {"chm_rt_ws_release", (void *)chm_rt_ws_release},
+    };
+    LLVMOrcCSymbolMapPair pairs[3];
+    for (int i = 0; i < 3; i++) {
+      pairs[i].Name = LLVMOrcLLJITMangleAndIntern(jit, rt[i].name);
+      pairs[i].Sym.Address = (LLVMOrcExecutorAddress)(uintptr_t)rt[i].addr;
+      pairs[i].Sym.Flags.GenericFlags = LLVMJITSymbolGenericFlagsExported | LLVMJITSymbolGenericFlagsCallable;
+      pairs[i].Sym.Flags.TargetFlags = 0;
+    }
+    err = LLVMOrcJITDylibDefine(LLVMOrcLLJITGetMainJITDylib(jit), LLVMOrcAbsoluteSymbols(pairs, 3));
+  }
+  if (!err) {
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(m->mod, m->tsc);
     m->mod = NULL; /* the JIT owns it now */
     err = LLVMOrcLLJITAddLLVMIRModule(jit, LLVMOrcLLJITGetMainJITDylib(jit), tsm);
