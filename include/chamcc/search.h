@@ -1,0 +1,117 @@
+/*
+ * search.h — the tuning machinery (prefix `tune_`): knob spaces, tasks,
+ * the measurer, the tuning log, the cost model, search methods, and the
+ * task scheduler.
+ *
+ * A config is an index vector (one option index per knob) and, equally,
+ * one integer (mixed radix over the knobs). Every role is a small struct
+ * of function pointers so that methods are swapped in one line and all of
+ * them run in the same harness.
+ */
+#ifndef CHAMCC_SEARCH_H
+#define CHAMCC_SEARCH_H
+
+#include "chamcc/tpl.h"
+
+enum {
+  TUNE_MAX_KNOBS = 16,   /* knobs per space */
+  TUNE_MAX_VALUES = 64,  /* options per knob */
+  TUNE_MAX_REPEATS = 16, /* timed repeats kept per measurement */
+  TUNE_LOG_VERSION = 1,  /* format version of the tuning log */
+};
+
+/* ---- search/space.c: knob spaces ---- */
+
+typedef struct tune_knob {
+  const char *name;              /* e.g. "ow_bn" */
+  int n;                         /* number of options */
+  int64_t v[TUNE_MAX_VALUES];    /* the options' values */
+} tune_knob;
+
+typedef struct tune_space {
+  int n_knobs;                   /* knobs in use */
+  tune_knob knobs[TUNE_MAX_KNOBS];
+} tune_space;
+
+int64_t tune_space_size(const tune_space *s);                     /* all configs, valid or not */
+int64_t tune_space_index(const tune_space *s, const int *idx);    /* index vector -> integer */
+void tune_space_config(const tune_space *s, int64_t i, int *idx); /* integer -> index vector */
+
+/* ---- search/log.c: the tuning log (JSON lines) ---- */
+
+typedef enum tune_status {
+  TUNE_OK,            /* "ok" */
+  TUNE_COMPILE_ERROR, /* "compile_error" */
+  TUNE_RUNTIME_ERROR, /* "runtime_error" */
+  TUNE_WRONG_ANSWER,  /* "wrong_answer" */
+  TUNE_TIMEOUT,       /* "timeout" */
+} tune_status;
+
+const char *tune_status_name(tune_status s);
+
+typedef struct tune_record {
+  int version;                   /* TUNE_LOG_VERSION when written */
+  char target[64];               /* triple */
+  char cpu[64];                  /* CPU name */
+  char task[256];                /* task key */
+  char tuner[32];                /* method that proposed it */
+  double flops;                  /* floating-point operations of the task */
+  int n_config;                  /* knobs */
+  int config[TUNE_MAX_KNOBS];    /* option index per knob */
+  int n_times;                   /* repeats */
+  double times[TUNE_MAX_REPEATS];/* seconds per run, one per repeat */
+  tune_status status;            /* outcome */
+  char message[256];             /* error text, "" when ok */
+  double timestamp;              /* Unix seconds */
+  double compile_s, run_s;       /* seconds spent building and running */
+} tune_record;
+
+double tune_record_median(const tune_record *r); /* median of times; INFINITY unless ok */
+
+typedef struct tune_log tune_log;
+
+/* Opens PATH for reading and appending (created if missing) and loads the
+ * records whose target and cpu match (others are kept in the file but
+ * ignored). A malformed line is reported through warn ("PATH:LINE: why")
+ * and skipped. NULL path: an in-memory log. */
+tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
+                        void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+/* Appends r (as one JSON line, flushed at once) and keeps it in memory. */
+int tune_log_append(tune_log *l, const tune_record *r, chm_err *e);
+int tune_log_size(const tune_log *l);                     /* records loaded or appended */
+const tune_record *tune_log_get(const tune_log *l, int i);
+int tune_log_count(const tune_log *l, const char *task);  /* records of one task */
+/* The ok record of `task` with the smallest median time; NULL if none. */
+const tune_record *tune_log_best(const tune_log *l, const char *task);
+/* Whether `task` already has a record for this config. */
+int tune_log_has(const tune_log *l, const char *task, const int *config, int n);
+void tune_log_close(tune_log *l);
+
+/* ---- search/costmodel.c: XGBoost cost model ---- */
+
+typedef struct tune_cm tune_cm;
+
+/* objective: "reg" (squared error on normalized throughput) or "rank"
+ * (pairwise ranking), as AutoTVM's XGBTuner. */
+tune_cm *tune_cm_new(const char *objective, unsigned seed, chm_err *e);
+/* Fits on n rows of nf features; y is throughput (higher is better, 0 for
+ * failed configs). Replaces any previous fit. */
+int tune_cm_fit(tune_cm *m, const float *x, int n, int nf, const float *y, chm_err *e);
+/* Scores n rows (higher is better); 0 for all when never fitted. */
+int tune_cm_predict(tune_cm *m, const float *x, int n, int nf, float *out, chm_err *e);
+void tune_cm_free(tune_cm *m);
+/* Spearman rank correlation of a and b (ties get average ranks). */
+double tune_spearman(const float *a, const float *b, int n);
+
+/* ---- search/reference.c: OpenBLAS references for the measurer ---- */
+
+/* Convolution on plain NCHW (im2col + sgemm, any groups) with bias, the
+ * residual (plain, may be NULL) and activation of g->epi. */
+void tune_ref_conv(const tpl_gconv *g, const float *x, const float *w, const float *bias,
+                   const float *res, float *y);
+/* out[m][n] = act(A x B + bias + res): A [m][k] (or [k][m] if trans_a),
+ * B [k][n]; bias [n] may be NULL, res [m][n] may be NULL. */
+void tune_ref_dense(int64_t m, int64_t k, int64_t n, int trans_a, const float *a, const float *b,
+                    const float *bias, const float *res, const tpl_epi *epi, float *out);
+
+#endif
