@@ -30,7 +30,7 @@ static int largest_divisor_le(int64_t n, int64_t cap) {
 }
 
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
-  tpl_conv_cfg c = {1, 1, 1, 0};
+  tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
   int64_t ocb = tpl_view_cblocks(&w->out);
   if (w->depthwise) {
     c.ow_bn = (int)(w->out.w < 8 ? w->out.w : 8);
@@ -61,6 +61,9 @@ const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
   if (c->ow_bn < 1 || c->ow_bn > w->out.w) return "ow_bn must be in [1, output columns]";
   if (w->depthwise && c->oc_bn != 1) return "depthwise tiles hold one channel block";
   if ((int64_t)c->oc_bn * c->ow_bn * c->oh_bn > 64) return "register tile larger than 64 vectors";
+  int64_t icb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  if (c->ic_bn < 0 || (c->ic_bn && icb % c->ic_bn)) return "ic_bn must divide the input-channel blocks";
+  if (c->grain < 1 || c->grain > w->out.h / c->oh_bn) return "grain must be in [1, row tiles]";
   if (w->pt > w->in.hh || w->pl > w->in.hw) return "input halo smaller than the padding";
   int64_t last_y = (w->out.h - 1) * w->sh - w->pt + (w->kh - 1) * w->dh;
   int64_t last_x = (w->out.w - 1) * w->sw - w->pl + (w->kw - 1) * w->dw;
@@ -76,6 +79,9 @@ typedef struct conv_ctx {
   const tpl_conv_cfg *c;
   ir_buf *in, *wt, *bias, *res, *out;
   ir_expr *n, *oc0, *oh0; /* image, first output-channel block, first row */
+  ir_expr *icc;           /* reduction chunk */
+  int64_t n_icb;          /* input-channel blocks per chunk */
+  int64_t n_chunks;       /* reduction chunks */
 } conv_ctx;
 
 /* acc index of (row r, column col, vector j) in a tile of ncols columns */
@@ -127,36 +133,57 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
   return seq;
 }
 
-/* One register tile of ncols columns starting at column ow0. */
+/* The reduction of one chunk of input channels over the whole window. */
+static ir_stmt *tile_reduce(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols) {
+  ir_builder *b = x->b;
+  const tpl_conv *w = x->w;
+  int vicb = ir_new_var(b), vky = ir_new_var(b), vkx = ir_new_var(b), vic = ir_new_var(b);
+  ir_expr *icb = ir_var(b, vicb), *ky = ir_var(b, vky), *kx = ir_var(b, vkx), *ic = ir_var(b, vic);
+  ir_stmt *s = w->depthwise ? tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ir_int(b, 0))
+                            : unrolled(b, vic, w->in.cb, tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ic));
+  ir_expr *lo = ir_muli(b, x->icc, x->n_icb);
+  ir_loop_kind kxk = x->c->unroll_kw ? IR_LOOP_UNROLLED : IR_LOOP_SERIAL;
+  if (x->c->win_outer) {
+    s = ir_for(b, vicb, lo, ir_addi(b, lo, x->n_icb), IR_LOOP_SERIAL, s);
+    s = ir_for(b, vkx, ir_int(b, 0), ir_int(b, w->kw), kxk, s);
+    return ir_for(b, vky, ir_int(b, 0), ir_int(b, w->kh), IR_LOOP_SERIAL, s);
+  }
+  s = ir_for(b, vkx, ir_int(b, 0), ir_int(b, w->kw), kxk, s);
+  s = ir_for(b, vky, ir_int(b, 0), ir_int(b, w->kh), IR_LOOP_SERIAL, s);
+  return ir_for(b, vicb, lo, ir_addi(b, lo, x->n_icb), IR_LOOP_SERIAL, s);
+}
+
+/* One register tile of ncols columns starting at column ow0. A tile starts
+ * from the bias (first chunk) or the partial sums in `out`, and stores
+ * partial sums, or after the last chunk the finished epilogue. */
 static ir_stmt *conv_tile(conv_ctx *x, ir_expr *ow0, int ncols) {
   ir_builder *b = x->b;
   const tpl_conv *w = x->w;
   int L = lanes_of(w);
   ir_buf *acc = ir_local(b, "acc", (int64_t)x->c->oh_bn * ncols * x->c->oc_bn * L);
   ir_stmt *body = ir_seq(b);
-  for (int r = 0; r < x->c->oh_bn; r++) /* start from the bias */
-    for (int col = 0; col < ncols; col++)
-      for (int j = 0; j < x->c->oc_bn; j++)
-        ir_seq_add(b, body, ir_store(b, acc, acc_index(x, r, col, j, ncols),
-                                     ir_load(b, x->bias, ir_muli(b, ir_addi(b, x->oc0, j), L), L)));
-  int vicb = ir_new_var(b), vky = ir_new_var(b), vkx = ir_new_var(b), vic = ir_new_var(b);
-  ir_expr *icb = ir_var(b, vicb), *ky = ir_var(b, vky), *kx = ir_var(b, vkx), *ic = ir_var(b, vic);
-  ir_stmt *inner = w->depthwise ? tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ir_int(b, 0))
-                                : unrolled(b, vic, w->in.cb, tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ic));
-  ir_stmt *kxl = ir_for(b, vkx, ir_int(b, 0), ir_int(b, w->kw),
-                        x->c->unroll_kw ? IR_LOOP_UNROLLED : IR_LOOP_SERIAL, inner);
-  ir_stmt *kyl = ir_for(b, vky, ir_int(b, 0), ir_int(b, w->kh), IR_LOOP_SERIAL, kxl);
-  int64_t nicb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
-  ir_seq_add(b, body, ir_for(b, vicb, ir_int(b, 0), ir_int(b, nicb), IR_LOOP_SERIAL, kyl));
-  for (int r = 0; r < x->c->oh_bn; r++) /* epilogue */
+  ir_expr *first = ir_bin(b, IR_EQ, x->icc, ir_int(b, 0));
+  ir_expr *last = ir_bin(b, IR_EQ, x->icc, ir_int(b, x->n_chunks - 1));
+  for (int r = 0; r < x->c->oh_bn; r++)
     for (int col = 0; col < ncols; col++)
       for (int j = 0; j < x->c->oc_bn; j++) {
         ir_expr *ocb = ir_addi(b, x->oc0, j), *oy = ir_addi(b, x->oh0, r), *ox = ir_addi(b, ow0, col);
-        ir_expr *v = ir_load(b, acc, acc_index(x, r, col, j, ncols), L);
+        ir_expr *init = ir_load(b, x->bias, ir_muli(b, ocb, L), L);
+        if (x->n_chunks > 1)
+          init = ir_select(b, first, init, ir_load(b, x->out, tpl_view_index(b, &w->out, x->n, ocb, oy, ox), L));
+        ir_seq_add(b, body, ir_store(b, acc, acc_index(x, r, col, j, ncols), init));
+      }
+  ir_seq_add(b, body, tile_reduce(x, acc, ow0, ncols));
+  for (int r = 0; r < x->c->oh_bn; r++)
+    for (int col = 0; col < ncols; col++)
+      for (int j = 0; j < x->c->oc_bn; j++) {
+        ir_expr *ocb = ir_addi(b, x->oc0, j), *oy = ir_addi(b, x->oh0, r), *ox = ir_addi(b, ow0, col);
+        ir_expr *v = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *f = v;
         if (w->epi.has_residual)
-          v = ir_add(b, v, ir_load(b, x->res, tpl_view_index(b, &w->epi.res, x->n, ocb, oy, ox), L));
-        ir_seq_add(b, body, ir_store(b, x->out, tpl_view_index(b, &w->out, x->n, ocb, oy, ox),
-                                     tpl_act(b, &w->epi, v)));
+          f = ir_add(b, f, ir_load(b, x->res, tpl_view_index(b, &w->epi.res, x->n, ocb, oy, ox), L));
+        f = tpl_act(b, &w->epi, f);
+        if (x->n_chunks > 1) f = ir_select(b, last, f, v);
+        ir_seq_add(b, body, ir_store(b, x->out, tpl_view_index(b, &w->out, x->n, ocb, oy, ox), f));
       }
   return ir_alloc(b, acc, body);
 }
@@ -170,20 +197,34 @@ ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, co
   x.bias = ir_param(&b, "bias", tpl_view_cblocks(&w->out) * w->out.cb);
   if (w->epi.has_residual) x.res = ir_param(&b, "res", tpl_view_size(&w->epi.res));
   x.out = ir_param(&b, "out", tpl_view_size(&w->out));
+  int64_t icbs = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  x.n_icb = c->ic_bn ? c->ic_bn : icbs;
+  x.n_chunks = icbs / x.n_icb;
 
+  /* parallel iterations: images x channel tiles x groups of `grain` row tiles */
   int64_t n_oct = tpl_view_cblocks(&w->out) / c->oc_bn, n_oht = w->out.h / c->oh_bn;
-  int vt = ir_new_var(&b), vow = ir_new_var(&b);
+  int64_t n_g = (n_oht + c->grain - 1) / c->grain;
+  int vt = ir_new_var(&b), vr = ir_new_var(&b), vc = ir_new_var(&b), vow = ir_new_var(&b);
   ir_expr *t = ir_var(&b, vt);
-  x.n = ir_bin(&b, IR_DIV, t, ir_int(&b, n_oct * n_oht));
-  x.oc0 = ir_muli(&b, ir_bin(&b, IR_MOD, ir_bin(&b, IR_DIV, t, ir_int(&b, n_oht)), ir_int(&b, n_oct)), c->oc_bn);
-  x.oh0 = ir_muli(&b, ir_bin(&b, IR_MOD, t, ir_int(&b, n_oht)), c->oh_bn);
+  ir_expr *inner = ir_bin(&b, IR_MOD, t, ir_int(&b, c->row_outer ? n_oct : n_g));
+  ir_expr *outer = ir_bin(&b, IR_MOD, ir_bin(&b, IR_DIV, t, ir_int(&b, c->row_outer ? n_oct : n_g)),
+                          ir_int(&b, c->row_outer ? n_g : n_oct));
+  ir_expr *oct = c->row_outer ? inner : outer, *g = c->row_outer ? outer : inner;
+  x.n = ir_bin(&b, IR_DIV, t, ir_int(&b, n_oct * n_g));
+  x.oc0 = ir_muli(&b, oct, c->oc_bn);
+  ir_expr *g0 = ir_muli(&b, g, c->grain);
+  x.oh0 = ir_muli(&b, ir_add(&b, g0, ir_var(&b, vr)), c->oh_bn);
+  x.icc = x.n_chunks > 1 ? ir_var(&b, vc) : ir_int(&b, 0);
 
   ir_stmt *row = ir_seq(&b);
   int64_t full = w->out.w / c->ow_bn, tail = w->out.w % c->ow_bn;
   ir_seq_add(&b, row, ir_for(&b, vow, ir_int(&b, 0), ir_int(&b, full), IR_LOOP_SERIAL,
                              conv_tile(&x, ir_muli(&b, ir_var(&b, vow), c->ow_bn), c->ow_bn)));
   if (tail) ir_seq_add(&b, row, conv_tile(&x, ir_int(&b, full * c->ow_bn), (int)tail));
-  k->body = ir_for(&b, vt, ir_int(&b, 0), ir_int(&b, w->out.n * n_oct * n_oht), IR_LOOP_PARALLEL, row);
+  if (x.n_chunks > 1) row = ir_for(&b, vc, ir_int(&b, 0), ir_int(&b, x.n_chunks), IR_LOOP_SERIAL, row);
+  ir_expr *rows = ir_bin(&b, IR_MIN, ir_int(&b, c->grain), ir_bin(&b, IR_SUB, ir_int(&b, n_oht), g0));
+  row = ir_for(&b, vr, ir_int(&b, 0), rows, IR_LOOP_SERIAL, row);
+  k->body = ir_for(&b, vt, ir_int(&b, 0), ir_int(&b, w->out.n * n_oct * n_g), IR_LOOP_PARALLEL, row);
   int64_t cin = w->depthwise ? 1 : w->in.c;
   k->flops = 2.0 * (double)(w->out.n * w->out.c * w->out.h * w->out.w) * (double)(cin * w->kh * w->kw);
   return k;

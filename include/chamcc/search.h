@@ -114,4 +114,35 @@ void tune_ref_conv(const tpl_gconv *g, const float *x, const float *w, const flo
 void tune_ref_dense(int64_t m, int64_t k, int64_t n, int trans_a, const float *a, const float *b,
                     const float *bias, const float *res, const tpl_epi *epi, float *out);
 
+/* ---- search/task.c: tasks (one per distinct workload) ---- */
+
+typedef enum tune_kind {
+  TUNE_CONV,  /* tpl_conv (regular or depthwise) */
+  TUNE_DENSE, /* tpl_dense */
+} tune_kind;
+
+enum { TUNE_MAX_FEATURES = 32 };
+
+typedef struct tune_task {
+  char key[256];       /* stable text naming the workload (not the epilogue) */
+  tune_kind kind;      /* which template */
+  tpl_conv conv;       /* TUNE_CONV: the first workload seen with this key */
+  tpl_dense dense;     /* TUNE_DENSE */
+  double flops;        /* floating-point operations of one call */
+  int uses;            /* calls per model run */
+  tune_space space;    /* its knobs */
+} tune_task;
+
+void tune_task_init_conv(tune_task *t, const tpl_conv *w);
+void tune_task_init_dense(tune_task *t, const tpl_dense *w);
+/* NULL if the config is valid, else why not. */
+const char *tune_task_check(const tune_task *t, const int *idx);
+void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c);
+void tune_task_dense_cfg(const tune_task *t, const int *idx, tpl_dense_cfg *c);
+/* The index vector of the template's default config. */
+void tune_task_default(const tune_task *t, int *idx);
+ir_kernel *tune_task_kernel(const tune_task *t, const int *idx, chm_arena *a, const char *name);
+/* Cost-model features of a config; returns how many (<= TUNE_MAX_FEATURES). */
+int tune_task_features(const tune_task *t, const int *idx, float *f);
+
 #endif

@@ -99,7 +99,8 @@ static int run_case(int id, unsigned *seed, int lanes) {
   if (id % 2) { /* a random valid config */
     for (int tries = 0; tries < 100; tries++) {
       tpl_conv_cfg r = {1 + test_rand(seed) % 4, 1 + test_rand(seed) % 14, 1 + test_rand(seed) % 3,
-                        (int)(test_rand(seed) % 2)};
+                        (int)(test_rand(seed) % 2), (int)(test_rand(seed) % 3), (int)(test_rand(seed) % 2),
+                        (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 3)};
       if (!tpl_conv_check(&w, &r)) {
         c = r;
         break;
@@ -136,11 +137,11 @@ static int run_case(int id, unsigned *seed, int lanes) {
     double err = rel_err(got, ref, N * K * OH * OW);
     fail = !(err <= 1e-5);
     printf("%s case %2d: N%lld C%lld K%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld %s%s act%d res%d "
-           "cfg oc%d ow%d oh%d u%d err %.2e\n", fail ? "FAIL" : "ok  ", id, (long long)N, (long long)C,
+           "cfg oc%d ow%d oh%d u%d ic%d wo%d ro%d g%d err %.2e\n", fail ? "FAIL" : "ok  ", id, (long long)N, (long long)C,
            (long long)K, (long long)H, (long long)Wd, (long long)w.kh, (long long)w.kw, (long long)w.sh,
            (long long)w.sw, (long long)w.dh, (long long)w.dw, (long long)w.pt, (long long)w.pl,
            dw ? "dw" : "", plain_in ? "plain" : "", w.epi.act, w.epi.has_residual, c.oc_bn, c.ow_bn,
-           c.oh_bn, c.unroll_kw, err);
+           c.oh_bn, c.unroll_kw, c.ic_bn, c.win_outer, c.row_outer, c.grain, err);
     cg_jit_free(jk.jit);
   }
   chm_arena_free(a);

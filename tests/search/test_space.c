@@ -1,0 +1,120 @@
+/*
+ * test_space.c — knob spaces: config <-> index round trips, the validity
+ * check (every reason exercised), and the size of the ResNet-18 3x3 space.
+ */
+#include "chamcc/search.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures;
+#define CHECK(c)                                                          \
+  do {                                                                    \
+    if (!(c)) {                                                           \
+      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+      failures++;                                                         \
+    }                                                                     \
+  } while (0)
+
+static tpl_conv resnet_conv(int64_t c, int64_t hw, int64_t k, int64_t r, int64_t s, int64_t p) {
+  tpl_conv w = {0};
+  int64_t o = (hw + 2 * p - r) / s + 1;
+  w.in = (tpl_view){1, c, hw, hw, 16, p, p};
+  w.out = (tpl_view){1, k, o, o, 16, 0, 0};
+  w.kh = w.kw = r;
+  w.sh = w.sw = s;
+  w.dh = w.dw = 1;
+  w.pt = w.pl = p;
+  return w;
+}
+
+static int64_t count_valid(const tune_task *t) {
+  int idx[TUNE_MAX_KNOBS];
+  int64_t n = 0, size = tune_space_size(&t->space);
+  for (int64_t i = 0; i < size; i++) {
+    tune_space_config(&t->space, i, idx);
+    if (!tune_task_check(t, idx)) n++;
+  }
+  return n;
+}
+
+static void test_round_trip(void) {
+  tpl_conv w = resnet_conv(64, 56, 64, 3, 1, 1);
+  tune_task t;
+  tune_task_init_conv(&t, &w);
+  int idx[TUNE_MAX_KNOBS];
+  int64_t size = tune_space_size(&t.space);
+  for (int64_t i = 0; i < size; i += 7) {
+    tune_space_config(&t.space, i, idx);
+    CHECK(tune_space_index(&t.space, idx) == i);
+  }
+  tune_space_config(&t.space, size - 1, idx);
+  for (int k = 0; k < t.space.n_knobs; k++) CHECK(idx[k] == t.space.knobs[k].n - 1);
+}
+
+static void test_reasons(void) {
+  tpl_conv w = resnet_conv(64, 56, 64, 3, 1, 1);
+  tune_task t;
+  tune_task_init_conv(&t, &w);
+  int idx[TUNE_MAX_KNOBS];
+  tune_task_default(&t, idx);
+  CHECK(tune_task_check(&t, idx) == NULL);
+  int bad[TUNE_MAX_KNOBS];
+  memcpy(bad, idx, sizeof bad);
+  bad[0] = t.space.knobs[0].n; /* out of range */
+  CHECK(tune_task_check(&t, bad) && strstr(tune_task_check(&t, bad), "out of range"));
+  /* too many accumulators: largest oc_bn, ow_bn and oh_bn together */
+  memcpy(bad, idx, sizeof bad);
+  bad[0] = t.space.knobs[0].n - 1;
+  bad[1] = t.space.knobs[1].n - 1;
+  bad[2] = t.space.knobs[2].n - 1;
+  CHECK(tune_task_check(&t, bad) && strstr(tune_task_check(&t, bad), "register tile"));
+  /* grain larger than the row tiles: oh_bn = 8 leaves 7 row tiles, grain 8 */
+  memcpy(bad, idx, sizeof bad);
+  bad[1] = 0;
+  bad[2] = t.space.knobs[2].n - 1;
+  bad[7] = t.space.knobs[7].n - 1;
+  CHECK(t.space.knobs[2].v[bad[2]] == 8 && t.space.knobs[7].v[bad[7]] == 8);
+  CHECK(tune_task_check(&t, bad) && strstr(tune_task_check(&t, bad), "grain"));
+  /* the template's own checks */
+  tpl_conv_cfg c = {3, 4, 1, 0, 0, 0, 0, 1};
+  CHECK(strstr(tpl_conv_check(&w, &c), "oc_bn"));
+  c = (tpl_conv_cfg){1, 4, 5, 0, 0, 0, 0, 1};
+  CHECK(strstr(tpl_conv_check(&w, &c), "oh_bn"));
+  c = (tpl_conv_cfg){1, 57, 1, 0, 0, 0, 0, 1};
+  CHECK(strstr(tpl_conv_check(&w, &c), "ow_bn"));
+  c = (tpl_conv_cfg){1, 4, 1, 0, 3, 0, 0, 1};
+  CHECK(strstr(tpl_conv_check(&w, &c), "ic_bn"));
+  tpl_conv nohalo = w;
+  nohalo.in.hh = 0;
+  c = (tpl_conv_cfg){1, 4, 1, 0, 0, 0, 0, 1};
+  CHECK(strstr(tpl_conv_check(&nohalo, &c), "halo"));
+  tpl_conv dw = w;
+  dw.depthwise = 1;
+  c = (tpl_conv_cfg){2, 4, 1, 0, 0, 0, 0, 1};
+  CHECK(strstr(tpl_conv_check(&dw, &c), "depthwise"));
+}
+
+static void test_sizes(void) {
+  tpl_conv w = resnet_conv(64, 56, 64, 3, 1, 1);
+  tune_task t;
+  tune_task_init_conv(&t, &w);
+  int64_t valid = count_valid(&t);
+  printf("resnet18 64->64 56x56 3x3: %lld configs, %lld valid\n", (long long)tune_space_size(&t.space),
+         (long long)valid);
+  CHECK(valid >= 10000);
+  tpl_dense d = {1, 512, 1000, 0, 16, {0}};
+  tune_task_init_dense(&t, &d);
+  int idx[TUNE_MAX_KNOBS];
+  tune_task_default(&t, idx);
+  CHECK(tune_task_check(&t, idx) == NULL);
+  CHECK(count_valid(&t) > 1);
+}
+
+int main(void) {
+  test_round_trip();
+  test_reasons();
+  test_sizes();
+  printf("%s\n", failures ? "FAILED" : "ok");
+  return failures != 0;
+}
