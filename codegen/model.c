@@ -297,6 +297,12 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   w.epi = node_epi(n);
   if (res >= 0) w.epi.res = l->bufs.data[res].view;
   tpl_conv_cfg cfg = tpl_conv_default(&w, l->L);
+  const mdl_tuning *tu = l->o->tuning;
+  if (tu && tu->conv) {
+    tpl_conv_cfg tuned = cfg;
+    tu->conv(tu->ctx, &w, &tuned);
+    if (!tpl_conv_check(&w, &tuned)) cfg = tuned; /* a stale log entry falls back */
+  }
   const char *why = tpl_conv_check(&w, &cfg);
   if (why) return gr_node_error(l->e, l->g, n, "internal: no valid conv schedule (%s)", why);
   float *wp = pack_floats(l, tpl_conv_wsize(&w));
@@ -334,6 +340,13 @@ static int lower_dense(lower *l, const gr_node *n, int64_t m, int64_t k, int64_t
                        int trans_b, float alpha, const float *B, const float *bias, float beta) {
   tpl_dense w = {m, k, nn, trans_a, l->L, node_epi(n)};
   tpl_dense_cfg cfg = tpl_dense_default(&w);
+  const mdl_tuning *tu = l->o->tuning;
+  if (tu && tu->dense) {
+    tpl_dense_cfg tuned = cfg;
+    tu->dense(tu->ctx, &w, &tuned);
+    int64_t nb = (nn + l->L - 1) / l->L;
+    if (tuned.m_bn >= 1 && m % tuned.m_bn == 0 && tuned.nb_bn >= 1 && nb % tuned.nb_bn == 0) cfg = tuned;
+  }
   float *wp = pack_floats(l, tpl_dense_wsize(&w));
   tpl_dense_pack(&w, B, trans_b, alpha, wp);
   int64_t np = (nn + l->L - 1) / l->L * l->L;
@@ -666,7 +679,7 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   st->ws_bytes = ws;
   for (int i = 0; i < l.const_n.len; i++) st->weight_bytes += 4 * l.const_n.data[i];
   st->lower_s = chm_now() - t0;
-  if (!rc) rc = emit(&l, ws, obj, size, st);
+  if (!rc && !o->plan_only) rc = emit(&l, ws, obj, size, st);
   chm_vec_free(&l.bufs);
   chm_vec_free(&l.steps);
   chm_vec_free(&l.consts);

@@ -4,6 +4,8 @@
  */
 #include "chamcc/tpl.h"
 
+#include <string.h>
+
 int64_t tpl_view_cblocks(const tpl_view *v) { return (v->c + v->cb - 1) / v->cb; }
 
 int64_t tpl_view_size(const tpl_view *v) {
@@ -43,4 +45,24 @@ ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   case GR_ACT_TANH: return ir_unary(b, IR_TANH, x);
   }
   return x;
+}
+
+static int64_t stored_index(const tpl_view *v, int64_t n, int64_t c, int64_t y, int64_t x) {
+  return (((n * tpl_view_cblocks(v) + c / v->cb) * (v->h + 2 * v->hh) + y + v->hh) * (v->w + 2 * v->hw) +
+          x + v->hw) * v->cb + c % v->cb;
+}
+
+void tpl_view_pack(const tpl_view *v, const float *plain, float *stored) {
+  memset(stored, 0, (size_t)tpl_view_size(v) * sizeof(float));
+  for (int64_t n = 0, i = 0; n < v->n; n++)
+    for (int64_t c = 0; c < v->c; c++)
+      for (int64_t y = 0; y < v->h; y++)
+        for (int64_t x = 0; x < v->w; x++) stored[stored_index(v, n, c, y, x)] = plain[i++];
+}
+
+void tpl_view_unpack(const tpl_view *v, const float *stored, float *plain) {
+  for (int64_t n = 0, i = 0; n < v->n; n++)
+    for (int64_t c = 0; c < v->c; c++)
+      for (int64_t y = 0; y < v->h; y++)
+        for (int64_t x = 0; x < v->w; x++) plain[i++] = stored[stored_index(v, n, c, y, x)];
 }

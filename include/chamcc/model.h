@@ -9,6 +9,17 @@
 #include "chamcc/cg.h"
 #include "chamcc/graph.h"
 
+#include "chamcc/tpl.h"
+
+/* Chooses the configs of tunable kernels while a graph is lowered; also how
+ * tasks are collected (a provider that records the workloads it is asked
+ * about). Either callback may be NULL: the template default is used. */
+typedef struct mdl_tuning {
+  void *ctx;                                                            /* passed back */
+  void (*conv)(void *ctx, const tpl_conv *w, tpl_conv_cfg *cfg);        /* cfg holds the default */
+  void (*dense)(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg);     /* cfg holds the default */
+} mdl_tuning;
+
 typedef struct mdl_options {
   const char *prefix;       /* NAME: symbols are NAME_run, ... */
   const cg_target *target;  /* what to compile for */
@@ -16,6 +27,8 @@ typedef struct mdl_options {
   const char *emit_llvm;    /* if set, write the optimized LLVM IR there */
   const char *dump_ir;      /* if set, write the loop IR of every kernel there */
   int verbose;              /* print the plan to stderr */
+  const mdl_tuning *tuning; /* config provider, or NULL for defaults */
+  int plan_only;            /* lower (calling the provider) but emit nothing */
 } mdl_options;
 
 typedef struct mdl_stats {

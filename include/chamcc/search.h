@@ -11,6 +11,7 @@
 #ifndef CHAMCC_SEARCH_H
 #define CHAMCC_SEARCH_H
 
+#include "chamcc/cg.h"
 #include "chamcc/tpl.h"
 
 enum {
@@ -144,5 +145,29 @@ void tune_task_default(const tune_task *t, int *idx);
 ir_kernel *tune_task_kernel(const tune_task *t, const int *idx, chm_arena *a, const char *name);
 /* Cost-model features of a config; returns how many (<= TUNE_MAX_FEATURES). */
 int tune_task_features(const tune_task *t, const int *idx, float *f);
+
+/* ---- search/measure.c: the local measurer ---- */
+
+typedef struct tune_measure_opts {
+  int repeats;          /* timed repeats (median is the result) */
+  double min_repeat_ms; /* runs per repeat are raised until a repeat lasts this long */
+  double timeout_s;     /* one candidate's run, compile excluded */
+  int nthreads;         /* threads of parallel loops (0 = all cores) */
+} tune_measure_opts;
+
+tune_measure_opts tune_measure_defaults(void);
+
+typedef struct tune_measurer tune_measurer;
+
+/* Prepares random inputs for task t and its reference output (OpenBLAS). */
+tune_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt,
+                                 const tune_measure_opts *o, chm_err *e);
+/* Builds config idx (lower + LLVM + JIT), runs it in a child process with a
+ * timeout, checks its first output against the reference, then times it.
+ * Fills status, message, times, compile_s and run_s of r. */
+void tune_measure(tune_measurer *m, const int *idx, tune_record *r);
+/* The same for a kernel built by the caller (with the task's parameters). */
+void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r);
+void tune_measurer_free(tune_measurer *m);
 
 #endif

@@ -25,6 +25,10 @@ int64_t tpl_view_size(const tpl_view *v);    /* elements of storage */
 ir_expr *tpl_view_index(ir_builder *b, const tpl_view *v, ir_expr *n, ir_expr *cblk,
                         ir_expr *y, ir_expr *x);
 
+/* Plain NCHW (n, c, h, w of v) <-> the view's storage (zero halo and lanes). */
+void tpl_view_pack(const tpl_view *v, const float *plain, float *stored);
+void tpl_view_unpack(const tpl_view *v, const float *stored, float *plain);
+
 /* Epilogue fused into the store: y = act(acc + residual). */
 typedef struct tpl_epi {
   gr_act act;          /* activation */
