@@ -13,13 +13,16 @@
 #include "chamcc/cg.h"
 #include "chamcc/graph.h"
 #include "chamcc/model.h"
+#include "chamcc/search.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef CHAMCC_VERSION
@@ -37,14 +40,22 @@ typedef struct options {
   const char *dump_ir;   /* --dump-ir FILE */
   int verbose;           /* -v */
   int quiet;             /* -q */
+  int tune_only;         /* `chamcc tune`: tune, build nothing */
+  const char *log;       /* --log FILE (NULL: the default log) */
+  const char *tuner;     /* --tuner NAME ("none": measure nothing) */
+  int trials;            /* --trials N per task (0: the default budget) */
+  unsigned seed;         /* --seed S */
 } options;
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: chamcc MODEL.onnx -o libNAME.a [options]\n"
+          "usage: chamcc MODEL.onnx -o libNAME.a [options]    build (tuning what the log lacks)\n"
+          "       chamcc tune MODEL.onnx [options]             tune only\n"
           "\n"
           "Compiles an ONNX model into a static library libNAME.a and a header NAME.h\n"
           "(written beside the library). The library needs only libc, libm and pthreads.\n"
+          "Kernels are tuned on this machine with the Chameleon / AutoTVM search; every\n"
+          "measurement goes to a tuning log, and builds use the best config per kernel.\n"
           "\n"
           "options:\n"
           "  -o FILE            output archive (default: lib<model>.a)\n"
@@ -52,11 +63,19 @@ static void usage(FILE *f) {
           "  --target TRIPLE    x86_64-linux-gnu (default: this machine) or aarch64-linux-gnu\n"
           "  --cpu CPU          target CPU (default: this machine's, or 'generic')\n"
           "  --threads N        threads used by the library (default: all cores)\n"
+          "  --log FILE         tuning log to read and append to\n"
+          "                     (default: $XDG_CACHE_HOME/chamcc/tuning.jsonl)\n"
+          "  --tuner NAME       %s, or none (measure nothing;\n"
+          "                     build from the log's best configs and defaults)\n"
+          "  --trials N         measurements per task (default: a budget of 24 per task,\n"
+          "                     shared in proportion to each task's FLOPs)\n"
+          "  --seed S           random seed of the search (default 1)\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
           "  -v                 print the compilation plan and timings\n"
           "  -q                 print nothing but errors\n"
-          "  --help, --version\n");
+          "  --help, --version\n",
+          tune_method_names());
 }
 
 static _Noreturn void die(const char *msg) {
@@ -97,12 +116,22 @@ static int valid_identifier(const char *s) {
 
 static options parse_args(int argc, char **argv) {
   options o = {0};
-  enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION };
+  o.seed = 1;
+  if (argc > 1 && !strcmp(argv[1], "tune")) {
+    o.tune_only = 1;
+    argv[1] = argv[0];
+    argv++;
+    argc--;
+  }
+  enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
+         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
       {"emit-llvm", required_argument, 0, OPT_LLVM},  {"dump-ir", required_argument, 0, OPT_DUMP},
       {"help", no_argument, 0, OPT_HELP},             {"version", no_argument, 0, OPT_VERSION},
+      {"log", required_argument, 0, OPT_LOG},         {"tuner", required_argument, 0, OPT_TUNER},
+      {"trials", required_argument, 0, OPT_TRIALS},   {"seed", required_argument, 0, OPT_SEED},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -124,6 +153,25 @@ static options parse_args(int argc, char **argv) {
       o.threads = (int)strtol(optarg, &end, 10);
       if (errno || *end || o.threads < 0 || o.threads > 1024)
         bad_usage("--threads needs a number between 0 and 1024");
+      break;
+    case OPT_LOG: o.log = optarg; break;
+    case OPT_TUNER:
+      o.tuner = optarg;
+      if (strcmp(optarg, "none") && !tune_method_find(optarg)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "unknown tuner '%s' (known: %s, none)", optarg, tune_method_names());
+        bad_usage(msg);
+      }
+      break;
+    case OPT_TRIALS:
+      errno = 0;
+      o.trials = (int)strtol(optarg, &end, 10);
+      if (errno || *end || o.trials < 1 || o.trials > 1000000) bad_usage("--trials needs a positive number");
+      break;
+    case OPT_SEED:
+      errno = 0;
+      o.seed = (unsigned)strtoul(optarg, &end, 10);
+      if (errno || *end) bad_usage("--seed needs a number");
       break;
     case ':': {
       char msg[128];
@@ -165,29 +213,144 @@ static char *header_path(const char *output, const char *name) {
   return p;
 }
 
+/* ---- tuning ---- */
+
+static volatile int interrupted; /* set by SIGINT / SIGTERM: stop after the current measurement */
+
+static void on_signal(int sig) {
+  (void)sig;
+  interrupted = 1;
+}
+
+typedef struct progress_state {
+  const options *o;
+  const int *budget;   /* per task */
+  int n_tasks;
+  int total, done0;    /* measurements to make, already in the log at start */
+  int done;            /* made so far (all tasks) */
+  double t0;           /* start */
+  int tty;             /* stderr is a terminal */
+  int last_task;       /* task of the last line printed */
+} progress_state;
+
+static void show_progress(void *ctx, const tune_progress *p) {
+  progress_state *ps = ctx;
+  ps->done++;
+  if (ps->o->quiet) return;
+  double el = chm_now() - ps->t0, rate = ps->done / (el > 0 ? el : 1e-9);
+  double eta = (ps->total - ps->done) / (rate > 0 ? rate : 1e-9);
+  int finished = p->done >= p->budget;
+  if (!ps->tty && !finished && p->done % 16) return;
+  fprintf(stderr, "%stune: task %d/%d %-24.24s %4d/%-4d best %7.1f GFLOP/s  %.1f cand/s  ETA %dm%02ds%s",
+          ps->tty ? "\r" : "", p->task_i + 1, p->n_tasks, p->task->key, p->done, p->budget, p->best_gflops, rate,
+          (int)eta / 60, (int)eta % 60, ps->tty ? "\033[K" : "\n");
+  if (ps->tty && finished) fputc('\n', stderr);
+}
+
+static void warn_log(void *ctx, const char *msg) {
+  const options *o = ctx;
+  if (!o->quiet) fprintf(stderr, "chamcc: warning: %s\n", msg);
+}
+
+/* The default log: $XDG_CACHE_HOME/chamcc/tuning.jsonl or ~/.cache/... */
+static char *default_log(void) {
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  char dir[4096];
+  if (xdg && xdg[0]) snprintf(dir, sizeof dir, "%s/chamcc", xdg);
+  else snprintf(dir, sizeof dir, "%s/.cache/chamcc", home && home[0] ? home : ".");
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%.*s", (int)(strrchr(dir, '/') - dir), dir);
+  mkdir(parent, 0755);
+  mkdir(dir, 0755);
+  char *p = chm_malloc(strlen(dir) + 20);
+  sprintf(p, "%s/tuning.jsonl", dir);
+  return p;
+}
+
+/* Tunes the model's tasks that the log lacks; returns 0 or dies. */
+static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log) {
+  chm_err e = {0};
+  tune_task *tasks = NULL;
+  int n = 0;
+  if (tune_collect_tasks(g, t, o->threads, &tasks, &n, &e)) die(e.msg);
+  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
+  tune_budgets(tasks, n, 24 * n, o->trials, 8, budget);
+  progress_state ps = {o, budget, n, 0, 0, 0, chm_now(), isatty(2), -1};
+  for (int i = 0; i < n; i++) {
+    int have = tune_log_count(log, tasks[i].key);
+    ps.total += have < budget[i] ? budget[i] - have : 0;
+  }
+  if (!o->quiet && ps.total)
+    fprintf(stderr, "chamcc: tuning %d tasks with %s: %d measurements to make (log has the rest)\n", n,
+            o->tuner ? o->tuner : "autotvm", ps.total);
+  tune_session s = {0};
+  s.log = log;
+  s.target = t;
+  s.measure = tune_measure_defaults();
+  s.measure.nthreads = o->threads;
+  s.method = tune_method_find(o->tuner ? o->tuner : "autotvm");
+  s.seed = o->seed;
+  s.batch = 64;
+  s.progress = show_progress;
+  s.progress_ctx = &ps;
+  s.stop = &interrupted;
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+  int rc = 0;
+  for (int i = 0; i < n && !rc && !interrupted; i++) rc = tune_task_run(&s, &tasks[i], budget[i], i, n, &e);
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  free(budget);
+  free(tasks);
+  if (rc) die(e.msg);
+  if (interrupted) {
+    fprintf(stderr, "\nchamcc: interrupted; %d measurements are saved in the log\n", ps.done);
+    exit(130);
+  }
+}
+
 int main(int argc, char **argv) {
   options o = parse_args(argc, argv);
   chm_err e = {0};
   double t0 = chm_now();
   char *default_out = NULL;
-  if (!o.output) {
+  if (!o.output && !o.tune_only) {
     default_out = name_from_output(o.model);
     char *p = chm_malloc(strlen(default_out) + 6);
     sprintf(p, "lib%s.a", default_out);
     free(default_out);
     o.output = default_out = p;
   }
-  char *name = o.name ? chm_strdup(o.name) : name_from_output(o.output);
+  char *name = o.name ? chm_strdup(o.name) : name_from_output(o.output ? o.output : o.model);
 
   cg_target target;
   if (cg_target_init(&target, o.triple, o.cpu, &e)) die(e.msg);
+  cg_target host;
+  if (cg_target_init(&host, NULL, NULL, &e)) die(e.msg);
+  int native = !strcmp(host.triple, target.triple) && !strcmp(host.cpu, target.cpu);
+  int measure = !(o.tuner && !strcmp(o.tuner, "none"));
+  if (o.tune_only && !native) die("tuning measures on this machine: run `chamcc tune` on the target itself");
 
   gr_graph *g = gr_load(o.model, &e);
   if (!g) die(e.msg);
   double t_load = chm_now() - t0;
   if (o.verbose) gr_dump(g, stderr);
 
-  mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose};
+  char *logpath = o.log ? chm_strdup(o.log) : default_log();
+  tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
+  if (!log) die(e.msg);
+  if (measure && native) tune_model(&o, g, &target, log);
+  if (o.tune_only) {
+    if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);
+    tune_log_close(log);
+    gr_free(g);
+    free(logpath);
+    free(name);
+    return 0;
+  }
+
+  mdl_tuning tu = tune_log_provider(log);
+  mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0};
   mdl_stats st;
   unsigned char *obj = NULL;
   size_t size = 0;
@@ -208,6 +371,8 @@ int main(int argc, char **argv) {
   if (o.verbose)
     fprintf(stderr, "chamcc: load %.2f s, lower %.2f s, optimize %.2f s, codegen %.2f s\n", t_load,
             st.lower_s, st.opt_s, st.emit_s);
+  tune_log_close(log);
+  free(logpath);
   free(obj);
   free(hpath);
   free(name);

@@ -268,7 +268,7 @@ void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r) {
   r->compile_s = chm_now() - t0;
   if (!fn || k->n_params != m->n_bufs) {
     rep.status = TUNE_COMPILE_ERROR;
-    snprintf(rep.message, sizeof rep.message, "%s", e.set ? e.msg : "kernel signature mismatch");
+    snprintf(rep.message, sizeof rep.message, "%.199s", e.set ? e.msg : "kernel signature mismatch");
   } else {
     double t1 = chm_now();
     run_isolated(m, fn, &rep);

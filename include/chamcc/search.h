@@ -12,6 +12,7 @@
 #define CHAMCC_SEARCH_H
 
 #include "chamcc/cg.h"
+#include "chamcc/model.h"
 #include "chamcc/tpl.h"
 
 enum {
@@ -169,5 +170,83 @@ void tune_measure(tune_measurer *m, const int *idx, tune_record *r);
 /* The same for a kernel built by the caller (with the task's parameters). */
 void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r);
 void tune_measurer_free(tune_measurer *m);
+
+/* ---- search/tuner.c: methods, the tuning loop, the scheduler ---- */
+
+/* What a method may ask of the tuner while proposing. */
+typedef struct tune_ctx {
+  const tune_task *task;  /* the task */
+  const tune_log *log;    /* measurements so far (visited configs) */
+  unsigned *rng;          /* the tuner's random state */
+} tune_ctx;
+
+/* A search method: proposes configs and learns from their results. */
+typedef struct tune_method {
+  const char *name;                                             /* as on the command line */
+  void *(*create)(const tune_task *t, unsigned seed);
+  /* Up to n valid, unvisited, distinct configs into out (n x TUNE_MAX_KNOBS
+   * ints); returns how many (0: nothing left to try). */
+  int (*propose)(void *st, const tune_ctx *c, int *out, int n);
+  /* Results of measured configs (also fed the log's old records on resume). */
+  void (*update)(void *st, const tune_ctx *c, const tune_record *r, int n);
+  void (*destroy)(void *st);
+} tune_method;
+
+const tune_method *tune_method_find(const char *name); /* NULL if unknown */
+const char *tune_method_names(void);                   /* "random, grid, ..." */
+
+/* Shared helpers for methods (search/tuner.c). */
+unsigned tune_rand(unsigned *rng);                                        /* 31 random bits */
+double tune_randf(unsigned *rng);                                         /* [0, 1) */
+int tune_random_valid(const tune_task *t, unsigned *rng, int *idx);       /* 0 if none found */
+int tune_visited(const tune_ctx *c, const int *idx);                      /* measured already */
+double tune_throughput(const tune_record *r);                            /* GFLOP/s, 0 if not ok */
+/* Appends idx to a batch of *n configs if valid, unvisited and not yet in
+ * it (returns 1), else leaves the batch alone (returns 0). */
+int tune_batch_add(const tune_ctx *c, int *out, int *n, const int *idx);
+/* Adds random configs until the batch holds `want` (or the space runs dry). */
+void tune_batch_fill_random(const tune_ctx *c, int *out, int *n, int want);
+
+typedef struct tune_progress {
+  int task_i, n_tasks;       /* which task */
+  const tune_task *task;     /* it */
+  int done, budget;          /* its measurements */
+  double best_gflops;        /* best so far */
+  double elapsed_s;          /* since tuning started */
+  double eta_s;              /* estimate of the time left, all tasks */
+  const tune_record *last;   /* the latest measurement */
+} tune_progress;
+
+typedef struct tune_session {
+  tune_log *log;               /* where results go */
+  const cg_target *target;     /* host */
+  tune_measure_opts measure;   /* timing */
+  const tune_method *method;   /* the search method */
+  unsigned seed;               /* randomness */
+  int batch;                   /* proposals per round (64) */
+  void (*progress)(void *ctx, const tune_progress *p); /* may be NULL */
+  void *progress_ctx;
+  volatile int *stop;          /* set non-zero to stop after the current measurement */
+} tune_session;
+
+/* Tunes one task until the log holds `budget` measurements of it. */
+int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e);
+/* Shares `total` measurements over tasks (at least in proportion to their
+ * FLOPs x uses, at least `min_each` each), or `per_task` each if > 0, and
+ * tunes them in order. */
+int tune_tasks_run(tune_session *s, const tune_task *tasks, int n, int total, int per_task,
+                   int min_each, chm_err *e);
+/* Budget of each task under the same rule. */
+void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int min_each, int *budget);
+
+/* ---- search/model_tune.c: tasks of a model, and builds from a log ---- */
+
+/* The distinct tunable workloads met when lowering g for target t (uses =
+ * how many kernel calls share each). *tasks is malloc'ed. */
+int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
+                       chm_err *e);
+/* A config provider for mdl_compile that takes each task's best config
+ * from the log (the template default where the log has none). */
+mdl_tuning tune_log_provider(const tune_log *log);
 
 #endif

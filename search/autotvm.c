@@ -1,0 +1,169 @@
+/*
+ * autotvm.c — the AutoTVM baseline (Chen et al., NeurIPS 2018): an XGBoost
+ * cost model refit on every measurement after each batch, and simulated
+ * annealing over the model as the optimizer that plans the next batch.
+ *
+ * Simulated annealing as AutoTVM's SimulatedAnnealingOptimizer: 128
+ * parallel chains that persist between rounds, up to 500 steps, the
+ * temperature falling linearly from 1 to 0, each step changing one random
+ * knob of each chain (moves into invalid configs are not taken), a move
+ * accepted with probability exp((new - old) / T). The 64 best unvisited
+ * configs seen (by predicted score) form the plan; the search stops early
+ * after 50 steps without a change in that top set. Of the plan, 5% are
+ * replaced by random unvisited configs. The first batch is random.
+ */
+#include "chamcc/search.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SA_CHAINS = 128, SA_STEPS = 500, SA_EARLY_STOP = 50, PLAN = 64 };
+#define EPSILON 0.05
+
+typedef struct mb_state {
+  const tune_task *t;                /* the task */
+  tune_cm *cm;                       /* cost model */
+  int nf;                            /* features per config */
+  CHM_VEC(float) x;                  /* features of every measured config */
+  CHM_VEC(float) y;                  /* their GFLOP/s */
+  int fitted;                        /* rows in the last fit */
+  int chain[SA_CHAINS][TUNE_MAX_KNOBS]; /* SA chains, kept between rounds */
+  int n_chains;                      /* chains started */
+} mb_state;
+
+static void *mb_create(const tune_task *t, unsigned seed) {
+  mb_state *m = chm_calloc(1, sizeof *m);
+  m->t = t;
+  m->cm = tune_cm_new("rank", seed, NULL);
+  int idx[TUNE_MAX_KNOBS] = {0};
+  float f[TUNE_MAX_FEATURES];
+  m->nf = tune_task_features(t, idx, f);
+  return m;
+}
+
+static void mb_destroy(void *st) {
+  mb_state *m = st;
+  tune_cm_free(m->cm);
+  chm_vec_free(&m->x);
+  chm_vec_free(&m->y);
+  free(m);
+}
+
+static void mb_update(void *st, const tune_ctx *c, const tune_record *r, int n) {
+  mb_state *m = st;
+  float f[TUNE_MAX_FEATURES];
+  for (int i = 0; i < n; i++) {
+    tune_task_features(c->task, r[i].config, f);
+    for (int j = 0; j < m->nf; j++) chm_vec_push(&m->x, f[j]);
+    chm_vec_push(&m->y, (float)tune_throughput(&r[i]));
+  }
+}
+
+static void predict(mb_state *m, int (*cfg)[TUNE_MAX_KNOBS], int n, float *score) {
+  float *x = chm_malloc((size_t)n * m->nf * sizeof(float));
+  for (int i = 0; i < n; i++) tune_task_features(m->t, cfg[i], x + i * m->nf);
+  if (tune_cm_predict(m->cm, x, n, m->nf, score, NULL))
+    for (int i = 0; i < n; i++) score[i] = 0;
+  free(x);
+}
+
+/* The top set: PLAN best unvisited configs by score, unsorted. */
+typedef struct top_set {
+  int cfg[PLAN][TUNE_MAX_KNOBS];
+  float score[PLAN];
+  int n;
+} top_set;
+
+static int top_add(top_set *s, const tune_ctx *c, const int *idx, float score) {
+  int nk = c->task->space.n_knobs, worst = 0;
+  for (int i = 0; i < s->n; i++) {
+    if (!memcmp(s->cfg[i], idx, (size_t)nk * sizeof(int))) return 0;
+    if (s->score[i] < s->score[worst]) worst = i;
+  }
+  if (s->n == PLAN && score <= s->score[worst]) return 0;
+  if (tune_visited(c, idx)) return 0;
+  int slot = s->n < PLAN ? s->n++ : worst;
+  memcpy(s->cfg[slot], idx, sizeof s->cfg[slot]);
+  s->score[slot] = score;
+  return 1;
+}
+
+/* One step of one chain: change one random knob; stays put if invalid. */
+static void mutate(const tune_task *t, unsigned *rng, const int *from, int *to) {
+  memcpy(to, from, TUNE_MAX_KNOBS * sizeof(int));
+  for (int tries = 0; tries < 8; tries++) {
+    int k = (int)(tune_rand(rng) % (unsigned)t->space.n_knobs);
+    if (t->space.knobs[k].n < 2) continue;
+    to[k] = (int)(tune_rand(rng) % (unsigned)t->space.knobs[k].n);
+    if (!tune_task_check(t, to)) return;
+    to[k] = from[k];
+  }
+}
+
+static void anneal(mb_state *m, const tune_ctx *c, top_set *top) {
+  int (*next)[TUNE_MAX_KNOBS] = chm_malloc(SA_CHAINS * sizeof *next);
+  float *score = chm_malloc(SA_CHAINS * sizeof(float)), *nscore = chm_malloc(SA_CHAINS * sizeof(float));
+  for (; m->n_chains < SA_CHAINS; m->n_chains++)
+    if (!tune_random_valid(m->t, c->rng, m->chain[m->n_chains])) break;
+  int n = m->n_chains;
+  predict(m, m->chain, n, score);
+  for (int i = 0; i < n; i++) top_add(top, c, m->chain[i], score[i]);
+  int last_change = 0;
+  for (int step = 0; step < SA_STEPS; step++) {
+    double temp = 1.0 - (double)step / SA_STEPS;
+    for (int i = 0; i < n; i++) mutate(m->t, c->rng, m->chain[i], next[i]);
+    predict(m, next, n, nscore);
+    int changed = 0;
+    for (int i = 0; i < n; i++) {
+      double p = exp(fmin((nscore[i] - score[i]) / (temp + 1e-5), 1.0));
+      if (tune_randf(c->rng) < p) {
+        memcpy(m->chain[i], next[i], sizeof next[i]);
+        score[i] = nscore[i];
+      }
+      changed |= top_add(top, c, next[i], nscore[i]);
+    }
+    if (changed) last_change = step;
+    else if (step - last_change >= SA_EARLY_STOP) break;
+  }
+  free(next);
+  free(score);
+  free(nscore);
+}
+
+/* order[0..n) sorted by descending score (insertion sort: n <= PLAN). */
+static void sort_desc(int *order, int n, const float *score) {
+  for (int i = 0; i < n; i++) order[i] = i;
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
+      int t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+}
+
+static int mb_propose(void *st, const tune_ctx *c, int *out, int n) {
+  mb_state *m = st;
+  int got = 0, idx[TUNE_MAX_KNOBS];
+  int rows = m->y.len;
+  if (rows < PLAN) { /* not enough data for a model yet */
+    tune_batch_fill_random(c, out, &got, n);
+    return got;
+  }
+  if (rows != m->fitted && !tune_cm_fit(m->cm, m->x.data, rows, m->nf, m->y.data, NULL)) m->fitted = rows;
+  top_set *top = chm_calloc(1, sizeof *top);
+  anneal(m, c, top);
+  int order[PLAN];
+  sort_desc(order, top->n, top->score);
+  for (int i = 0; i < top->n && got < n; i++) {
+    const int *pick = top->cfg[order[i]];
+    if (tune_randf(c->rng) < EPSILON && tune_random_valid(c->task, c->rng, idx) && !tune_visited(c, idx))
+      pick = idx; /* epsilon-greedy exploration */
+    tune_batch_add(c, out, &got, pick);
+  }
+  free(top);
+  tune_batch_fill_random(c, out, &got, n);
+  return got;
+}
+
+const tune_method tune_method_autotvm = {"autotvm", mb_create, mb_propose, mb_update, mb_destroy};

@@ -1,0 +1,161 @@
+/*
+ * tuner.c — the tuning loop every method runs in, and the scheduler that
+ * shares a budget over a model's tasks.
+ *
+ * One round: the method proposes a batch of unvisited configs, each is
+ * measured and appended to the log at once (so a kill loses nothing
+ * finished), then the method sees the results. On start the method is fed
+ * the log's earlier records of the task, and the budget counts them: a
+ * rerun after an interruption continues where it stopped and measures
+ * nothing twice.
+ */
+#include "chamcc/search.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- helpers shared by methods ---- */
+
+unsigned tune_rand(unsigned *rng) {
+  /* xorshift32; never zero */
+  unsigned x = *rng ? *rng : 0x9e3779b9u;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  *rng = x;
+  return x >> 1;
+}
+
+double tune_randf(unsigned *rng) { return tune_rand(rng) / 2147483648.0; }
+
+int tune_random_valid(const tune_task *t, unsigned *rng, int *idx) {
+  for (int tries = 0; tries < 10000; tries++) {
+    for (int k = 0; k < t->space.n_knobs; k++) idx[k] = (int)(tune_rand(rng) % (unsigned)t->space.knobs[k].n);
+    if (!tune_task_check(t, idx)) return 1;
+  }
+  return 0;
+}
+
+int tune_visited(const tune_ctx *c, const int *idx) {
+  return tune_log_has(c->log, c->task->key, idx, c->task->space.n_knobs);
+}
+
+double tune_throughput(const tune_record *r) {
+  double t = tune_record_median(r);
+  return r->status == TUNE_OK && t > 0 && isfinite(t) ? r->flops / t / 1e9 : 0.0;
+}
+
+int tune_batch_add(const tune_ctx *c, int *out, int *n, const int *idx) {
+  int nk = c->task->space.n_knobs;
+  if (tune_task_check(c->task, idx) || tune_visited(c, idx)) return 0;
+  for (int i = 0; i < *n; i++)
+    if (!memcmp(out + i * TUNE_MAX_KNOBS, idx, (size_t)nk * sizeof(int))) return 0;
+  memcpy(out + (*n)++ * TUNE_MAX_KNOBS, idx, (size_t)nk * sizeof(int));
+  return 1;
+}
+
+void tune_batch_fill_random(const tune_ctx *c, int *out, int *n, int want) {
+  int idx[TUNE_MAX_KNOBS];
+  for (int tries = 0; *n < want && tries < 200 * want + 1000; tries++)
+    if (tune_random_valid(c->task, c->rng, idx)) tune_batch_add(c, out, n, idx);
+}
+
+/* ---- the loop ---- */
+
+static void fill_record(tune_session *s, const tune_task *t, const int *idx, tune_record *r) {
+  memset(r, 0, sizeof *r);
+  r->version = TUNE_LOG_VERSION;
+  snprintf(r->target, sizeof r->target, "%s", s->target->triple);
+  snprintf(r->cpu, sizeof r->cpu, "%s", s->target->cpu);
+  snprintf(r->task, sizeof r->task, "%s", t->key);
+  snprintf(r->tuner, sizeof r->tuner, "%s", s->method->name);
+  r->flops = t->flops;
+  r->n_config = t->space.n_knobs;
+  memcpy(r->config, idx, (size_t)t->space.n_knobs * sizeof(int));
+}
+
+/* Feeds the method the log's earlier records of this task; returns the best. */
+static double replay(tune_session *s, void *st, const tune_ctx *c, const tune_task *t) {
+  double best = 0;
+  for (int i = 0; i < tune_log_size(s->log); i++) {
+    const tune_record *r = tune_log_get(s->log, i);
+    if (strcmp(r->task, t->key) || r->n_config != t->space.n_knobs) continue;
+    s->method->update(st, c, r, 1);
+    double g = tune_throughput(r);
+    if (g > best) best = g;
+  }
+  return best;
+}
+
+int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e) {
+  int done = tune_log_count(s->log, t->key);
+  if (done >= budget) return 0;
+  tune_measurer *m = tune_measurer_new(t, s->target, &s->measure, e);
+  if (!m) return -1;
+  unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
+  void *st = s->method->create(t, rng);
+  tune_ctx c = {t, s->log, &rng};
+  tune_progress p = {task_i, n_tasks, t, done, budget, replay(s, st, &c, t), 0, 0, NULL};
+  int batch = s->batch > 0 ? s->batch : 64, rc = 0;
+  int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));
+  tune_record *recs = chm_malloc((size_t)batch * sizeof *recs);
+  double t0 = chm_now();
+  int start = done;
+  while (done < budget && !rc && !(s->stop && *s->stop)) {
+    int want = budget - done < batch ? budget - done : batch;
+    int n = s->method->propose(st, &c, cfgs, want);
+    if (n <= 0) break; /* the space is exhausted */
+    int got = 0;
+    for (int i = 0; i < n && !(s->stop && *s->stop); i++, got++) {
+      tune_record *r = &recs[i];
+      fill_record(s, t, cfgs + i * TUNE_MAX_KNOBS, r);
+      tune_measure(m, cfgs + i * TUNE_MAX_KNOBS, r);
+      r->timestamp = (double)time(NULL);
+      struct timespec ts;
+      if (!clock_gettime(CLOCK_REALTIME, &ts)) r->timestamp = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+      if ((rc = tune_log_append(s->log, r, e))) break;
+      done++;
+      double g = tune_throughput(r);
+      if (g > p.best_gflops) p.best_gflops = g;
+      p.done = done;
+      p.last = r;
+      p.elapsed_s = chm_now() - t0;
+      p.eta_s = p.elapsed_s / (done - start) * (budget - done);
+      if (s->progress) s->progress(s->progress_ctx, &p);
+    }
+    if (got) s->method->update(st, &c, recs, got);
+  }
+  free(cfgs);
+  free(recs);
+  s->method->destroy(st);
+  tune_measurer_free(m);
+  return rc;
+}
+
+void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int min_each, int *budget) {
+  double sum = 0;
+  for (int i = 0; i < n; i++) sum += tasks[i].flops * tasks[i].uses;
+  for (int i = 0; i < n; i++) {
+    if (per_task > 0) {
+      budget[i] = per_task;
+      continue;
+    }
+    double share = sum > 0 ? tasks[i].flops * tasks[i].uses / sum : 1.0 / n;
+    budget[i] = (int)ceil(share * total);
+    if (budget[i] < min_each) budget[i] = min_each;
+  }
+}
+
+int tune_tasks_run(tune_session *s, const tune_task *tasks, int n, int total, int per_task,
+                   int min_each, chm_err *e) {
+  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
+  tune_budgets(tasks, n, total, per_task, min_each, budget);
+  int rc = 0;
+  for (int i = 0; i < n && !rc && !(s->stop && *s->stop); i++)
+    rc = tune_task_run(s, &tasks[i], budget[i], i, n, e);
+  free(budget);
+  return rc;
+}

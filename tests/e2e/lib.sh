@@ -1,0 +1,91 @@
+# Shared helpers for the end-to-end test scripts (sourced, not run).
+#
+# Common options, accepted by every script before its own arguments:
+#   --chamcc PATH   the compiler (default: $CHAMCC, else build/chamcc)
+#   --tools DIR     where pb2raw and onnx_ops were built (default: dir of chamcc + /tests/tools)
+#   --work DIR      scratch space (default: /tmp/chamcc-e2e-$USER/NAME)
+#   --src DIR       the source tree (default: the tree this script is in)
+#   -v              verbose
+# Environment: CHAMCC_E2E_FLAGS is appended to every chamcc call (e.g. to
+# pick a no-tuning mode); CHAMCC_E2E_TIMEOUT bounds each step (seconds, 300).
+# Exit status convention: 0 pass, 1 fail, 77 skipped (a prerequisite is absent).
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SRC=$(cd "$E2E_DIR/../.." && pwd)
+CHAMCC=${CHAMCC:-}
+TOOLS=${CHAMCC_TOOLS:-}
+WORK=""
+VERBOSE=0
+ARGS=()
+PY=/usr/bin/python3
+STEP_TIMEOUT=${CHAMCC_E2E_TIMEOUT:-300}
+read -r -a EXTRA_FLAGS <<<"${CHAMCC_E2E_FLAGS:-}"
+
+parse_common_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+    --chamcc) CHAMCC=$2; shift 2 ;;
+    --tools) TOOLS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    --src) SRC=$2; shift 2 ;;
+    -v) VERBOSE=1; shift ;;
+    *) ARGS+=("$1"); shift ;;
+    esac
+  done
+  [ -n "$CHAMCC" ] || CHAMCC=$SRC/build/chamcc
+  [ -n "$TOOLS" ] || TOOLS=$(dirname "$CHAMCC")/tests/tools
+  [ -n "$WORK" ] || WORK=/tmp/chamcc-e2e-${USER:-$(id -u)}/$TEST_NAME
+  CHAMCC=$(readlink -f "$CHAMCC" || echo "$CHAMCC")
+  mkdir -p "$WORK"
+  WORK=$(cd "$WORK" && pwd)
+  export CHAMCC_TOOLS=$TOOLS # the fake compiler (tests/e2e/fake) needs onnx_ops
+}
+
+say() { echo "$TEST_NAME: $*"; }
+vsay() { [ "$VERBOSE" = 1 ] && echo "$TEST_NAME: $*"; return 0; }
+skip() { echo "$TEST_NAME: SKIPPED: $*" >&2; exit 77; }
+die() { echo "$TEST_NAME: ERROR: $*" >&2; exit 1; }
+
+need_chamcc() {
+  [ -x "$CHAMCC" ] || die "no compiler at $CHAMCC (build it, or pass --chamcc)"
+}
+need_tool() { # need_tool NAME: a helper from tests/tools
+  [ -x "$TOOLS/$1" ] || die "no $1 in $TOOLS (build the $1 target, or pass --tools)"
+}
+need_cmd() { command -v "$1" >/dev/null || skip "$1 is not installed"; }
+need_python_onnx() {
+  "$PY" -c 'import onnx' 2>/dev/null || skip "$PY cannot import onnx (apt install python3-onnx)"
+}
+need_ort() {
+  need_cmd node
+  [ -d "$SRC/tests/oracle/node_modules/onnxruntime-node" ] ||
+    skip "onnxruntime-node is not installed (scripts/setup.sh, or: cd tests/oracle && ONNXRUNTIME_NODE_INSTALL=skip npm install)"
+}
+
+# compile_model MODEL DIR: chamcc MODEL into DIR/libmodel.a + DIR/model.h, then
+# links run_model against it as DIR/run. Logs in DIR/chamcc.log, DIR/cc.log.
+# Returns 1 when chamcc fails, 2 when the link fails. With RUN_MODEL_OBJ set
+# (see prebuild_run_model) it links that object instead of compiling the source.
+compile_model() {
+  local model=$1 dir=$2
+  mkdir -p "$dir"
+  rm -f "$dir/libmodel.a" "$dir/model.h" "$dir/run"
+  timeout "$STEP_TIMEOUT" "$CHAMCC" "$model" -o "$dir/libmodel.a" --name model -q \
+    "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
+  local main=("$SRC/tests/tools/run_model.c")
+  [ -n "${RUN_MODEL_OBJ:-}" ] && main=("$RUN_MODEL_OBJ")
+  cc -O2 -I "$dir" "${main[@]}" "$dir/libmodel.a" -lpthread -lm \
+    -o "$dir/run" >"$dir/cc.log" 2>&1 || return 2
+}
+
+# prebuild_run_model: compiles run_model.c once, against the API as declared
+# in tests/e2e/fake/model.h (the same for every model), and exports
+# RUN_MODEL_OBJ so compile_model only links. For runs over many models.
+prebuild_run_model() {
+  cc -O2 -c -I "$E2E_DIR/fake" "$SRC/tests/tools/run_model.c" -o "$WORK/run_model.o" ||
+    die "cannot compile run_model.c"
+  export RUN_MODEL_OBJ=$WORK/run_model.o
+}
+
+# run_limited CMD...: runs a command with the step timeout.
+run_limited() { timeout "$STEP_TIMEOUT" "$@"; }

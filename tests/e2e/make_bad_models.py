@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Writes the models of badinput.sh (and one good model) with the onnx
+helper, at test time:
+
+    /usr/bin/python3 make_bad_models.py OUTDIR
+
+OUTDIR/good.onnx            conv+relu+pool+flatten+gemm, valid, for truncation
+                            and for selfcontained.sh when torch is absent
+OUTDIR/erf.onnx             an unsupported op: node 'erf_node' (Erf)
+OUTDIR/lstm.onnx            an unsupported op: node 'lstm_node' (LSTM)
+OUTDIR/shape_mismatch.onnx  node 'bad_add' (Add) of [1,3,4] and [1,5,4]
+OUTDIR/dangling.onnx        node 'dangling_relu' (Relu) reads 'nowhere', which
+                            nothing produces
+OUTDIR/int64_input.onnx     a graph input of type int64
+OUTDIR/models/external_escape.onnx  initializer 'w' with external data at
+                            '../secret.bin' (outside the model's folder; the
+                            file OUTDIR/secret.bin exists, to tempt the reader)
+Needs python3-onnx and python3-numpy (Debian); no torch.
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = [helper.make_opsetid("", 13)]
+
+
+def model(nodes, inputs, outputs, inits=(), name="bad"):
+    g = helper.make_graph(nodes, name, inputs, outputs, initializer=list(inits))
+    m = helper.make_model(g, opset_imports=OPSET, producer_name="chamcc-tests")
+    m.ir_version = 7
+    return m
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+def good(rng):
+    w = numpy_helper.from_array(rng.uniform(-1, 1, (8, 3, 3, 3)).astype(np.float32), "w")
+    b = numpy_helper.from_array(rng.uniform(-1, 1, (8,)).astype(np.float32), "b")
+    fw = numpy_helper.from_array(rng.uniform(-1, 1, (10, 8 * 8 * 8)).astype(np.float32), "fw")
+    fb = numpy_helper.from_array(rng.uniform(-1, 1, (10,)).astype(np.float32), "fb")
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("MaxPool", ["r"], ["p"], name="pool", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "fw", "fb"], ["y"], name="fc", transB=1),
+    ]
+    m = model(nodes, [vi("x", [1, 3, 16, 16])], [vi("y", [1, 10])], [w, b, fw, fb], "good")
+    onnx.checker.check_model(m)
+    return m
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(os.path.join(out, "models"), exist_ok=True)
+    rng = np.random.default_rng(5)
+    save = lambda m, n: onnx.save(m, os.path.join(out, n))
+    save(good(rng), "good.onnx")
+    save(model([helper.make_node("Erf", ["x"], ["y"], name="erf_node")],
+               [vi("x", [1, 4])], [vi("y", [1, 4])]), "erf.onnx")
+    H = 4
+    lw = numpy_helper.from_array(rng.uniform(-1, 1, (1, 4 * H, 3)).astype(np.float32), "lw")
+    lr = numpy_helper.from_array(rng.uniform(-1, 1, (1, 4 * H, H)).astype(np.float32), "lr")
+    save(model([helper.make_node("LSTM", ["x", "lw", "lr"], ["y"], name="lstm_node", hidden_size=H)],
+               [vi("x", [2, 1, 3])], [vi("y", [2, 1, 1, H])], [lw, lr]), "lstm.onnx")
+    save(model([helper.make_node("Add", ["a", "b"], ["y"], name="bad_add")],
+               [vi("a", [1, 3, 4]), vi("b", [1, 5, 4])], [vi("y", [1, 3, 4])]), "shape_mismatch.onnx")
+    save(model([helper.make_node("Relu", ["nowhere"], ["y"], name="dangling_relu")],
+               [vi("x", [1, 4])], [vi("y", [1, 4])]), "dangling.onnx")
+    save(model([helper.make_node("Cast", ["x"], ["c"], name="cast", to=TensorProto.FLOAT),
+                helper.make_node("Relu", ["c"], ["y"], name="relu")],
+               [vi("x", [1, 4], TensorProto.INT64)], [vi("y", [1, 4])]), "int64_input.onnx")
+    secret = np.arange(16, dtype=np.float32)
+    with open(os.path.join(out, "secret.bin"), "wb") as f:
+        f.write(secret.tobytes())
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[4, 4],
+                    data_location=TensorProto.EXTERNAL)
+    for k, v in (("location", "../secret.bin"), ("offset", "0"), ("length", str(secret.nbytes))):
+        e = w.external_data.add()
+        e.key, e.value = k, v
+    save(model([helper.make_node("MatMul", ["x", "w"], ["y"], name="leaky_matmul")],
+               [vi("x", [1, 4])], [vi("y", [1, 4])], [w]), "models/external_escape.onnx")
+
+
+if __name__ == "__main__":
+    main()
