@@ -48,6 +48,25 @@ static void ref_epilogue(float *y, int64_t len, float b, const float *res, const
   }
 }
 
+/* First output column whose input column ox * sw + off is >= lim, in [0, ow]. */
+static int64_t ref_first_col(int64_t lim, int64_t off, int64_t sw, int64_t ow) {
+  int64_t d = lim - off, ox = d <= 0 ? 0 : (d + sw - 1) / sw;
+  return ox < ow ? ox : ow;
+}
+
+/* One row of the column matrix: dst[ox] = row[ox * sw + off], zero outside [0, w). */
+static void ref_im2col_row(const float *row, int64_t w, int64_t off, int64_t sw, int64_t ow,
+                           float *dst) {
+  int64_t lo = ref_first_col(0, off, sw, ow), hi = ref_first_col(w, off, sw, ow);
+  if (hi < lo) hi = lo;
+  memset(dst, 0, (size_t)lo * sizeof(float));
+  if (sw == 1)
+    memcpy(dst + lo, row + lo + off, (size_t)(hi - lo) * sizeof(float));
+  else
+    for (int64_t ox = lo; ox < hi; ox++) dst[ox] = row[ox * sw + off];
+  memset(dst + hi, 0, (size_t)(ow - hi) * sizeof(float));
+}
+
 /* Column matrix of output rows [oy0, oy0 + rows) of one group of one image:
  * col[(c * KH + ky) * KW + kx][(oy - oy0) * OW + ox], zeros in the padding. */
 static void ref_im2col(const tpl_gconv *g, const float *x, int64_t cg, int64_t oy0,
@@ -60,14 +79,10 @@ static void ref_im2col(const tpl_gconv *g, const float *x, int64_t cg, int64_t o
         const float *plane = x + c * g->h * g->w;
         for (int64_t r = 0; r < rows; r++, dst += g->ow) {
           int64_t iy = (oy0 + r) * g->sh - g->pt + ky * g->dh;
-          if (iy < 0 || iy >= g->h) {
+          if (iy < 0 || iy >= g->h)
             memset(dst, 0, (size_t)g->ow * sizeof(float));
-            continue;
-          }
-          for (int64_t ox = 0; ox < g->ow; ox++) {
-            int64_t ix = ox * g->sw - g->pl + kx * g->dw;
-            dst[ox] = ix >= 0 && ix < g->w ? plane[iy * g->w + ix] : 0;
-          }
+          else
+            ref_im2col_row(plane + iy * g->w, g->w, kx * g->dw - g->pl, g->sw, g->ow, dst);
         }
       }
 }

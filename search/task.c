@@ -212,5 +212,13 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)w->out.c / (float)(tpl_view_cblocks(&w->out) * L);     /* output lane use */
   f[n++] = (float)w->in.c / (float)(icb * cbi);                          /* input lane use */
   f[n++] = (float)log2(t->flops);
+  /* register-tile arithmetic intensity: FMAs per vector loaded (weights + broadcasts) */
+  f[n++] = (float)acc / (float)(c.oc_bn + (int64_t)c.ow_bn * c.oh_bn);
+  f[n++] = (float)(c.ic_bn * cbi);                                        /* reduction chunk length */
+  double wbytes = (double)c.oc_bn * L * c.ic_bn * cbi * w->kh * w->kw * 4;
+  f[n++] = (float)(wbytes / (48 * 1024));                                 /* weights vs L1 */
+  f[n++] = (float)(wbytes * (double)(tpl_view_cblocks(&w->out) / c.oc_bn) / (2 << 20)); /* all weights vs L2 */
+  f[n++] = (float)((c.ow_bn - w->out.w % c.ow_bn) % c.ow_bn) / (float)w->out.w; /* wasted tail share */
+  f[n++] = (float)((double)t->flops / (double)iters / 1e6);               /* MFLOP per parallel iteration */
   return n;
 }

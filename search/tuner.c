@@ -103,14 +103,21 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
   int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));
   tune_record *recs = chm_malloc((size_t)batch * sizeof *recs);
   double t0 = chm_now();
-  int start = done;
+  int start = done, first = 1;
   while (done < budget && !rc && !(s->stop && *s->stop)) {
-    int want = budget - done < batch ? budget - done : batch;
-    int n = s->method->propose(st, &c, cfgs, want);
+    int want = budget - done < batch ? budget - done : batch, n = 0;
+    if (first) { /* the template's default goes first: tuning never ends worse than it */
+      int idx[TUNE_MAX_KNOBS];
+      tune_task_default(t, idx);
+      tune_batch_add(&c, cfgs, &n, idx);
+      first = 0;
+    }
+    n += s->method->propose(st, &c, cfgs + n * TUNE_MAX_KNOBS, want - n);
     if (n <= 0) break; /* the space is exhausted */
     int got = 0;
-    for (int i = 0; i < n && !(s->stop && *s->stop); i++, got++) {
-      tune_record *r = &recs[i];
+    for (int i = 0; i < n && !(s->stop && *s->stop); i++) {
+      if (tune_visited(&c, cfgs + i * TUNE_MAX_KNOBS)) continue; /* a duplicate in the batch */
+      tune_record *r = &recs[got++];
       fill_record(s, t, cfgs + i * TUNE_MAX_KNOBS, r);
       tune_measure(m, cfgs + i * TUNE_MAX_KNOBS, r);
       r->timestamp = (double)time(NULL);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets everything up, builds chamcc and runs the whole test suite with CTest.
+#   scripts/test.sh [ctest options]      e.g. -L e2e, -R conformance, -LE slow
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bash "$here/scripts/setup.sh"
+bash "$here/scripts/build.sh"
+cd "$here/build"
+ctest --output-on-failure -j2 "$@"

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Tuning survives kill -9: the log keeps every finished measurement, and the
+# same command run again measures nothing twice and reaches the same budget.
+# Also: a malformed line in the log is reported with its line number and
+# skipped, and a build then uses the log.
+#   resume.sh CHAMCC WORKDIR
+set -uo pipefail
+chamcc=$1 work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work" && mkdir -p "$work"
+/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks onnx"; exit 77; }
+/usr/bin/python3 "$here/make_small_model.py" "$work/small.onnx" || exit 1
+log=$work/tune.jsonl
+fail() { echo "FAIL: $*"; exit 1; }
+
+trials=10
+"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random -q &
+pid=$!
+for _ in $(seq 300); do # wait for a few finished measurements, then kill -9
+  [ -f "$log" ] && [ "$(wc -l <"$log")" -ge 4 ] && break
+  sleep 0.1
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+before=$(wc -l <"$log")
+echo "killed after $before measurements"
+[ "$before" -ge 4 ] || fail "no measurements before the kill"
+head -n "$before" "$log" >"$work/before.jsonl"
+
+printf 'this is not json\n' >>"$log" # a malformed line must not stop anything
+"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random 2>"$work/stderr" ||
+  { cat "$work/stderr"; fail "resumed run failed"; }
+grep -q "tune.jsonl:$((before + 1)):" "$work/stderr" || { cat "$work/stderr"; fail "malformed line not reported with its number"; }
+
+cmp -s <(head -n "$before" "$log") "$work/before.jsonl" || fail "records written before the kill changed"
+good=$(grep -c '^{.*}$' "$log")
+tasks=$(grep -o '"task":"[^"]*"' "$log" | sort -u | wc -l)
+echo "tasks: $tasks, records: $good"
+[ "$tasks" -eq 2 ] || fail "expected 2 tasks"
+[ "$good" -eq $((tasks * trials)) ] || fail "expected $((tasks * trials)) records, found $good"
+dups=$(grep -o '"task":"[^"]*","flops":[0-9.e+]*,"config":\[[0-9,]*\]' "$log" | sort | uniq -d | wc -l)
+[ "$dups" -eq 0 ] || fail "$dups configs measured twice"
+
+# nothing left to do: a third run measures nothing
+"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random -q 2>/dev/null || fail "third run failed"
+[ "$(grep -c '^{.*}$' "$log")" -eq "$good" ] || fail "the third run measured again"
+
+# and a build uses the log without measuring
+"$chamcc" "$work/small.onnx" -o "$work/libsmall.a" --log "$log" --trials $trials -q 2>/dev/null || fail "build failed"
+[ "$(grep -c '^{.*}$' "$log")" -eq "$good" ] || fail "the build measured again"
+echo "ok"

@@ -1,0 +1,67 @@
+/*
+ * test_cm_real.c — the cost model on real measurements: 300 random valid
+ * configs of one conv task are measured; the model fitted on the first 200
+ * must rank the other 100 with a Spearman correlation above 0.7.
+ */
+#include "chamcc/search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { TRAIN = 200, TEST = 100 };
+
+int main(void) {
+  chm_err e = {0};
+  cg_target tgt;
+  if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
+  tpl_conv w = {0};
+  w.in = (tpl_view){1, 64, 28, 28, tgt.lanes, 1, 1};
+  w.out = (tpl_view){1, 64, 28, 28, tgt.lanes, 0, 0};
+  w.kh = w.kw = 3;
+  w.sh = w.sw = w.dh = w.dw = 1;
+  w.pt = w.pl = 1;
+  tune_task t;
+  tune_task_init_conv(&t, &w);
+  tune_measure_opts o = tune_measure_defaults();
+  o.min_repeat_ms = 5;
+  tune_measurer *m = tune_measurer_new(&t, &tgt, &o, &e);
+  tune_log *log = tune_log_open(NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
+  unsigned rng = 12345;
+  int nf = 0, n = 0, idx[TUNE_MAX_KNOBS];
+  float *x = malloc((TRAIN + TEST) * TUNE_MAX_FEATURES * sizeof(float)), y[TRAIN + TEST];
+  double t0 = chm_now();
+  while (n < TRAIN + TEST) {
+    if (!tune_random_valid(&t, &rng, idx) || tune_log_has(log, t.key, idx, t.space.n_knobs)) continue;
+    tune_record r = {.version = TUNE_LOG_VERSION, .flops = t.flops, .n_config = t.space.n_knobs};
+    snprintf(r.task, sizeof r.task, "%s", t.key);
+    for (int k = 0; k < t.space.n_knobs; k++) r.config[k] = idx[k];
+    tune_measure(m, idx, &r);
+    if (r.status != TUNE_OK) {
+      fprintf(stderr, "config failed: %s %s\n", tune_status_name(r.status), r.message);
+      return 1;
+    }
+    tune_log_append(log, &r, &e);
+    nf = tune_task_features(&t, idx, x + n * nf);
+    y[n++] = (float)tune_throughput(&r);
+  }
+  printf("measured %d configs in %.1f s\n", n, chm_now() - t0);
+  int rc = 0;
+  const char *objectives[] = {"reg", "rank"};
+  for (int i = 0; i < 2; i++) {
+    tune_cm *cm = tune_cm_new(objectives[i], 1, &e);
+    float pred[TEST];
+    if (!cm || tune_cm_fit(cm, x, TRAIN, nf, y, &e) || tune_cm_predict(cm, x + TRAIN * nf, TEST, nf, pred, &e)) {
+      fprintf(stderr, "cost model: %s\n", e.msg);
+      return 1;
+    }
+    double rho = tune_spearman(pred, y + TRAIN, TEST);
+    printf("%s: Spearman %.3f on %d held-out configs\n", objectives[i], rho, TEST);
+    if (!(rho > 0.7)) rc = 1;
+    tune_cm_free(cm);
+  }
+  tune_log_close(log);
+  tune_measurer_free(m);
+  free(x);
+  printf("%s\n", rc ? "FAILED" : "ok");
+  return rc;
+}
