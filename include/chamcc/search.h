@@ -249,4 +249,51 @@ int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune
  * from the log (the template default where the log has none). */
 mdl_tuning tune_log_provider(const tune_log *log);
 
+/* ---- model optimizers and samplers (Chameleon) ---- */
+
+/* What an optimizer may ask about configs of one space: the cost model's
+ * score (higher is better), validity, whether measured, a random start. */
+typedef struct tune_oracle {
+  void *ctx;                                                            /* passed back */
+  const tune_space *space;                                              /* the knobs */
+  void (*score)(void *ctx, const int (*cfg)[TUNE_MAX_KNOBS], int n, float *out);
+  int (*valid)(void *ctx, const int *cfg);                              /* 1 if valid */
+  int (*visited)(void *ctx, const int *cfg);                            /* 1 if measured */
+  int (*random_valid)(void *ctx, unsigned *rng, int *cfg);              /* 0 if none found */
+} tune_oracle;
+
+/* search/ppo.c — Chameleon's adaptive exploration: a PPO agent walking the
+ * knob space (one of decrement / stay / increment per knob per step),
+ * rewarded by the cost model's score of the point reached. It keeps its
+ * weights across planning rounds of the same task. */
+typedef struct tune_ppo tune_ppo;
+tune_ppo *tune_ppo_new(const tune_space *s, unsigned seed);
+/* One planning round: 128 walks from random valid starts, each up to 500
+ * steps (fewer when 75% of the knobs are saturated), PPO updates after each
+ * walk; writes the n best unvisited configs by score among all points
+ * visited, best first; returns how many. */
+int tune_ppo_plan(tune_ppo *p, const tune_oracle *o, int (*out)[TUNE_MAX_KNOBS], int n);
+void tune_ppo_free(tune_ppo *p);
+
+/* search/sampler.c — Chameleon's adaptive sampling and sample synthesis.
+ * k-means (k-means++ seeding) over the knobs with the most options, k by the
+ * knee rule (k = 8, 16, ..., 64; stop at the first k whose loss does not fall
+ * by more than 2.5x from the previous k); one synthesized representative per
+ * cluster (centroid on the clustered knobs, the cluster's most common value
+ * on the others; an invalid, visited or duplicate result is replaced by the
+ * valid unvisited member nearest the centroid). Returns how many configs
+ * were written to out (at most max_out). */
+int tune_adaptive_sample(const tune_oracle *o, const int (*proposals)[TUNE_MAX_KNOBS], int n,
+                         unsigned *rng, int (*out)[TUNE_MAX_KNOBS], int max_out);
+/* k-means with k-means++ seeding on n points of d dimensions; fills assign[n]
+ * and centroids[k*d]; returns the loss (sum of squared distances). */
+double tune_kmeans(const double *x, int n, int d, int k, unsigned *rng, int *assign, double *centroids);
+/* The knee rule's k for these points (as above), with its assignment. */
+int tune_knee_k(const double *x, int n, int d, unsigned *rng, int *assign, double *centroids);
+
+/* search/report.c — best-so-far GFLOP/s against measurements, one curve per
+ * tuner, one panel per task, from one or more logs (all targets), as an SVG;
+ * and a summary table (markdown) on `table`. */
+int tune_report(const char *const *logs, int n_logs, const char *svg_path, void *table, chm_err *e);
+
 #endif
