@@ -235,6 +235,10 @@ static void run_isolated(tune_measurer *m, void *fn, report *rep) {
   }
   if (pid == 0) {
     close(fds[0]);
+    /* a crash must kill the child, whatever handlers the parent installed
+     * (sanitizers, the host program): the parent reads the signal */
+    int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
     report r = {0};
     child_run(m, fn, &r);
     ssize_t n = write(fds[1], &r, sizeof r);
@@ -252,42 +256,73 @@ static void fill(tune_record *r, const report *rep) {
   snprintf(r->message, sizeof r->message, "%s", rep->message);
 }
 
-void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r) {
+struct tune_built {
+  cg_jit *jit;         /* owns the code */
+  void *fn;            /* the kernel, NULL if the build failed */
+  int n_params;        /* its parameter count */
+  double compile_s;    /* build time */
+  char message[200];   /* why the build failed */
+};
+
+tune_built *tune_build_kernel(const tune_measurer *m, const ir_kernel *k) {
   chm_err e = {0};
-  report rep = {0};
+  tune_built *b = chm_calloc(1, sizeof *b);
   double t0 = chm_now();
-  cg_jit *jit = NULL;
-  void *fn = NULL;
   cg_module *mod = cg_module_new(&m->target, "candidate", m->o.nthreads, &e);
   if (mod) {
     cg_export_kernels(mod);
-    if (!cg_add_kernel(mod, k, &e) && !cg_finish(mod, &e)) jit = cg_jit_new(mod, &e);
-    if (jit) fn = cg_jit_lookup(jit, k->name, &e);
+    if (!cg_add_kernel(mod, k, &e) && !cg_finish(mod, &e)) b->jit = cg_jit_new(mod, &e);
+    if (b->jit) b->fn = cg_jit_lookup(b->jit, k->name, &e);
   }
   cg_module_free(mod);
-  r->compile_s = chm_now() - t0;
-  if (!fn || k->n_params != m->n_bufs) {
+  b->n_params = k->n_params;
+  b->compile_s = chm_now() - t0;
+  if (!b->fn) snprintf(b->message, sizeof b->message, "%.199s", e.set ? e.msg : "no code");
+  return b;
+}
+
+tune_built *tune_build(const tune_measurer *m, const int *idx) {
+  const char *why = tune_task_check(&m->task, idx);
+  if (why) { /* never built: the caller should not have asked */
+    tune_built *b = chm_calloc(1, sizeof *b);
+    snprintf(b->message, sizeof b->message, "invalid config: %s", why);
+    return b;
+  }
+  chm_arena *a = chm_arena_new();
+  tune_built *b = tune_build_kernel(m, tune_task_kernel(&m->task, idx, a, "candidate"));
+  chm_arena_free(a);
+  return b;
+}
+
+void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r) {
+  report rep = {0};
+  r->compile_s = b->compile_s;
+  r->run_s = 0;
+  if (!b->fn || b->n_params != m->n_bufs) {
     rep.status = TUNE_COMPILE_ERROR;
-    snprintf(rep.message, sizeof rep.message, "%.199s", e.set ? e.msg : "kernel signature mismatch");
+    snprintf(rep.message, sizeof rep.message, "%.199s", b->fn ? "kernel signature mismatch" : b->message);
   } else {
     double t1 = chm_now();
-    run_isolated(m, fn, &rep);
+    run_isolated(m, b->fn, &rep);
     r->run_s = chm_now() - t1;
   }
-  cg_jit_free(jit);
   fill(r, &rep);
 }
 
+void tune_built_free(tune_built *b) {
+  if (!b) return;
+  cg_jit_free(b->jit);
+  free(b);
+}
+
+void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r) {
+  tune_built *b = tune_build_kernel(m, k);
+  tune_run_built(m, b, r);
+  tune_built_free(b);
+}
+
 void tune_measure(tune_measurer *m, const int *idx, tune_record *r) {
-  const char *why = tune_task_check(&m->task, idx);
-  if (why) { /* never built: the caller should not have asked */
-    r->status = TUNE_COMPILE_ERROR;
-    snprintf(r->message, sizeof r->message, "invalid config: %s", why);
-    r->n_times = 0;
-    return;
-  }
-  chm_arena *a = chm_arena_new();
-  ir_kernel *k = tune_task_kernel(&m->task, idx, a, "candidate");
-  tune_measure_kernel(m, k, r);
-  chm_arena_free(a);
+  tune_built *b = tune_build(m, idx);
+  tune_run_built(m, b, r);
+  tune_built_free(b);
 }

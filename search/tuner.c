@@ -12,6 +12,7 @@
 #include "chamcc/search.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,48 @@ static double replay(tune_session *s, void *st, const tune_ctx *c, const tune_ta
   return best;
 }
 
+/* Removes configs the log already has (duplicates within the batch are
+ * the methods' job, but the default config may be proposed again). */
+static int drop_visited(const tune_ctx *c, int *cfgs, int n) {
+  int k = 0, nk = c->task->space.n_knobs;
+  for (int i = 0; i < n; i++) {
+    int dup = tune_visited(c, cfgs + i * TUNE_MAX_KNOBS);
+    for (int j = 0; j < k && !dup; j++)
+      dup = !memcmp(cfgs + j * TUNE_MAX_KNOBS, cfgs + i * TUNE_MAX_KNOBS, (size_t)nk * sizeof(int));
+    if (!dup) memmove(cfgs + k++ * TUNE_MAX_KNOBS, cfgs + i * TUNE_MAX_KNOBS, TUNE_MAX_KNOBS * sizeof(int));
+  }
+  return k;
+}
+
+/* Compiles a batch on several threads (AutoTVM's parallel builder). */
+typedef struct build_job {
+  const tune_measurer *m;   /* shared, read only */
+  const int *cfgs;          /* the batch */
+  tune_built **out;         /* one result per config */
+  int n;                    /* batch size */
+  int next;                 /* next config to take (atomic) */
+} build_job;
+
+static void *build_worker(void *arg) {
+  build_job *j = arg;
+  for (int i; (i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n;)
+    j->out[i] = tune_build(j->m, j->cfgs + i * TUNE_MAX_KNOBS);
+  return NULL;
+}
+
+static tune_built **build_batch(tune_session *s, const tune_measurer *m, const int *cfgs, int n) {
+  build_job j = {m, cfgs, chm_calloc((size_t)n + 1, sizeof(tune_built *)), n, 0};
+  int nt = s->build_threads > 0 ? s->build_threads : chm_num_cpus();
+  if (nt > n) nt = n;
+  pthread_t th[64];
+  int started = 0;
+  for (; started < nt - 1 && started < 64; started++)
+    if (pthread_create(&th[started], NULL, build_worker, &j)) break;
+  build_worker(&j);
+  for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+  return j.out;
+}
+
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e) {
   int done = tune_log_count(s->log, t->key);
   if (done >= budget) return 0;
@@ -114,16 +157,21 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
     }
     n += s->method->propose(st, &c, cfgs + n * TUNE_MAX_KNOBS, want - n);
     if (n <= 0) break; /* the space is exhausted */
+    n = drop_visited(&c, cfgs, n);
+    tune_built **built = build_batch(s, m, cfgs, n);
     int got = 0;
-    for (int i = 0; i < n && !(s->stop && *s->stop); i++) {
-      if (tune_visited(&c, cfgs + i * TUNE_MAX_KNOBS)) continue; /* a duplicate in the batch */
+    for (int i = 0; i < n; i++) {
+      if (rc || (s->stop && *s->stop)) {
+        tune_built_free(built[i]);
+        continue;
+      }
       tune_record *r = &recs[got++];
       fill_record(s, t, cfgs + i * TUNE_MAX_KNOBS, r);
-      tune_measure(m, cfgs + i * TUNE_MAX_KNOBS, r);
-      r->timestamp = (double)time(NULL);
+      tune_run_built(m, built[i], r);
+      tune_built_free(built[i]);
       struct timespec ts;
       if (!clock_gettime(CLOCK_REALTIME, &ts)) r->timestamp = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-      if ((rc = tune_log_append(s->log, r, e))) break;
+      if ((rc = tune_log_append(s->log, r, e))) continue;
       done++;
       double g = tune_throughput(r);
       if (g > p.best_gflops) p.best_gflops = g;
@@ -133,6 +181,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
       p.eta_s = p.elapsed_s / (done - start) * (budget - done);
       if (s->progress) s->progress(s->progress_ctx, &p);
     }
+    free(built);
     if (got) s->method->update(st, &c, recs, got);
   }
   free(cfgs);

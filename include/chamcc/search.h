@@ -171,6 +171,15 @@ void tune_measure(tune_measurer *m, const int *idx, tune_record *r);
 void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r);
 void tune_measurer_free(tune_measurer *m);
 
+/* The two halves of tune_measure, so that a batch can be compiled in
+ * parallel and then run one candidate at a time. tune_build is safe to call
+ * from several threads at once (each candidate has its own LLVM context). */
+typedef struct tune_built tune_built;
+tune_built *tune_build(const tune_measurer *m, const int *idx);
+tune_built *tune_build_kernel(const tune_measurer *m, const ir_kernel *k);
+void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r);
+void tune_built_free(tune_built *b);
+
 /* ---- search/tuner.c: methods, the tuning loop, the scheduler ---- */
 
 /* What a method may ask of the tuner while proposing. */
@@ -227,6 +236,7 @@ typedef struct tune_session {
   void (*progress)(void *ctx, const tune_progress *p); /* may be NULL */
   void *progress_ctx;
   volatile int *stop;          /* set non-zero to stop after the current measurement */
+  int build_threads;           /* candidates compiled at once (0: all cores) */
 } tune_session;
 
 /* Tunes one task until the log holds `budget` measurements of it. */

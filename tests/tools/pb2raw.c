@@ -95,6 +95,7 @@ int main(int argc, char **argv) {
   if (!buf)
     return 1;
   Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, len, buf);
+  free(buf);
   if (!t) {
     fprintf(stderr, "pb2raw: %s: not a TensorProto\n", argv[1]);
     return 1;
@@ -102,10 +103,12 @@ int main(int argc, char **argv) {
   if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
     fprintf(stderr, "pb2raw: %s: tensor '%s' has data type %d, only float32 (1) is supported\n",
             argv[1], t->name ? t->name : "", t->data_type);
+    onnx__tensor_proto__free_unpacked(t, NULL);
     return 2;
   }
   if (t->n_external_data > 0) {
     fprintf(stderr, "pb2raw: %s: external data is not supported\n", argv[1]);
+    onnx__tensor_proto__free_unpacked(t, NULL);
     return 2;
   }
   int64_t n = numel(t);
@@ -120,6 +123,5 @@ int main(int argc, char **argv) {
     printf(" %lld\n", (long long)n);
   }
   onnx__tensor_proto__free_unpacked(t, NULL);
-  free(buf);
   return rc;
 }
