@@ -241,8 +241,10 @@ static void show_progress(void *ctx, const tune_progress *p) {
   double eta = (ps->total - ps->done) / (rate > 0 ? rate : 1e-9);
   int finished = p->done >= p->budget;
   if (!ps->tty && !finished && p->done % 16) return;
-  fprintf(stderr, "%stune: task %d/%d %-24.24s %4d/%-4d best %7.1f GFLOP/s  %.1f cand/s  ETA %dm%02ds%s",
-          ps->tty ? "\r" : "", p->task_i + 1, p->n_tasks, p->task->key, p->done, p->budget, p->best_gflops, rate,
+  char name[64];
+  tune_task_name(p->task, name, sizeof name);
+  fprintf(stderr, "%stune: task %d/%d %-26.26s %4d/%-4d best %7.1f GFLOP/s  %.1f cand/s  ETA %dm%02ds%s",
+          ps->tty ? "\r" : "", p->task_i + 1, p->n_tasks, name, p->done, p->budget, p->best_gflops, rate,
           (int)eta / 60, (int)eta % 60, ps->tty ? "\033[K" : "\n");
   if (ps->tty && finished) fputc('\n', stderr);
 }

@@ -222,3 +222,15 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)((double)t->flops / (double)iters / 1e6);               /* MFLOP per parallel iteration */
   return n;
 }
+
+void tune_task_name(const tune_task *t, char *buf, size_t size) {
+  if (t->kind == TUNE_DENSE) {
+    snprintf(buf, size, "dense %lldx%lld->%lld", (long long)t->dense.m, (long long)t->dense.k,
+             (long long)t->dense.n);
+    return;
+  }
+  const tpl_conv *w = &t->conv;
+  snprintf(buf, size, "%s %lldx%lldx%lld->%lld k%lld s%lld", w->depthwise ? "dwconv" : "conv",
+           (long long)w->in.c, (long long)w->in.h, (long long)w->in.w, (long long)w->out.c,
+           (long long)w->kh, (long long)w->sh);
+}

@@ -144,6 +144,8 @@ void tune_task_dense_cfg(const tune_task *t, const int *idx, tpl_dense_cfg *c);
 /* The index vector of the template's default config. */
 void tune_task_default(const tune_task *t, int *idx);
 ir_kernel *tune_task_kernel(const tune_task *t, const int *idx, chm_arena *a, const char *name);
+/* A short readable name, e.g. "conv 64x56x56->64 k3 s1". */
+void tune_task_name(const tune_task *t, char *buf, size_t size);
 /* Cost-model features of a config; returns how many (<= TUNE_MAX_FEATURES). */
 int tune_task_features(const tune_task *t, const int *idx, float *f);
 

@@ -1,0 +1,82 @@
+/*
+ * test_templates.c — every tunable template, on odd workloads (prime sizes,
+ * 1x1, stride 2, dilation, depthwise, plain input, residual, batch 2, dense
+ * with a partial last vector, transposed A), built with its default and
+ * with random valid configs and checked by the measurer against the
+ * OpenBLAS reference: every one must be "ok".
+ */
+#include "chamcc/search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static tpl_conv conv(int64_t n, int64_t c, int64_t h, int64_t w, int cbi, int64_t k, int64_t r,
+                     int64_t s, int64_t d, int64_t p, int dw, int L) {
+  tpl_conv x = {0};
+  int64_t oh = (h + 2 * p - d * (r - 1) - 1) / s + 1, ow = (w + 2 * p - d * (r - 1) - 1) / s + 1;
+  x.in = (tpl_view){n, c, h, w, cbi, p, p};
+  x.out = (tpl_view){n, k, oh, ow, L, 0, 0};
+  x.kh = x.kw = r;
+  x.sh = x.sw = s;
+  x.dh = x.dw = d;
+  x.pt = x.pl = p;
+  x.depthwise = dw;
+  return x;
+}
+
+int main(int argc, char **argv) {
+  int per = argc > 1 ? atoi(argv[1]) : 6;
+  chm_err e = {0};
+  cg_target tgt;
+  if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
+  int L = tgt.lanes;
+  tune_task tasks[12];
+  int nt = 0;
+  tpl_conv c;
+  c = conv(1, 13, 17, 19, L, 29, 3, 1, 1, 1, 0, L); tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 7, 23, 11, L, 37, 1, 2, 1, 0, 0, L); tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(2, 3, 31, 29, 1, 17, 5, 2, 1, 2, 0, L); tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 19, 11, 13, L, 19, 3, 1, 2, 2, 0, L); c.epi.act = GR_ACT_RELU; tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 41, 15, 15, L, 41, 3, 2, 1, 1, 1, L); c.epi.act = GR_ACT_CLIP; c.epi.a = 0; c.epi.b = 6;
+  tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 32, 9, 9, L, 48, 3, 1, 1, 1, 0, L);
+  c.epi.has_residual = 1;
+  c.epi.res = c.out;
+  c.epi.res.hw = 1;
+  tune_task_init_conv(&tasks[nt++], &c);
+  tpl_dense d = {1, 97, 53, 0, L, {0}};
+  tune_task_init_dense(&tasks[nt++], &d);
+  d = (tpl_dense){6, 64, 40, 1, L, {GR_ACT_RELU, 0, 0, 0, {0}}};
+  tune_task_init_dense(&tasks[nt++], &d);
+  d = (tpl_dense){4, 33, 48, 0, L, {GR_ACT_NONE, 0, 0, 1, {0}}};
+  tune_task_init_dense(&tasks[nt++], &d);
+
+  tune_measure_opts o = tune_measure_defaults();
+  o.min_repeat_ms = 0.5;
+  o.repeats = 1;
+  unsigned rng = 2024;
+  int failures = 0, total = 0;
+  for (int i = 0; i < nt; i++) {
+    tune_measurer *m = tune_measurer_new(&tasks[i], &tgt, &o, &e);
+    int idx[TUNE_MAX_KNOBS];
+    for (int j = 0; j <= per; j++) {
+      if (j == 0) tune_task_default(&tasks[i], idx);
+      else if (!tune_random_valid(&tasks[i], &rng, idx)) break;
+      tune_record r = {0};
+      tune_measure(m, idx, &r);
+      total++;
+      if (r.status != TUNE_OK) {
+        failures++;
+        char cfg[128] = "";
+        for (int k = 0; k < tasks[i].space.n_knobs; k++)
+          snprintf(cfg + strlen(cfg), sizeof cfg - strlen(cfg), "%s=%lld ", tasks[i].space.knobs[k].name,
+                   (long long)tasks[i].space.knobs[k].v[idx[k]]);
+        printf("FAIL %s [%s]: %s %s\n", tasks[i].key, cfg, tune_status_name(r.status), r.message);
+      }
+    }
+    tune_measurer_free(m);
+  }
+  printf("%d passed, %d failed\n", total - failures, failures);
+  return failures != 0;
+}
