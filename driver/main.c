@@ -51,6 +51,7 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: chamcc MODEL.onnx -o libNAME.a [options]    build (tuning what the log lacks)\n"
           "       chamcc tune MODEL.onnx [options]             tune only\n"
+          "       chamcc report LOG... -o FILE.svg              tuning curves and a table\n"
           "\n"
           "Compiles an ONNX model into a static library libNAME.a and a header NAME.h\n"
           "(written beside the library). The library needs only libc, libm and pthreads.\n"
@@ -311,7 +312,36 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   }
 }
 
+/* chamcc report LOG... -o FILE.svg: curves per task and tuner, a table on stdout. */
+static int report_main(int argc, char **argv) {
+  const char *svg = NULL;
+  const char **logs = chm_calloc((size_t)argc, sizeof *logs);
+  int n = 0;
+  for (int i = 2; i < argc; i++) {
+    if (!strcmp(argv[i], "-o") && i + 1 < argc) svg = argv[++i];
+    else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      printf("usage: chamcc report LOG... -o FILE.svg\n"
+             "Best-so-far GFLOP/s against measurements, one curve per tuner and one panel\n"
+             "per task, from tuning logs (one log per run, e.g. per seed); a summary\n"
+             "table in markdown on stdout.\n");
+      exit(0);
+    } else if (argv[i][0] == '-') {
+      char msg[256];
+      snprintf(msg, sizeof msg, "report: unknown option '%s'", argv[i]);
+      bad_usage(msg);
+    } else logs[n++] = argv[i];
+  }
+  if (!n) bad_usage("report: no tuning log given");
+  if (!svg) bad_usage("report: -o FILE.svg is required");
+  chm_err e = {0};
+  if (tune_report(logs, n, svg, stdout, &e)) die(e.msg);
+  fprintf(stderr, "chamcc: wrote %s\n", svg);
+  free(logs);
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "report")) return report_main(argc, argv);
   options o = parse_args(argc, argv);
   chm_err e = {0};
   double t0 = chm_now();

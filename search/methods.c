@@ -118,7 +118,10 @@ static void ga_update(void *st, const tune_ctx *c, const tune_record *r, int n) 
 
 /* ---- the table ---- */
 
-extern const tune_method tune_method_autotvm;
+extern const tune_method tune_method_autotvm, tune_method_chameleon, tune_method_rl, tune_method_sa_as;
+
+static const tune_method *model_based[] = {&tune_method_chameleon, &tune_method_autotvm, &tune_method_rl,
+                                           &tune_method_sa_as};
 
 static const tune_method methods[] = {
     {"random", random_create, random_propose, nothing_update, plain_destroy},
@@ -127,10 +130,11 @@ static const tune_method methods[] = {
 };
 
 const tune_method *tune_method_find(const char *name) {
-  if (!strcmp(name, tune_method_autotvm.name)) return &tune_method_autotvm;
+  for (size_t i = 0; i < sizeof model_based / sizeof model_based[0]; i++)
+    if (!strcmp(model_based[i]->name, name)) return model_based[i];
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (!strcmp(methods[i].name, name)) return &methods[i];
   return NULL;
 }
 
-const char *tune_method_names(void) { return "autotvm, random, grid, ga"; }
+const char *tune_method_names(void) { return "chameleon, autotvm, rl, sa-as, random, grid, ga"; }

@@ -16,21 +16,26 @@
  *     real means. (The reference truncates centroids to integers inside the
  *     iterations and seeds uniformly; we round only when synthesizing.) A
  *     cluster left empty is re-seeded on the point farthest from its
- *     centroid (the reference picks a random point).
+ *     centroid (the reference picks a random point). tune_kmeans is one
+ *     run; the knee rule keeps the lowest loss of 4 runs per k (the
+ *     reference runs once): a single k-means++ run misses a blob about
+ *     once in 150 on 8 clean blobs, and a bad run at one k skews the knee.
  *  3. The knee. k = 8, 16, ..., 64 (capped by the number of distinct points
  *     and by max_out); at each step the loss must fall by more than 2.5x
  *     from the previous k, else we stop and keep the PREVIOUS k and its
  *     clustering. (The reference keeps the clustering of the k that failed
  *     the test, i.e. one step past the knee: 8 clean blobs would give 16
  *     clusters. Keeping the previous k is what "the knee" means.) Fewer
- *     than 8 distinct points: k = their number, one cluster each.
+ *     than 8 distinct points: k = their number, one cluster each. A cap
+ *     that is not a multiple of 8 is tried as the last step (20 distinct
+ *     points: 8, 16, 20). tune_knee_k's centroids must hold 64 x d.
  *  4. Synthesis, one config per non-empty cluster: the centroid rounded to
  *     the nearest option index (clamped) on the clustered knobs; on every
  *     other knob the value most common among the cluster's members, a tie
  *     going to the value met first in proposal order (proposals come best
  *     first by score). The reference computes these counts over all
  *     proposals, not the members, and by default draws a random value
- *     instead of the mode; we follow the paper (the cluster's mode).
+ *     instead of the mode (its "mode" option is the rule used here).
  *  5. Repair. A synthesized config that is invalid, already measured or
  *     already in the batch is replaced by the valid, unvisited, not yet
  *     chosen member nearest the centroid (squared distance on the clustered
@@ -50,6 +55,7 @@ enum {
   SAMP_KMAX = 64,      /* largest k tried */
   SAMP_DIMS = 2,       /* knobs clustered on */
   SAMP_MAX_ITER = 100, /* Lloyd iterations */
+  SAMP_RESTARTS = 4,   /* k-means runs per k in the knee rule (lowest loss wins) */
 };
 static const double SAMP_KNEE = 2.5; /* loss must fall by more than this per step */
 
@@ -193,17 +199,34 @@ static int count_distinct(const double *x, int n, int d, int limit) {
   return m;
 }
 
+/* The best (lowest loss) of SAMP_RESTARTS k-means runs. */
+static double kmeans_best(const double *x, int n, int d, int k, unsigned *rng, int *assign, double *cent) {
+  int *ta = chm_malloc((size_t)n * sizeof *ta);
+  double *tc = chm_malloc((size_t)k * d * sizeof *tc);
+  double best = tune_kmeans(x, n, d, k, rng, assign, cent);
+  for (int r = 1; r < SAMP_RESTARTS && best > 0; r++) {
+    double l = tune_kmeans(x, n, d, k, rng, ta, tc);
+    if (l >= best) continue;
+    best = l;
+    memcpy(assign, ta, (size_t)n * sizeof *ta);
+    memcpy(cent, tc, (size_t)k * d * sizeof *tc);
+  }
+  free(ta);
+  free(tc);
+  return best;
+}
+
 /* The knee rule with k at most kmax (>= 1); centroids holds kmax*d. */
 static int knee(const double *x, int n, int d, int kmax, unsigned *rng, int *assign, double *centroids) {
   if (n <= 0) return 0;
   int cap = count_distinct(x, n, d, kmax);
   int k = cap < SAMP_STEP ? cap : SAMP_STEP;
-  double loss = tune_kmeans(x, n, d, k, rng, assign, centroids);
+  double loss = kmeans_best(x, n, d, k, rng, assign, centroids);
   int *ta = chm_malloc((size_t)n * sizeof *ta);
   double *tc = chm_malloc((size_t)cap * d * sizeof *tc);
   while (k < cap) {
     int nk = k + SAMP_STEP < cap ? k + SAMP_STEP : cap;
-    double nl = tune_kmeans(x, n, d, nk, rng, ta, tc);
+    double nl = kmeans_best(x, n, d, nk, rng, ta, tc);
     if (!(nl < loss / SAMP_KNEE)) break; /* not a big enough fall: k is the knee */
     memcpy(assign, ta, (size_t)n * sizeof *ta);
     memcpy(centroids, tc, (size_t)nk * d * sizeof *tc);
@@ -264,13 +287,14 @@ static int clamp(long v, int n) { return v < 0 ? 0 : v >= n ? n - 1 : (int)v; }
 /* The most common value of knob j among the members of cluster c; a tie
  * goes to the value met first in proposal order. */
 static int cluster_mode(const samp *S, int c, int j) {
-  int count[TUNE_MAX_VALUES] = {0}, best = -1, best_n = 0;
+  int count[TUNE_MAX_VALUES] = {0}, best = -1;
   for (int i = 0; i < S->n; i++) {
     if (S->assign[i] != c) continue;
-    int v = S->prop[i][j];
-    CHM_ASSERT(v >= 0 && v < TUNE_MAX_VALUES);
-    if (++count[v] > best_n) best_n = count[v], best = v;
+    CHM_ASSERT(S->prop[i][j] >= 0 && S->prop[i][j] < TUNE_MAX_VALUES);
+    count[S->prop[i][j]]++;
   }
+  for (int i = 0; i < S->n; i++) /* members in order: the first of the most common */
+    if (S->assign[i] == c && (best < 0 || count[S->prop[i][j]] > count[best])) best = S->prop[i][j];
   return best;
 }
 

@@ -1,7 +1,15 @@
 /*
- * autotvm.c — the AutoTVM baseline (Chen et al., NeurIPS 2018): an XGBoost
- * cost model refit on every measurement after each batch, and simulated
- * annealing over the model as the optimizer that plans the next batch.
+ * model_based.c — the model-based tuners: an XGBoost cost model refit on
+ * every measurement after each batch, a model optimizer that plans the next
+ * batch over the model, and a sampler that chooses what of the plan is
+ * measured. Four combinations, all in the same loop:
+ *
+ *   autotvm    simulated annealing, every planned config measured
+ *              (the AutoTVM baseline, Chen et al., NeurIPS 2018)
+ *   chameleon  the PPO agent + adaptive sampling with sample synthesis
+ *              (Ahn et al., ICLR 2020)
+ *   rl         the PPO agent, every planned config measured
+ *   sa-as      simulated annealing + adaptive sampling with synthesis
  *
  * Simulated annealing as AutoTVM's SimulatedAnnealingOptimizer: 128
  * parallel chains that persist between rounds, up to 500 steps, the
@@ -10,7 +18,8 @@
  * accepted with probability exp((new - old) / T). The 64 best unvisited
  * configs seen (by predicted score) form the plan; the search stops early
  * after 50 steps without a change in that top set. Of the plan, 5% are
- * replaced by random unvisited configs. The first batch is random.
+ * replaced by random unvisited configs (also after adaptive sampling: the
+ * exploration of the baseline is kept). The first batch is random.
  */
 #include "chamcc/search.h"
 
@@ -23,7 +32,10 @@ enum { SA_CHAINS = 128, SA_STEPS = 500, SA_EARLY_STOP = 50, PLAN = 64 };
 
 typedef struct mb_state {
   const tune_task *t;                /* the task */
+  int use_ppo;                       /* optimizer: PPO agent (else annealing) */
+  int adaptive;                      /* sampler: adaptive sampling (else all) */
   tune_cm *cm;                       /* cost model */
+  tune_ppo *ppo;                     /* the agent, kept across rounds */
   int nf;                            /* features per config */
   CHM_VEC(float) x;                  /* features of every measured config */
   CHM_VEC(float) y;                  /* their GFLOP/s */
@@ -32,19 +44,28 @@ typedef struct mb_state {
   int n_chains;                      /* chains started */
 } mb_state;
 
-static void *mb_create(const tune_task *t, unsigned seed) {
+static mb_state *mb_new(const tune_task *t, unsigned seed, int use_ppo, int adaptive) {
   mb_state *m = chm_calloc(1, sizeof *m);
   m->t = t;
+  m->use_ppo = use_ppo;
+  m->adaptive = adaptive;
   m->cm = tune_cm_new("rank", seed, NULL);
+  if (use_ppo) m->ppo = tune_ppo_new(&t->space, seed);
   int idx[TUNE_MAX_KNOBS] = {0};
   float f[TUNE_MAX_FEATURES];
   m->nf = tune_task_features(t, idx, f);
   return m;
 }
 
+static void *create_autotvm(const tune_task *t, unsigned seed) { return mb_new(t, seed, 0, 0); }
+static void *create_chameleon(const tune_task *t, unsigned seed) { return mb_new(t, seed, 1, 1); }
+static void *create_rl(const tune_task *t, unsigned seed) { return mb_new(t, seed, 1, 0); }
+static void *create_sa_as(const tune_task *t, unsigned seed) { return mb_new(t, seed, 0, 1); }
+
 static void mb_destroy(void *st) {
   mb_state *m = st;
   tune_cm_free(m->cm);
+  tune_ppo_free(m->ppo);
   chm_vec_free(&m->x);
   chm_vec_free(&m->y);
   free(m);
@@ -60,12 +81,28 @@ static void mb_update(void *st, const tune_ctx *c, const tune_record *r, int n) 
   }
 }
 
-static void predict(mb_state *m, int (*cfg)[TUNE_MAX_KNOBS], int n, float *score) {
+static void predict(mb_state *m, const int (*cfg)[TUNE_MAX_KNOBS], int n, float *score) {
   float *x = chm_malloc((size_t)n * m->nf * sizeof(float));
   for (int i = 0; i < n; i++) tune_task_features(m->t, cfg[i], x + i * m->nf);
   if (tune_cm_predict(m->cm, x, n, m->nf, score, NULL))
     for (int i = 0; i < n; i++) score[i] = 0;
   free(x);
+}
+
+/* ---- the oracle the optimizers and the sampler query ---- */
+
+typedef struct oracle_ctx {
+  mb_state *m;          /* model and task */
+  const tune_ctx *c;    /* the log */
+} oracle_ctx;
+
+static void o_score(void *ctx, const int (*cfg)[TUNE_MAX_KNOBS], int n, float *out) {
+  predict(((oracle_ctx *)ctx)->m, cfg, n, out);
+}
+static int o_valid(void *ctx, const int *cfg) { return !tune_task_check(((oracle_ctx *)ctx)->m->t, cfg); }
+static int o_visited(void *ctx, const int *cfg) { return tune_visited(((oracle_ctx *)ctx)->c, cfg); }
+static int o_random(void *ctx, unsigned *rng, int *cfg) {
+  return tune_random_valid(((oracle_ctx *)ctx)->m->t, rng, cfg);
 }
 
 /* The top set: PLAN best unvisited configs by score, unsorted. */
@@ -142,28 +179,49 @@ static void sort_desc(int *order, int n, const float *score) {
     }
 }
 
+/* The optimizer's plan: up to PLAN unvisited configs, best predicted first. */
+static int make_plan(mb_state *m, const tune_ctx *c, const tune_oracle *o, int (*plan)[TUNE_MAX_KNOBS]) {
+  if (m->use_ppo) return tune_ppo_plan(m->ppo, o, plan, PLAN);
+  top_set *top = chm_calloc(1, sizeof *top);
+  anneal(m, c, top);
+  int order[PLAN];
+  sort_desc(order, top->n, top->score);
+  for (int i = 0; i < top->n; i++) memcpy(plan[i], top->cfg[order[i]], sizeof plan[i]);
+  int n = top->n;
+  free(top);
+  return n;
+}
+
 static int mb_propose(void *st, const tune_ctx *c, int *out, int n) {
   mb_state *m = st;
-  int got = 0, idx[TUNE_MAX_KNOBS];
-  int rows = m->y.len;
+  int got = 0, idx[TUNE_MAX_KNOBS], rows = m->y.len;
   if (rows < PLAN) { /* not enough data for a model yet */
     tune_batch_fill_random(c, out, &got, n);
     return got;
   }
   if (rows != m->fitted && !tune_cm_fit(m->cm, m->x.data, rows, m->nf, m->y.data, NULL)) m->fitted = rows;
-  top_set *top = chm_calloc(1, sizeof *top);
-  anneal(m, c, top);
-  int order[PLAN];
-  sort_desc(order, top->n, top->score);
-  for (int i = 0; i < top->n && got < n; i++) {
-    const int *pick = top->cfg[order[i]];
-    if (tune_randf(c->rng) < EPSILON && tune_random_valid(c->task, c->rng, idx) && !tune_visited(c, idx))
-      pick = idx; /* epsilon-greedy exploration */
-    tune_batch_add(c, out, &got, pick);
+  oracle_ctx oc = {m, c};
+  tune_oracle o = {&oc, &c->task->space, o_score, o_valid, o_visited, o_random};
+  int (*plan)[TUNE_MAX_KNOBS] = chm_malloc(2 * PLAN * sizeof *plan), (*pick)[TUNE_MAX_KNOBS] = plan;
+  int np = make_plan(m, c, &o, plan), npick = np;
+  if (m->adaptive && np > 0) { /* measure one synthesized representative per cluster */
+    pick = plan + PLAN;
+    npick = tune_adaptive_sample(&o, (const int(*)[TUNE_MAX_KNOBS])plan, np, c->rng, pick, PLAN);
   }
-  free(top);
-  tune_batch_fill_random(c, out, &got, n);
+  for (int i = 0; i < npick && got < n; i++) {
+    const int *cfg = pick[i];
+    if (tune_randf(c->rng) < EPSILON && tune_random_valid(c->task, c->rng, idx) && !tune_visited(c, idx))
+      cfg = idx; /* epsilon-greedy exploration */
+    tune_batch_add(c, out, &got, cfg);
+  }
+  free(plan);
+  /* the baseline measures full batches; the samplers' batches are as large
+   * as the clusters they found, unless nothing was left to propose */
+  if (!m->adaptive || got == 0) tune_batch_fill_random(c, out, &got, n);
   return got;
 }
 
-const tune_method tune_method_autotvm = {"autotvm", mb_create, mb_propose, mb_update, mb_destroy};
+const tune_method tune_method_autotvm = {"autotvm", create_autotvm, mb_propose, mb_update, mb_destroy};
+const tune_method tune_method_chameleon = {"chameleon", create_chameleon, mb_propose, mb_update, mb_destroy};
+const tune_method tune_method_rl = {"rl", create_rl, mb_propose, mb_update, mb_destroy};
+const tune_method tune_method_sa_as = {"sa-as", create_sa_as, mb_propose, mb_update, mb_destroy};

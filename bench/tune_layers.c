@@ -1,0 +1,143 @@
+/*
+ * tune_layers.c — tunes the benchmark layers of ../shared/workloads/
+ * cnn_layers.json one by one, as tasks of exactly the kind chamcc makes
+ * when it lowers a model (blocked NCHW[L]c activations with the padding in
+ * a halo; plain NCHW input for a first layer of 3 channels), and prints a
+ * table: the default schedule's GFLOP/s and the best after tuning.
+ *
+ *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
+ *               [--net NAME] [--threads T] [-q]
+ *
+ * Every measurement goes to the log (resumable, as chamcc tune), so several
+ * tuners and seeds can be compared afterwards with `chamcc report`.
+ */
+#include "chamcc/search.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int64_t num(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+static const char *str(const cJSON *o, const char *k) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The task chamcc would make for this layer. */
+static void layer_task(const cJSON *l, int L, tune_task *t) {
+  if (!strcmp(str(l, "op"), "dense")) {
+    tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "C"), num(l, "K"), 0, L, {0}};
+    tune_task_init_dense(t, &d);
+    return;
+  }
+  tpl_conv w = {0};
+  int64_t C = num(l, "C"), K = num(l, "K"), p = num(l, "pad"), g = num(l, "group");
+  w.in = (tpl_view){num(l, "N"), C, num(l, "H"), num(l, "W"), C <= 4 ? 1 : L, p, p};
+  w.out = (tpl_view){num(l, "N"), K, num(l, "OH"), num(l, "OW"), L, 0, 0};
+  w.kh = num(l, "KH");
+  w.kw = num(l, "KW");
+  w.sh = w.sw = num(l, "stride");
+  w.dh = w.dw = num(l, "dilation") ? num(l, "dilation") : 1;
+  w.pt = w.pl = p;
+  w.depthwise = g > 1 && g == C && K == C;
+  tune_task_init_conv(t, &w);
+}
+
+static double best_of(const tune_log *log, const char *task, int default_only, const int *def, int nk) {
+  double best = 0;
+  for (int i = 0; i < tune_log_size(log); i++) {
+    const tune_record *r = tune_log_get(log, i);
+    if (strcmp(r->task, task)) continue;
+    if (default_only && memcmp(r->config, def, (size_t)nk * sizeof(int))) continue;
+    double g = tune_throughput(r);
+    if (g > best) best = g;
+  }
+  return best;
+}
+
+static void progress(void *ctx, const tune_progress *p) {
+  if (*(int *)ctx || (p->done % 50 && p->done != p->budget)) return;
+  char name[64];
+  tune_task_name(p->task, name, sizeof name);
+  fprintf(stderr, "  %-28s %4d/%-4d best %7.1f GFLOP/s (%.0f s)\n", name, p->done, p->budget, p->best_gflops,
+          p->elapsed_s);
+}
+
+int main(int argc, char **argv) {
+  const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18";
+  int trials = 200, threads = 0, quiet = 0;
+  unsigned seed = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--log") && v) logpath = argv[++i];
+    else if (!strcmp(a, "--tuner") && v) tuner = argv[++i];
+    else if (!strcmp(a, "--trials") && v) trials = atoi(argv[++i]);
+    else if (!strcmp(a, "--seed") && v) seed = (unsigned)atoi(argv[++i]);
+    else if (!strcmp(a, "--net") && v) net = argv[++i];
+    else if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
+    else if (!strcmp(a, "-q")) quiet = 1;
+    else if (a[0] != '-' && !layers) layers = a;
+    else {
+      fprintf(stderr, "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
+                      "[--net NAME|all] [--threads T] [-q]\n");
+      return 2;
+    }
+  }
+  const tune_method *method = tune_method_find(tuner);
+  if (!layers || !logpath || !method) {
+    fprintf(stderr, "tune_layers: need LAYERS.json, --log and a known --tuner (%s)\n", tune_method_names());
+    return 2;
+  }
+  chm_err e = {0};
+  size_t size;
+  char *text = (char *)chm_read_file(layers, &size, &e);
+  if (!text) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
+  text = chm_realloc(text, size + 1);
+  text[size] = 0;
+  cJSON *root = cJSON_Parse(text);
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "layers");
+  cg_target tgt;
+  if (!cJSON_IsArray(list) || cg_target_init(&tgt, NULL, NULL, &e))
+    return fprintf(stderr, "tune_layers: %s: %s\n", layers, e.set ? e.msg : "no \"layers\" array"), 1;
+  tune_log *tl = tune_log_open(logpath, tgt.triple, tgt.cpu, NULL, NULL, &e);
+  if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
+
+  tune_session s = {.log = tl, .target = &tgt, .measure = tune_measure_defaults(), .method = method,
+                    .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};
+  s.measure.nthreads = threads;
+  printf("| layer | workload | MFLOP | default GFLOP/s | %s best GFLOP/s | speedup | measurements | seconds |\n",
+         tuner);
+  printf("|---|---|--:|--:|--:|--:|--:|--:|\n");
+  double logsum = 0;
+  int n = 0;
+  const cJSON *l;
+  cJSON_ArrayForEach(l, list) {
+    if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
+    tune_task t;
+    layer_task(l, tgt.lanes, &t);
+    t.uses = 1;
+    double t0 = chm_now();
+    if (tune_task_run(&s, &t, trials, n, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
+    int def[TUNE_MAX_KNOBS];
+    tune_task_default(&t, def);
+    double d = best_of(tl, t.key, 1, def, t.space.n_knobs), b = best_of(tl, t.key, 0, def, 0);
+    char name[64];
+    tune_task_name(&t, name, sizeof name);
+    printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6, d, b,
+           d > 0 ? b / d : 0, tune_log_count(tl, t.key), chm_now() - t0);
+    fflush(stdout);
+    if (d > 0 && b > 0) logsum += log(b / d), n++;
+  }
+  if (n) printf("| geomean | | | | | %.2f | | |\n", exp(logsum / n));
+  tune_log_close(tl);
+  cJSON_Delete(root);
+  free(text);
+  return 0;
+}
