@@ -1,0 +1,58 @@
+/*
+ * test_tuner_run.c — a full tuning run of one method on a small conv task
+ * completes within its budget, measures nothing twice, and its best kernel
+ * passes the numeric check against the OpenBLAS reference when measured
+ * again.   test_tuner_run METHOD BUDGET
+ */
+#include "chamcc/search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv) {
+  const char *name = argc > 1 ? argv[1] : "chameleon";
+  int budget = argc > 2 ? atoi(argv[2]) : 100;
+  chm_err e = {0};
+  cg_target tgt;
+  if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
+  tpl_conv w = {0};
+  w.in = (tpl_view){1, 32, 14, 14, tgt.lanes, 1, 1};
+  w.out = (tpl_view){1, 48, 14, 14, tgt.lanes, 0, 0};
+  w.kh = w.kw = 3;
+  w.sh = w.sw = w.dh = w.dw = 1;
+  w.pt = w.pl = 1;
+  w.epi.act = GR_ACT_RELU;
+  tune_task t;
+  tune_task_init_conv(&t, &w);
+  t.uses = 1;
+  tune_log *log = tune_log_open(NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
+  tune_session s = {.log = log, .target = &tgt, .measure = tune_measure_defaults(), .method = tune_method_find(name),
+                    .seed = 3, .batch = 64};
+  s.measure.min_repeat_ms = 2;
+  if (!s.method) return fprintf(stderr, "unknown method %s\n", name), 1;
+  double t0 = chm_now();
+  if (tune_task_run(&s, &t, budget, 0, 1, &e)) return fprintf(stderr, "tuning failed: %s\n", e.msg), 1;
+  int n = tune_log_count(log, t.key), fails = 0;
+  const tune_record *best = tune_log_best(log, t.key);
+  printf("%s: %d measurements in %.1f s, best %.1f GFLOP/s\n", name, n, chm_now() - t0,
+         best ? tune_throughput(best) : 0.0);
+  if (n != budget) printf("FAIL: %d measurements, budget %d\n", n, budget), fails++;
+  for (int i = 0; i < tune_log_size(log); i++)
+    for (int j = 0; j < i; j++)
+      if (!memcmp(tune_log_get(log, i)->config, tune_log_get(log, j)->config, sizeof(int) * t.space.n_knobs))
+        printf("FAIL: measurements %d and %d have the same config\n", j, i), fails++;
+  if (!best) {
+    printf("FAIL: no successful measurement\n");
+    return 1;
+  }
+  tune_measurer *m = tune_measurer_new(&t, &tgt, &s.measure, &e);
+  tune_record r = {0};
+  tune_measure(m, best->config, &r);
+  printf("best config again: %s %s\n", tune_status_name(r.status), r.message);
+  if (r.status != TUNE_OK) fails++;
+  tune_measurer_free(m);
+  tune_log_close(log);
+  printf("%s\n", fails ? "FAILED" : "ok");
+  return fails != 0;
+}
