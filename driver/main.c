@@ -285,13 +285,13 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   }
   if (!o->quiet && ps.total)
     fprintf(stderr, "chamcc: tuning %d tasks with %s: %d measurements to make (log has the rest)\n", n,
-            o->tuner ? o->tuner : "autotvm", ps.total);
+            o->tuner ? o->tuner : "chameleon", ps.total);
   tune_session s = {0};
   s.log = log;
   s.target = t;
   s.measure = tune_measure_defaults();
   s.measure.nthreads = o->threads;
-  s.method = tune_method_find(o->tuner ? o->tuner : "autotvm");
+  s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;
   s.batch = 64;
   s.progress = show_progress;

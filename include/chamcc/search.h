@@ -123,7 +123,7 @@ typedef enum tune_kind {
   TUNE_DENSE, /* tpl_dense */
 } tune_kind;
 
-enum { TUNE_MAX_FEATURES = 32 };
+enum { TUNE_MAX_FEATURES = 40 };
 
 typedef struct tune_task {
   char key[256];       /* stable text naming the workload (not the epilogue) */

@@ -7,10 +7,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { TRAIN = 200, TEST = 100 };
 
-int main(void) {
+/* test_cm_real [LOG]: with LOG, measurements are appended there, and a LOG
+ * that already holds them is used instead of measuring again (to study the
+ * features without re-measuring). */
+int main(int argc, char **argv) {
   chm_err e = {0};
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
@@ -25,11 +29,18 @@ int main(void) {
   tune_measure_opts o = tune_measure_defaults();
   o.min_repeat_ms = 5;
   tune_measurer *m = tune_measurer_new(&t, &tgt, &o, &e);
-  tune_log *log = tune_log_open(NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
+  tune_log *log = tune_log_open(argc > 1 ? argv[1] : NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
+  if (!log) return fprintf(stderr, "%s\n", e.msg), 1;
   unsigned rng = 12345;
   int nf = 0, n = 0, idx[TUNE_MAX_KNOBS];
   float *x = malloc((TRAIN + TEST) * TUNE_MAX_FEATURES * sizeof(float)), y[TRAIN + TEST];
   double t0 = chm_now();
+  for (int i = 0; i < tune_log_size(log) && n < TRAIN + TEST; i++) { /* reuse a saved log */
+    const tune_record *r = tune_log_get(log, i);
+    if (strcmp(r->task, t.key) || r->status != TUNE_OK) continue;
+    nf = tune_task_features(&t, r->config, x + n * nf);
+    y[n++] = (float)tune_throughput(r);
+  }
   while (n < TRAIN + TEST) {
     if (!tune_random_valid(&t, &rng, idx) || tune_log_has(log, t.key, idx, t.space.n_knobs)) continue;
     tune_record r = {.version = TUNE_LOG_VERSION, .flops = t.flops, .n_config = t.space.n_knobs};

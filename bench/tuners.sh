@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Tuners head to head on the benchmark layers (issues 3 and 4): every tuner,
+# every seed, the same measurer, one log per (tuner, seed), then one report.
+#
+#   bench/tuners.sh [--trials N] [--seeds "1 2 3"] [--tuners "autotvm chameleon rl sa-as"]
+#                   [--net resnet18|vgg16|alexnet|all] [--out DIR]
+#
+# Writes DIR/TUNER-sSEED.jsonl (resumable: rerun the same command after an
+# interruption), DIR/TUNER-sSEED.md (default vs tuned GFLOP/s per layer),
+# DIR/report.md and DIR/curves.svg (chamcc report over all logs).
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+trials=800 seeds="1 2 3" tuners="autotvm chameleon rl sa-as" net=resnet18 out=$here/build/bench-tuners
+while [ $# -gt 0 ]; do
+  case $1 in
+    --trials) trials=$2; shift 2 ;;
+    --seeds) seeds=$2; shift 2 ;;
+    --tuners) tuners=$2; shift 2 ;;
+    --net) net=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "usage: see the header of $0" >&2; exit 2 ;;
+  esac
+done
+layers=${CHAMCC_LAYERS:-$here/../shared/workloads/cnn_layers.json}
+mkdir -p "$out"
+for s in $seeds; do
+  for t in $tuners; do
+    echo "== $t, seed $s, $trials measurements per layer ($net)" >&2
+    "$here/build/bench/tune_layers" "$layers" --log "$out/$t-s$s.jsonl" --tuner "$t" --trials "$trials" \
+      --seed "$s" --net "$net" >"$out/$t-s$s.md"
+    cat "$out/$t-s$s.md"
+  done
+done
+"$here/build/chamcc" report "$out"/*.jsonl -o "$out/curves.svg" >"$out/report.md"
+cat "$out/report.md"
