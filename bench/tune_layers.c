@@ -33,7 +33,7 @@ static const char *str(const cJSON *o, const char *k) {
 /* The task chamcc would make for this layer. */
 static void layer_task(const cJSON *l, int L, tune_task *t) {
   if (!strcmp(str(l, "op"), "dense")) {
-    tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "C"), num(l, "K"), 0, L, {0}};
+    tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "IN"), num(l, "OUT"), 0, L, {0}};
     tune_task_init_dense(t, &d);
     return;
   }
