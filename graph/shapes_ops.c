@@ -413,18 +413,21 @@ static int reshape_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *
   return 0;
 }
 
+/* The axes of Squeeze / Unsqueeze: an input from opset 13, an attribute before. */
+static int read_axes(gr_graph *g, gr_node *n, int64_t *axes, int *count, chm_err *e) {
+  const int64_t *a;
+  if (in_t(g, n, 1)) return const_ints(g, n, 1, "axes", axes, GR_MAX_RANK, count, e);
+  *count = gr_attr_ints(n, "axes", &a);
+  if (*count > GR_MAX_RANK) return gr_node_error(e, g, n, "too many axes");
+  memcpy(axes, a, (size_t)*count * sizeof *a);
+  return 0;
+}
+
 static int squeeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *shape,
                           int *rank, chm_err *e) {
   int64_t axes[GR_MAX_RANK];
   int count = 0;
-  const int64_t *a;
-  if (in_t(g, n, 1)) {
-    if (const_ints(g, n, 1, "axes", axes, GR_MAX_RANK, &count, e)) return -1;
-  } else {
-    count = gr_attr_ints(n, "axes", &a);
-    if (count > GR_MAX_RANK) return gr_node_error(e, g, n, "too many axes");
-    memcpy(axes, a, (size_t)count * sizeof *a);
-  }
+  if (read_axes(g, n, axes, &count, e)) return -1;
   bool drop[GR_MAX_RANK] = {0};
   for (int i = 0; i < count; i++) {
     int64_t ax;
@@ -444,14 +447,7 @@ static int unsqueeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t
                             int *rank, chm_err *e) {
   int64_t axes[GR_MAX_RANK];
   int count = 0;
-  const int64_t *a;
-  if (in_t(g, n, 1)) {
-    if (const_ints(g, n, 1, "axes", axes, GR_MAX_RANK, &count, e)) return -1;
-  } else {
-    count = gr_attr_ints(n, "axes", &a);
-    if (count > GR_MAX_RANK) return gr_node_error(e, g, n, "too many axes");
-    memcpy(axes, a, (size_t)count * sizeof *a);
-  }
+  if (read_axes(g, n, axes, &count, e)) return -1;
   *rank = x->rank + count;
   if (count == 0 || *rank > GR_MAX_RANK) return gr_node_error(e, g, n, "bad axes count %d", count);
   bool add[GR_MAX_RANK] = {0};

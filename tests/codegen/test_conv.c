@@ -10,28 +10,6 @@
 typedef void (*conv_fn4)(float *, float *, float *, float *);
 typedef void (*conv_fn5)(float *, float *, float *, float *, float *);
 
-/* Plain NCHW -> view (with zero halo and zero padded lanes). */
-static void to_view(const float *x, const tpl_view *v, float *out) {
-  memset(out, 0, (size_t)tpl_view_size(v) * sizeof(float));
-  int64_t Hs = v->h + 2 * v->hh, Ws = v->w + 2 * v->hw, cbs = tpl_view_cblocks(v);
-  for (int64_t n = 0; n < v->n; n++)
-    for (int64_t c = 0; c < v->c; c++)
-      for (int64_t y = 0; y < v->h; y++)
-        for (int64_t xx = 0; xx < v->w; xx++)
-          out[(((n * cbs + c / v->cb) * Hs + y + v->hh) * Ws + xx + v->hw) * v->cb + c % v->cb] =
-              x[((n * v->c + c) * v->h + y) * v->w + xx];
-}
-
-static void from_view(const float *in, const tpl_view *v, float *x) {
-  int64_t Hs = v->h + 2 * v->hh, Ws = v->w + 2 * v->hw, cbs = tpl_view_cblocks(v);
-  for (int64_t n = 0; n < v->n; n++)
-    for (int64_t c = 0; c < v->c; c++)
-      for (int64_t y = 0; y < v->h; y++)
-        for (int64_t xx = 0; xx < v->w; xx++)
-          x[((n * v->c + c) * v->h + y) * v->w + xx] =
-              in[(((n * cbs + c / v->cb) * Hs + y + v->hh) * Ws + xx + v->hw) * v->cb + c % v->cb];
-}
-
 static float act(const tpl_epi *e, float v) {
   switch (e->act) {
   case GR_ACT_RELU: return v > 0 ? v : 0;
@@ -121,8 +99,8 @@ static int run_case(int id, unsigned *seed, int lanes) {
   float *xv = malloc((size_t)tpl_view_size(&w.in) * 4), *wp = malloc((size_t)tpl_conv_wsize(&w) * 4);
   float *bp = malloc((size_t)(tpl_view_cblocks(&w.out) * lanes) * 4);
   float *rv = malloc((size_t)tpl_view_size(&w.epi.res) * 4), *yv = calloc((size_t)tpl_view_size(&w.out), 4);
-  to_view(x, &w.in, xv);
-  to_view(R, &w.epi.res, rv);
+  tpl_view_pack(&w.in, x, xv);
+  tpl_view_pack(&w.epi.res, R, rv);
   tpl_conv_pack(&w, W, wp);
   tpl_pack_bias(K, lanes, B, bp);
 
@@ -133,7 +111,7 @@ static int run_case(int id, unsigned *seed, int lanes) {
   if (jit_compile(k, 2, &jk) == 0) {
     if (w.epi.has_residual) ((conv_fn5)jk.fn)(xv, wp, bp, rv, yv);
     else ((conv_fn4)jk.fn)(xv, wp, bp, yv);
-    from_view(yv, &w.out, got);
+    tpl_view_unpack(&w.out, yv, got);
     double err = rel_err(got, ref, N * K * OH * OW);
     fail = !(err <= 1e-5);
     printf("%s case %2d: N%lld C%lld K%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld %s%s act%d res%d "
