@@ -330,7 +330,7 @@ static int get_times(const cJSON *o, tune_record *r, char *why) {
 }
 
 static int get_header(const cJSON *o, tune_record *r, char *why) {
-  double v;
+  double v = 0;
   if (get_num(o, "version", &v, why)) return -1;
   if (v != TUNE_LOG_VERSION) return bad(why, "unsupported version %g", v);
   r->version = TUNE_LOG_VERSION;
