@@ -92,6 +92,7 @@ done
 need_tool onnx_ops
 need_tool pb2raw
 need_cmd cc
+need_target
 
 # ---- classify every case
 declare -A listed auto

@@ -8,6 +8,11 @@
 #   -v              verbose
 # Environment: CHAMCC_E2E_FLAGS is appended to every chamcc call (e.g. to
 # pick a no-tuning mode); CHAMCC_E2E_TIMEOUT bounds each step (seconds, 300).
+# CHAMCC_E2E_TARGET=TRIPLE (and CHAMCC_E2E_CPU=NAME) compiles for that target:
+# for aarch64-linux-gnu the libraries are linked with aarch64-linux-gnu-gcc
+# and run under qemu-aarch64 (called explicitly: binfmt is not assumed), the
+# test skipping when either is absent; CHAMCC_E2E_SLOWDOWN multiplies the
+# step timeout (default 10 under qemu).
 # Exit status convention: 0 pass, 1 fail, 77 skipped (a prerequisite is absent).
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,6 +25,19 @@ ARGS=()
 PY=/usr/bin/python3
 STEP_TIMEOUT=${CHAMCC_E2E_TIMEOUT:-300}
 read -r -a EXTRA_FLAGS <<<"${CHAMCC_E2E_FLAGS:-}"
+E2E_TARGET=${CHAMCC_E2E_TARGET:-}
+E2E_CPU=${CHAMCC_E2E_CPU:-}
+TARGET_CC=cc   # compiles and links programs for the target
+TARGET_RUN=()  # runs them (empty: natively)
+[ -n "$E2E_TARGET" ] && EXTRA_FLAGS+=(--target "$E2E_TARGET")
+[ -n "$E2E_CPU" ] && EXTRA_FLAGS+=(--cpu "$E2E_CPU")
+case "$E2E_TARGET" in
+aarch64-*)
+  TARGET_CC=aarch64-linux-gnu-gcc
+  TARGET_RUN=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+  [ "$(uname -m)" = aarch64 ] && TARGET_CC=cc TARGET_RUN=()
+  STEP_TIMEOUT=$((STEP_TIMEOUT * ${CHAMCC_E2E_SLOWDOWN:-10})) ;;
+esac
 
 parse_common_args() {
   while [ $# -gt 0 ]; do
@@ -53,6 +71,12 @@ need_tool() { # need_tool NAME: a helper from tests/tools
   [ -x "$TOOLS/$1" ] || die "no $1 in $TOOLS (build the $1 target, or pass --tools)"
 }
 need_cmd() { command -v "$1" >/dev/null || skip "$1 is not installed"; }
+# need_target: the target's compiler and emulator (when cross-compiling).
+need_target() {
+  command -v "$TARGET_CC" >/dev/null || skip "$TARGET_CC is not installed (apt install gcc-aarch64-linux-gnu)"
+  [ ${#TARGET_RUN[@]} -eq 0 ] || command -v "${TARGET_RUN[0]}" >/dev/null ||
+    skip "${TARGET_RUN[0]} is not installed (apt install qemu-user)"
+}
 need_python_onnx() {
   "$PY" -c 'import onnx' 2>/dev/null || skip "$PY cannot import onnx (apt install python3-onnx)"
 }
@@ -74,7 +98,7 @@ compile_model() {
     "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
   local main=("$SRC/tests/tools/run_model.c")
   [ -n "${RUN_MODEL_OBJ:-}" ] && main=("$RUN_MODEL_OBJ")
-  cc -O2 -I "$dir" "${main[@]}" "$dir/libmodel.a" -lpthread -lm \
+  "$TARGET_CC" -O2 -I "$dir" "${main[@]}" "$dir/libmodel.a" -lpthread -lm \
     -o "$dir/run" >"$dir/cc.log" 2>&1 || return 2
 }
 
@@ -82,10 +106,10 @@ compile_model() {
 # in tests/e2e/fake/model.h (the same for every model), and exports
 # RUN_MODEL_OBJ so compile_model only links. For runs over many models.
 prebuild_run_model() {
-  cc -O2 -c -I "$E2E_DIR/fake" "$SRC/tests/tools/run_model.c" -o "$WORK/run_model.o" ||
+  "$TARGET_CC" -O2 -c -I "$E2E_DIR/fake" "$SRC/tests/tools/run_model.c" -o "$WORK/run_model.o" ||
     die "cannot compile run_model.c"
   export RUN_MODEL_OBJ=$WORK/run_model.o
 }
 
-# run_limited CMD...: runs a command with the step timeout.
-run_limited() { timeout "$STEP_TIMEOUT" "$@"; }
+# run_limited CMD...: runs a program built for the target with the step timeout.
+run_limited() { timeout "$STEP_TIMEOUT" "${TARGET_RUN[@]}" "$@"; }

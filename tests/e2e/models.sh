@@ -32,6 +32,7 @@ CACHE=${CHAMCC_MODEL_CACHE:-$WORK/../model-cache}
 mkdir -p "$CACHE"
 need_chamcc
 need_cmd cc
+need_target
 need_ort
 
 # model_path NAME: prints the .onnx path, producing it when needed; exit 77 if it cannot.
