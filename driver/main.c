@@ -13,6 +13,7 @@
 #include "chamcc/cg.h"
 #include "chamcc/graph.h"
 #include "chamcc/model.h"
+#include "chamcc/remote.h"
 #include "chamcc/search.h"
 
 #include <ctype.h>
@@ -45,6 +46,7 @@ typedef struct options {
   const char *tuner;     /* --tuner NAME ("none": measure nothing) */
   int trials;            /* --trials N per task (0: the default budget) */
   unsigned seed;         /* --seed S */
+  const char *runner;    /* --runner HOST:PORT: measure on a chamcc-runner there */
 } options;
 
 static void usage(FILE *f) {
@@ -71,6 +73,8 @@ static void usage(FILE *f) {
           "  --trials N         measurements per task (default: a budget of 24 per task,\n"
           "                     shared in proportion to each task's FLOPs)\n"
           "  --seed S           random seed of the search (default 1)\n"
+          "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
+          "                     (needed to tune for another machine, e.g. --target aarch64-...)\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
           "  -v                 print the compilation plan and timings\n"
@@ -125,7 +129,7 @@ static options parse_args(int argc, char **argv) {
     argc--;
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
-         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED };
+         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -133,6 +137,7 @@ static options parse_args(int argc, char **argv) {
       {"help", no_argument, 0, OPT_HELP},             {"version", no_argument, 0, OPT_VERSION},
       {"log", required_argument, 0, OPT_LOG},         {"tuner", required_argument, 0, OPT_TUNER},
       {"trials", required_argument, 0, OPT_TRIALS},   {"seed", required_argument, 0, OPT_SEED},
+      {"runner", required_argument, 0, OPT_RUNNER},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -174,6 +179,7 @@ static options parse_args(int argc, char **argv) {
       o.seed = (unsigned)strtoul(optarg, &end, 10);
       if (errno || *end) bad_usage("--seed needs a number");
       break;
+    case OPT_RUNNER: o.runner = optarg; break;
     case ':': {
       char msg[128];
       snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
@@ -283,6 +289,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
     int have = tune_log_count(log, tasks[i].key);
     ps.total += have < budget[i] ? budget[i] - have : 0;
   }
+  if (o->runner && ps.total && rmt_probe(o->runner, &e)) die(e.msg); /* now, not once per candidate */
   if (!o->quiet && ps.total)
     fprintf(stderr, "chamcc: tuning %d tasks with %s: %d measurements to make (log has the rest)\n", n,
             o->tuner ? o->tuner : "chameleon", ps.total);
@@ -291,6 +298,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.target = t;
   s.measure = tune_measure_defaults();
   s.measure.nthreads = o->threads;
+  s.measure.runner = o->runner;
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;
   s.batch = 64;
@@ -361,7 +369,12 @@ int main(int argc, char **argv) {
   if (cg_target_init(&host, NULL, NULL, &e)) die(e.msg);
   int native = !strcmp(host.triple, target.triple) && !strcmp(host.cpu, target.cpu);
   int measure = !(o.tuner && !strcmp(o.tuner, "none"));
-  if (o.tune_only && !native) die("tuning measures on this machine: run `chamcc tune` on the target itself");
+  if (o.tune_only && !native && !o.runner) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "cannot tune for %s (%s) on this machine: pass --runner HOST:PORT of a "
+             "chamcc-runner on the target, or tune there and use its log with --log", target.triple, target.cpu);
+    die(msg);
+  }
 
   gr_graph *g = gr_load(o.model, &e);
   if (!g) die(e.msg);
@@ -371,7 +384,7 @@ int main(int argc, char **argv) {
   char *logpath = o.log ? chm_strdup(o.log) : default_log();
   tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
   if (!log) die(e.msg);
-  if (measure && native) tune_model(&o, g, &target, log);
+  if (measure && (native || o.runner)) tune_model(&o, g, &target, log);
   if (o.tune_only) {
     if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);
     tune_log_close(log);

@@ -1,50 +1,49 @@
 /*
- * measure.c — the local measurer: build a candidate, run it in a child
- * process with a timeout, check it against the OpenBLAS reference, time it.
+ * measure.c — the measurer: build a candidate, run it in a child process
+ * with a timeout, check it against the OpenBLAS reference, time it.
  *
  * The parent prepares everything once per task: random inputs, packed
- * weights, and the reference output. Per candidate it JIT-compiles the
- * kernel (a compile error is a result), then forks. The child runs the
- * kernel once and compares its output with the reference (wrong answer),
- * then times it: after a warm-up, `number` runs per repeat, doubled until a
+ * weights, and the reference output, packed into the output's layout with
+ * NaN where any value is right. Per candidate it JIT-compiles the kernel
+ * (a compile error is a result), then forks. The child runs the kernel
+ * once and compares its output with the reference (wrong answer), then
+ * times it: after a warm-up, `number` runs per repeat, doubled until a
  * repeat lasts min_repeat_ms, and `repeats` repeats. It writes a fixed-size
  * report to a pipe. A child killed by a signal is a runtime error; one that
- * outlives the timeout is killed and reported as a timeout.
+ * outlives the timeout is killed and reported as a timeout. The check, the
+ * timing and the child are search/remote_bench.c, shared with the runner.
+ *
+ * With opts.runner set, candidates are measured on another machine (a
+ * board): each is built for the session's target, emitted as an object,
+ * linked into a shared object with ld.lld, and sent to chamcc-runner at
+ * HOST:PORT (search/remote.c) with the same inputs and expected output;
+ * the runner answers with the same result fields.
  */
+#include "chamcc/remote.h"
 #include "chamcc/search.h"
 
-#include <errno.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+
+_Static_assert((int)RMT_MAX_TIMES == (int)TUNE_MAX_REPEATS, "a RESULT carries a tune_record's times");
+_Static_assert(RMT_OK == (int)TUNE_OK && RMT_COMPILE_ERROR == (int)TUNE_COMPILE_ERROR &&
+                   RMT_RUNTIME_ERROR == (int)TUNE_RUNTIME_ERROR && RMT_WRONG_ANSWER == (int)TUNE_WRONG_ANSWER &&
+                   RMT_TIMEOUT == (int)TUNE_TIMEOUT,
+               "a RESULT's status is a tune_status");
 
 struct tune_measurer {
   tune_task task;          /* what is measured */
-  cg_target target;        /* host target */
+  cg_target target;        /* what candidates are built for */
   tune_measure_opts o;     /* timing options */
-  float *bufs[5];          /* kernel arguments in parameter order */
-  int n_bufs;              /* how many */
-  int out;                 /* which argument is the output */
-  float *ref;              /* expected output, plain */
-  float *got;              /* scratch for the unpacked output */
-  int64_t n_out;           /* elements of ref */
+  rmt_task rt;             /* arguments, expected output (packed, NaN = any) and timing */
+  rmt_client *remote;      /* the runner measuring for us, or NULL: measured here */
+  char linker[4096];       /* ld.lld, when remote */
 };
 
-/* What the child reports. */
-typedef struct report {
-  int status;                       /* tune_status */
-  int n_times;                      /* repeats done */
-  double times[TUNE_MAX_REPEATS];   /* seconds per run */
-  char message[200];                /* why it failed */
-} report;
-
 tune_measure_opts tune_measure_defaults(void) {
-  tune_measure_opts o = {3, 20.0, 10.0, 0};
+  tune_measure_opts o = {3, 20.0, 10.0, 0, NULL};
   return o;
 }
 
@@ -63,193 +62,133 @@ static float *view_buf(const tpl_view *v, const float *plain) {
   return b;
 }
 
+/* Appends a kernel argument of n floats (taking ownership of v). */
+static void add_buf(tune_measurer *m, float *v, int64_t n) {
+  CHM_ASSERT(m->rt.n_bufs < RMT_MAX_BUFS);
+  m->rt.len[m->rt.n_bufs] = n;
+  m->rt.bufs[m->rt.n_bufs++] = v;
+}
+
+/* The output argument, zeroed, of n floats. */
+static void add_output(tune_measurer *m, int64_t n) {
+  m->rt.out = m->rt.n_bufs;
+  add_buf(m, chm_calloc((size_t)(n ? n : 1), sizeof(float)), n);
+}
+
+/* The reference in the output's packed layout, NaN where unpacking never
+ * looks (halo, channel padding): packing all ones marks the positions that
+ * hold a value, since tpl_view_pack zeroes the rest. */
+static float *packed_expect(const tpl_view *v, const float *ref, int64_t n) {
+  float *ones = chm_malloc((size_t)(n ? n : 1) * sizeof(float));
+  for (int64_t i = 0; i < n; i++) ones[i] = 1;
+  float *mask = view_buf(v, ones), *want = view_buf(v, ref);
+  for (int64_t i = 0; i < tpl_view_size(v); i++)
+    if (mask[i] == 0) want[i] = NAN;
+  free(ones), free(mask);
+  return want;
+}
+
 static void prepare_conv(tune_measurer *m, unsigned *seed) {
   const tpl_conv *w = &m->task.conv;
   int64_t cpg = w->depthwise ? 1 : w->in.c;
   int64_t nx = w->in.n * w->in.c * w->in.h * w->in.w, nw = w->out.c * cpg * w->kh * w->kw;
-  m->n_out = w->out.n * w->out.c * w->out.h * w->out.w;
+  int64_t n_out = w->out.n * w->out.c * w->out.h * w->out.w, nb = tpl_view_cblocks(&w->out) * w->out.cb;
   float *x = rand_buf(nx, seed, 1), *W = rand_buf(nw, seed, 1), *B = rand_buf(w->out.c, seed, 1);
-  float *R = w->epi.has_residual ? rand_buf(m->n_out, seed, 1) : NULL;
+  float *R = w->epi.has_residual ? rand_buf(n_out, seed, 1) : NULL;
   tpl_gconv g = {w->in.n, w->in.c, w->in.h, w->in.w, w->out.c, w->out.h, w->out.w, w->kh, w->kw,
                  w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, w->depthwise ? w->in.c : 1, w->epi};
-  m->ref = chm_malloc((size_t)m->n_out * sizeof(float));
-  tune_ref_conv(&g, x, W, B, R, m->ref);
-  m->bufs[m->n_bufs++] = view_buf(&w->in, x);
-  m->bufs[m->n_bufs] = chm_malloc((size_t)tpl_conv_wsize(w) * sizeof(float));
-  tpl_conv_pack(w, W, m->bufs[m->n_bufs++]);
-  m->bufs[m->n_bufs] = chm_malloc((size_t)(tpl_view_cblocks(&w->out) * w->out.cb) * sizeof(float));
-  tpl_pack_bias(w->out.c, w->out.cb, B, m->bufs[m->n_bufs++]);
-  if (R) m->bufs[m->n_bufs++] = view_buf(&w->epi.res, R);
-  m->out = m->n_bufs;
-  m->bufs[m->n_bufs++] = chm_calloc((size_t)tpl_view_size(&w->out), sizeof(float));
-  free(x), free(W), free(B), free(R);
+  float *ref = chm_malloc((size_t)n_out * sizeof(float));
+  tune_ref_conv(&g, x, W, B, R, ref);
+  add_buf(m, view_buf(&w->in, x), tpl_view_size(&w->in));
+  float *pw = chm_malloc((size_t)tpl_conv_wsize(w) * sizeof(float)), *pb = chm_malloc((size_t)nb * sizeof(float));
+  tpl_conv_pack(w, W, pw);
+  add_buf(m, pw, tpl_conv_wsize(w));
+  tpl_pack_bias(w->out.c, w->out.cb, B, pb);
+  add_buf(m, pb, nb);
+  if (R) add_buf(m, view_buf(&w->epi.res, R), tpl_view_size(&w->epi.res));
+  add_output(m, tpl_view_size(&w->out));
+  m->rt.expect = packed_expect(&w->out, ref, n_out);
+  free(x), free(W), free(B), free(R), free(ref);
 }
 
 static void prepare_dense(tune_measurer *m, unsigned *seed) {
   const tpl_dense *w = &m->task.dense;
-  m->n_out = w->m * w->n;
+  int64_t n_out = w->m * w->n, np = (w->n + w->lanes - 1) / w->lanes * w->lanes;
   float *A = rand_buf(w->m * w->k, seed, 1), *B = rand_buf(w->k * w->n, seed, 1), *bias = rand_buf(w->n, seed, 1);
-  float *R = w->epi.has_residual ? rand_buf(m->n_out, seed, 1) : NULL;
-  m->ref = chm_malloc((size_t)m->n_out * sizeof(float));
-  tune_ref_dense(w->m, w->k, w->n, w->trans_a, A, B, bias, R, &w->epi, m->ref);
-  int64_t np = (w->n + w->lanes - 1) / w->lanes * w->lanes;
-  m->bufs[m->n_bufs++] = A;
-  m->bufs[m->n_bufs] = chm_malloc((size_t)tpl_dense_wsize(w) * sizeof(float));
-  tpl_dense_pack(w, B, 0, 1.0f, m->bufs[m->n_bufs++]);
-  m->bufs[m->n_bufs] = chm_calloc((size_t)np, sizeof(float));
-  memcpy(m->bufs[m->n_bufs++], bias, (size_t)w->n * sizeof(float));
-  if (R) m->bufs[m->n_bufs++] = R;
-  m->out = m->n_bufs;
-  m->bufs[m->n_bufs++] = chm_calloc((size_t)m->n_out, sizeof(float));
+  float *R = w->epi.has_residual ? rand_buf(n_out, seed, 1) : NULL;
+  m->rt.expect = chm_malloc((size_t)n_out * sizeof(float));
+  tune_ref_dense(w->m, w->k, w->n, w->trans_a, A, B, bias, R, &w->epi, m->rt.expect);
+  add_buf(m, A, w->m * w->k);
+  float *pw = chm_malloc((size_t)tpl_dense_wsize(w) * sizeof(float)), *pb = chm_calloc((size_t)np, sizeof(float));
+  tpl_dense_pack(w, B, 0, 1.0f, pw);
+  add_buf(m, pw, tpl_dense_wsize(w));
+  memcpy(pb, bias, (size_t)w->n * sizeof(float));
+  add_buf(m, pb, np);
+  if (R) add_buf(m, R, n_out);
+  add_output(m, n_out);
   free(B), free(bias);
+}
+
+/* The timing options and kernel name every candidate shares. */
+static void set_timing(tune_measurer *m) {
+  m->rt.repeats = m->o.repeats;
+  m->rt.min_repeat_ms = m->o.min_repeat_ms;
+  m->rt.timeout_s = m->o.timeout_s;
+  m->rt.nthreads = m->o.nthreads;
+  snprintf(m->rt.symbol, sizeof m->rt.symbol, "candidate");
+}
+
+/* Without a runner, candidates run here: the target must be this machine. */
+static int check_local(const cg_target *tgt, chm_err *e) {
+  cg_target host;
+  if (cg_target_init(&host, NULL, NULL, e)) return -1;
+  if (!strcmp(host.triple, tgt->triple)) return 0;
+  return chm_errorf(e, "cannot run %s kernels on this %s machine: measure them on the target with "
+                       "--runner HOST:PORT (chamcc-runner), or tune on the target and use its log",
+                    tgt->triple, host.triple);
 }
 
 tune_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt,
                                  const tune_measure_opts *o, chm_err *e) {
+  if (!o->runner && check_local(tgt, e)) return NULL;
   tune_measurer *m = chm_calloc(1, sizeof *m);
   m->task = *t;
   m->target = *tgt;
   m->o = *o;
   if (m->o.repeats < 1) m->o.repeats = 1;
   if (m->o.repeats > TUNE_MAX_REPEATS) m->o.repeats = TUNE_MAX_REPEATS;
+  if (!(m->o.timeout_s > 0)) m->o.timeout_s = tune_measure_defaults().timeout_s;
   unsigned seed = 42;
   if (t->kind == TUNE_CONV) prepare_conv(m, &seed);
   else prepare_dense(m, &seed);
-  m->got = chm_malloc((size_t)m->n_out * sizeof(float));
-  (void)e;
+  set_timing(m);
+  if (o->runner && (rmt_find_linker(m->linker, sizeof m->linker, e) ||
+                    !(m->remote = rmt_client_new(o->runner, &m->rt, e)))) {
+    tune_measurer_free(m);
+    return NULL;
+  }
   return m;
 }
 
 void tune_measurer_free(tune_measurer *m) {
   if (!m) return;
-  for (int i = 0; i < m->n_bufs; i++) free(m->bufs[i]);
-  free(m->ref);
-  free(m->got);
+  rmt_client_free(m->remote);
+  rmt_task_free(&m->rt);
   free(m);
 }
 
-typedef void (*fn3)(float *, float *, float *);
-typedef void (*fn4)(float *, float *, float *, float *);
-typedef void (*fn5)(float *, float *, float *, float *, float *);
-
-static void call(void *fn, float **b, int n) {
-  switch (n) {
-  case 3: ((fn3)fn)(b[0], b[1], b[2]); break;
-  case 4: ((fn4)fn)(b[0], b[1], b[2], b[3]); break;
-  case 5: ((fn5)fn)(b[0], b[1], b[2], b[3], b[4]); break;
-  default: abort();
-  }
-}
-
-static double output_error(tune_measurer *m) {
-  const float *out = m->bufs[m->out];
-  if (m->task.kind == TUNE_CONV) {
-    tpl_view_unpack(&m->task.conv.out, out, m->got);
-    out = m->got;
-  }
-  double d = 0, mx = 1e-30;
-  for (int64_t i = 0; i < m->n_out; i++) {
-    double x = fabs((double)out[i] - m->ref[i]);
-    if (!(x <= d)) d = x; /* NaN wins */
-    if (fabs(m->ref[i]) > mx) mx = fabs(m->ref[i]);
-  }
-  return d / mx;
-}
+typedef struct local_run {
+  void *fn;               /* the JIT'ed kernel */
+  const rmt_task *rt;     /* its arguments */
+} local_run;
 
 /* In the child: check, then time. */
-static void child_run(tune_measurer *m, void *fn, report *rep) {
-  float *out = m->bufs[m->out];
-  memset(out, 0xff, (size_t)(m->task.kind == TUNE_CONV ? tpl_view_size(&m->task.conv.out) : m->n_out) * 4);
-  call(fn, m->bufs, m->n_bufs);
-  double err = output_error(m);
-  if (!(err <= 1e-4)) {
-    rep->status = TUNE_WRONG_ANSWER;
-    snprintf(rep->message, sizeof rep->message, "relative error %.3g against the OpenBLAS reference", err);
-    return;
-  }
-  int number = 1;
-  for (;;) { /* raise `number` until one repeat lasts min_repeat_ms */
-    double t0 = chm_now();
-    for (int i = 0; i < number; i++) call(fn, m->bufs, m->n_bufs);
-    double dt = chm_now() - t0;
-    if (dt * 1e3 >= m->o.min_repeat_ms || number >= (1 << 20)) break;
-    int want = dt > 0 ? (int)(number * m->o.min_repeat_ms / (dt * 1e3) * 1.2) + 1 : number * 10;
-    number = want > 2 * number ? want : 2 * number;
-  }
-  for (int r = 0; r < m->o.repeats; r++) {
-    double t0 = chm_now();
-    for (int i = 0; i < number; i++) call(fn, m->bufs, m->n_bufs);
-    rep->times[rep->n_times++] = (chm_now() - t0) / number;
-  }
-  rep->status = TUNE_OK;
+static void child_run(void *ctx, rmt_result *r) {
+  const local_run *l = ctx;
+  rmt_bench(l->fn, l->rt, r);
 }
 
-/* Waits for the child's report, up to the timeout. */
-static void parent_wait(tune_measurer *m, pid_t pid, int fd, report *rep) {
-  struct pollfd p = {fd, POLLIN, 0};
-  size_t got = 0;
-  double deadline = chm_now() + m->o.timeout_s;
-  while (got < sizeof *rep) {
-    int left = (int)((deadline - chm_now()) * 1000);
-    if (left <= 0) break;
-    int r = poll(&p, 1, left);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) break;
-    ssize_t n = read(fd, (char *)rep + got, sizeof *rep - got);
-    if (n <= 0) break;
-    got += (size_t)n;
-  }
-  int st = 0;
-  if (got == sizeof *rep) {
-    waitpid(pid, &st, 0);
-    return;
-  }
-  if (waitpid(pid, &st, WNOHANG) == 0) { /* still running: out of time */
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    rep->status = TUNE_TIMEOUT;
-    snprintf(rep->message, sizeof rep->message, "no result within %.1f s", m->o.timeout_s);
-    return;
-  }
-  rep->status = TUNE_RUNTIME_ERROR;
-  if (WIFSIGNALED(st))
-    snprintf(rep->message, sizeof rep->message, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-  else
-    snprintf(rep->message, sizeof rep->message, "exited with status %d", WEXITSTATUS(st));
-}
-
-static void run_isolated(tune_measurer *m, void *fn, report *rep) {
-  int fds[2];
-  if (pipe(fds)) {
-    rep->status = TUNE_RUNTIME_ERROR;
-    snprintf(rep->message, sizeof rep->message, "pipe: %s", strerror(errno));
-    return;
-  }
-  fflush(NULL);
-  pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]), close(fds[1]);
-    rep->status = TUNE_RUNTIME_ERROR;
-    snprintf(rep->message, sizeof rep->message, "fork: %s", strerror(errno));
-    return;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    /* a crash must kill the child, whatever handlers the parent installed
-     * (sanitizers, the host program): the parent reads the signal */
-    int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
-    report r = {0};
-    child_run(m, fn, &r);
-    ssize_t n = write(fds[1], &r, sizeof r);
-    _exit(n == (ssize_t)sizeof r ? 0 : 1);
-  }
-  close(fds[1]);
-  parent_wait(m, pid, fds[0], rep);
-  close(fds[0]);
-}
-
-static void fill(tune_record *r, const report *rep) {
+static void fill(tune_record *r, const rmt_result *rep) {
   r->status = (tune_status)rep->status;
   r->n_times = rep->n_times;
   memcpy(r->times, rep->times, sizeof r->times);
@@ -257,27 +196,49 @@ static void fill(tune_record *r, const report *rep) {
 }
 
 struct tune_built {
-  cg_jit *jit;         /* owns the code */
-  void *fn;            /* the kernel, NULL if the build failed */
-  int n_params;        /* its parameter count */
-  double compile_s;    /* build time */
-  char message[200];   /* why the build failed */
+  cg_jit *jit;           /* owns the code (measured here) */
+  void *fn;              /* the kernel (measured here), NULL if the build failed */
+  unsigned char *so;     /* the shared object (for a runner), NULL if the build failed */
+  size_t so_size;        /* its size */
+  int n_params;          /* the kernel's parameter count */
+  double compile_s;      /* build time */
+  char message[200];     /* why the build failed */
 };
+
+/* JIT-compiles the module for a measurement here. */
+static void build_jit(cg_module *mod, const char *name, tune_built *b, chm_err *e) {
+  b->jit = cg_jit_new(mod, e);
+  if (b->jit) b->fn = cg_jit_lookup(b->jit, name, e);
+}
+
+/* Object code for the target, linked into a shared object for the runner. */
+static void build_shared(const tune_measurer *m, cg_module *mod, tune_built *b, chm_err *e) {
+  unsigned char *obj = NULL;
+  size_t n = 0;
+  char why[200];
+  if (cg_emit_object(mod, &obj, &n, e)) return;
+  if (rmt_link_shared(m->linker, obj, n, &b->so, &b->so_size, why, sizeof why)) chm_errorf(e, "linking: %s", why);
+  free(obj);
+}
 
 tune_built *tune_build_kernel(const tune_measurer *m, const ir_kernel *k) {
   chm_err e = {0};
   tune_built *b = chm_calloc(1, sizeof *b);
   double t0 = chm_now();
+  ir_kernel named = *k;
+  named.name = m->rt.symbol; /* the name a runner looks up */
   cg_module *mod = cg_module_new(&m->target, "candidate", m->o.nthreads, &e);
   if (mod) {
     cg_export_kernels(mod);
-    if (!cg_add_kernel(mod, k, &e) && !cg_finish(mod, &e)) b->jit = cg_jit_new(mod, &e);
-    if (b->jit) b->fn = cg_jit_lookup(b->jit, k->name, &e);
+    if (!cg_add_kernel(mod, &named, &e) && !cg_finish(mod, &e)) {
+      if (m->remote) build_shared(m, mod, b, &e);
+      else build_jit(mod, named.name, b, &e);
+    }
   }
   cg_module_free(mod);
   b->n_params = k->n_params;
   b->compile_s = chm_now() - t0;
-  if (!b->fn) snprintf(b->message, sizeof b->message, "%.199s", e.set ? e.msg : "no code");
+  if (!b->fn && !b->so) snprintf(b->message, sizeof b->message, "%.199s", e.set ? e.msg : "no code");
   return b;
 }
 
@@ -295,15 +256,21 @@ tune_built *tune_build(const tune_measurer *m, const int *idx) {
 }
 
 void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r) {
-  report rep = {0};
+  rmt_result rep = {0};
   r->compile_s = b->compile_s;
   r->run_s = 0;
-  if (!b->fn || b->n_params != m->n_bufs) {
-    rep.status = TUNE_COMPILE_ERROR;
-    snprintf(rep.message, sizeof rep.message, "%.199s", b->fn ? "kernel signature mismatch" : b->message);
+  if ((!b->fn && !b->so) || b->n_params != m->rt.n_bufs) {
+    rep.status = RMT_COMPILE_ERROR;
+    snprintf(rep.message, sizeof rep.message, "%.199s",
+             b->fn || b->so ? "kernel signature mismatch" : b->message);
   } else {
     double t1 = chm_now();
-    run_isolated(m, b->fn, &rep);
+    if (m->remote) {
+      rmt_client_measure(m->remote, b->so, b->so_size, &rep);
+    } else {
+      local_run l = {b->fn, &m->rt};
+      rmt_run_isolated(child_run, &l, m->rt.timeout_s, &rep);
+    }
     r->run_s = chm_now() - t1;
   }
   fill(r, &rep);
@@ -312,9 +279,9 @@ void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r) {
 void tune_built_free(tune_built *b) {
   if (!b) return;
   cg_jit_free(b->jit);
+  free(b->so);
   free(b);
 }
-
 void tune_measure_kernel(tune_measurer *m, const ir_kernel *k, tune_record *r) {
   tune_built *b = tune_build_kernel(m, k);
   tune_run_built(m, b, r);

@@ -66,7 +66,16 @@ typedef struct tune_record {
   char message[256];             /* error text, "" when ok */
   double timestamp;              /* Unix seconds */
   double compile_s, run_s;       /* seconds spent building and running */
+  /* Wall-clock cost of the measurement, for time-to-result comparisons
+   * (optional in the log, 0 when absent): its share of its round's batch
+   * compile (builds run in parallel, so this is less than compile_s), of the
+   * cost-model fit and of the model optimizer's search that proposed it. */
+  double build_s, fit_s, opt_s;
 } tune_record;
+
+/* Wall-clock seconds the record cost: build (compile_s when the log has no
+ * build_s), run, fit and optimizer shares. */
+double tune_record_cost(const tune_record *r);
 
 double tune_record_median(const tune_record *r); /* median of times; INFINITY unless ok */
 
@@ -156,6 +165,7 @@ typedef struct tune_measure_opts {
   double min_repeat_ms; /* runs per repeat are raised until a repeat lasts this long */
   double timeout_s;     /* one candidate's run, compile excluded */
   int nthreads;         /* threads of parallel loops (0 = all cores) */
+  const char *runner;   /* HOST:PORT of a chamcc-runner that measures, or NULL: here */
 } tune_measure_opts;
 
 tune_measure_opts tune_measure_defaults(void);
@@ -189,6 +199,7 @@ typedef struct tune_ctx {
   const tune_task *task;  /* the task */
   const tune_log *log;    /* measurements so far (visited configs) */
   unsigned *rng;          /* the tuner's random state */
+  double *fit_s;          /* a method adds the seconds it spends fitting a cost model here */
 } tune_ctx;
 
 /* A search method: proposes configs and learns from their results. */

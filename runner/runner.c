@@ -1,0 +1,303 @@
+/*
+ * runner.c — chamcc-runner: measures candidates for a chamcc that tunes
+ * from another machine (protocol in include/chamcc/remote.h).
+ *
+ *   chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]
+ *
+ * Listens on ADDR:N (127.0.0.1:9190 by default; port 0 lets the kernel
+ * choose) and prints `listening on ADDR:PORT` once ready. Connections are
+ * served one at a time, so candidates never share the CPU, until SIGTERM or
+ * SIGINT. Per connection: a TASK, then CANDIDATEs. Each candidate is written
+ * to a temporary file and measured in a child process that dlopen()s it
+ * and runs rmt_bench (the local measurer's own loop) under the TASK's
+ * timeout; the runtime (runtime/rt.c) is linked into this program and
+ * exported, so candidates resolve chm_rt_parallel_for here.
+ *
+ * Only libc, libdl, libm and pthreads: it is built for the board too.
+ */
+#define _GNU_SOURCE
+#include "chamcc/remote.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+typedef struct options {
+  const char *port;      /* --port (0: any free port) */
+  const char *bind;      /* --bind address */
+  uint64_t max_bytes;    /* --max-bytes: longest frame accepted */
+  double idle_s;         /* --idle-timeout: a silent client is dropped after this */
+} options;
+
+static volatile sig_atomic_t stopping; /* SIGTERM / SIGINT seen */
+
+static void on_signal(int sig) {
+  (void)sig;
+  stopping = 1;
+}
+
+static _Noreturn void usage_error(const char *msg) {
+  fprintf(stderr, "chamcc-runner: %s\n"
+                  "usage: chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]\n",
+          msg);
+  exit(2);
+}
+
+static double parse_number(const char *opt, const char *s, double lo, double hi) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s needs a number between %g and %g, not '%s'", opt, lo, hi, s);
+    usage_error(msg);
+  }
+  return v;
+}
+
+static options parse_args(int argc, char **argv) {
+  options o = {"9190", "127.0.0.1", (uint64_t)1 << 30, 60};
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      printf("usage: chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]\n"
+             "Measures kernels for `chamcc tune --runner HOST:PORT` on this machine.\n"
+             "  --port N          TCP port (default 9190; 0: any free port)\n"
+             "  --bind ADDR       address to listen on (default 127.0.0.1; 0.0.0.0: all)\n"
+             "  --max-bytes N     longest message accepted (default 1 GiB)\n"
+             "  --idle-timeout S  drop a client silent for S seconds (default 60)\n");
+      exit(0);
+    }
+    if (i + 1 >= argc) usage_error(a[0] == '-' ? "an option is missing its value" : "unexpected argument");
+    const char *v = argv[++i];
+    if (!strcmp(a, "--port")) {
+      parse_number(a, v, 0, 65535);
+      if (strspn(v, "0123456789") != strlen(v)) usage_error("--port needs a whole number");
+      o.port = v;
+    }
+    else if (!strcmp(a, "--bind")) o.bind = v;
+    else if (!strcmp(a, "--max-bytes")) o.max_bytes = (uint64_t)parse_number(a, v, 64, 1e15);
+    else if (!strcmp(a, "--idle-timeout")) o.idle_s = parse_number(a, v, 0.001, 1e6);
+    else {
+      char msg[160];
+      snprintf(msg, sizeof msg, "unknown option '%s'", a);
+      usage_error(msg);
+    }
+  }
+  return o;
+}
+
+/* ---- listening ---- */
+
+/* "ADDR:PORT" of a socket address ("[ADDR]:PORT" for IPv6). */
+static void format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size) {
+  char host[NI_MAXHOST], port[NI_MAXSERV];
+  if (getnameinfo(sa, len, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV)) {
+    snprintf(buf, size, "?");
+    return;
+  }
+  snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* A listening socket on bind:port; exits with a message on failure. */
+static int listen_on(const options *o) {
+  struct addrinfo hints = {0}, *res;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  int rc = getaddrinfo(o->bind, o->port, &hints, &res);
+  if (rc) {
+    fprintf(stderr, "chamcc-runner: --bind %s: %s\n", o->bind, gai_strerror(rc));
+    exit(1);
+  }
+  int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+  if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+      bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 8)) {
+    fprintf(stderr, "chamcc-runner: cannot listen on %s port %s: %s\n", o->bind, o->port, strerror(errno));
+    exit(1);
+  }
+  freeaddrinfo(res);
+  return fd;
+}
+
+/* ---- measuring one candidate ---- */
+
+typedef struct candidate {
+  const rmt_task *task; /* what it computes */
+  const char *path;     /* the shared object */
+} candidate;
+
+/* In the child: load, look up, check and time. */
+static void child_measure(void *ctx, rmt_result *r) {
+  const candidate *c = ctx;
+  void *h = dlopen(c->path, RTLD_NOW | RTLD_LOCAL);
+  void *fn = h ? dlsym(h, c->task->symbol) : NULL;
+  if (!fn) {
+    const char *err = dlerror();
+    r->status = RMT_RUNTIME_ERROR;
+    snprintf(r->message, sizeof r->message, "%s: %s", h ? "dlsym" : "dlopen", err ? err : "no such symbol");
+    return;
+  }
+  rmt_bench(fn, c->task, r);
+}
+
+/* Writes the candidate to a temporary file (dlopen needs a path). */
+static int write_temp(const unsigned char *so, uint64_t size, char *path, size_t path_size) {
+  const char *dir = getenv("TMPDIR");
+  snprintf(path, path_size, "%s/chamcc-runner-XXXXXX.so", dir && *dir ? dir : "/tmp");
+  int fd = mkstemps(path, 3);
+  if (fd < 0) return -1;
+  for (uint64_t done = 0; done < size;) {
+    ssize_t k = write(fd, so + done, size - done);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      int err = errno;
+      close(fd), unlink(path);
+      errno = k < 0 ? err : ENOSPC;
+      return -1;
+    }
+    done += (uint64_t)k;
+  }
+  return close(fd);
+}
+
+static void measure(const rmt_task *t, const unsigned char *so, uint64_t size, rmt_result *r) {
+  char path[4096];
+  if (write_temp(so, size, path, sizeof path)) {
+    memset(r, 0, sizeof *r);
+    r->status = RMT_RUNTIME_ERROR;
+    snprintf(r->message, sizeof r->message, "runner: cannot write the candidate to %.100s: %s", path,
+             strerror(errno));
+    return;
+  }
+  candidate c = {t, path};
+  rmt_run_isolated(child_measure, &c, t->timeout_s, r);
+  unlink(path);
+}
+
+/* ---- one connection ---- */
+
+typedef struct session {
+  rmt_conn conn;  /* the socket */
+  char peer[80];  /* its address, for messages */
+  rmt_task task;  /* valid once has_task */
+  int has_task;   /* a TASK arrived */
+  int n_measured; /* candidates answered */
+} session;
+
+/* Answers a protocol error and ends the connection: the client learns why,
+ * and whatever it still sends is drained briefly so that closing does not
+ * reset the connection before the ERROR frame is read. */
+static int refuse(session *s, const char *why) {
+  fprintf(stderr, "chamcc-runner: %s: %s\n", s->peer, why);
+  rmt_send(&s->conn, RMT_ERROR, why, strlen(why));
+  shutdown(s->conn.fd, SHUT_WR);
+  struct timeval tv = {0, 200000};
+  setsockopt(s->conn.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char junk[65536];
+  for (int i = 0; i < 256 && recv(s->conn.fd, junk, sizeof junk, 0) > 0; i++) {}
+  return -1;
+}
+
+/* Handles one frame; returns 0 to go on, -1 when the connection is done. */
+static int handle(session *s, uint32_t type, const unsigned char *p, uint64_t size) {
+  char why[300];
+  if (type == RMT_TASK) {
+    if (s->has_task) return refuse(s, "a second TASK on one connection");
+    if (rmt_task_decode(p, size, &s->task, why, sizeof why)) return refuse(s, why);
+    s->has_task = 1;
+    fprintf(stderr, "chamcc-runner: %s: task '%s' (%d arguments)\n", s->peer, s->task.symbol, s->task.n_bufs);
+    return 0;
+  }
+  if (type == RMT_CANDIDATE) {
+    if (!s->has_task) return refuse(s, "CANDIDATE before TASK");
+    rmt_result r;
+    measure(&s->task, p, size, &r);
+    unsigned char buf[RMT_RESULT_MAX];
+    s->n_measured++;
+    return rmt_send(&s->conn, RMT_RESULT, buf, rmt_result_encode(&r, buf)) ? -1 : 0;
+  }
+  snprintf(why, sizeof why, "unexpected message type %u (a client sends TASK = 1 or CANDIDATE = 2)", type);
+  return refuse(s, why);
+}
+
+static void set_timeouts(int fd, double s) {
+  struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+static void serve(const options *o, int fd, const char *peer) {
+  session s = {{fd, o->max_bytes, &stopping, ""}, "", {0}, 0, 0};
+  snprintf(s.peer, sizeof s.peer, "%s", peer);
+  set_timeouts(fd, o->idle_s);
+  while (!stopping) {
+    uint32_t type = 0;
+    unsigned char *p = NULL;
+    uint64_t size = 0;
+    int got = rmt_recv(&s.conn, &type, &p, &size);
+    if (got == RMT_CLOSED) break;
+    if (got != RMT_GOT) { /* malformed or stalled: say why, then hang up */
+      refuse(&s, stopping ? "the runner is stopping" : s.conn.why);
+      break;
+    }
+    int done = handle(&s, type, p, size);
+    free(p);
+    if (done) break;
+  }
+  if (s.n_measured || s.has_task)
+    fprintf(stderr, "chamcc-runner: %s: done, %d candidates measured\n", s.peer, s.n_measured);
+  rmt_task_free(&s.task);
+}
+
+/* Waits for a connection; -1 once stopping. Polling in short steps lets a
+ * signal that lands just before the wait still stop the runner promptly. */
+static int next_client(int lfd, char *peer, size_t size) {
+  while (!stopping) {
+    struct pollfd p = {lfd, POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) continue;
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    int fd = accept4(lfd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    format_addr((struct sockaddr *)&sa, len, peer, size);
+    return fd;
+  }
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  options o = parse_args(argc, argv);
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read ends at once */
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  int lfd = listen_on(&o);
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  char addr[128];
+  getsockname(lfd, (struct sockaddr *)&ss, &len);
+  format_addr((struct sockaddr *)&ss, len, addr, sizeof addr);
+  printf("listening on %s\n", addr);
+  fflush(stdout);
+  char peer[80];
+  for (int fd; (fd = next_client(lfd, peer, sizeof peer)) >= 0;) {
+    serve(&o, fd, peer);
+    close(fd);
+  }
+  close(lfd);
+  fprintf(stderr, "chamcc-runner: stopped\n");
+  return 0;
+}

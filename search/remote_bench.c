@@ -1,0 +1,202 @@
+/*
+ * remote_bench.c — what both measurers do with a loaded kernel: check its
+ * output, time it, and do both in a child process that may crash or hang.
+ *
+ * The local measurer (measure.c) calls these on a JIT'ed kernel; the
+ * runner (runner/runner.c) on one it dlopen()ed. Sharing them keeps the two
+ * measurements the same: the same check, the same timing loop, the same
+ * classification of crashes and timeouts. Only libc here: the runner is a
+ * small program for a board.
+ */
+#define _GNU_SOURCE /* strsignal */
+#include "chamcc/remote.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void rmt_task_free(rmt_task *t) {
+  for (int i = 0; i < t->n_bufs; i++) free(t->bufs[i]), t->bufs[i] = NULL;
+  free(t->expect);
+  t->expect = NULL;
+  t->n_bufs = 0;
+}
+
+typedef void (*fn1)(float *);
+typedef void (*fn2)(float *, float *);
+typedef void (*fn3)(float *, float *, float *);
+typedef void (*fn4)(float *, float *, float *, float *);
+typedef void (*fn5)(float *, float *, float *, float *, float *);
+typedef void (*fn6)(float *, float *, float *, float *, float *, float *);
+typedef void (*fn7)(float *, float *, float *, float *, float *, float *, float *);
+typedef void (*fn8)(float *, float *, float *, float *, float *, float *, float *, float *);
+
+/* Kernels take n float pointers; C needs the arity at the call. */
+static void call(void *fn, float *const *b, int n) {
+  switch (n) {
+  case 1: ((fn1)fn)(b[0]); break;
+  case 2: ((fn2)fn)(b[0], b[1]); break;
+  case 3: ((fn3)fn)(b[0], b[1], b[2]); break;
+  case 4: ((fn4)fn)(b[0], b[1], b[2], b[3]); break;
+  case 5: ((fn5)fn)(b[0], b[1], b[2], b[3], b[4]); break;
+  case 6: ((fn6)fn)(b[0], b[1], b[2], b[3], b[4], b[5]); break;
+  case 7: ((fn7)fn)(b[0], b[1], b[2], b[3], b[4], b[5], b[6]); break;
+  case 8: ((fn8)fn)(b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]); break;
+  default: abort(); /* rmt_task_decode and the measurer never allow it */
+  }
+}
+
+/* max|got - exp| / max|exp| over the positions where exp is not NaN; NaN
+ * in got wins. */
+static double rel_error(const float *got, const float *exp, int64_t n) {
+  double d = 0, mx = 1e-30;
+  for (int64_t i = 0; i < n; i++) {
+    if (isnan(exp[i])) continue; /* halo or padding: any value is right */
+    double x = fabs((double)got[i] - exp[i]);
+    if (!(x <= d)) d = x;
+    if (fabs(exp[i]) > mx) mx = fabs(exp[i]);
+  }
+  return d / mx;
+}
+
+/* Seconds of `number` back-to-back runs. */
+static double run_batch(void *fn, const rmt_task *t, int number) {
+  double t0 = now();
+  for (int i = 0; i < number; i++) call(fn, t->bufs, t->n_bufs);
+  return now() - t0;
+}
+
+void rmt_bench(void *fn, const rmt_task *t, rmt_result *r) {
+  memset(r, 0, sizeof *r);
+  float *out = t->bufs[t->out];
+  int64_t n_out = t->len[t->out];
+  memset(out, 0xff, (size_t)n_out * sizeof(float)); /* NaN: a position never written is wrong */
+  call(fn, t->bufs, t->n_bufs);
+  double err = rel_error(out, t->expect, n_out);
+  if (!(err <= 1e-4)) {
+    r->status = RMT_WRONG_ANSWER;
+    snprintf(r->message, sizeof r->message, "relative error %.3g against the OpenBLAS reference", err);
+    return;
+  }
+  int number = 1;
+  for (;;) { /* the warm-up: raise `number` until one repeat lasts min_repeat_ms */
+    double dt = run_batch(fn, t, number);
+    if (dt * 1e3 >= t->min_repeat_ms || number >= (1 << 20)) break;
+    int want = dt > 0 ? (int)(number * t->min_repeat_ms / (dt * 1e3) * 1.2) + 1 : number * 10;
+    number = want > 2 * number ? want : 2 * number;
+  }
+  int repeats = t->repeats < 1 ? 1 : t->repeats > RMT_MAX_TIMES ? RMT_MAX_TIMES : t->repeats;
+  for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
+  r->status = RMT_OK;
+}
+
+/* ---- isolation ---- */
+
+/* Reads the child's result until the deadline or end of file; returns the
+ * bytes read. */
+static size_t read_result(int fd, double deadline, rmt_result *r) {
+  struct pollfd p = {fd, POLLIN, 0};
+  size_t got = 0;
+  while (got < sizeof *r) {
+    double left = (deadline - now()) * 1000;
+    if (left <= 0) break;
+    int k = poll(&p, 1, left > 1e9 ? 1000000000 : (int)left + 1);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) break;
+    ssize_t n = read(fd, (char *)r + got, sizeof *r - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  return got;
+}
+
+/* Why the child ended without a whole result. Its pipe closes a moment
+ * before it becomes a zombie, so a dead child is waited for (up to the
+ * deadline) rather than taken for a hanging one. */
+static void classify_exit(pid_t pid, double deadline, double timeout_s, rmt_result *r) {
+  int st = 0;
+  pid_t w;
+  while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now() < deadline) usleep(1000);
+  r->n_times = 0;
+  if (w == 0) { /* still running: out of time */
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    r->status = RMT_TIMEOUT;
+    snprintf(r->message, sizeof r->message, "no result within %.1f s", timeout_s);
+    return;
+  }
+  r->status = RMT_RUNTIME_ERROR;
+  if (w < 0)
+    snprintf(r->message, sizeof r->message, "waitpid: %s", strerror(errno));
+  else if (WIFSIGNALED(st))
+    snprintf(r->message, sizeof r->message, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+  else
+    snprintf(r->message, sizeof r->message, "exited with status %d", WEXITSTATUS(st));
+}
+
+static _Noreturn void child_main(int fd, void (*child)(void *, rmt_result *), void *ctx) {
+  /* a crash must kill the child, whatever handlers the parent installed
+   * (sanitizers, the host program): the parent reads the signal */
+  int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
+  rmt_result r;
+  memset(&r, 0, sizeof r);
+  child(ctx, &r);
+  ssize_t n = write(fd, &r, sizeof r);
+  _exit(n == (ssize_t)sizeof r ? 0 : 1);
+}
+
+static void failed(rmt_result *r, const char *what) {
+  r->status = RMT_RUNTIME_ERROR;
+  snprintf(r->message, sizeof r->message, "%s: %s", what, strerror(errno));
+}
+
+void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double timeout_s,
+                      rmt_result *r) {
+  memset(r, 0, sizeof *r);
+  int fds[2];
+  if (pipe(fds)) {
+    failed(r, "pipe");
+    return;
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid < 0) {
+    failed(r, "fork");
+    close(fds[0]), close(fds[1]);
+    return;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(fds[1], child, ctx);
+  }
+  close(fds[1]);
+  double deadline = now() + timeout_s;
+  rmt_result got;
+  memset(&got, 0, sizeof got);
+  if (read_result(fds[0], deadline, &got) == sizeof got) {
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    *r = got;
+    r->message[sizeof r->message - 1] = 0;
+    if (r->status < 0 || r->status >= RMT_N_STATUS || r->n_times < 0 || r->n_times > RMT_MAX_TIMES) {
+      r->status = RMT_RUNTIME_ERROR, r->n_times = 0; /* the kernel scribbled over the report */
+      snprintf(r->message, sizeof r->message, "the child's report is corrupt");
+    }
+  } else {
+    classify_exit(pid, deadline, timeout_s, r);
+  }
+  close(fds[0]);
+}
