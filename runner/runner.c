@@ -145,8 +145,11 @@ static void child_measure(void *ctx, rmt_result *r) {
   void *fn = h ? dlsym(h, c->task->symbol) : NULL;
   if (!fn) {
     const char *err = dlerror();
+    size_t n = strlen(c->path);
+    if (!err) err = "no such symbol";
+    if (!strncmp(err, c->path, n) && !strncmp(err + n, ": ", 2)) err += n + 2; /* the temporary name says nothing */
     r->status = RMT_RUNTIME_ERROR;
-    snprintf(r->message, sizeof r->message, "%s: %s", h ? "dlsym" : "dlopen", err ? err : "no such symbol");
+    snprintf(r->message, sizeof r->message, "%s: %s", h ? "dlsym" : "dlopen", err);
     return;
   }
   rmt_bench(fn, c->task, r);

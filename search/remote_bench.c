@@ -5,8 +5,8 @@
  * The local measurer (measure.c) calls these on a JIT'ed kernel; the
  * runner (runner/runner.c) on one it dlopen()ed. Sharing them keeps the two
  * measurements the same: the same check, the same timing loop, the same
- * classification of crashes and timeouts. Only libc here: the runner is a
- * small program for a board.
+ * classification of crashes and timeouts. Only libc (Linux) here: the
+ * runner is a small program for a board.
  */
 #define _GNU_SOURCE /* strsignal */
 #include "chamcc/remote.h"
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,7 +148,11 @@ static void classify_exit(pid_t pid, double deadline, double timeout_s, rmt_resu
     snprintf(r->message, sizeof r->message, "exited with status %d", WEXITSTATUS(st));
 }
 
-static _Noreturn void child_main(int fd, void (*child)(void *, rmt_result *), void *ctx) {
+static _Noreturn void child_main(int fd, pid_t parent, void (*child)(void *, rmt_result *), void *ctx) {
+  /* dies with its parent: a killed tuner or runner leaves no kernel
+   * spinning, nor its sockets open */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(1);
   /* a crash must kill the child, whatever handlers the parent installed
    * (sanitizers, the host program): the parent reads the signal */
   int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT};
@@ -173,7 +178,7 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
     return;
   }
   fflush(NULL);
-  pid_t pid = fork();
+  pid_t parent = getpid(), pid = fork();
   if (pid < 0) {
     failed(r, "fork");
     close(fds[0]), close(fds[1]);
@@ -181,7 +186,7 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
   }
   if (pid == 0) {
     close(fds[0]);
-    child_main(fds[1], child, ctx);
+    child_main(fds[1], parent, child, ctx);
   }
   close(fds[1]);
   double deadline = now() + timeout_s;

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The runner's protocol, by a hand-written client (test_client.c) and
+# hand-made candidates (kernels.c): results of good, wrong, crashing,
+# hanging and unloadable candidates; garbage of every kind answered with an
+# ERROR frame, and the runner still serving afterwards; SIGTERM ends it.
+source "$(dirname "$0")/lib.sh"
+
+command -v "$KERNEL_CC" >/dev/null || skip "$KERNEL_CC is not installed"
+for k in ok wrong crash hang nosym; do
+  kind=$(echo "$k" | tr a-z A-Z)
+  "$KERNEL_CC" -std=gnu11 -O1 -fPIC -shared -I"$SRC/include" -DKIND="$kind" "$HERE/kernels.c" -o "$WORK/$k.so" ||
+    fail "cannot build $k.so"
+done
+
+start_runner --max-bytes 1000000 --idle-timeout 2
+"$CLIENT" 127.0.0.1 "$PORT" "$WORK" || { cat "$WORK/runner.err" >&2; fail "test_client found problems"; }
+stop_runner
+no_leftovers
+say "ok"
