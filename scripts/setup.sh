@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what chamcc needs on Debian 12 when it is missing: the build tools,
 # the libraries the compiler links (LLVM 19 C API, protobuf-c, cJSON, libffi,
-# OpenBLAS, XGBoost), the test oracles (ONNX Runtime through npm, torchvision
-# and onnx for model export, ONNX's own test data) and the AArch64 cross tools.
+# OpenBLAS, XGBoost), lld (links candidates for `--runner`), the test oracles
+# (ONNX Runtime through npm, torchvision and onnx for model export, ONNX's own
+# test data) and the AArch64 cross tools.
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail
 
 pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  llvm-19-dev
+  llvm-19-dev lld-19
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libcjson-dev libffi-dev libopenblas-dev libxgboost-dev
   libonnx-testdata python3-onnx python3-torchvision python3-numpy
