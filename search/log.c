@@ -6,7 +6,11 @@
  *   {"version":1,"target":"x86_64-linux-gnu","cpu":"skylake-avx512",
  *    "task":"conv2d ...","flops":1.2e9,"config":[3,0,2],"tuner":"sa",
  *    "times":[0.00123,0.00121],"status":"ok","message":"",
- *    "timestamp":1700000000.25,"compile_s":0.05,"run_s":0.01}
+ *    "timestamp":1700000000.25,"compile_s":0.05,"run_s":0.01,
+ *    "build_s":0.03,"fit_s":0.002,"opt_s":0.004}
+ *
+ * (build_s, fit_s and opt_s are optional: logs written before they existed
+ * read as 0.)
  *
  * Writing: the line is built in memory by hand (doubles with the fewest of
  * 15, 16 or 17 digits that read back bit for bit: cJSON's printer accepts
@@ -105,6 +109,10 @@ static int status_parse(const char *s) {
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
+}
+
+double tune_record_cost(const tune_record *r) {
+  return (r->build_s > 0 ? r->build_s : r->compile_s) + r->run_s + r->fit_s + r->opt_s;
 }
 
 double tune_record_median(const tune_record *r) {
@@ -329,6 +337,11 @@ static int get_times(const cJSON *o, tune_record *r, char *why) {
   return 0;
 }
 
+/* An optional number: *v stays 0 when the key is absent. */
+static int get_opt_num(const cJSON *o, const char *key, double *v, char *why) {
+  return cJSON_GetObjectItemCaseSensitive(o, key) ? get_num(o, key, v, why) : 0;
+}
+
 static int get_header(const cJSON *o, tune_record *r, char *why) {
   double v = 0;
   if (get_num(o, "version", &v, why)) return -1;
@@ -353,7 +366,9 @@ static int record_from_json(const cJSON *o, tune_record *r, char *why) {
       get_str(o, "message", r->message, sizeof r->message, 1, why) ||
       get_num(o, "flops", &r->flops, why) || get_config(o, r, why) || get_times(o, r, why) ||
       get_num(o, "timestamp", &r->timestamp, why) ||
-      get_num(o, "compile_s", &r->compile_s, why) || get_num(o, "run_s", &r->run_s, why))
+      get_num(o, "compile_s", &r->compile_s, why) || get_num(o, "run_s", &r->run_s, why) ||
+      get_opt_num(o, "build_s", &r->build_s, why) || get_opt_num(o, "fit_s", &r->fit_s, why) ||
+      get_opt_num(o, "opt_s", &r->opt_s, why))
     return -1;
   return 0;
 }
@@ -554,6 +569,9 @@ static void record_to_line(const tune_record *r, strbuf *b) {
   sb_num(b, "timestamp", r->timestamp);
   sb_num(b, "compile_s", r->compile_s);
   sb_num(b, "run_s", r->run_s);
+  sb_num(b, "build_s", r->build_s);
+  sb_num(b, "fit_s", r->fit_s);
+  sb_num(b, "opt_s", r->opt_s);
   sb_printf(b, "}\n");
 }
 
@@ -570,7 +588,7 @@ static int check_record(const tune_log *l, const tune_record *r, chm_err *e) {
     if (r->config[i] < 0 || r->config[i] >= TUNE_MAX_VALUES)
       return chm_errorf(e, "tuning log: config[%d] = %d is not an option index", i, r->config[i]);
   int finite = isfinite(r->flops) && isfinite(r->timestamp) && isfinite(r->compile_s) &&
-               isfinite(r->run_s);
+               isfinite(r->run_s) && isfinite(r->build_s) && isfinite(r->fit_s) && isfinite(r->opt_s);
   for (int i = 0; i < r->n_times; i++) finite = finite && isfinite(r->times[i]) && r->times[i] >= 0;
   if (!finite) return chm_errorf(e, "tuning log: record has a non-finite or negative number");
   if (!memchr(r->target, 0, sizeof r->target) || !memchr(r->cpu, 0, sizeof r->cpu) ||

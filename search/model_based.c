@@ -199,7 +199,11 @@ static int mb_propose(void *st, const tune_ctx *c, int *out, int n) {
     tune_batch_fill_random(c, out, &got, n);
     return got;
   }
-  if (rows != m->fitted && !tune_cm_fit(m->cm, m->x.data, rows, m->nf, m->y.data, NULL)) m->fitted = rows;
+  if (rows != m->fitted) {
+    double t0 = chm_now();
+    if (!tune_cm_fit(m->cm, m->x.data, rows, m->nf, m->y.data, NULL)) m->fitted = rows;
+    if (c->fit_s) *c->fit_s += chm_now() - t0;
+  }
   oracle_ctx oc = {m, c};
   tune_oracle o = {&oc, &c->task->space, o_score, o_valid, o_visited, o_random};
   int (*plan)[TUNE_MAX_KNOBS] = chm_malloc(2 * PLAN * sizeof *plan), (*pick)[TUNE_MAX_KNOBS] = plan;

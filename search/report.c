@@ -9,7 +9,11 @@
  *  - a markdown table on `table`: per task and tuner the measurements, the
  *    best GFLOP/s, the measurements and wall-clock seconds needed to reach
  *    95% of the best that any tuner reached on that task, and a geomean row
- *    per tuner.
+ *    per tuner;
+ *  - when the logs hold `autotvm` and other tuners: the head to head of
+ *    issue 4 (write_h2h: measurements and seconds until each tuner reaches
+ *    AutoTVM's final best, and best GFLOP/s at 200, 400, 800 measurements);
+ *  - where the time went per tuner: compile, run, model fit, optimizer.
  *
  * Choices:
  *  - A run is the records of one (log, task, tuner) in log order (the order
@@ -65,7 +69,8 @@ typedef struct rp_run {
   int log;               /* which log */
   int panel, tuner;      /* indices into rp_data's lists */
   CHM_VEC(double) best;  /* best-so-far GFLOP/s after each measurement */
-  CHM_VEC(double) cost;  /* cumulative compile_s + run_s after each measurement */
+  CHM_VEC(double) cost;  /* cumulative wall-clock cost after each measurement */
+  double part[4];        /* seconds of build, run, fit, optimizer (tune_record_cost's parts) */
 } rp_run;
 
 typedef CHM_VEC(char *) rp_names; /* owned strings */
@@ -122,7 +127,9 @@ static void add_record(rp_data *d, int log, const tune_record *r) {
   double prev = run->best.len ? run->best.data[run->best.len - 1] : 0;
   double g = gflops(r), spent = (run->cost.len ? run->cost.data[run->cost.len - 1] : 0);
   chm_vec_push(&run->best, g > prev ? g : prev);
-  chm_vec_push(&run->cost, spent + r->compile_s + r->run_s);
+  chm_vec_push(&run->cost, spent + tune_record_cost(r));
+  run->part[0] += r->build_s > 0 ? r->build_s : r->compile_s;
+  run->part[1] += r->run_s, run->part[2] += r->fit_s, run->part[3] += r->opt_s;
 }
 
 /* Whether the logs hold more than one (target, cpu) pair. */
@@ -302,9 +309,140 @@ static void write_table(FILE *f, const rp_data *d) {
       if (r->runs) put_row(f, d->panels.data[p], d->tuners.data[t], runs, r);
     }
   for (int t = 0; t < nt; t++) put_geomean(f, d, rows, t);
-  fputs("\n95% is of the best GFLOP/s any tuner reached on the task; seconds are compile + run time.\n", f);
+  fputs("\n95% is of the best GFLOP/s any tuner reached on the task; seconds are wall-clock tuning time "
+        "(compile, run, cost-model fit and optimizer; pauses excluded).\n", f);
   if (d->malformed) fprintf(f, "%d malformed log line%s skipped.\n", d->malformed, d->malformed == 1 ? "" : "s");
   free(rows);
+}
+
+/* ---- head to head against a baseline tuner (issue 4) ---- */
+
+enum { N_BUDGETS = 3 };
+static const int budgets[N_BUDGETS] = {200, 400, 800};
+
+/* Best GFLOP/s of run r after n measurements; INFINITY if it is shorter. */
+static double best_at(const rp_run *r, int n) { return r->best.len >= n ? r->best.data[n - 1] : INFINITY; }
+
+/* Median over tuner t's runs on panel p of f(run); fills *runs. */
+static double median_runs(const rp_data *d, int p, int t, double (*f)(const rp_run *, const void *),
+                          const void *arg, int *runs) {
+  double *v = chm_malloc((size_t)d->runs.len * sizeof *v + 1);
+  int k = 0;
+  for (int i = 0; i < d->runs.len; i++)
+    if (d->runs.data[i].panel == p && d->runs.data[i].tuner == t) v[k++] = f(&d->runs.data[i], arg);
+  double m = k ? median(v, k) : NAN;
+  free(v);
+  if (runs) *runs = k;
+  return m;
+}
+
+static double f_final(const rp_run *r, const void *arg) { (void)arg; return run_best(r); }
+static double f_meas(const rp_run *r, const void *arg) {
+  int k = run_reach(r, *(const double *)arg);
+  return k ? k : INFINITY;
+}
+static double f_secs(const rp_run *r, const void *arg) {
+  int k = run_reach(r, *(const double *)arg);
+  return k ? r->cost.data[k - 1] : INFINITY;
+}
+static double f_at(const rp_run *r, const void *arg) { return best_at(r, *(const int *)arg); }
+
+/*
+ * For each task the baseline tuned: the target is the median over the
+ * baseline's runs of their final best GFLOP/s. Per tuner: the median over
+ * runs of the measurements and wall-clock seconds until the best-so-far
+ * first reaches the target (a run that never does counts as infinite), the
+ * baseline's seconds over the tuner's (the optimization-time speedup), and
+ * the median best after 200, 400 and 800 measurements ("—" when the runs
+ * are shorter). Geomean rows per tuner over the tasks where the value is
+ * finite for both, with how many tasks that is.
+ */
+static void write_h2h(FILE *f, const rp_data *d, int base) {
+  int np = d->panels.len, nt = d->tuners.len;
+  fprintf(f, "\n## Against %s: time to reach its final best\n\n", d->tuners.data[base]);
+  fprintf(f, "| task | tuner | runs | target GFLOP/s | measurements to target | seconds to target | speedup |");
+  for (int b = 0; b < N_BUDGETS; b++) fprintf(f, " best@%d |", budgets[b]);
+  fputs("\n|---|---|---:|---:|---:|---:|---:|", f);
+  for (int b = 0; b < N_BUDGETS; b++) fputs("---:|", f);
+  fputc('\n', f);
+  double *sp = chm_malloc((size_t)(np * nt + 1) * sizeof *sp), *ratio = chm_malloc((size_t)(np * nt * N_BUDGETS + 1) * sizeof *ratio);
+  int *nsp = chm_calloc((size_t)nt, sizeof *nsp), *nratio = chm_calloc((size_t)nt * N_BUDGETS, sizeof *nratio);
+  for (int p = 0; p < np; p++) {
+    int nb = 0;
+    double target = median_runs(d, p, base, f_final, NULL, &nb);
+    if (!nb || !(target > 0)) continue;
+    double base_secs = median_runs(d, p, base, f_secs, &target, NULL), base_at[N_BUDGETS];
+    for (int b = 0; b < N_BUDGETS; b++) base_at[b] = median_runs(d, p, base, f_at, &budgets[b], NULL);
+    for (int t = 0; t < nt; t++) {
+      int runs = 0;
+      double meas = median_runs(d, p, t, f_meas, &target, &runs);
+      if (!runs) continue;
+      double secs = median_runs(d, p, t, f_secs, &target, NULL);
+      double speed = isfinite(secs) && isfinite(base_secs) && secs > 0 ? base_secs / secs : INFINITY;
+      char nr[16];
+      snprintf(nr, sizeof nr, "%d", runs);
+      fputc('|', f);
+      put_cell(f, d->panels.data[p]);
+      put_cell(f, d->tuners.data[t]);
+      put_cell(f, nr);
+      put_real(f, target);
+      put_count(f, meas);
+      put_real(f, secs);
+      put_real(f, speed);
+      if (isfinite(speed)) sp[t * np + nsp[t]++] = speed;
+      for (int b = 0; b < N_BUDGETS; b++) {
+        double v = median_runs(d, p, t, f_at, &budgets[b], NULL);
+        put_real(f, v);
+        if (isfinite(v) && isfinite(base_at[b]) && base_at[b] > 0)
+          ratio[(t * N_BUDGETS + b) * np + nratio[t * N_BUDGETS + b]++] = v / base_at[b];
+      }
+      fputc('\n', f);
+    }
+  }
+  fprintf(f, "\n| tuner | geomean speedup (tasks) |");
+  for (int b = 0; b < N_BUDGETS; b++) fprintf(f, " best@%d / %s's (tasks) |", budgets[b], d->tuners.data[base]);
+  fputs("\n|---|---:|", f);
+  for (int b = 0; b < N_BUDGETS; b++) fputs("---:|", f);
+  fputc('\n', f);
+  for (int t = 0; t < nt; t++) {
+    fprintf(f, "| %s |", d->tuners.data[t]);
+    if (nsp[t]) fprintf(f, " %.2f (%d) |", geomean(sp + t * np, nsp[t]), nsp[t]);
+    else fputs(" — (0) |", f);
+    for (int b = 0; b < N_BUDGETS; b++) {
+      int k = nratio[t * N_BUDGETS + b];
+      if (k) fprintf(f, " %.3f (%d) |", geomean(ratio + (t * N_BUDGETS + b) * np, k), k);
+      else fputs(" — (0) |", f);
+    }
+    fputc('\n', f);
+  }
+  fprintf(f, "\nTarget: the median over %s's runs of their final best. Speedup: %s's seconds to the target over "
+             "the tuner's (medians over runs); tasks where a tuner never reaches the target are left out of its "
+             "geomean, so compare the task counts.\n",
+          d->tuners.data[base], d->tuners.data[base]);
+  free(sp), free(ratio), free(nsp), free(nratio);
+}
+
+/* Where the time went, per tuner: sums over all its runs. */
+static void write_breakdown(FILE *f, const rp_data *d) {
+  static const char *const names[4] = {"compile", "run", "model fit", "optimizer"};
+  fputs("\n## Where the time goes\n\n| tuner | measurements | seconds |", f);
+  for (int k = 0; k < 4; k++) fprintf(f, " %s |", names[k]);
+  fputs("\n|---|---:|---:|---:|---:|---:|---:|\n", f);
+  for (int t = 0; t < d->tuners.len; t++) {
+    double part[4] = {0}, total = 0;
+    int meas = 0;
+    for (int i = 0; i < d->runs.len; i++) {
+      const rp_run *r = &d->runs.data[i];
+      if (r->tuner != t) continue;
+      meas += r->best.len;
+      for (int k = 0; k < 4; k++) part[k] += r->part[k], total += r->part[k];
+    }
+    fprintf(f, "| %s | %d | %.0f |", d->tuners.data[t], meas, total);
+    for (int k = 0; k < 4; k++) fprintf(f, " %.0f s (%.0f%%) |", part[k], total > 0 ? 100 * part[k] / total : 0);
+    fputc('\n', f);
+  }
+  fputs("\nCompile is the wall-clock time of the parallel batch builds (per-candidate compile time for logs "
+        "written before build_s was recorded).\n", f);
 }
 
 /* ---- SVG helpers ---- */
@@ -499,7 +637,12 @@ int tune_report(const char *const *logs, int n_logs, const char *svg_path, void 
   rp_data d = {0};
   int rc = load(&d, logs, n_logs, e);
   if (!rc && svg_path) rc = write_svg(svg_path, &d, e);
-  if (!rc && table) write_table(table, &d);
+  if (!rc && table) {
+    write_table(table, &d);
+    for (int t = 0; t < d.tuners.len; t++)
+      if (!strcmp(d.tuners.data[t], "autotvm") && d.tuners.len > 1) write_h2h(table, &d, t);
+    write_breakdown(table, &d);
+  }
   data_free(&d);
   return rc;
 }

@@ -8,6 +8,11 @@
  * the log's earlier records of the task, and the budget counts them: a
  * rerun after an interruption continues where it stopped and measures
  * nothing twice.
+ *
+ * Each record also carries its share of the round's wall-clock costs
+ * (batch compile, cost-model fit, optimizer search): summed over a run they
+ * give where the time went and, unlike timestamps, they exclude the pauses
+ * of a run resumed across sessions.
  */
 #include "chamcc/search.h"
 
@@ -140,7 +145,8 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
   if (!m) return -1;
   unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
   void *st = s->method->create(t, rng);
-  tune_ctx c = {t, s->log, &rng};
+  double fit_s = 0;
+  tune_ctx c = {t, s->log, &rng, &fit_s};
   tune_progress p = {task_i, n_tasks, t, done, budget, replay(s, st, &c, t), 0, 0, NULL};
   int batch = s->batch > 0 ? s->batch : 64, rc = 0;
   int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));
@@ -155,10 +161,17 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
       tune_batch_add(&c, cfgs, &n, idx);
       first = 0;
     }
+    double t_prop = chm_now();
+    fit_s = 0;
     n += s->method->propose(st, &c, cfgs + n * TUNE_MAX_KNOBS, want - n);
+    t_prop = chm_now() - t_prop;
     if (n <= 0) break; /* the space is exhausted */
     n = drop_visited(&c, cfgs, n);
+    double t_build = chm_now();
     tune_built **built = build_batch(s, m, cfgs, n);
+    t_build = chm_now() - t_build;
+    /* each record carries an equal share of the round's wall-clock costs */
+    double share_fit = fit_s / n, share_opt = (t_prop > fit_s ? t_prop - fit_s : 0) / n;
     int got = 0;
     for (int i = 0; i < n; i++) {
       if (rc || (s->stop && *s->stop)) {
@@ -169,6 +182,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
       fill_record(s, t, cfgs + i * TUNE_MAX_KNOBS, r);
       tune_run_built(m, built[i], r);
       tune_built_free(built[i]);
+      r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt;
       struct timespec ts;
       if (!clock_gettime(CLOCK_REALTIME, &ts)) r->timestamp = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
       if ((rc = tune_log_append(s->log, r, e))) continue;

@@ -267,10 +267,64 @@ static void test_errors(void) {
   CHECK(tune_report(svgdir, 1, path_of("no/such/dir.svg"), NULL, &e5) == -1 && strstr(e5.msg, "dir.svg"));
 }
 
+/* One measurement with the wall-clock parts (build_s, fit_s, opt_s). */
+static void rec_parts(FILE *f, const char *tuner, double time, double build, double run, double fit, double opt) {
+  fprintf(f,
+          "{\"version\":1,\"target\":\"x86_64-linux-gnu\",\"cpu\":\"skx\",\"task\":\"T\",\"flops\":1e9,"
+          "\"config\":[0,0],\"tuner\":\"%s\",\"times\":[%g],\"status\":\"ok\",\"message\":\"\","
+          "\"timestamp\":1700000000,\"compile_s\":9,\"run_s\":%g,\"build_s\":%g,\"fit_s\":%g,\"opt_s\":%g}\n",
+          tuner, time, run, build, fit, opt);
+}
+
+/* The head to head against autotvm and the time breakdown.
+ *  autotvm seed 1: 100, 200, 400, then 100 (200 records of 2 s: build 1 + run 1);
+ *  autotvm seed 2: 100, 400, then 100 (200 records of 2 s).
+ *  chameleon:      400, then 100 (200 records of 3 s: build 1, run 0.5, fit 1, opt 0.5).
+ *  Target: median(400, 400) = 400. autotvm reaches it at 3 (6 s) and 2 (4 s):
+ *  medians 2.5 measurements, 5 s. chameleon: 1, 3 s, speedup 5 / 3 = 1.67.
+ *  best@200: 400 for both (ratio 1.000), best@400 and @800: runs too short.
+ *  Breakdown: autotvm 400 measurements, 800 s, half build, half run;
+ *  chameleon 200, 600 s: 200 build (33%), 100 run (17%), 200 fit (33%), 100 opt (17%). */
+static void test_h2h(void) {
+  static const double at1[] = {0.01, 0.005, 0.0025}, at2[] = {0.01, 0.0025};
+  FILE *a1 = log_new("h2h-a1.log"), *a2 = log_new("h2h-a2.log"), *c = log_new("h2h-c.log");
+  for (int i = 0; i < 200; i++) {
+    rec_parts(a1, "autotvm", i < 3 ? at1[i] : 0.01, 1, 1, 0, 0);
+    rec_parts(a2, "autotvm", i < 2 ? at2[i] : 0.01, 1, 1, 0, 0);
+    rec_parts(c, "chameleon", i < 1 ? 0.0025 : 0.01, 1, 0.5, 1, 0.5);
+  }
+  fclose(a1), fclose(a2), fclose(c);
+  const char *logs[] = {path_of("h2h-a1.log"), path_of("h2h-a2.log"), path_of("h2h-c.log")};
+  char *table = NULL;
+  chm_err e = {0};
+  CHECK(report(logs, 3, NULL, &table, &e) == 0);
+  static const char *const want[] = {
+      "| T | autotvm | 2 | 400.00 | 2.5 | 5.00 | 1.00 | 400.00 | — | — |\n",
+      "| T | chameleon | 1 | 400.00 | 1 | 3.00 | 1.67 | 400.00 | — | — |\n",
+      "| chameleon | 1.67 (1) | 1.000 (1) | — (0) | — (0) |\n",
+      "| autotvm | 400 | 800 | 400 s (50%) | 400 s (50%) | 0 s (0%) | 0 s (0%) |\n",
+      "| chameleon | 200 | 600 | 200 s (33%) | 100 s (17%) | 200 s (33%) | 100 s (17%) |\n",
+      /* the main table's seconds are the same wall-clock costs */
+      "| T | chameleon | 1 | 200 | 400.00 | 1 | 3.00 |\n",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    CHECK(table && strstr(table, want[i]));
+    if (!table || !strstr(table, want[i])) fprintf(stderr, "missing: %s", want[i]);
+  }
+  if (failures) fprintf(stderr, "got:\n%s", table ? table : "(null)");
+  free(table);
+  /* without a baseline there is no head to head */
+  const char *only_c[] = {path_of("h2h-c.log")};
+  CHECK(report(only_c, 1, NULL, &table, &e) == 0);
+  CHECK(table && !strstr(table, "Against") && strstr(table, "Where the time goes"));
+  free(table);
+}
+
 static const struct {
   const char *name;
   void (*fn)(void);
 } tests[] = {
+    {"h2h", test_h2h},
     {"table", test_table}, {"svg", test_svg}, {"median", test_median},
     {"machines", test_machines}, {"errors", test_errors},
 };

@@ -98,6 +98,7 @@ static tune_record make(const char *task, int seed, tune_status st) {
   r.timestamp = 1700000000.0 + seed / 7.0;
   r.compile_s = 0.1 / (seed + 3);
   r.run_s = 0.2 / (seed + 7);
+  r.build_s = 0.03 / (seed + 5), r.fit_s = 0.001 * seed, r.opt_s = 0.7 / (seed + 11);
   return r;
 }
 
@@ -111,7 +112,8 @@ static int same(const tune_record *a, const tune_record *b) {
            a->status == b->status && !strcmp(a->message, b->message) &&
            !memcmp(&a->timestamp, &b->timestamp, sizeof(double)) &&
            !memcmp(&a->compile_s, &b->compile_s, sizeof(double)) &&
-           !memcmp(&a->run_s, &b->run_s, sizeof(double));
+           !memcmp(&a->run_s, &b->run_s, sizeof(double)) && !memcmp(&a->build_s, &b->build_s, sizeof(double)) &&
+           !memcmp(&a->fit_s, &b->fit_s, sizeof(double)) && !memcmp(&a->opt_s, &b->opt_s, sizeof(double));
   return ok;
 }
 
@@ -141,6 +143,7 @@ static void test_roundtrip(void) {
     in[i].timestamp = 1.7e9 + edge[(i + 1) % 8];
     in[i].compile_s = edge[(i + 2) % 8];
     in[i].run_s = edge[(i + 3) % 8];
+    in[i].opt_s = edge[(i + 4) % 8];
     if (in[i].status == TUNE_OK)
       for (int k = 0; k < in[i].n_times; k++) in[i].times[k] = edge[(i + k) % 8];
     snprintf(in[i].message, sizeof in[i].message,
