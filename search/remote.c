@@ -35,6 +35,8 @@ enum {
   CONNECT_S = 10, /* longest wait for a connection */
   SLACK_S = 30,   /* a RESULT may come this long after the TASK's timeout
                    * (transfer, dlopen, the check run of a slow board) */
+  STALE_S = 30,   /* reconnect after this long idle (the tuner was compiling
+                   * or planning): half the runner's idle timeout */
 };
 
 /* ---- the linker ---- */
@@ -238,6 +240,7 @@ struct rmt_client {
   size_t task_size;        /* its size */
   double timeout_s;        /* the TASK's timeout */
   rmt_conn conn;           /* conn.fd < 0 when not connected */
+  double last_used;        /* when the connection last carried a result */
 };
 
 rmt_client *rmt_client_new(const char *addr, const rmt_task *t, chm_err *e) {
@@ -284,8 +287,18 @@ static void set_timeouts(int fd, double s) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+/* Drops a connection the runner may have closed meanwhile (its idle
+ * timeout): the runner never speaks unasked, so anything readable now is
+ * its goodbye. One idle for long is dropped before that can happen. */
+static void drop_stale(rmt_client *c) {
+  if (c->conn.fd < 0) return;
+  struct pollfd p = {c->conn.fd, POLLIN | POLLRDHUP, 0};
+  if (poll(&p, 1, 0) != 0 || chm_now() - c->last_used > STALE_S) hang_up(c);
+}
+
 /* Connects and sends the TASK if not connected yet. */
 static int ensure_connected(rmt_client *c, rmt_result *r) {
+  drop_stale(c);
   if (c->conn.fd >= 0) return 0;
   char why[512];
   int fd = dial(c->addr, why, sizeof why);
@@ -340,4 +353,5 @@ void rmt_client_measure(rmt_client *c, const unsigned char *so, size_t size, rmt
     return;
   }
   read_answer(c, r);
+  c->last_used = chm_now();
 }

@@ -2,19 +2,21 @@
 #
 # Arguments: --arch host|aarch64  --runner=PATH (chamcc-runner for that
 # arch; empty when it was not built)  --chamcc PATH  --client PATH
-# (test_client)  --src DIR (the source tree)  --work DIR (scratch, emptied).
+# (test_client)  --reconnect PATH (test_reconnect)  --src DIR (the source
+# tree)  --work DIR (scratch, emptied).
 # The aarch64 runner runs under qemu-aarch64 (called explicitly: binfmt is
 # not assumed). Exit status: 0 pass, 1 fail, 77 skipped (qemu, the cross
 # gcc or ld.lld is missing). Every runner started is killed on exit.
 set -uo pipefail
 
-ARCH=host RUNNER="" CHAMCC="" CLIENT="" SRC="" WORK=""
+ARCH=host RUNNER="" CHAMCC="" CLIENT="" RECONNECT="" SRC="" WORK=""
 while [ $# -gt 0 ]; do
   case "$1" in
   --arch) ARCH=$2; shift 2 ;;
   --runner=*) RUNNER=${1#--runner=}; shift ;;
   --chamcc) CHAMCC=$2; shift 2 ;;
   --client) CLIENT=$2; shift 2 ;;
+  --reconnect) RECONNECT=$2; shift 2 ;;
   --src) SRC=$2; shift 2 ;;
   --work) WORK=$2; shift 2 ;;
   *) echo "unknown argument $1" >&2; exit 2 ;;

@@ -2,7 +2,8 @@
 # The runner's protocol, by a hand-written client (test_client.c) and
 # hand-made candidates (kernels.c): results of good, wrong, crashing,
 # hanging and unloadable candidates; garbage of every kind answered with an
-# ERROR frame, and the runner still serving afterwards; SIGTERM ends it.
+# ERROR frame, and the runner still serving afterwards; chamcc's client
+# reconnecting after the runner dropped it; SIGTERM ends the runner.
 source "$(dirname "$0")/lib.sh"
 
 command -v "$KERNEL_CC" >/dev/null || skip "$KERNEL_CC is not installed"
@@ -14,6 +15,7 @@ done
 
 start_runner --max-bytes 1000000 --idle-timeout 2
 "$CLIENT" 127.0.0.1 "$PORT" "$WORK" || { cat "$WORK/runner.err" >&2; fail "test_client found problems"; }
+"$RECONNECT" 127.0.0.1 "$PORT" "$WORK" || { cat "$WORK/runner.err" >&2; fail "test_reconnect found problems"; }
 stop_runner
 no_leftovers
 say "ok"
