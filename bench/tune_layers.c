@@ -7,9 +7,18 @@
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME] [--threads T] [-q]
+ *   tune_layers LAYERS.json --log FILE --eval [--net NAME] [--min-time S] [--repeats N]
  *
  * Every measurement goes to the log (resumable, as chamcc tune), so several
  * tuners and seeds can be compared afterwards with `chamcc report`.
+ *
+ * --eval tunes nothing and writes nothing to the log: it measures again,
+ * at 1 and 2 threads, each layer's default config and the log's best one
+ * (the best of hundreds of noisy measurements flatters itself; a fresh
+ * measurement does not), with `repeats` repeats of at least `min-time`
+ * seconds, and prints a tab-separated table for bench/layers/run.sh:
+ * name, default 1T, default 2T, tuned 1T, tuned 2T (GFLOP/s; "-" where the
+ * log has no ok record of the layer), measurements in the log.
  */
 #include "chamcc/search.h"
 
@@ -62,6 +71,37 @@ static double best_of(const tune_log *log, const char *task, int default_only, c
   return best;
 }
 
+/* GFLOP/s of config idx measured afresh with `threads` threads; 0 if it fails. */
+static double measure_at(const tune_task *t, const cg_target *tgt, const int *idx, int threads, double min_s,
+                         int repeats) {
+  tune_measure_opts o = tune_measure_defaults();
+  o.nthreads = threads, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3;
+  o.timeout_s = 60 + 4 * repeats * min_s;
+  chm_err e = {0};
+  tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
+  if (!m) return 0;
+  tune_record r = {.flops = t->flops};
+  tune_measure(m, idx, &r);
+  tune_measurer_free(m);
+  if (r.status != TUNE_OK) fprintf(stderr, "tune_layers: %s: %s\n", tune_status_name(r.status), r.message);
+  return tune_throughput(&r);
+}
+
+/* --eval: one line per layer, see the header. */
+static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt, const tune_log *log, double min_s,
+                       int repeats) {
+  int def[TUNE_MAX_KNOBS];
+  tune_task_default(t, def);
+  const tune_record *best = tune_log_best(log, t->key);
+  printf("%s", str(l, "name"));
+  for (int th = 1; th <= 2; th++) printf("\t%.1f", measure_at(t, tgt, def, th, min_s, repeats));
+  for (int th = 1; th <= 2; th++)
+    if (best) printf("\t%.1f", measure_at(t, tgt, best->config, th, min_s, repeats));
+    else printf("\t-");
+  printf("\t%d\n", tune_log_count(log, t->key));
+  fflush(stdout);
+}
+
 static void progress(void *ctx, const tune_progress *p) {
   if (*(int *)ctx || (p->done % 50 && p->done != p->budget)) return;
   char name[64];
@@ -72,7 +112,8 @@ static void progress(void *ctx, const tune_progress *p) {
 
 int main(int argc, char **argv) {
   const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18";
-  int trials = 200, threads = 0, quiet = 0;
+  int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5;
+  double min_s = 0.2;
   unsigned seed = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -83,10 +124,14 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--net") && v) net = argv[++i];
     else if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
     else if (!strcmp(a, "-q")) quiet = 1;
+    else if (!strcmp(a, "--eval")) eval = 1;
+    else if (!strcmp(a, "--min-time") && v) min_s = atof(argv[++i]);
+    else if (!strcmp(a, "--repeats") && v) repeats = atoi(argv[++i]);
     else if (a[0] != '-' && !layers) layers = a;
     else {
       fprintf(stderr, "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
-                      "[--net NAME|all] [--threads T] [-q]\n");
+                      "[--net NAME|all] [--threads T] [-q]\n"
+                      "       tune_layers LAYERS.json --log FILE --eval [--net NAME|all] [--min-time S] [--repeats N]\n");
       return 2;
     }
   }
@@ -109,6 +154,20 @@ int main(int argc, char **argv) {
   tune_log *tl = tune_log_open(logpath, tgt.triple, tgt.cpu, NULL, NULL, &e);
   if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
 
+  if (eval) {
+    printf("name\tdef1\tdef2\ttuned1\ttuned2\tmeasurements\n");
+    const cJSON *l;
+    cJSON_ArrayForEach(l, list) {
+      if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
+      tune_task t;
+      layer_task(l, tgt.lanes, &t);
+      eval_layer(l, &t, &tgt, tl, min_s, repeats);
+    }
+    tune_log_close(tl);
+    cJSON_Delete(root);
+    free(text);
+    return 0;
+  }
   tune_session s = {.log = tl, .target = &tgt, .measure = tune_measure_defaults(), .method = method,
                     .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};
   s.measure.nthreads = threads;

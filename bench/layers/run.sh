@@ -3,6 +3,12 @@
 # every layer of cnn_layers.json at 1 and 2 threads, as one markdown table.
 #
 #   bench/layers/run.sh [--quick] [--no-spin] [--layers LAYERS.json] [--out TABLE.md]
+#                       [--chamcc-log LOG]
+#
+# --chamcc-log LOG adds chamcc's columns, measured in the same run: each
+# layer's default schedule and the best config LOG holds for it (a tuning
+# log of build/bench/tune_layers, e.g. bench/tuners.sh's), measured afresh
+# by `tune_layers --eval` at 1 and 2 threads (build it first).
 #
 # Builds peers.c (with search/reference.c) by hand with cc — benchmarks stay
 # out of the CMake build — writes one-layer ONNX models with Debian's
@@ -22,6 +28,7 @@ root=$(cd "$here/../.." && pwd)
 layers=$root/../shared/workloads/cnn_layers.json
 out=
 quick=0
+clog=
 nospin=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -29,7 +36,8 @@ while [ $# -gt 0 ]; do
     --no-spin) nospin=(--no-spin); export OMP_WAIT_POLICY=passive ;;
     --layers) layers=$2; shift ;;
     --out) out=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--no-spin] [--layers LAYERS.json] [--out TABLE.md]" >&2; exit 2 ;;
+    --chamcc-log) clog=$2; shift ;;
+    *) echo "usage: $0 [--quick] [--no-spin] [--layers LAYERS.json] [--out TABLE.md] [--chamcc-log LOG]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -63,13 +71,20 @@ echo "writing one-layer models ..." >&2
 
 "$scratch/peers" "$layers" "${only[@]}" "${timing[@]}" > "$scratch/peers.tsv"
 node "$here/ort_layers.js" "$layers" "$scratch/models" "${only[@]}" "${timing[@]}" "${nospin[@]}" > "$scratch/ort.tsv"
+: > "$scratch/chamcc.tsv"
+if [ -n "$clog" ]; then
+  [ -x "${CHAMCC_BUILD:-$root/build}/bench/tune_layers" ] || { echo "run.sh: build/bench/tune_layers is missing (scripts/build.sh)" >&2; exit 1; }
+  echo "measuring chamcc's default and tuned kernels ($clog) ..." >&2
+  # tune_layers takes the same timing flags as peers
+  "${CHAMCC_BUILD:-$root/build}/bench/tune_layers" "$layers" --log "$clog" --eval --net all "${timing[@]}" > "$scratch/chamcc.tsv"
+fi
 
 {
   echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
   echo "GFLOP/s = 2 x MACs / median time, batch 1, fp32; OpenBLAS kernels: $(sed -n 's/^# openblas core: //p' "$scratch/peers.tsv"); oneDNN implementations: $(grep -v '^#' "$scratch/peers.tsv" | cut -f10 | tail -n +2 | sort -u | paste -sd, -); idle threads $([ ${#nospin[@]} = 0 ] && echo spin "(library defaults)" || echo "sleep (--no-spin)")."
   [ $quick = 1 ] && echo "QUICK run: 3 layers, short measurements — not for comparison."
   echo
-  awk -F'\t' -f "$here/table.awk" "$scratch/ort.tsv" "$scratch/peers.tsv"
+  awk -F'\t' -f "$here/table.awk" "$scratch/ort.tsv" "$scratch/chamcc.tsv" "$scratch/peers.tsv"
 } > "$scratch/table.md"
 
 cat "$scratch/table.md"
