@@ -13,6 +13,9 @@
  * timeout; the runtime (runtime/rt.c) is linked into this program and
  * exported, so candidates resolve chm_rt_parallel_for here.
  *
+ * Candidates are written to $TMPDIR (or /tmp): it must not be mounted
+ * noexec, or dlopen fails and every candidate is a runtime error saying so.
+ *
  * Only libc, libdl, libm and pthreads: it is built for the board too.
  */
 #define _GNU_SOURCE
@@ -66,34 +69,51 @@ static double parse_number(const char *opt, const char *s, double lo, double hi)
   return v;
 }
 
+static void usage(void) {
+  printf("usage: chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]\n"
+         "Measures kernels for `chamcc tune --runner HOST:PORT` on this machine.\n"
+         "  --port N          TCP port (default 9190; 0: any free port)\n"
+         "  --bind ADDR       address to listen on (default 127.0.0.1; 0.0.0.0: all)\n"
+         "  --max-bytes N     longest message accepted (default 1 GiB)\n"
+         "  --idle-timeout S  drop a client silent for S seconds (default 60)\n"
+         "Candidates are written to $TMPDIR (default /tmp), which must allow executing.\n");
+}
+
+/* Sets option `a` to v; 0 if there is no such option. */
+static int set_option(options *o, const char *a, const char *v) {
+  if (!strcmp(a, "--port")) {
+    parse_number(a, v, 0, 65535);
+    if (strspn(v, "0123456789") != strlen(v)) usage_error("--port needs a whole number");
+    o->port = v;
+  } else if (!strcmp(a, "--bind")) {
+    o->bind = v;
+  } else if (!strcmp(a, "--max-bytes")) {
+    o->max_bytes = (uint64_t)parse_number(a, v, 64, 1e15);
+  } else if (!strcmp(a, "--idle-timeout")) {
+    o->idle_s = parse_number(a, v, 0.001, 1e6);
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
 static options parse_args(int argc, char **argv) {
   options o = {"9190", "127.0.0.1", (uint64_t)1 << 30, 60};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    char msg[160];
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-      printf("usage: chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]\n"
-             "Measures kernels for `chamcc tune --runner HOST:PORT` on this machine.\n"
-             "  --port N          TCP port (default 9190; 0: any free port)\n"
-             "  --bind ADDR       address to listen on (default 127.0.0.1; 0.0.0.0: all)\n"
-             "  --max-bytes N     longest message accepted (default 1 GiB)\n"
-             "  --idle-timeout S  drop a client silent for S seconds (default 60)\n");
+      usage();
       exit(0);
     }
-    if (i + 1 >= argc) usage_error(a[0] == '-' ? "an option is missing its value" : "unexpected argument");
-    const char *v = argv[++i];
-    if (!strcmp(a, "--port")) {
-      parse_number(a, v, 0, 65535);
-      if (strspn(v, "0123456789") != strlen(v)) usage_error("--port needs a whole number");
-      o.port = v;
-    }
-    else if (!strcmp(a, "--bind")) o.bind = v;
-    else if (!strcmp(a, "--max-bytes")) o.max_bytes = (uint64_t)parse_number(a, v, 64, 1e15);
-    else if (!strcmp(a, "--idle-timeout")) o.idle_s = parse_number(a, v, 0.001, 1e6);
+    if (a[0] != '-') snprintf(msg, sizeof msg, "unexpected argument '%.100s'", a);
+    else if (i + 1 >= argc) snprintf(msg, sizeof msg, "%.100s needs a value", a);
+    else if (!set_option(&o, a, argv[i + 1])) snprintf(msg, sizeof msg, "unknown option '%.100s'", a);
     else {
-      char msg[160];
-      snprintf(msg, sizeof msg, "unknown option '%s'", a);
-      usage_error(msg);
+      i++; /* its value */
+      continue;
     }
+    usage_error(msg);
   }
   return o;
 }

@@ -21,6 +21,8 @@
  * TASK) is answered with an ERROR frame and the connection is closed; the
  * runner then serves the next connection. A client that stays silent
  * longer than the runner's idle timeout (60 s) is dropped the same way.
+ * Connections are served one at a time, so that candidates never share
+ * the board: a second client waits (and its candidates may time out).
  *
  *   TASK (1), client -> runner: what every candidate computes.
  *     u32 version (RMT_VERSION), u32 n_bufs (1..RMT_MAX_BUFS),
