@@ -394,7 +394,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  mdl_tuning tu = tune_log_provider(log);
+  tune_log_use use = {log, 0, 0};
+  mdl_tuning tu = tune_log_provider(&use);
   mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0};
   mdl_stats st;
   unsigned char *obj = NULL;
@@ -413,6 +414,9 @@ int main(int argc, char **argv) {
             "%.1f MB workspace) in %.2f s\n",
             o.output, hpath, target.triple, target.cpu, st.n_kernels, st.n_calls,
             (double)st.weight_bytes / 1e6, (double)st.ws_bytes / 1e6, chm_now() - t0);
+  if (!o.quiet)
+    fprintf(stderr, "chamcc: %d of %d tunable layers use a tuned config from %s (%s, %s)\n", use.from_log,
+            use.layers, logpath, target.triple, target.cpu);
   if (o.verbose)
     fprintf(stderr, "chamcc: load %.2f s, lower %.2f s, optimize %.2f s, codegen %.2f s\n", t_load,
             st.lower_s, st.opt_s, st.emit_s);

@@ -58,20 +58,24 @@ static const tune_record *best_for(const tune_log *log, const tune_task *t) {
 }
 
 static void best_conv(void *ctx, const tpl_conv *w, tpl_conv_cfg *cfg) {
+  tune_log_use *u = ctx;
   tune_task t;
   tune_task_init_conv(&t, w);
-  const tune_record *r = best_for(ctx, &t);
-  if (r) tune_task_conv_cfg(&t, r->config, cfg);
+  const tune_record *r = best_for(u->log, &t);
+  u->layers++;
+  if (r) tune_task_conv_cfg(&t, r->config, cfg), u->from_log++;
 }
 
 static void best_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
+  tune_log_use *u = ctx;
   tune_task t;
   tune_task_init_dense(&t, w);
-  const tune_record *r = best_for(ctx, &t);
-  if (r) tune_task_dense_cfg(&t, r->config, cfg);
+  const tune_record *r = best_for(u->log, &t);
+  u->layers++;
+  if (r) tune_task_dense_cfg(&t, r->config, cfg), u->from_log++;
 }
 
-mdl_tuning tune_log_provider(const tune_log *log) {
-  mdl_tuning tu = {(void *)log, best_conv, best_dense};
+mdl_tuning tune_log_provider(tune_log_use *u) {
+  mdl_tuning tu = {u, best_conv, best_dense};
   return tu;
 }

@@ -269,8 +269,14 @@ void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int mi
 int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
                        chm_err *e);
 /* A config provider for mdl_compile that takes each task's best config
- * from the log (the template default where the log has none). */
-mdl_tuning tune_log_provider(const tune_log *log);
+ * from the log (the template default where the log has none), counting
+ * the tunable layers it saw and how many of them the log served. */
+typedef struct tune_log_use {
+  const tune_log *log; /* the log (records of the build's target and CPU) */
+  int layers;          /* tunable layers lowered */
+  int from_log;        /* of them, built with a config from the log */
+} tune_log_use;
+mdl_tuning tune_log_provider(tune_log_use *u);
 
 /* ---- model optimizers and samplers (Chameleon) ---- */
 

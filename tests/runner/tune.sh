@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `chamcc tune --runner` against a runner on loopback (this machine's, or
 # the aarch64 one under qemu with --target aarch64-linux-gnu): the budget
-# completes with ok records for the runner's target. On the host also: a
+# completes with ok records for the runner's target, and a build from that
+# log uses it (and ignores it for another CPU). On the host also: a
 # build (`chamcc MODEL -o lib.a --runner`) tunes through the runner too;
 # tuning a foreign target without --runner, or with nothing listening, is
 # one clear error.
@@ -24,6 +25,21 @@ say "$records records, $ok ok"
 want=$([ "$ARCH" = aarch64 ] && echo aarch64 || uname -m)
 [ "$(count "$log" "\"target\":\"$want-")" -eq "$records" ] || fail "records are not for $want"
 grep -q "task 'candidate'" "$WORK/runner.err" || fail "the runner did not log the task"
+
+# The log is what `chamcc tune` on the board would write: a cross build
+# takes it as it is (every tunable layer from the log, nothing measured),
+# and ignores it for another CPU (records are keyed by triple and CPU).
+other_cpu=$([ "$ARCH" = aarch64 ] && echo cortex-a72 || echo haswell)
+"$CHAMCC" "$WORK/tiny.onnx" -o "$WORK/libfromlog.a" "${TARGET[@]}" --log "$log" --tuner none 2>"$WORK/fromlog.err" ||
+  { cat "$WORK/fromlog.err" >&2; fail "a build from the log failed"; }
+cat "$WORK/fromlog.err"
+grep -qE "chamcc: ([1-9][0-9]*) of \1 tunable layers use a tuned config" "$WORK/fromlog.err" ||
+  fail "the build did not take every layer's config from the log"
+"$CHAMCC" "$WORK/tiny.onnx" -o "$WORK/libother.a" "${TARGET[@]}" --cpu "$other_cpu" --log "$log" --tuner none \
+  2>"$WORK/other.err" || { cat "$WORK/other.err" >&2; fail "a build for $other_cpu failed"; }
+grep -qE "chamcc: 0 of [1-9][0-9]* tunable layers" "$WORK/other.err" ||
+  { cat "$WORK/other.err" >&2; fail "records of another CPU were used for $other_cpu"; }
+[ "$(count "$log" '^\{')" -eq "$records" ] || fail "builds with --tuner none wrote records"
 
 if [ "$ARCH" = host ]; then
   blog=$WORK/build.jsonl
