@@ -302,6 +302,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;
   s.batch = 64;
+  s.warm_start = 1; /* learn from the log's other tasks until a task has its own data */
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.stop = &interrupted;

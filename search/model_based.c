@@ -20,14 +20,25 @@
  * after 50 steps without a change in that top set. Of the plan, 5% are
  * replaced by random unvisited configs (also after adaptive sampling: the
  * exploration of the baseline is kept). The first batch is random.
+ *
+ * Warm start (tune_ctx.warm_start, off in the benchmarks): until the task
+ * has PLAN measurements, the model is fitted on the log's records of other
+ * tasks of the same template too, their tasks rebuilt from their keys for
+ * the features, and each task's throughputs divided by that task's best
+ * (so that slow and fast layers mix). The features are mostly relative to
+ * the task (efficiency estimates, lane use, footprints against the caches),
+ * which is what lets a model of other layers rank this one's configs better
+ * than chance. Without WARM_MIN such rows the first batch stays random.
  */
 #include "chamcc/search.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { SA_CHAINS = 128, SA_STEPS = 500, SA_EARLY_STOP = 50, PLAN = 64 };
+enum { WARM_MIN = 64, WARM_MAX = 4096 }; /* other tasks' rows: needed, used (latest) */
 #define EPSILON 0.05
 
 typedef struct mb_state {
@@ -40,6 +51,9 @@ typedef struct mb_state {
   CHM_VEC(float) x;                  /* features of every measured config */
   CHM_VEC(float) y;                  /* their GFLOP/s */
   int fitted;                        /* rows in the last fit */
+  int warm_done;                     /* other tasks' rows collected (or found too few) */
+  CHM_VEC(float) wx;                 /* their features */
+  CHM_VEC(float) wy;                 /* their throughput / their task's best */
   int chain[SA_CHAINS][TUNE_MAX_KNOBS]; /* SA chains, kept between rounds */
   int n_chains;                      /* chains started */
 } mb_state;
@@ -68,6 +82,8 @@ static void mb_destroy(void *st) {
   tune_ppo_free(m->ppo);
   chm_vec_free(&m->x);
   chm_vec_free(&m->y);
+  chm_vec_free(&m->wx);
+  chm_vec_free(&m->wy);
   free(m);
 }
 
@@ -79,6 +95,76 @@ static void mb_update(void *st, const tune_ctx *c, const tune_record *r, int n) 
     for (int j = 0; j < m->nf; j++) chm_vec_push(&m->x, f[j]);
     chm_vec_push(&m->y, (float)tune_throughput(&r[i]));
   }
+}
+
+/* ---- warm start from other tasks' records ---- */
+
+typedef struct warm_task {
+  char key[256];   /* the task's key */
+  tune_task t;     /* rebuilt from it */
+  int ok;          /* the key parsed, with this method's number of features */
+  double best;     /* best throughput in the log */
+} warm_task;
+
+typedef CHM_VEC(warm_task) warm_tasks;
+
+/* The entry of `key`, added (and its task rebuilt) when new. */
+static warm_task *warm_find(warm_tasks *ts, const char *key, const mb_state *m) {
+  for (int i = 0; i < ts->len; i++)
+    if (!strcmp(ts->data[i].key, key)) return &ts->data[i];
+  warm_task n = {0};
+  snprintf(n.key, sizeof n.key, "%s", key);
+  n.ok = !tune_task_from_key(key, &n.t) && n.t.kind == m->t->kind;
+  if (n.ok) {
+    int zero[TUNE_MAX_KNOBS] = {0};
+    float f[TUNE_MAX_FEATURES];
+    n.ok = tune_task_features(&n.t, zero, f) == m->nf;
+  }
+  chm_vec_push(ts, n);
+  return &ts->data[ts->len - 1];
+}
+
+/* Collects the latest WARM_MAX records of other tasks whose features match. */
+static void warm_collect(mb_state *m, const tune_ctx *c) {
+  m->warm_done = 1;
+  warm_tasks ts = {0};
+  CHM_VEC(int) of = {0}; /* task of each row */
+  float f[TUNE_MAX_FEATURES];
+  for (int i = tune_log_size(c->log) - 1; i >= 0 && m->wy.len < WARM_MAX; i--) {
+    const tune_record *r = tune_log_get(c->log, i);
+    if (!strcmp(r->task, m->t->key)) continue;
+    warm_task *w = warm_find(&ts, r->task, m);
+    if (!w->ok || r->n_config != w->t.space.n_knobs || tune_task_check(&w->t, r->config)) continue;
+    double g = tune_throughput(r);
+    if (g > w->best) w->best = g;
+    tune_task_features(&w->t, r->config, f);
+    for (int j = 0; j < m->nf; j++) chm_vec_push(&m->wx, f[j]);
+    chm_vec_push(&m->wy, (float)g);
+    chm_vec_push(&of, (int)(w - ts.data));
+  }
+  for (int i = 0; i < m->wy.len; i++) { /* throughput / its task's best */
+    double best = ts.data[of.data[i]].best;
+    m->wy.data[i] = best > 0 ? (float)(m->wy.data[i] / best) : 0.0f;
+  }
+  if (m->wy.len < WARM_MIN) m->wx.len = m->wy.len = 0;
+  chm_vec_free(&ts);
+  chm_vec_free(&of);
+}
+
+/* Fits on the other tasks' rows plus this task's (normalized by its best). */
+static int warm_fit(mb_state *m) {
+  int rows = m->y.len, all = m->wy.len + rows;
+  float *x = chm_malloc((size_t)all * m->nf * sizeof(float)), *y = chm_malloc((size_t)all * sizeof(float));
+  memcpy(x, m->wx.data, (size_t)m->wy.len * m->nf * sizeof(float));
+  memcpy(x + (size_t)m->wy.len * m->nf, m->x.data, (size_t)rows * m->nf * sizeof(float));
+  memcpy(y, m->wy.data, (size_t)m->wy.len * sizeof(float));
+  float best = 0;
+  for (int i = 0; i < rows; i++) best = m->y.data[i] > best ? m->y.data[i] : best;
+  for (int i = 0; i < rows; i++) y[m->wy.len + i] = best > 0 ? m->y.data[i] / best : 0;
+  int rc = tune_cm_fit(m->cm, x, all, m->nf, y, NULL);
+  free(x);
+  free(y);
+  return rc;
 }
 
 static void predict(mb_state *m, const int (*cfg)[TUNE_MAX_KNOBS], int n, float *score) {
@@ -195,13 +281,15 @@ static int make_plan(mb_state *m, const tune_ctx *c, const tune_oracle *o, int (
 static int mb_propose(void *st, const tune_ctx *c, int *out, int n) {
   mb_state *m = st;
   int got = 0, idx[TUNE_MAX_KNOBS], rows = m->y.len;
-  if (rows < PLAN) { /* not enough data for a model yet */
+  if (rows < PLAN && c->warm_start && !m->warm_done) warm_collect(m, c);
+  if (rows < PLAN && !m->wy.len) { /* not enough data for a model yet */
     tune_batch_fill_random(c, out, &got, n);
     return got;
   }
-  if (rows != m->fitted) {
+  if (rows != m->fitted || rows < PLAN) {
     double t0 = chm_now();
-    if (!tune_cm_fit(m->cm, m->x.data, rows, m->nf, m->y.data, NULL)) m->fitted = rows;
+    if (!(rows < PLAN ? warm_fit(m) : tune_cm_fit(m->cm, m->x.data, rows, m->nf, m->y.data, NULL)))
+      m->fitted = rows;
     if (c->fit_s) *c->fit_s += chm_now() - t0;
   }
   oracle_ctx oc = {m, c};

@@ -105,6 +105,37 @@ void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
   divisors(s, w->m, 8);
 }
 
+int tune_task_from_key(const char *key, tune_task *t) {
+  long long v[17];
+  char kind[16];
+  int L = 0, lo = 0, ta = 0;
+  if (sscanf(key, "dense m%lld k%lld n%lld ta%d l%d", &v[0], &v[1], &v[2], &ta, &L) == 5) {
+    if (v[0] < 1 || v[1] < 1 || v[2] < 1 || L < 1 || L > 64) return -1;
+    tpl_dense d = {v[0], v[1], v[2], ta, L, {0}};
+    tune_task_init_dense(t, &d);
+  } else if (sscanf(key,
+                    "%15s n%lld c%lld h%lld w%lld cb%d k%lld oh%lld ow%lld kb%d r%lldx%lld s%lldx%lld d%lldx%lld "
+                    "p%lldx%lld",
+                    kind, &v[0], &v[1], &v[2], &v[3], &L, &v[4], &v[5], &v[6], &lo, &v[7], &v[8], &v[9], &v[10],
+                    &v[11], &v[12], &v[13], &v[14]) == 18 &&
+             (!strcmp(kind, "conv2d") || !strcmp(kind, "dwconv2d"))) {
+    for (int i = 0; i <= 14; i++)
+      if (v[i] < (i >= 13 ? 0 : 1) || v[i] > (1 << 20)) return -1;
+    if (L < 1 || L > 64 || lo < 1 || lo > 64) return -1;
+    tpl_conv w = {0};
+    /* the key leaves out the halo and the epilogue, which the features do not use */
+    w.in = (tpl_view){v[0], v[1], v[2], v[3], L, v[13], v[14]};
+    w.out = (tpl_view){v[0], v[4], v[5], v[6], lo, 0, 0};
+    w.kh = v[7], w.kw = v[8], w.sh = v[9], w.sw = v[10], w.dh = v[11], w.dw = v[12];
+    w.pt = v[13], w.pl = v[14];
+    w.depthwise = !strcmp(kind, "dwconv2d");
+    tune_task_init_conv(t, &w);
+  } else {
+    return -1;
+  }
+  return strcmp(t->key, key) ? -1 : 0; /* anything the format does not say exactly */
+}
+
 void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c) {
   const tune_knob *k = t->space.knobs;
   c->oc_bn = (int)k[K_OC].v[idx[K_OC]];

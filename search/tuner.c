@@ -146,7 +146,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
   unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
   void *st = s->method->create(t, rng);
   double fit_s = 0;
-  tune_ctx c = {t, s->log, &rng, &fit_s};
+  tune_ctx c = {t, s->log, &rng, &fit_s, s->warm_start};
   tune_progress p = {task_i, n_tasks, t, done, budget, replay(s, st, &c, t), 0, 0, NULL};
   int batch = s->batch > 0 ? s->batch : 64, rc = 0;
   int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));

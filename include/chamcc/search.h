@@ -146,6 +146,10 @@ typedef struct tune_task {
 
 void tune_task_init_conv(tune_task *t, const tpl_conv *w);
 void tune_task_init_dense(tune_task *t, const tpl_dense *w);
+/* The task a key names, for the cost-model features of other tasks' records
+ * (the input halo is taken as the padding, the epilogue as none). 0 if the
+ * key parses and names a valid task, else -1. */
+int tune_task_from_key(const char *key, tune_task *t);
 /* NULL if the config is valid, else why not. */
 const char *tune_task_check(const tune_task *t, const int *idx);
 void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c);
@@ -200,6 +204,7 @@ typedef struct tune_ctx {
   const tune_log *log;    /* measurements so far (visited configs) */
   unsigned *rng;          /* the tuner's random state */
   double *fit_s;          /* a method adds the seconds it spends fitting a cost model here */
+  int warm_start;         /* a model-based method may learn from other tasks' records */
 } tune_ctx;
 
 /* A search method: proposes configs and learns from their results. */
@@ -250,6 +255,11 @@ typedef struct tune_session {
   void *progress_ctx;
   volatile int *stop;          /* set non-zero to stop after the current measurement */
   int build_threads;           /* candidates compiled at once (0: all cores) */
+  /* Until a task has 64 measurements of its own, model-based methods fit
+   * their cost model on the log's records of other tasks too (normalized
+   * per task) instead of proposing random configs. chamcc's builds turn it
+   * on; the benchmarks leave it off, to compare the methods as published. */
+  int warm_start;
 } tune_session;
 
 /* Tunes one task until the log holds `budget` measurements of it. */

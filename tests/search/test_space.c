@@ -111,7 +111,44 @@ static void test_sizes(void) {
   CHECK(count_valid(&t) > 1);
 }
 
+/* Task keys parse back into the same task (space, features), for the warm
+ * start; anything else is refused. */
+static void test_keys(void) {
+  tpl_conv ws[4] = {resnet_conv(64, 56, 64, 3, 1, 1), resnet_conv(3, 224, 64, 7, 2, 3),
+                    resnet_conv(128, 28, 256, 1, 2, 0), resnet_conv(32, 13, 32, 3, 1, 2)};
+  ws[3].depthwise = 1, ws[3].dh = ws[3].dw = 2, ws[3].out.h = ws[3].out.w = 13;
+  ws[1].in.cb = 1;
+  tune_task t, u;
+  for (int i = 0; i < 5; i++) {
+    if (i < 4) tune_task_init_conv(&t, &ws[i]);
+    else tune_task_init_dense(&t, &(tpl_dense){3, 512, 1000, 1, 8, {0}});
+    CHECK(tune_task_from_key(t.key, &u) == 0);
+    CHECK(!strcmp(u.key, t.key) && u.kind == t.kind && u.flops == t.flops);
+    CHECK(u.space.n_knobs == t.space.n_knobs);
+    for (int k = 0; k < t.space.n_knobs; k++) CHECK(u.space.knobs[k].n == t.space.knobs[k].n);
+    int idx[TUNE_MAX_KNOBS];
+    float a[TUNE_MAX_FEATURES], b[TUNE_MAX_FEATURES];
+    tune_task_default(&t, idx);
+    int na = tune_task_features(&t, idx, a), nb = tune_task_features(&u, idx, b);
+    CHECK(na == nb && !memcmp(a, b, (size_t)na * sizeof(float)));
+  }
+  static const char *const bad[] = {
+      "", "conv2d", "dense m1 k512 n1000 ta0", "dense m0 k512 n1000 ta0 l16", "dense m1 k512 n1000 ta0 l16 x",
+      "conv3d n1 c64 h56 w56 cb16 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p1x1",
+      "conv2d n1 c64 h56 w56 cb16 k64 oh56 ow56 kb16 r3x3 s0x1 d1x1 p1x1",
+      "conv2d n1 c64 h56 w56 cb16 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p-1x1",
+      "conv2d n1 c64 h56 w56 cb16 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p1x1 extra",
+      "conv2d n1 c64 h56 w56 cb99 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p1x1",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int rc = tune_task_from_key(bad[i], &u);
+    CHECK(rc == -1);
+    if (rc != -1) fprintf(stderr, "accepted: '%s'\n", bad[i]);
+  }
+}
+
 int main(void) {
+  test_keys();
   test_round_trip();
   test_reasons();
   test_sizes();
