@@ -156,7 +156,7 @@ static int warm_fit(mb_state *m) {
   int rows = m->y.len, all = m->wy.len + rows;
   float *x = chm_malloc((size_t)all * m->nf * sizeof(float)), *y = chm_malloc((size_t)all * sizeof(float));
   memcpy(x, m->wx.data, (size_t)m->wy.len * m->nf * sizeof(float));
-  memcpy(x + (size_t)m->wy.len * m->nf, m->x.data, (size_t)rows * m->nf * sizeof(float));
+  if (rows) memcpy(x + (size_t)m->wy.len * m->nf, m->x.data, (size_t)rows * m->nf * sizeof(float));
   memcpy(y, m->wy.data, (size_t)m->wy.len * sizeof(float));
   float best = 0;
   for (int i = 0; i < rows; i++) best = m->y.data[i] > best ? m->y.data[i] : best;
