@@ -7,7 +7,7 @@
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME] [--threads T] [-q]
- *   tune_layers LAYERS.json --log FILE --eval [--net NAME] [--min-time S] [--repeats N]
+ *   tune_layers LAYERS.json --log FILE --eval [--net NAME] [--layer NAME] [--min-time S] [--repeats N]
  *
  * Every measurement goes to the log (resumable, as chamcc tune), so several
  * tuners and seeds can be compared afterwards with `chamcc report`.
@@ -111,7 +111,7 @@ static void progress(void *ctx, const tune_progress *p) {
 }
 
 int main(int argc, char **argv) {
-  const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18";
+  const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL;
   int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5;
   double min_s = 0.2;
   unsigned seed = 1;
@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--trials") && v) trials = atoi(argv[++i]);
     else if (!strcmp(a, "--seed") && v) seed = (unsigned)atoi(argv[++i]);
     else if (!strcmp(a, "--net") && v) net = argv[++i];
+    else if (!strcmp(a, "--layer") && v) only = argv[++i];
     else if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
     else if (!strcmp(a, "-q")) quiet = 1;
     else if (!strcmp(a, "--eval")) eval = 1;
@@ -159,6 +160,7 @@ int main(int argc, char **argv) {
     const cJSON *l;
     cJSON_ArrayForEach(l, list) {
       if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
+      if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, tgt.lanes, &t);
       eval_layer(l, &t, &tgt, tl, min_s, repeats);
