@@ -560,7 +560,7 @@ static void test_plan(void) {
   free(s.vis);
 }
 
-/* ---- timing ---- */
+/* ---- timing (not a CTest test: run `test_ppo timing` by hand) ---- */
 
 static void test_timing(void) {
   synth s;
@@ -578,11 +578,7 @@ static void test_timing(void) {
     printf("timing round %d: agent %.3f s (score %.3f s, %ld rows)\n", round, agent, s.score_s - s0,
            s.rows - r0);
   }
-#if defined(__SANITIZE_ADDRESS__)
-  (void)worst;
-#else
-  CHECK(worst < 1.0, "agent time %.3f s per round", worst);
-#endif
+  printf("timing: worst round %.3f s of agent time\n", worst); /* a measurement: no assertion */
   tune_ppo_free(p);
   free(s.vis);
 }
