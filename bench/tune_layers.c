@@ -63,7 +63,7 @@ static double best_of(const tune_log *log, const char *task, int default_only, c
   double best = 0;
   for (int i = 0; i < tune_log_size(log); i++) {
     const tune_record *r = tune_log_get(log, i);
-    if (strcmp(r->task, task)) continue;
+    if (strcmp(r->task, task) || r->confirm) continue;
     if (default_only && memcmp(r->config, def, (size_t)nk * sizeof(int))) continue;
     double g = tune_throughput(r);
     if (g > best) best = g;

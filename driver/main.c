@@ -303,6 +303,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.seed = o->seed;
   s.batch = 64;
   s.warm_start = 1; /* learn from the log's other tasks until a task has its own data */
+  s.confirm = 4;    /* measure the 4 best again before trusting one */
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.stop = &interrupted;

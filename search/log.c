@@ -10,7 +10,7 @@
  *    "build_s":0.03,"fit_s":0.002,"opt_s":0.004}
  *
  * (build_s, fit_s and opt_s are optional: logs written before they existed
- * read as 0.)
+ * read as 0. "confirm":1 marks a confirmation, see search.h; absent is 0.)
  *
  * Writing: the line is built in memory by hand (doubles with the fewest of
  * 15, 16 or 17 digits that read back bit for bit: cJSON's printer accepts
@@ -63,6 +63,7 @@ typedef struct log_task {
   int count;       /* records of this task, any status */
   int best;        /* record index of the fastest ok record, -1 if none */
   double best_med; /* its median time */
+  CHM_VEC(int) conf; /* record indices of its confirmations */
 } log_task;
 
 typedef struct log_hash {
@@ -231,9 +232,13 @@ static void store(tune_log *l, const tune_record *r) {
   l->rec_task[i] = t;
   l->n++;
   log_task *lt = &l->tasks.data[t];
-  lt->count++;
-  double med = tune_record_median(r);
-  if (med < lt->best_med) lt->best = i, lt->best_med = med;
+  if (r->confirm) {
+    chm_vec_push(&lt->conf, i);
+  } else {
+    lt->count++;
+    double med = tune_record_median(r);
+    if (med < lt->best_med) lt->best = i, lt->best_med = med;
+  }
   hash_grow(l, &l->cfg_hash);
   cfg_probe p = {t, r->config, r->n_config};
   int pos = hash_find(&l->cfg_hash, cfg_key(t, r->config, r->n_config), cfg_eq, l, &p);
@@ -251,9 +256,50 @@ int tune_log_count(const tune_log *l, const char *task) {
   return t < 0 ? 0 : l->tasks.data[t].count;
 }
 
+int tune_log_confirms(const tune_log *l, const char *task, const int *config, int n) {
+  int t = task_index((tune_log *)l, task, 0), k = 0;
+  if (t < 0) return 0;
+  const log_task *lt = &l->tasks.data[t];
+  for (int j = 0; j < lt->conf.len; j++) {
+    const tune_record *r = rec_at(l, lt->conf.data[j]);
+    k += r->n_config == n && !memcmp(r->config, config, (size_t)n * sizeof(int));
+  }
+  return k;
+}
+
+/* Median of the pooled times of config's ok confirmations; INFINITY if one
+ * failed (a finalist that crashed once is not trusted). */
+static double pooled_median(const tune_log *l, const log_task *lt, const tune_record *c) {
+  double *v = chm_malloc((size_t)lt->conf.len * TUNE_MAX_REPEATS * sizeof *v + 1);
+  int n = 0, bad = 0;
+  for (int j = 0; j < lt->conf.len; j++) {
+    const tune_record *r = rec_at(l, lt->conf.data[j]);
+    if (r->n_config != c->n_config || memcmp(r->config, c->config, (size_t)c->n_config * sizeof(int))) continue;
+    if (r->status != TUNE_OK) bad = 1;
+    for (int k = 0; k < r->n_times && r->status == TUNE_OK; k++) v[n++] = r->times[k];
+  }
+  double m = INFINITY;
+  if (n && !bad) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    m = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  }
+  free(v);
+  return m;
+}
+
 const tune_record *tune_log_best(const tune_log *l, const char *task) {
   int t = task_index((tune_log *)l, task, 0);
-  return t < 0 || l->tasks.data[t].best < 0 ? NULL : rec_at(l, l->tasks.data[t].best);
+  if (t < 0) return NULL;
+  const log_task *lt = &l->tasks.data[t];
+  const tune_record *best = NULL;
+  double best_med = INFINITY;
+  for (int j = 0; j < lt->conf.len; j++) { /* O(conf^2), a dozen records */
+    const tune_record *r = rec_at(l, lt->conf.data[j]);
+    double m = pooled_median(l, lt, r);
+    if (m < best_med) best = r, best_med = m;
+  }
+  if (best) return best;
+  return lt->best < 0 ? NULL : rec_at(l, lt->best);
 }
 
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n) {
@@ -342,6 +388,15 @@ static int get_opt_num(const cJSON *o, const char *key, double *v, char *why) {
   return cJSON_GetObjectItemCaseSensitive(o, key) ? get_num(o, key, v, why) : 0;
 }
 
+/* Optional "confirm": 0 or 1. */
+static int get_confirm(const cJSON *o, tune_record *r, char *why) {
+  double v = 0;
+  if (get_opt_num(o, "confirm", &v, why)) return -1;
+  if (v != 0 && v != 1) return bad(why, "confirm is %g (want 0 or 1)", v);
+  r->confirm = (int)v;
+  return 0;
+}
+
 static int get_header(const cJSON *o, tune_record *r, char *why) {
   double v = 0;
   if (get_num(o, "version", &v, why)) return -1;
@@ -368,7 +423,7 @@ static int record_from_json(const cJSON *o, tune_record *r, char *why) {
       get_num(o, "timestamp", &r->timestamp, why) ||
       get_num(o, "compile_s", &r->compile_s, why) || get_num(o, "run_s", &r->run_s, why) ||
       get_opt_num(o, "build_s", &r->build_s, why) || get_opt_num(o, "fit_s", &r->fit_s, why) ||
-      get_opt_num(o, "opt_s", &r->opt_s, why))
+      get_opt_num(o, "opt_s", &r->opt_s, why) || get_confirm(o, r, why))
     return -1;
   return 0;
 }
@@ -481,7 +536,7 @@ void tune_log_close(tune_log *l) {
   for (int i = 0; i < l->n_blocks; i++) free(l->blocks[i]);
   free(l->blocks);
   free(l->rec_task);
-  for (int i = 0; i < l->tasks.len; i++) free(l->tasks.data[i].name);
+  for (int i = 0; i < l->tasks.len; i++) free(l->tasks.data[i].name), chm_vec_free(&l->tasks.data[i].conf);
   chm_vec_free(&l->tasks);
   free(l->task_hash.slot);
   free(l->cfg_hash.slot);
@@ -572,6 +627,7 @@ static void record_to_line(const tune_record *r, strbuf *b) {
   sb_num(b, "build_s", r->build_s);
   sb_num(b, "fit_s", r->fit_s);
   sb_num(b, "opt_s", r->opt_s);
+  if (r->confirm) sb_printf(b, ",\"confirm\":1");
   sb_printf(b, "}\n");
 }
 
@@ -582,6 +638,8 @@ static int check_record(const tune_log *l, const tune_record *r, chm_err *e) {
     return chm_errorf(e, "tuning log: record has %d knobs", r->n_config);
   if (r->n_times < 0 || r->n_times > TUNE_MAX_REPEATS)
     return chm_errorf(e, "tuning log: record has %d times", r->n_times);
+  if (r->confirm != 0 && r->confirm != 1)
+    return chm_errorf(e, "tuning log: record has confirm = %d", r->confirm);
   if ((unsigned)r->status >= N_STATUS)
     return chm_errorf(e, "tuning log: record has status %d", (int)r->status);
   for (int i = 0; i < r->n_config; i++)

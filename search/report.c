@@ -120,6 +120,7 @@ static rp_run *run_of(rp_data *d, int log, int panel, int tuner) {
 }
 
 static void add_record(rp_data *d, int log, const tune_record *r) {
+  if (r->confirm) return; /* re-measurements of finalists, not search steps */
   char key[400];
   if (d->multi_machine) snprintf(key, sizeof key, "%s @ %s", r->task, r->cpu);
   else snprintf(key, sizeof key, "%s", r->task);

@@ -13,6 +13,13 @@
  * (batch compile, cost-model fit, optimizer search): summed over a run they
  * give where the time went and, unlike timestamps, they exclude the pauses
  * of a run resumed across sessions.
+ *
+ * Confirmation (tune_session.confirm): once the budget is spent, the best
+ * few configs are measured again in alternating rounds and marked
+ * "confirm"; builds choose among them (tune_log_best). The log's single
+ * best measurement is the luckiest of hundreds of noisy samples: on
+ * ResNet-18's L2 the six best measured 392-403 GFLOP/s while tuning and
+ * 305-368 when measured again.
  */
 #include "chamcc/search.h"
 
@@ -138,9 +145,72 @@ static tune_built **build_batch(tune_session *s, const tune_measurer *m, const i
   return j.out;
 }
 
+/* ---- confirmation of the finalists ---- */
+
+enum { MAX_FINALISTS = 16 };
+
+/* The k best distinct configs by their single measurements (not
+ * confirmations), fastest first; returns how many. */
+static int finalists(const tune_log *log, const tune_task *t, int k, int (*out)[TUNE_MAX_KNOBS]) {
+  double med[MAX_FINALISTS];
+  int n = 0, nk = t->space.n_knobs;
+  if (k > MAX_FINALISTS) k = MAX_FINALISTS;
+  for (int i = 0; i < tune_log_size(log); i++) {
+    const tune_record *r = tune_log_get(log, i);
+    double m = tune_record_median(r);
+    if (r->confirm || !isfinite(m) || r->n_config != nk || strcmp(r->task, t->key)) continue;
+    int dup = 0;
+    for (int j = 0; j < n && !dup; j++) dup = !memcmp(out[j], r->config, (size_t)nk * sizeof(int));
+    if (dup || (n == k && m >= med[n - 1])) continue;
+    int j = n < k ? n++ : n - 1; /* insert, dropping the slowest when full */
+    for (; j > 0 && med[j - 1] > m; j--) med[j] = med[j - 1], memcpy(out[j], out[j - 1], sizeof out[j]);
+    med[j] = m;
+    memcpy(out[j], r->config, sizeof out[j]);
+  }
+  return n;
+}
+
+/* Whether some finalist still lacks its confirmations. */
+static int confirm_pending(const tune_session *s, const tune_task *t) {
+  if (s->confirm <= 0) return 0;
+  int fin[MAX_FINALISTS][TUNE_MAX_KNOBS];
+  int n = finalists(s->log, t, s->confirm, fin);
+  for (int i = 0; i < n; i++)
+    if (tune_log_confirms(s->log, t->key, fin[i], t->space.n_knobs) < TUNE_CONFIRM_ROUNDS) return 1;
+  return 0;
+}
+
+static double unix_now(void) {
+  struct timespec ts;
+  return clock_gettime(CLOCK_REALTIME, &ts) ? 0 : (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Measures the finalists again, round after round (so that a slow spell of
+ * the machine hits them all alike), until each has TUNE_CONFIRM_ROUNDS
+ * confirmations; a resumed run makes only the missing ones. */
+static int confirm(tune_session *s, const tune_task *t, tune_measurer *m, chm_err *e) {
+  int (*fin)[TUNE_MAX_KNOBS] = chm_calloc(MAX_FINALISTS, sizeof *fin);
+  int n = finalists(s->log, t, s->confirm, fin), rc = 0, nk = t->space.n_knobs;
+  tune_built **built = build_batch(s, m, &fin[0][0], n);
+  for (int round = 0; round < TUNE_CONFIRM_ROUNDS && !rc; round++)
+    for (int i = 0; i < n && !rc && !(s->stop && *s->stop); i++) {
+      if (tune_log_confirms(s->log, t->key, fin[i], nk) > round) continue;
+      tune_record r;
+      fill_record(s, t, fin[i], &r);
+      r.confirm = 1;
+      tune_run_built(m, built[i], &r);
+      r.timestamp = unix_now();
+      rc = tune_log_append(s->log, &r, e);
+    }
+  for (int i = 0; i < n; i++) tune_built_free(built[i]);
+  free(built);
+  free(fin);
+  return rc;
+}
+
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e) {
   int done = tune_log_count(s->log, t->key);
-  if (done >= budget) return 0;
+  if (done >= budget && !confirm_pending(s, t)) return 0;
   tune_measurer *m = tune_measurer_new(t, s->target, &s->measure, e);
   if (!m) return -1;
   unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
@@ -183,8 +253,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
       tune_run_built(m, built[i], r);
       tune_built_free(built[i]);
       r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt;
-      struct timespec ts;
-      if (!clock_gettime(CLOCK_REALTIME, &ts)) r->timestamp = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+      r->timestamp = unix_now();
       if ((rc = tune_log_append(s->log, r, e))) continue;
       done++;
       double g = tune_throughput(r);
@@ -198,6 +267,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
     free(built);
     if (got) s->method->update(st, &c, recs, got);
   }
+  if (!rc && done >= budget && !(s->stop && *s->stop) && s->confirm > 0) rc = confirm(s, t, m, e);
   free(cfgs);
   free(recs);
   s->method->destroy(st);

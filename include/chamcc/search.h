@@ -71,6 +71,11 @@ typedef struct tune_record {
    * compile (builds run in parallel, so this is less than compile_s), of the
    * cost-model fit and of the model optimizer's search that proposed it. */
   double build_s, fit_s, opt_s;
+  /* A confirmation: a finalist measured again after the task's budget was
+   * spent (optional in the log, "confirm":1). It does not count towards the
+   * budget; when a task has confirmations, its best config is chosen among
+   * them (see tune_log_best). */
+  int confirm;
 } tune_record;
 
 /* Wall-clock seconds the record cost: build (compile_s when the log has no
@@ -91,8 +96,12 @@ tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
 int tune_log_append(tune_log *l, const tune_record *r, chm_err *e);
 int tune_log_size(const tune_log *l);                     /* records loaded or appended */
 const tune_record *tune_log_get(const tune_log *l, int i);
-int tune_log_count(const tune_log *l, const char *task);  /* records of one task */
-/* The ok record of `task` with the smallest median time; NULL if none. */
+int tune_log_count(const tune_log *l, const char *task);  /* records of one task (not confirmations) */
+int tune_log_confirms(const tune_log *l, const char *task, const int *config, int n); /* of this config */
+/* The best config's record: with confirmations, the confirmed config with
+ * the smallest median over all its confirmations' times pooled (one of its
+ * confirmation records); without, the ok record with the smallest median
+ * time. NULL if none. */
 const tune_record *tune_log_best(const tune_log *l, const char *task);
 /* Whether `task` already has a record for this config. */
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n);
@@ -260,7 +269,13 @@ typedef struct tune_session {
    * per task) instead of proposing random configs. chamcc's builds turn it
    * on; the benchmarks leave it off, to compare the methods as published. */
   int warm_start;
+  /* After a task's budget: its `confirm` best configs (by the log's single
+   * measurements, which flatter lucky samples) are measured again,
+   * CONFIRM_ROUNDS times each in alternation, and the build takes the best
+   * of those. 0: off (the benchmarks, which re-measure on their own). */
+  int confirm;
 } tune_session;
+enum { TUNE_CONFIRM_ROUNDS = 3 };
 
 /* Tunes one task until the log holds `budget` measurements of it. */
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e);

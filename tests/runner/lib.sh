@@ -101,4 +101,5 @@ no_leftovers() {
 }
 
 # count LOG PATTERN: lines of LOG that match PATTERN (grep -E).
-count() { grep -cE "$2" "$1"; }
+# count FILE REGEX: search records (not confirmations) matching REGEX
+count() { grep -v '"confirm":1' "$1" | grep -cE "$2"; }

@@ -25,6 +25,10 @@ say "$records records, $ok ok"
 want=$([ "$ARCH" = aarch64 ] && echo aarch64 || uname -m)
 [ "$(count "$log" "\"target\":\"$want-")" -eq "$records" ] || fail "records are not for $want"
 grep -q "task 'candidate'" "$WORK/runner.err" || fail "the runner did not log the task"
+confirms=$(grep -c '"confirm":1' "$log")
+say "$confirms confirmations"
+[ "$confirms" -eq $((2 * trials * 3)) ] || fail "expected $((2 * trials * 3)) confirmations (every config, 3 rounds)"
+[ "$(grep '"confirm":1' "$log" | grep -vc '"status":"ok"')" -eq 0 ] || fail "a confirmation failed"
 
 # The log is what `chamcc tune` on the board would write: a cross build
 # takes it as it is (every tunable layer from the log, nothing measured),
@@ -39,7 +43,7 @@ grep -qE "chamcc: ([1-9][0-9]*) of \1 tunable layers use a tuned config" "$WORK/
   2>"$WORK/other.err" || { cat "$WORK/other.err" >&2; fail "a build for $other_cpu failed"; }
 grep -qE "chamcc: 0 of [1-9][0-9]* tunable layers" "$WORK/other.err" ||
   { cat "$WORK/other.err" >&2; fail "records of another CPU were used for $other_cpu"; }
-[ "$(count "$log" '^\{')" -eq "$records" ] || fail "builds with --tuner none wrote records"
+[ "$(grep -c '^{' "$log")" -eq $((records + confirms)) ] || fail "builds with --tuner none wrote records"
 
 if [ "$ARCH" = host ]; then
   blog=$WORK/build.jsonl

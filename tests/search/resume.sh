@@ -33,19 +33,22 @@ printf 'this is not json\n' >>"$log" # a malformed line must not stop anything
 grep -q "tune.jsonl:$((before + 1)):" "$work/stderr" || { cat "$work/stderr"; fail "malformed line not reported with its number"; }
 
 cmp -s <(head -n "$before" "$log") "$work/before.jsonl" || fail "records written before the kill changed"
-good=$(grep -c '^{.*}$' "$log")
+good=$(grep -v '"confirm":1' "$log" | grep -c '^{.*}$') # search records
+confirms=$(grep -c '"confirm":1' "$log")                  # the 4 best of each task, 3 rounds
+all=$(grep -c '^{.*}$' "$log")
 tasks=$(grep -o '"task":"[^"]*"' "$log" | sort -u | wc -l)
 echo "tasks: $tasks, records: $good"
 [ "$tasks" -eq 2 ] || fail "expected 2 tasks"
 [ "$good" -eq $((tasks * trials)) ] || fail "expected $((tasks * trials)) records, found $good"
-dups=$(grep -o '"task":"[^"]*","flops":[0-9.e+]*,"config":\[[0-9,]*\]' "$log" | sort | uniq -d | wc -l)
+[ "$confirms" -eq $((tasks * 4 * 3)) ] || fail "expected $((tasks * 12)) confirmations, found $confirms"
+dups=$(grep -v '"confirm":1' "$log" | grep -o '"task":"[^"]*","flops":[0-9.e+]*,"config":\[[0-9,]*\]' | sort | uniq -d | wc -l)
 [ "$dups" -eq 0 ] || fail "$dups configs measured twice"
 
 # nothing left to do: a third run measures nothing
 "$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random -q 2>/dev/null || fail "third run failed"
-[ "$(grep -c '^{.*}$' "$log")" -eq "$good" ] || fail "the third run measured again"
+[ "$(grep -c '^{.*}$' "$log")" -eq "$all" ] || fail "the third run measured again"
 
 # and a build uses the log without measuring
 "$chamcc" "$work/small.onnx" -o "$work/libsmall.a" --log "$log" --trials $trials -q 2>/dev/null || fail "build failed"
-[ "$(grep -c '^{.*}$' "$log")" -eq "$good" ] || fail "the build measured again"
+[ "$(grep -c '^{.*}$' "$log")" -eq "$all" ] || fail "the build measured again"
 echo "ok"

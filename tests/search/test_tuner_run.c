@@ -2,7 +2,9 @@
  * test_tuner_run.c — a full tuning run of one method on a small conv task
  * completes within its budget, measures nothing twice, and its best kernel
  * passes the numeric check against the OpenBLAS reference when measured
- * again.   test_tuner_run METHOD BUDGET
+ * again. After the budget, the 3 best are confirmed (TUNE_CONFIRM_ROUNDS
+ * measurements each, not counted in the budget), the best is one of them,
+ * and running again measures nothing more.   test_tuner_run METHOD BUDGET
  */
 #include "chamcc/search.h"
 
@@ -28,7 +30,7 @@ int main(int argc, char **argv) {
   t.uses = 1;
   tune_log *log = tune_log_open(NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
   tune_session s = {.log = log, .target = &tgt, .measure = tune_measure_defaults(), .method = tune_method_find(name),
-                    .seed = 3, .batch = 64};
+                    .seed = 3, .batch = 64, .confirm = 3};
   s.measure.min_repeat_ms = 2;
   if (!s.method) return fprintf(stderr, "unknown method %s\n", name), 1;
   double t0 = chm_now();
@@ -38,10 +40,20 @@ int main(int argc, char **argv) {
   printf("%s: %d measurements in %.1f s, best %.1f GFLOP/s\n", name, n, chm_now() - t0,
          best ? tune_throughput(best) : 0.0);
   if (n != budget) printf("FAIL: %d measurements, budget %d\n", n, budget), fails++;
-  for (int i = 0; i < tune_log_size(log); i++)
-    for (int j = 0; j < i; j++)
-      if (!memcmp(tune_log_get(log, i)->config, tune_log_get(log, j)->config, sizeof(int) * t.space.n_knobs))
+  int confirms = 0;
+  for (int i = 0; i < tune_log_size(log); i++) {
+    confirms += tune_log_get(log, i)->confirm;
+    for (int j = 0; j < i && !tune_log_get(log, i)->confirm; j++)
+      if (!tune_log_get(log, j)->confirm &&
+          !memcmp(tune_log_get(log, i)->config, tune_log_get(log, j)->config, sizeof(int) * t.space.n_knobs))
         printf("FAIL: measurements %d and %d have the same config\n", j, i), fails++;
+  }
+  printf("%d confirmations\n", confirms);
+  if (confirms != 3 * TUNE_CONFIRM_ROUNDS) printf("FAIL: %d confirmations, want 9\n", confirms), fails++;
+  if (best && !best->confirm) printf("FAIL: the best is not a confirmed config\n"), fails++;
+  int size = tune_log_size(log);
+  if (tune_task_run(&s, &t, budget, 0, 1, &e) || tune_log_size(log) != size)
+    printf("FAIL: a second run measured %d more\n", tune_log_size(log) - size), fails++;
   if (!best) {
     printf("FAIL: no successful measurement\n");
     return 1;

@@ -113,8 +113,20 @@ static int same(const tune_record *a, const tune_record *b) {
            !memcmp(&a->timestamp, &b->timestamp, sizeof(double)) &&
            !memcmp(&a->compile_s, &b->compile_s, sizeof(double)) &&
            !memcmp(&a->run_s, &b->run_s, sizeof(double)) && !memcmp(&a->build_s, &b->build_s, sizeof(double)) &&
-           !memcmp(&a->fit_s, &b->fit_s, sizeof(double)) && !memcmp(&a->opt_s, &b->opt_s, sizeof(double));
+           !memcmp(&a->fit_s, &b->fit_s, sizeof(double)) && !memcmp(&a->opt_s, &b->opt_s, sizeof(double)) &&
+           a->confirm == b->confirm;
   return ok;
+}
+
+/* One record of task "T" with config {c} and the given times (none: failed). */
+static tune_record conf_rec(int c, int confirm, int n, const double *times) {
+  tune_record r = make("T", c, n ? TUNE_OK : TUNE_RUNTIME_ERROR);
+  r.n_config = 1;
+  r.config[0] = c;
+  r.confirm = confirm;
+  r.n_times = n;
+  for (int i = 0; i < n; i++) r.times[i] = times[i];
+  return r;
 }
 
 static int count_lines(const char *path) {
@@ -144,6 +156,7 @@ static void test_roundtrip(void) {
     in[i].compile_s = edge[(i + 2) % 8];
     in[i].run_s = edge[(i + 3) % 8];
     in[i].opt_s = edge[(i + 4) % 8];
+    in[i].confirm = i % 4 == 3;
     if (in[i].status == TUNE_OK)
       for (int k = 0; k < in[i].n_times; k++) in[i].times[k] = edge[(i + k) % 8];
     snprintf(in[i].message, sizeof in[i].message,
@@ -488,6 +501,46 @@ static void test_scale(void) {
   tune_log_close(l);
 }
 
+/* Confirmations: not counted in the budget, and the best config is chosen
+ * among the confirmed ones by their pooled times; a finalist that failed a
+ * confirmation is out. Config 2 has the luckiest single sample (0.5) but
+ * confirms at 0.8-0.9; config 1 measured 1.0 once and confirms at 0.6. */
+static void test_confirm(void) {
+  const char *path = scratch("confirm.jsonl");
+  warns w;
+  tune_log *l = open_log(path, "x86_64-linux-gnu", "skylake-avx512", &w);
+  if (!l) return;
+  chm_err e = {0};
+  static const double one[] = {1.0}, half[] = {0.5}, six[] = {0.6, 0.6}, slow[] = {0.9, 0.8}, fast[] = {0.4};
+  tune_record rs[] = {conf_rec(1, 0, 1, one), conf_rec(2, 0, 1, half), conf_rec(3, 0, 0, NULL),
+                      conf_rec(1, 1, 2, six), conf_rec(2, 1, 2, slow), conf_rec(1, 1, 2, six),
+                      conf_rec(2, 1, 2, slow)};
+  for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) CHECK(tune_log_append(l, &rs[i], &e) == 0, "%s", "tune_log_append(l, &rs[i], &e) == 0");
+  for (int pass = 0; pass < 2; pass++) { /* in memory, then read back from the file */
+    CHECK(tune_log_count(l, "T") == 3, "%s", "tune_log_count(l, \"T\") == 3");
+    int c1 = 1, c2 = 2, c3 = 3;
+    CHECK(tune_log_confirms(l, "T", &c1, 1) == 2 && tune_log_confirms(l, "T", &c2, 1) == 2, "%s", "tune_log_confirms(l, \"T\", &c1, 1) == 2 && tune_log_confirms(l, \"T\", &c2, 1) == 2");
+    CHECK(tune_log_confirms(l, "T", &c3, 1) == 0 && tune_log_has(l, "T", &c2, 1), "%s", "tune_log_confirms(l, \"T\", &c3, 1) == 0 && tune_log_has(l, \"T\", &c2, 1)");
+    const tune_record *b = tune_log_best(l, "T");
+    CHECK(b && b->config[0] == 1 && b->confirm == 1, "%s", "b && b->config[0] == 1 && b->confirm == 1");
+    tune_log_close(l);
+    l = open_log(path, "x86_64-linux-gnu", "skylake-avx512", &w);
+    if (!l) return;
+    CHECK(w.n == 0, "%s", "w.n == 0");
+  }
+  /* a failed confirmation drops config 1; then config 2 is the best confirmed */
+  tune_record bad = conf_rec(1, 1, 0, NULL);
+  CHECK(tune_log_append(l, &bad, &e) == 0, "%s", "tune_log_append(l, &bad, &e) == 0");
+  const tune_record *b = tune_log_best(l, "T");
+  CHECK(b && b->config[0] == 2, "%s", "b && b->config[0] == 2");
+  /* an unconfirmed faster single sample does not win over confirmed configs */
+  tune_record lucky = conf_rec(4, 0, 1, fast);
+  CHECK(tune_log_append(l, &lucky, &e) == 0, "%s", "tune_log_append(l, &lucky, &e) == 0");
+  b = tune_log_best(l, "T");
+  CHECK(b && b->config[0] == 2 && tune_log_count(l, "T") == 4, "%s", "b && b->config[0] == 2 && tune_log_count(l, \"T\") == 4");
+  tune_log_close(l);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: test_log TEST SCRATCH_DIR\n");
@@ -498,6 +551,7 @@ int main(int argc, char **argv) {
     const char *name;
     void (*fn)(void);
   } tests[] = {
+      {"confirm", test_confirm},
       {"roundtrip", test_roundtrip}, {"escape", test_escape},       {"filter", test_filter},
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
       {"concurrent", test_concurrent}, {"scale", test_scale},
