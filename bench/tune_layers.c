@@ -71,35 +71,38 @@ static double best_of(const tune_log *log, const char *task, int default_only, c
   return best;
 }
 
-/* GFLOP/s of config idx measured afresh with `threads` threads; 0 if it fails. */
-static double measure_at(const tune_task *t, const cg_target *tgt, const int *idx, int threads, double min_s,
-                         int repeats) {
-  tune_measure_opts o = tune_measure_defaults();
-  o.nthreads = threads, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3;
-  o.timeout_s = 60 + 4 * repeats * min_s;
-  chm_err e = {0};
-  tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
-  if (!m) return 0;
+/* GFLOP/s of config idx measured afresh by m; 0 if it fails. */
+static double measure_with(tune_measurer *m, const tune_task *t, const int *idx) {
   tune_record r = {.flops = t->flops};
   tune_measure(m, idx, &r);
-  tune_measurer_free(m);
   if (r.status != TUNE_OK) fprintf(stderr, "tune_layers: %s: %s\n", tune_status_name(r.status), r.message);
   return tune_throughput(&r);
 }
 
-/* --eval: one line per layer, see the header. */
+/* --eval: one line per layer, see the header. One measurer per thread
+ * count (its inputs and OpenBLAS reference are made once) times both the
+ * default and the log's best config. */
 static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt, const tune_log *log, double min_s,
                        int repeats) {
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
   const tune_record *best = tune_log_best(log, t->key);
+  tune_measurer *m[2];
+  for (int th = 1; th <= 2; th++) {
+    tune_measure_opts o = tune_measure_defaults();
+    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3;
+    o.timeout_s = 60 + 4 * repeats * min_s;
+    chm_err e = {0};
+    m[th - 1] = tune_measurer_new(t, tgt, &o, &e);
+  }
   printf("%s", str(l, "name"));
-  for (int th = 1; th <= 2; th++) printf("\t%.1f", measure_at(t, tgt, def, th, min_s, repeats));
-  for (int th = 1; th <= 2; th++)
-    if (best) printf("\t%.1f", measure_at(t, tgt, best->config, th, min_s, repeats));
+  for (int th = 0; th < 2; th++) printf("\t%.1f", m[th] ? measure_with(m[th], t, def) : 0.0);
+  for (int th = 0; th < 2; th++)
+    if (best && m[th]) printf("\t%.1f", measure_with(m[th], t, best->config));
     else printf("\t-");
   printf("\t%d\n", tune_log_count(log, t->key));
   fflush(stdout);
+  for (int th = 0; th < 2; th++) tune_measurer_free(m[th]);
 }
 
 static void progress(void *ctx, const tune_progress *p) {

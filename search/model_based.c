@@ -102,7 +102,7 @@ static void mb_update(void *st, const tune_ctx *c, const tune_record *r, int n) 
 typedef struct warm_task {
   char key[256];   /* the task's key */
   tune_task t;     /* rebuilt from it */
-  int ok;          /* the key parsed, with this method's number of features */
+  int ok;          /* the key parsed, into a task of this method's template */
   double best;     /* best throughput in the log */
 } warm_task;
 
@@ -114,12 +114,8 @@ static warm_task *warm_find(warm_tasks *ts, const char *key, const mb_state *m) 
     if (!strcmp(ts->data[i].key, key)) return &ts->data[i];
   warm_task n = {0};
   snprintf(n.key, sizeof n.key, "%s", key);
+  /* same template, so the same features (their number depends on the kind only) */
   n.ok = !tune_task_from_key(key, &n.t) && n.t.kind == m->t->kind;
-  if (n.ok) {
-    int zero[TUNE_MAX_KNOBS] = {0};
-    float f[TUNE_MAX_FEATURES];
-    n.ok = tune_task_features(&n.t, zero, f) == m->nf;
-  }
   chm_vec_push(ts, n);
   return &ts->data[ts->len - 1];
 }

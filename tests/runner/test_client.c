@@ -17,6 +17,7 @@
  * clients each get an ERROR frame, and a good request afterwards works.
  */
 #include "chamcc/remote.h"
+#include "check.h"
 
 #include <math.h>
 #include <netdb.h>
@@ -30,17 +31,6 @@
 enum { N = 1000 }; /* as in kernels.c */
 
 static const char *host, *port, *dir;
-static int failures;
-
-#define CHECK(c, ...)                                                 \
-  do {                                                                \
-    if (!(c)) {                                                       \
-      fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #c);   \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fputc('\n', stderr);                                            \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 /* A connection to the runner, with a receive timeout so that no check
  * can hang the test. */

@@ -10,6 +10,7 @@
  * names the runner; a malformed address is refused at creation.
  */
 #include "chamcc/remote.h"
+#include "check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,17 +20,6 @@
 
 enum { N = 1000 }; /* as in kernels.c */
 
-static int failures;
-
-#define CHECK(c, ...)                                                 \
-  do {                                                                \
-    if (!(c)) {                                                       \
-      fprintf(stderr, "%s:%d: FAIL: %s: ", __FILE__, __LINE__, #c);   \
-      fprintf(stderr, __VA_ARGS__);                                   \
-      fputc('\n', stderr);                                            \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 static float a[N], b[N], out[N], expect[N];
 
