@@ -89,47 +89,58 @@ static ir_expr *acc_index(conv_ctx *x, int r, int col, int j, int ncols) {
   return ir_int(x->b, (((int64_t)r * ncols + col) * x->c->oc_bn + j) * lanes_of(x->w));
 }
 
-/* Weight vector of output block ocb for input channel (icb, ic) at tap (ky, kx). */
-static ir_expr *weight(conv_ctx *x, ir_expr *ocb, ir_expr *icb, ir_expr *ky, ir_expr *kx, ir_expr *ic) {
+/* Index of the first weight vector of the tile (output block oc0) for input
+ * block icb at tap (ky, kx); the tile's other weights are at constant
+ * offsets from it (weight_offset). */
+static ir_expr *weight_base(conv_ctx *x, ir_expr *icb, ir_expr *ky, ir_expr *kx) {
   ir_builder *b = x->b;
   const tpl_conv *w = x->w;
-  ir_expr *i;
-  if (w->depthwise) {
-    i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, ocb, w->kh), ky), w->kw), kx);
-  } else {
-    i = ir_add(b, ir_muli(b, ocb, tpl_view_cblocks(&w->in)), icb);
-    i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, i, w->kh), ky), w->kw), kx), w->in.cb), ic);
-  }
-  return ir_load(b, x->wt, ir_muli(b, i, lanes_of(w)), lanes_of(w));
+  ir_expr *i = x->oc0;
+  if (!w->depthwise) i = ir_add(b, ir_muli(b, i, tpl_view_cblocks(&w->in)), icb);
+  i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, i, w->kh), ky), w->kw), kx);
+  return ir_muli(b, i, w->depthwise ? lanes_of(w) : (int64_t)w->in.cb * lanes_of(w));
+}
+
+/* Offset of output vector j's weights for input channel ic (of the block). */
+static int64_t weight_offset(conv_ctx *x, int j) {
+  const tpl_conv *w = x->w;
+  int64_t per_block = w->kh * w->kw * lanes_of(w);
+  if (!w->depthwise) per_block *= tpl_view_cblocks(&w->in) * w->in.cb;
+  return j * per_block;
 }
 
 static ir_stmt *unrolled(ir_builder *b, int var, int64_t n, ir_stmt *body) {
   return ir_for(b, var, ir_int(b, 0), ir_int(b, n), IR_LOOP_UNROLLED, body);
 }
 
-/* The FMAs of one input channel at one tap, for the whole tile. */
+/* The FMAs of one input channel at one tap, for the whole tile. Every
+ * address is one base per tap plus a constant, so that LLVM folds the
+ * tile's rows, columns, vectors and channels into displacements instead of
+ * keeping a register per column. */
 static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_expr *icb,
                           ir_expr *ky, ir_expr *kx, ir_expr *ic) {
   ir_builder *b = x->b;
   const tpl_conv *w = x->w;
   int L = lanes_of(w);
+  ir_expr *iy = ir_add(b, ir_muli(b, x->oh0, w->sh), ir_addi(b, ir_muli(b, ky, w->dh), -w->pt));
+  ir_expr *ix = ir_add(b, ir_muli(b, ow0, w->sw), ir_addi(b, ir_muli(b, kx, w->dw), -w->pl));
+  ir_expr *in_base = tpl_view_index(b, &w->in, x->n, w->depthwise ? x->oc0 : icb, iy, ix);
+  ir_expr *wt_base = weight_base(x, icb, ky, kx);
+  int64_t row = (w->in.w + 2 * w->in.hw) * w->in.cb, col_step = w->sw * w->in.cb;
   ir_stmt *seq = ir_seq(b);
-  for (int r = 0; r < x->c->oh_bn; r++) {
-    ir_expr *iy = ir_add(b, ir_muli(b, ir_addi(b, x->oh0, r), w->sh), ir_addi(b, ir_muli(b, ky, w->dh), -w->pt));
+  for (int r = 0; r < x->c->oh_bn; r++)
     for (int col = 0; col < ncols; col++) {
-      ir_expr *ix = ir_add(b, ir_muli(b, ir_addi(b, ow0, col), w->sw), ir_addi(b, ir_muli(b, kx, w->dw), -w->pl));
+      int64_t off = r * w->sh * row + col * col_step;
       for (int j = 0; j < x->c->oc_bn; j++) {
-        ir_expr *ocb = ir_addi(b, x->oc0, j);
         ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
         if (w->depthwise)
-          in = ir_load(b, x->in, tpl_view_index(b, &w->in, x->n, ocb, iy, ix), L);
+          in = ir_load(b, x->in, ir_addi(b, in_base, off), L);
         else
-          in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, tpl_view_index(b, &w->in, x->n, icb, iy, ix), ic), 1), L);
-        ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols),
-                                    ir_fma(b, in, weight(x, ocb, icb, ky, kx, ic), a)));
+          in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, in_base, ir_addi(b, ic, off)), 1), L);
+        ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), weight_offset(x, j))), L);
+        ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols), ir_fma(b, in, wv, a)));
       }
     }
-  }
   return seq;
 }
 

@@ -58,9 +58,11 @@ ir_kernel *tpl_dense_kernel(chm_arena *a, const char *name, const tpl_dense *w, 
     for (int j = 0; j < c->nb_bn; j++) {
       ir_expr *ai = ir_int(&b, ((int64_t)r * c->nb_bn + j) * L);
       ir_seq_add(&b, body, ir_store(&b, acc, ai, ir_load(&b, bias, ir_muli(&b, ir_addi(&b, nb0, j), L), L)));
-      ir_expr *m = ir_addi(&b, m0, r);
-      ir_expr *aidx = w->trans_a ? ir_add(&b, ir_muli(&b, kk, w->m), m) : ir_add(&b, ir_muli(&b, m, w->k), kk);
-      ir_expr *bidx = ir_muli(&b, ir_add(&b, ir_muli(&b, ir_addi(&b, nb0, j), w->k), kk), L);
+      /* one base per k step plus constants, so that the tile's rows and
+       * vectors become address displacements (as in tpl_conv.c) */
+      ir_expr *aidx = w->trans_a ? ir_addi(&b, ir_add(&b, ir_muli(&b, kk, w->m), m0), r)
+                                 : ir_addi(&b, ir_add(&b, ir_muli(&b, m0, w->k), kk), r * w->k);
+      ir_expr *bidx = ir_addi(&b, ir_muli(&b, ir_add(&b, ir_muli(&b, nb0, w->k), kk), L), j * w->k * L);
       ir_seq_add(&b, fmas, ir_store(&b, acc, ai, ir_fma(&b, ir_load(&b, A, aidx, 1), ir_load(&b, B, bidx, L),
                                                         ir_load(&b, acc, ai, L))));
     }

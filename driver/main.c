@@ -386,6 +386,11 @@ int main(int argc, char **argv) {
   char *logpath = o.log ? chm_strdup(o.log) : default_log();
   tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
   if (!log) die(e.msg);
+  if (tune_log_stale(log) && !o.quiet)
+    fprintf(stderr,
+            "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are "
+            "ignored\n",
+            logpath, tune_log_stale(log), target.triple, target.cpu);
   if (measure && (native || o.runner)) tune_model(&o, g, &target, log);
   if (o.tune_only) {
     if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);

@@ -7,10 +7,11 @@
  *    "task":"conv2d ...","flops":1.2e9,"config":[3,0,2],"tuner":"sa",
  *    "times":[0.00123,0.00121],"status":"ok","message":"",
  *    "timestamp":1700000000.25,"compile_s":0.05,"run_s":0.01,
- *    "build_s":0.03,"fit_s":0.002,"opt_s":0.004}
+ *    "build_s":0.03,"fit_s":0.002,"opt_s":0.004,"kernels":2}
  *
  * (build_s, fit_s and opt_s are optional: logs written before they existed
- * read as 0. "confirm":1 marks a confirmation, see search.h; absent is 0.)
+ * read as 0. "confirm":1 marks a confirmation, see search.h; absent is 0.
+ * "kernels" is the kernel revision, TUNE_KERNELS; absent is 1.)
  *
  * Writing: the line is built in memory by hand (doubles with the fewest of
  * 15, 16 or 17 digits that read back bit for bit: cJSON's printer accepts
@@ -33,6 +34,8 @@
  * '\n' is appended (under flock, re-checked) so the next record starts on a
  * fresh line. Records whose target or cpu differ from the ones asked for
  * are kept in the file but not loaded; a NULL target or cpu loads all.
+ * Records of another kernel revision are not loaded either, unless target
+ * and cpu are both NULL (the report, which compares tuners, reads all).
  *
  * In memory: records live in fixed-size blocks (pointers returned by
  * tune_log_get / tune_log_best stay valid until tune_log_close). Two open
@@ -84,6 +87,7 @@ struct tune_log {
   CHM_VEC(log_task) tasks;     /* distinct tasks */
   log_hash task_hash;          /* task name -> tasks index */
   log_hash cfg_hash;           /* (task, config) -> record index */
+  int stale;                   /* records of this target/cpu but older kernels, not loaded */
 };
 
 /* ---- status and median ---- */
@@ -388,6 +392,15 @@ static int get_opt_num(const cJSON *o, const char *key, double *v, char *why) {
   return cJSON_GetObjectItemCaseSensitive(o, key) ? get_num(o, key, v, why) : 0;
 }
 
+/* Optional "kernels": a revision >= 1 (absent: 1, the logs before it). */
+static int get_kernels(const cJSON *o, tune_record *r, char *why) {
+  double v = 1;
+  if (cJSON_GetObjectItemCaseSensitive(o, "kernels") && get_num(o, "kernels", &v, why)) return -1;
+  if (v < 1 || v > 1000000 || v != (int)v) return bad(why, "kernels is %g (want a revision >= 1)", v);
+  r->kernels = (int)v;
+  return 0;
+}
+
 /* Optional "confirm": 0 or 1. */
 static int get_confirm(const cJSON *o, tune_record *r, char *why) {
   double v = 0;
@@ -423,7 +436,7 @@ static int record_from_json(const cJSON *o, tune_record *r, char *why) {
       get_num(o, "timestamp", &r->timestamp, why) ||
       get_num(o, "compile_s", &r->compile_s, why) || get_num(o, "run_s", &r->run_s, why) ||
       get_opt_num(o, "build_s", &r->build_s, why) || get_opt_num(o, "fit_s", &r->fit_s, why) ||
-      get_opt_num(o, "opt_s", &r->opt_s, why) || get_confirm(o, r, why))
+      get_opt_num(o, "opt_s", &r->opt_s, why) || get_confirm(o, r, why) || get_kernels(o, r, why))
     return -1;
   return 0;
 }
@@ -441,9 +454,14 @@ static int parse_line(const char *line, int last_unterminated, tune_record *r, c
 
 /* ---- reading the file ---- */
 
-static int matches(const tune_log *l, const tune_record *r) {
-  return (!l->target || !strcmp(l->target, r->target)) && (!l->cpu || !strcmp(l->cpu, r->cpu));
+static int matches(tune_log *l, const tune_record *r) {
+  if (!l->target && !l->cpu) return 1;
+  if ((l->target && strcmp(l->target, r->target)) || (l->cpu && strcmp(l->cpu, r->cpu))) return 0;
+  if (r->kernels != TUNE_KERNELS) l->stale++;
+  return r->kernels == TUNE_KERNELS;
 }
+
+int tune_log_stale(const tune_log *l) { return l->stale; }
 
 /* Reads all of fd from offset 0 into a NUL-terminated buffer. */
 static char *read_all(int fd, size_t *size) {
@@ -628,7 +646,7 @@ static void record_to_line(const tune_record *r, strbuf *b) {
   sb_num(b, "fit_s", r->fit_s);
   sb_num(b, "opt_s", r->opt_s);
   if (r->confirm) sb_printf(b, ",\"confirm\":1");
-  sb_printf(b, "}\n");
+  sb_printf(b, ",\"kernels\":%d}\n", r->kernels);
 }
 
 /* Rejects what the reader would reject (so that what is kept in memory is
@@ -678,11 +696,12 @@ static int write_line(tune_log *l, const char *p, size_t n, chm_err *e) {
   return 0;
 }
 
-/* An empty target or cpu is filled from the log; version is set; a zero
- * timestamp becomes the current time. */
+/* An empty target or cpu is filled from the log; version and kernels are
+ * set; a zero timestamp becomes the current time. */
 int tune_log_append(tune_log *l, const tune_record *r, chm_err *e) {
   tune_record c = *r;
   c.version = TUNE_LOG_VERSION;
+  c.kernels = TUNE_KERNELS;
   if (!c.target[0] && l->target) snprintf(c.target, sizeof c.target, "%s", l->target);
   if (!c.cpu[0] && l->cpu) snprintf(c.cpu, sizeof c.cpu, "%s", l->cpu);
   if (c.timestamp == 0) c.timestamp = wall_now();

@@ -20,6 +20,12 @@ enum {
   TUNE_MAX_VALUES = 64,  /* options per knob */
   TUNE_MAX_REPEATS = 16, /* timed repeats kept per measurement */
   TUNE_LOG_VERSION = 1,  /* format version of the tuning log */
+  /* Revision of the kernel templates and their code generation. A
+   * measurement says how fast one revision's kernel was; when the kernels
+   * change, old timings say nothing about the new ones. Bumped to 2 when
+   * the conv template's addresses became one base plus constants (the same
+   * configs ran up to 1.3x faster). */
+  TUNE_KERNELS = 2,
 };
 
 /* ---- search/space.c: knob spaces ---- */
@@ -76,6 +82,9 @@ typedef struct tune_record {
    * budget; when a task has confirmations, its best config is chosen among
    * them (see tune_log_best). */
   int confirm;
+  /* TUNE_KERNELS of the chamcc that measured it (optional in the log,
+   * "kernels":N; absent is 1). */
+  int kernels;
 } tune_record;
 
 /* Wall-clock seconds the record cost: build (compile_s when the log has no
@@ -88,13 +97,16 @@ typedef struct tune_log tune_log;
 
 /* Opens PATH for reading and appending (created if missing) and loads the
  * records whose target and cpu match (others are kept in the file but
- * ignored). A malformed line is reported through warn ("PATH:LINE: why")
+ * ignored). When target or cpu is given, only records of this chamcc's
+ * kernels (TUNE_KERNELS) are loaded too: a log opened for one machine is
+ * used to build for it. With both NULL every record is loaded. A malformed line is reported through warn ("PATH:LINE: why")
  * and skipped. NULL path: an in-memory log. */
 tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
 /* Appends r (as one JSON line, flushed at once) and keeps it in memory. */
 int tune_log_append(tune_log *l, const tune_record *r, chm_err *e);
 int tune_log_size(const tune_log *l);                     /* records loaded or appended */
+int tune_log_stale(const tune_log *l);  /* records of this target/cpu from other kernels, not loaded */
 const tune_record *tune_log_get(const tune_log *l, int i);
 int tune_log_count(const tune_log *l, const char *task);  /* records of one task (not confirmations) */
 int tune_log_confirms(const tune_log *l, const char *task, const int *config, int n); /* of this config */

@@ -242,7 +242,8 @@ static void test_filter(void) {
 #define GOOD(task)                                                                          \
   "{\"version\":1,\"target\":\"T\",\"cpu\":\"C\",\"task\":\"" task "\",\"flops\":1e6,"     \
   "\"config\":[1,2,3],\"tuner\":\"ga\",\"times\":[0.5,0.25,0.75],\"status\":\"ok\","        \
-  "\"message\":\"\",\"timestamp\":1.5,\"compile_s\":0.1,\"run_s\":0.2}\n"
+  "\"message\":\"\",\"timestamp\":1.5,\"compile_s\":0.1,\"run_s\":0.2,\"kernels\":2}\n"
+_Static_assert(TUNE_KERNELS == 2, "GOOD's records are of the current kernels");
 
 static void write_file(const char *path, const char *text) {
   FILE *f = fopen(path, "w");
@@ -541,6 +542,51 @@ static void test_confirm(void) {
   tune_log_close(l);
 }
 
+/* ---- kernel revisions ---- */
+
+/* A record of older kernels (no "kernels" key, or a lower revision) is not
+ * loaded by a log opened for a machine, and is counted as stale; the report's
+ * unfiltered open loads it. A bad revision is a malformed line. */
+static void test_kernels(void) {
+  const char *path = scratch("kernels.jsonl");
+#define REC(task, extra)                                                                      \
+  "{\"version\":1,\"target\":\"T\",\"cpu\":\"C\",\"task\":\"" task "\",\"flops\":1e6,"       \
+  "\"config\":[1,2,3],\"tuner\":\"ga\",\"times\":[0.5],\"status\":\"ok\",\"message\":\"\","    \
+  "\"timestamp\":1.5,\"compile_s\":0.1,\"run_s\":0.2" extra "}\n"
+  char text[2048];
+  snprintf(text, sizeof text, "%s%s" REC("cur", ",\"kernels\":%d") "%s%s", REC("old", ""),
+           REC("old2", ",\"kernels\":1"), TUNE_KERNELS, REC("bad", ",\"kernels\":0"),
+           REC("bad2", ",\"kernels\":\"2\""));
+#undef REC
+  write_file(path, text);
+  warns w;
+  tune_log *l = open_log(path, "T", "C", &w);
+  if (!l) return;
+  static const int want[] = {4, 5};
+  expect_lines(&w, want, 2);
+  CHECK(tune_log_size(l) == 1 && !strcmp(tune_log_get(l, 0)->task, "cur"),
+        "loaded %d records, want only the current kernels' one", tune_log_size(l));
+  CHECK(tune_log_stale(l) == 2, "%d stale records, want 2", tune_log_stale(l));
+  CHECK(tune_log_count(l, "old") == 0 && !tune_log_best(l, "old"), "an old record is used");
+  tune_record r = make("new", 3, TUNE_OK);
+  r.kernels = 1; /* the writer stamps its own revision */
+  snprintf(r.target, sizeof r.target, "T");
+  snprintf(r.cpu, sizeof r.cpu, "C");
+  append(l, &r);
+  CHECK(tune_log_get(l, 1)->kernels == TUNE_KERNELS, "appended record has kernels %d",
+        tune_log_get(l, 1)->kernels);
+  tune_log_close(l);
+  l = open_log(path, "T", "C", &w);
+  if (!l) return;
+  CHECK(tune_log_size(l) == 2 && tune_log_count(l, "new") == 1, "re-read: %d records", tune_log_size(l));
+  tune_log_close(l);
+  l = open_log(path, NULL, NULL, &w);
+  if (!l) return;
+  CHECK(tune_log_size(l) == 4 && tune_log_stale(l) == 0, "unfiltered: %d records, %d stale",
+        tune_log_size(l), tune_log_stale(l));
+  tune_log_close(l);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: test_log TEST SCRATCH_DIR\n");
@@ -554,7 +600,7 @@ int main(int argc, char **argv) {
       {"confirm", test_confirm},
       {"roundtrip", test_roundtrip}, {"escape", test_escape},       {"filter", test_filter},
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
-      {"concurrent", test_concurrent}, {"scale", test_scale},
+      {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {
