@@ -193,7 +193,17 @@ void ir_seq_add(ir_builder *b, ir_stmt *seq, ir_stmt *s) {
   seq->stmts[seq->n_stmts++] = s;
 }
 
+/* A loop of one iteration is a let: LLVM's LICM would otherwise hoist every
+ * load of the body that the (single) iteration does not vary out of the
+ * loop, ahead of the FMAs that use them, and the register allocator then
+ * spills them (a 1x1 conv's kh and kw loops did this to its whole tile). */
+static int one_trip(const ir_expr *lo, const ir_expr *hi) {
+  if (lo->op == IR_CONST_INT && hi->op == IR_CONST_INT) return hi->ival - lo->ival == 1;
+  return hi->op == IR_ADD && hi->a == lo && hi->b->op == IR_CONST_INT && hi->b->ival == 1;
+}
+
 ir_stmt *ir_for(ir_builder *b, int var, ir_expr *lo, ir_expr *hi, ir_loop_kind kind, ir_stmt *body) {
+  if (kind != IR_LOOP_PARALLEL && one_trip(lo, hi)) return ir_let(b, var, lo, body);
   ir_stmt *s = new_stmt(b, IR_FOR);
   s->var = var;
   s->lo = lo;

@@ -7,7 +7,7 @@
  *    "task":"conv2d ...","flops":1.2e9,"config":[3,0,2],"tuner":"sa",
  *    "times":[0.00123,0.00121],"status":"ok","message":"",
  *    "timestamp":1700000000.25,"compile_s":0.05,"run_s":0.01,
- *    "build_s":0.03,"fit_s":0.002,"opt_s":0.004,"kernels":2}
+ *    "build_s":0.03,"fit_s":0.002,"opt_s":0.004,"kernels":3}
  *
  * (build_s, fit_s and opt_s are optional: logs written before they existed
  * read as 0. "confirm":1 marks a confirmation, see search.h; absent is 0.

@@ -22,10 +22,11 @@ enum {
   TUNE_LOG_VERSION = 1,  /* format version of the tuning log */
   /* Revision of the kernel templates and their code generation. A
    * measurement says how fast one revision's kernel was; when the kernels
-   * change, old timings say nothing about the new ones. Bumped to 2 when
-   * the conv template's addresses became one base plus constants (the same
-   * configs ran up to 1.3x faster). */
-  TUNE_KERNELS = 2,
+   * change, old timings say nothing about the new ones. 2: the conv
+   * template's addresses became one base plus constants (the same configs
+   * ran up to 1.3x faster); 3: loops of one iteration became lets (1x1
+   * convs and one-block reduction chunks stopped spilling). */
+  TUNE_KERNELS = 3,
 };
 
 /* ---- search/space.c: knob spaces ---- */
