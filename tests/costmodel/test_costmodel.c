@@ -22,17 +22,8 @@
 
 #include "chamcc/search.h"
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(c, ...)                                                        \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
-      fprintf(stderr, __VA_ARGS__);                                          \
-      fputc('\n', stderr);                                                   \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 /* ---- a small deterministic generator ---- */
 

@@ -13,16 +13,9 @@
 #include "gr_internal.h"
 #include "onnx_build.h"
 
-static int failures;
+#include "../check.h"
 static char tmpdir[256];
 
-#define CHECK(c)                                                                   \
-  do {                                                                             \
-    if (!(c)) {                                                                    \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);        \
-      failures++;                                                                  \
-    }                                                                              \
-  } while (0)
 
 #define S(...) ((int64_t[]){__VA_ARGS__})
 

@@ -26,16 +26,7 @@
 #include "chamcc/search.h"
 #include "../../search/nn.h"
 
-static int failures;
-#define CHECK(c, ...)                                         \
-  do {                                                        \
-    if (!(c)) {                                               \
-      failures++;                                             \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #c); \
-      fprintf(stderr, __VA_ARGS__);                           \
-      fprintf(stderr, "\n");                                  \
-    }                                                         \
-  } while (0)
+#include "../check.h"
 
 static double randn(unsigned *rng) {
   double u = nn_randf(rng) + 1e-12, v = nn_randf(rng);

@@ -11,16 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
+#include "../check.h"
 static const char *scratch;
 
-#define CHECK(c)                                                             \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);  \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 /* ---- writing logs ---- */
 

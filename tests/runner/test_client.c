@@ -17,7 +17,7 @@
  * clients each get an ERROR frame, and a good request afterwards works.
  */
 #include "chamcc/remote.h"
-#include "check.h"
+#include "../check.h"
 
 #include <math.h>
 #include <netdb.h>

@@ -10,7 +10,7 @@
  * names the runner; a malformed address is refused at creation.
  */
 #include "chamcc/remote.h"
-#include "check.h"
+#include "../check.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -29,17 +29,8 @@
 
 enum { SKIP = 77, MAX_MEMBERS = 16, MAX_SYMS = 256 };
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(c, ...)                                                        \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
-      fprintf(stderr, __VA_ARGS__);                                          \
-      fputc('\n', stderr);                                                   \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 /* ---- reading archives back ---- */
 

@@ -30,17 +30,8 @@ typedef struct record {
   int64_t len[MAX_SLICES];    /* length of each slice */
 } record;
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(c, ...)                                                        \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
-      fprintf(stderr, __VA_ARGS__);                                          \
-      fputc('\n', stderr);                                                   \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 static void record_task(void *ctx, int64_t b, int64_t e) {
   record *r = ctx;

@@ -14,17 +14,8 @@
 
 #include "chamcc/rt.h"
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(c, ...)                                                        \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
-      fprintf(stderr, __VA_ARGS__);                                          \
-      fputc('\n', stderr);                                                   \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 static _Alignas(64) unsigned char pool_a[CHM_RT_WSPOOL_BYTES];
 static _Alignas(64) unsigned char raw_b[CHM_RT_WSPOOL_BYTES + 64]; /* pool at raw_b + 1 */

@@ -11,15 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(c)                                                             \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c);  \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 /* The test's own generator (independent of the sampler's). */
 static unsigned lcg(unsigned *s) {

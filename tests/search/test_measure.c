@@ -8,14 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(c)                                                          \
-  do {                                                                    \
-    if (!(c)) {                                                           \
-      fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-      failures++;                                                         \
-    }                                                                     \
-  } while (0)
+#include "../check.h"
 
 /* A kernel with the conv task's four parameters that runs `body` only. */
 static ir_kernel *custom(chm_arena *a, int kind) {

@@ -27,17 +27,8 @@
 
 #include "chamcc/search.h"
 
-static int failures;
+#include "../check.h"
 
-#define CHECK(c, ...)                                                        \
-  do {                                                                       \
-    if (!(c)) {                                                              \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
-      fprintf(stderr, __VA_ARGS__);                                          \
-      fputc('\n', stderr);                                                   \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
 
 static const char *dir;
 
@@ -516,29 +507,29 @@ static void test_confirm(void) {
   tune_record rs[] = {conf_rec(1, 0, 1, one), conf_rec(2, 0, 1, half), conf_rec(3, 0, 0, NULL),
                       conf_rec(1, 1, 2, six), conf_rec(2, 1, 2, slow), conf_rec(1, 1, 2, six),
                       conf_rec(2, 1, 2, slow)};
-  for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) CHECK(tune_log_append(l, &rs[i], &e) == 0, "%s", "tune_log_append(l, &rs[i], &e) == 0");
+  for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) CHECK(tune_log_append(l, &rs[i], &e) == 0);
   for (int pass = 0; pass < 2; pass++) { /* in memory, then read back from the file */
-    CHECK(tune_log_count(l, "T") == 3, "%s", "tune_log_count(l, \"T\") == 3");
+    CHECK(tune_log_count(l, "T") == 3);
     int c1 = 1, c2 = 2, c3 = 3;
-    CHECK(tune_log_confirms(l, "T", &c1, 1) == 2 && tune_log_confirms(l, "T", &c2, 1) == 2, "%s", "tune_log_confirms(l, \"T\", &c1, 1) == 2 && tune_log_confirms(l, \"T\", &c2, 1) == 2");
-    CHECK(tune_log_confirms(l, "T", &c3, 1) == 0 && tune_log_has(l, "T", &c2, 1), "%s", "tune_log_confirms(l, \"T\", &c3, 1) == 0 && tune_log_has(l, \"T\", &c2, 1)");
+    CHECK(tune_log_confirms(l, "T", &c1, 1) == 2 && tune_log_confirms(l, "T", &c2, 1) == 2);
+    CHECK(tune_log_confirms(l, "T", &c3, 1) == 0 && tune_log_has(l, "T", &c2, 1));
     const tune_record *b = tune_log_best(l, "T");
-    CHECK(b && b->config[0] == 1 && b->confirm == 1, "%s", "b && b->config[0] == 1 && b->confirm == 1");
+    CHECK(b && b->config[0] == 1 && b->confirm == 1);
     tune_log_close(l);
     l = open_log(path, "x86_64-linux-gnu", "skylake-avx512", &w);
     if (!l) return;
-    CHECK(w.n == 0, "%s", "w.n == 0");
+    CHECK(w.n == 0);
   }
   /* a failed confirmation drops config 1; then config 2 is the best confirmed */
   tune_record bad = conf_rec(1, 1, 0, NULL);
-  CHECK(tune_log_append(l, &bad, &e) == 0, "%s", "tune_log_append(l, &bad, &e) == 0");
+  CHECK(tune_log_append(l, &bad, &e) == 0);
   const tune_record *b = tune_log_best(l, "T");
-  CHECK(b && b->config[0] == 2, "%s", "b && b->config[0] == 2");
+  CHECK(b && b->config[0] == 2);
   /* an unconfirmed faster single sample does not win over confirmed configs */
   tune_record lucky = conf_rec(4, 0, 1, fast);
-  CHECK(tune_log_append(l, &lucky, &e) == 0, "%s", "tune_log_append(l, &lucky, &e) == 0");
+  CHECK(tune_log_append(l, &lucky, &e) == 0);
   b = tune_log_best(l, "T");
-  CHECK(b && b->config[0] == 2 && tune_log_count(l, "T") == 4, "%s", "b && b->config[0] == 2 && tune_log_count(l, \"T\") == 4");
+  CHECK(b && b->config[0] == 2 && tune_log_count(l, "T") == 4);
   tune_log_close(l);
 }
 

@@ -1,0 +1,37 @@
+/* check.h — the one assertion of chamcc's C test programs.
+ *
+ * CHECK(cond) or CHECK(cond, fmt, ...) reports a condition that does not
+ * hold as "FILE:LINE: FAIL: cond: message" on stderr and counts it in
+ * `failures`; each program returns non-zero when failures is not 0. A test
+ * keeps going after a failed check, so one run shows every failure. */
+#ifndef CHAMCC_TESTS_CHECK_H
+#define CHAMCC_TESTS_CHECK_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static int failures;
+
+#pragma GCC diagnostic ignored "-Wformat-zero-length" /* CHECK(cond) has no message */
+
+__attribute__((format(printf, 4, 5), unused)) static void check_failed(const char *file, int line,
+                                                                       const char *cond, const char *fmt,
+                                                                       ...) {
+  fprintf(stderr, "%s:%d: FAIL: %s", file, line, cond);
+  if (fmt[0]) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+  }
+  fputc('\n', stderr);
+  failures++;
+}
+
+#define CHECK(c, ...)                                                     \
+  do {                                                                    \
+    if (!(c)) check_failed(__FILE__, __LINE__, #c, "" __VA_ARGS__);       \
+  } while (0)
+
+#endif
