@@ -17,9 +17,10 @@
  * 15, 16 or 17 digits that read back bit for bit: cJSON's printer accepts
  * 15 digits when they are merely close, which loses the last bits; and
  * strings escaped here so that a message with a newline stays on its line)
- * and handed to one write(2) on an O_APPEND descriptor: two processes
- * appending to the same log never interleave inside a line, and the record
- * is in the file when tune_log_append returns (no fsync).
+ * and handed to one write(2) on an O_APPEND descriptor, under a shared
+ * flock: two processes appending to the same log never interleave inside a
+ * line, and the record is in the file when tune_log_append returns (no
+ * fsync).
  *
  * Reading: the whole file is parsed line by line with cJSON. A line that is
  * not a JSON object, lacks a key, has a key of the wrong type, has an
@@ -684,16 +685,27 @@ static double wall_now(void) {
 }
 
 /* Writes the whole line; one write(2) unless the kernel writes short. */
+/* Writes the line under a shared flock: writers do not exclude each other
+ * (O_APPEND keeps their lines whole), but an opener that finds the file
+ * not ending in '\n' re-checks under an exclusive lock, and must not take a
+ * write in progress for a line cut short by a kill (it would add a '\n'
+ * after the finished line: an empty line). */
 static int write_line(tune_log *l, const char *p, size_t n, chm_err *e) {
+  while (flock(l->fd, LOCK_SH) < 0)
+    if (errno != EINTR) return chm_errorf(e, "%s: flock: %s", l->path, strerror(errno));
+  int rc = 0;
   while (n > 0) {
     ssize_t k = write(l->fd, p, n);
     if (k < 0 && errno == EINTR) continue;
-    if (k <= 0)
-      return chm_errorf(e, "%s: write: %s", l->path, k < 0 ? strerror(errno) : "no progress");
+    if (k <= 0) {
+      rc = chm_errorf(e, "%s: write: %s", l->path, k < 0 ? strerror(errno) : "no progress");
+      break;
+    }
     p += k;
     n -= (size_t)k;
   }
-  return 0;
+  flock(l->fd, LOCK_UN);
+  return rc;
 }
 
 /* An empty target or cpu is filled from the log; version and kernels are
