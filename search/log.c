@@ -684,8 +684,8 @@ static double wall_now(void) {
   return (double)tv.tv_sec + 1e-6 * (double)tv.tv_usec;
 }
 
-/* Writes the whole line; one write(2) unless the kernel writes short. */
-/* Writes the line under a shared flock: writers do not exclude each other
+/* Writes the whole line (one write(2) unless the kernel writes short)
+ * under a shared flock: writers do not exclude each other
  * (O_APPEND keeps their lines whole), but an opener that finds the file
  * not ending in '\n' re-checks under an exclusive lock, and must not take a
  * write in progress for a line cut short by a kill (it would add a '\n'

@@ -100,8 +100,9 @@ typedef struct tune_log tune_log;
  * records whose target and cpu match (others are kept in the file but
  * ignored). When target or cpu is given, only records of this chamcc's
  * kernels (TUNE_KERNELS) are loaded too: a log opened for one machine is
- * used to build for it. With both NULL every record is loaded. A malformed line is reported through warn ("PATH:LINE: why")
- * and skipped. NULL path: an in-memory log. */
+ * used to build for it. With both NULL every record is loaded. A malformed
+ * line is reported through warn ("PATH:LINE: why") and skipped. NULL path:
+ * an in-memory log. */
 tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
 /* Appends r (as one JSON line, flushed at once) and keeps it in memory. */
