@@ -91,7 +91,7 @@ static ir_expr *acc_index(conv_ctx *x, int r, int col, int j, int ncols) {
 
 /* Index of the first weight vector of the tile (output block oc0) for input
  * block icb at tap (ky, kx); the tile's other weights are at constant
- * offsets from it (weight_offset). */
+ * offsets from it (output block major, see the header). */
 static ir_expr *weight_base(conv_ctx *x, ir_expr *icb, ir_expr *ky, ir_expr *kx) {
   ir_builder *b = x->b;
   const tpl_conv *w = x->w;
@@ -99,14 +99,6 @@ static ir_expr *weight_base(conv_ctx *x, ir_expr *icb, ir_expr *ky, ir_expr *kx)
   if (!w->depthwise) i = ir_add(b, ir_muli(b, i, tpl_view_cblocks(&w->in)), icb);
   i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, i, w->kh), ky), w->kw), kx);
   return ir_muli(b, i, w->depthwise ? lanes_of(w) : (int64_t)w->in.cb * lanes_of(w));
-}
-
-/* Offset of output vector j's weights for input channel ic (of the block). */
-static int64_t weight_offset(conv_ctx *x, int j) {
-  const tpl_conv *w = x->w;
-  int64_t per_block = w->kh * w->kw * lanes_of(w);
-  if (!w->depthwise) per_block *= tpl_view_cblocks(&w->in) * w->in.cb;
-  return j * per_block;
 }
 
 static ir_stmt *unrolled(ir_builder *b, int var, int64_t n, ir_stmt *body) {
@@ -127,6 +119,7 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
   ir_expr *in_base = tpl_view_index(b, &w->in, x->n, w->depthwise ? x->oc0 : icb, iy, ix);
   ir_expr *wt_base = weight_base(x, icb, ky, kx);
   int64_t row = (w->in.w + 2 * w->in.hw) * w->in.cb, col_step = w->sw * w->in.cb;
+  int64_t wblock = tpl_conv_wsize(w) / tpl_view_cblocks(&w->out); /* weights per output block */
   ir_stmt *seq = ir_seq(b);
   for (int r = 0; r < x->c->oh_bn; r++)
     for (int col = 0; col < ncols; col++) {
@@ -137,7 +130,7 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
           in = ir_load(b, x->in, ir_addi(b, in_base, off), L);
         else
           in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, in_base, ir_addi(b, ic, off)), 1), L);
-        ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), weight_offset(x, j))), L);
+        ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), j * wblock)), L);
         ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols), ir_fma(b, in, wv, a)));
       }
     }

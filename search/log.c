@@ -121,13 +121,22 @@ double tune_record_cost(const tune_record *r) {
   return (r->build_s > 0 ? r->build_s : r->compile_s) + r->run_s + r->fit_s + r->opt_s;
 }
 
+double tune_median(double *v, int n) {
+  if (n < 1) return INFINITY;
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 double tune_record_median(const tune_record *r) {
   if (r->status != TUNE_OK || r->n_times <= 0 || r->n_times > TUNE_MAX_REPEATS) return INFINITY;
   double t[TUNE_MAX_REPEATS];
   memcpy(t, r->times, (size_t)r->n_times * sizeof t[0]);
-  qsort(t, (size_t)r->n_times, sizeof t[0], cmp_double);
-  int h = r->n_times / 2;
-  return r->n_times % 2 ? t[h] : 0.5 * (t[h - 1] + t[h]);
+  return tune_median(t, r->n_times);
+}
+
+/* Whether r's config is config[0..n). */
+static int same_config(const tune_record *r, const int *config, int n) {
+  return r->n_config == n && !memcmp(r->config, config, (size_t)n * sizeof(int));
 }
 
 /* ---- hashing ---- */
@@ -179,8 +188,7 @@ static int task_eq(const tune_log *l, int i, const void *name) {
 static int cfg_eq(const tune_log *l, int i, const void *key) {
   const cfg_probe *p = key;
   const tune_record *r = rec_at(l, i);
-  return l->rec_task[i] == p->task && r->n_config == p->n &&
-         !memcmp(r->config, p->config, (size_t)p->n * sizeof *p->config);
+  return l->rec_task[i] == p->task && same_config(r, p->config, p->n);
 }
 
 static uint64_t task_key(const char *name) { return fnv(FNV0, name, strlen(name)); }
@@ -267,7 +275,7 @@ int tune_log_confirms(const tune_log *l, const char *task, const int *config, in
   const log_task *lt = &l->tasks.data[t];
   for (int j = 0; j < lt->conf.len; j++) {
     const tune_record *r = rec_at(l, lt->conf.data[j]);
-    k += r->n_config == n && !memcmp(r->config, config, (size_t)n * sizeof(int));
+    k += same_config(r, config, n);
   }
   return k;
 }
@@ -279,15 +287,11 @@ static double pooled_median(const tune_log *l, const log_task *lt, const tune_re
   int n = 0, bad = 0;
   for (int j = 0; j < lt->conf.len; j++) {
     const tune_record *r = rec_at(l, lt->conf.data[j]);
-    if (r->n_config != c->n_config || memcmp(r->config, c->config, (size_t)c->n_config * sizeof(int))) continue;
+    if (!same_config(r, c->config, c->n_config)) continue;
     if (r->status != TUNE_OK) bad = 1;
     for (int k = 0; k < r->n_times && r->status == TUNE_OK; k++) v[n++] = r->times[k];
   }
-  double m = INFINITY;
-  if (n && !bad) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    m = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  }
+  double m = bad ? INFINITY : tune_median(v, n);
   free(v);
   return m;
 }
@@ -396,7 +400,7 @@ static int get_opt_num(const cJSON *o, const char *key, double *v, char *why) {
 /* Optional "kernels": a revision >= 1 (absent: 1, the logs before it). */
 static int get_kernels(const cJSON *o, tune_record *r, char *why) {
   double v = 1;
-  if (cJSON_GetObjectItemCaseSensitive(o, "kernels") && get_num(o, "kernels", &v, why)) return -1;
+  if (get_opt_num(o, "kernels", &v, why)) return -1;
   if (v < 1 || v > 1000000 || v != (int)v) return bad(why, "kernels is %g (want a revision >= 1)", v);
   r->kernels = (int)v;
   return 0;
@@ -455,11 +459,14 @@ static int parse_line(const char *line, int last_unterminated, tune_record *r, c
 
 /* ---- reading the file ---- */
 
-static int matches(tune_log *l, const tune_record *r) {
-  if (!l->target && !l->cpu) return 1;
-  if ((l->target && strcmp(l->target, r->target)) || (l->cpu && strcmp(l->cpu, r->cpu))) return 0;
-  if (r->kernels != TUNE_KERNELS) l->stale++;
-  return r->kernels == TUNE_KERNELS;
+static int matches(const tune_log *l, const tune_record *r) {
+  return (!l->target || !strcmp(l->target, r->target)) && (!l->cpu || !strcmp(l->cpu, r->cpu));
+}
+
+/* A log opened for a machine (target or cpu given) loads only this
+ * chamcc's kernels; one opened for everything loads all. */
+static int stale(const tune_log *l, const tune_record *r) {
+  return (l->target || l->cpu) && r->kernels != TUNE_KERNELS;
 }
 
 int tune_log_stale(const tune_log *l) { return l->stale; }
@@ -493,7 +500,10 @@ static void load_lines(tune_log *l, char *buf, size_t size,
     if (strlen(p) != (size_t)((nl ? nl : end) - p))
       bad(why, "NUL byte inside the line");
     else if (!parse_line(p, unterminated, &r, why)) {
-      if (matches(l, &r)) store(l, &r);
+      if (matches(l, &r)) {
+        if (stale(l, &r)) l->stale++;
+        else store(l, &r);
+      }
       why[0] = 0;
     }
     if (why[0] && warn) {

@@ -195,17 +195,6 @@ static int run_reach(const rp_run *r, double target) {
   return 0;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Median of v[n] (sorts v); INFINITY values sort last. */
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 /* The table row of tuner t on panel p: medians over its runs. */
 static rp_row make_row(const rp_data *d, int p, int t) {
   rp_row row = {0};
@@ -223,8 +212,8 @@ static rp_row make_row(const rp_data *d, int p, int t) {
     col[3][j] = k ? r->cost.data[k - 1] : INFINITY;
   }
   if (row.runs) {
-    row.meas = median(col[0], row.runs), row.best = median(col[1], row.runs);
-    row.reach = median(col[2], row.runs), row.secs = median(col[3], row.runs);
+    row.meas = tune_median(col[0], row.runs), row.best = tune_median(col[1], row.runs);
+    row.reach = tune_median(col[2], row.runs), row.secs = tune_median(col[3], row.runs);
   }
   for (int c = 0; c < 4; c++) free(col[c]);
   return row;
@@ -331,7 +320,7 @@ static double median_runs(const rp_data *d, int p, int t, double (*f)(const rp_r
   int k = 0;
   for (int i = 0; i < d->runs.len; i++)
     if (d->runs.data[i].panel == p && d->runs.data[i].tuner == t) v[k++] = f(&d->runs.data[i], arg);
-  double m = k ? median(v, k) : NAN;
+  double m = k ? tune_median(v, k) : NAN;
   free(v);
   if (runs) *runs = k;
   return m;
@@ -563,7 +552,7 @@ static void svg_median(FILE *f, const rp_data *d, const rp_axes *a, int p, int t
     int j = 0;
     for (int i = 0; i < d->runs.len; i++)
       if (d->runs.data[i].panel == p && d->runs.data[i].tuner == t) col[j++] = d->runs.data[i].best.data[x];
-    m[x] = median(col, k);
+    m[x] = tune_median(col, k);
   }
   svg_curve(f, a, m, len, t, "median", 2.5, 1);
   free(m);

@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* ---- helpers shared by methods ---- */
 
@@ -180,11 +179,6 @@ static int confirm_pending(const tune_session *s, const tune_task *t) {
   return 0;
 }
 
-static double unix_now(void) {
-  struct timespec ts;
-  return clock_gettime(CLOCK_REALTIME, &ts) ? 0 : (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Measures the finalists again, round after round (so that a slow spell of
  * the machine hits them all alike), until each has TUNE_CONFIRM_ROUNDS
  * confirmations; a resumed run makes only the missing ones. */
@@ -199,8 +193,7 @@ static int confirm(tune_session *s, const tune_task *t, tune_measurer *m, chm_er
       fill_record(s, t, fin[i], &r);
       r.confirm = 1;
       tune_run_built(m, built[i], &r);
-      r.timestamp = unix_now();
-      rc = tune_log_append(s->log, &r, e);
+      rc = tune_log_append(s->log, &r, e); /* stamps the time */
     }
   for (int i = 0; i < n; i++) tune_built_free(built[i]);
   free(built);
@@ -252,8 +245,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
       fill_record(s, t, cfgs + i * TUNE_MAX_KNOBS, r);
       tune_run_built(m, built[i], r);
       tune_built_free(built[i]);
-      r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt;
-      r->timestamp = unix_now();
+      r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt; /* the log stamps the time */
       if ((rc = tune_log_append(s->log, r, e))) continue;
       done++;
       double g = tune_throughput(r);

@@ -93,6 +93,7 @@ typedef struct tune_record {
 double tune_record_cost(const tune_record *r);
 
 double tune_record_median(const tune_record *r); /* median of times; INFINITY unless ok */
+double tune_median(double *v, int n);             /* median of v[n], sorting v (INFINITY sorts last); INFINITY if n < 1 */
 
 typedef struct tune_log tune_log;
 
