@@ -313,14 +313,16 @@ static const int budgets[N_BUDGETS] = {200, 400, 800};
 /* Best GFLOP/s of run r after n measurements; INFINITY if it is shorter. */
 static double best_at(const rp_run *r, int n) { return r->best.len >= n ? r->best.data[n - 1] : INFINITY; }
 
-/* Median over tuner t's runs on panel p of f(run); fills *runs. */
+/* Median over tuner t's runs on panel p of f(run) (with `lower`, the lower
+ * median: the middle value, or the lower of the two); fills *runs. */
 static double median_runs(const rp_data *d, int p, int t, double (*f)(const rp_run *, const void *),
-                          const void *arg, int *runs) {
+                          const void *arg, int lower, int *runs) {
   double *v = chm_malloc((size_t)d->runs.len * sizeof *v + 1);
   int k = 0;
   for (int i = 0; i < d->runs.len; i++)
     if (d->runs.data[i].panel == p && d->runs.data[i].tuner == t) v[k++] = f(&d->runs.data[i], arg);
   double m = k ? tune_median(v, k) : NAN;
+  if (k && lower) m = v[(k - 1) / 2]; /* tune_median sorted v */
   free(v);
   if (runs) *runs = k;
   return m;
@@ -338,8 +340,11 @@ static double f_secs(const rp_run *r, const void *arg) {
 static double f_at(const rp_run *r, const void *arg) { return best_at(r, *(const int *)arg); }
 
 /*
- * For each task the baseline tuned: the target is the median over the
- * baseline's runs of their final best GFLOP/s. Per tuner: the median over
+ * For each task the baseline tuned: the target is the lower median over
+ * the baseline's runs of their final best GFLOP/s (the median for an odd
+ * number of runs; for an even number the lower middle value, which at
+ * least half of them reach: the mean of the two middle ones could be
+ * beyond half of the baseline's own runs). Per tuner: the median over
  * runs of the measurements and wall-clock seconds until the best-so-far
  * first reaches the target (a run that never does counts as infinite), the
  * baseline's seconds over the tuner's (the optimization-time speedup), and
@@ -359,15 +364,15 @@ static void write_h2h(FILE *f, const rp_data *d, int base) {
   int *nsp = chm_calloc((size_t)nt, sizeof *nsp), *nratio = chm_calloc((size_t)nt * N_BUDGETS, sizeof *nratio);
   for (int p = 0; p < np; p++) {
     int nb = 0;
-    double target = median_runs(d, p, base, f_final, NULL, &nb);
+    double target = median_runs(d, p, base, f_final, NULL, 1, &nb);
     if (!nb || !(target > 0)) continue;
-    double base_secs = median_runs(d, p, base, f_secs, &target, NULL), base_at[N_BUDGETS];
-    for (int b = 0; b < N_BUDGETS; b++) base_at[b] = median_runs(d, p, base, f_at, &budgets[b], NULL);
+    double base_secs = median_runs(d, p, base, f_secs, &target, 0, NULL), base_at[N_BUDGETS];
+    for (int b = 0; b < N_BUDGETS; b++) base_at[b] = median_runs(d, p, base, f_at, &budgets[b], 0, NULL);
     for (int t = 0; t < nt; t++) {
       int runs = 0;
-      double meas = median_runs(d, p, t, f_meas, &target, &runs);
+      double meas = median_runs(d, p, t, f_meas, &target, 0, &runs);
       if (!runs) continue;
-      double secs = median_runs(d, p, t, f_secs, &target, NULL);
+      double secs = median_runs(d, p, t, f_secs, &target, 0, NULL);
       double speed = isfinite(secs) && isfinite(base_secs) && secs > 0 ? base_secs / secs : INFINITY;
       char nr[16];
       snprintf(nr, sizeof nr, "%d", runs);
@@ -381,7 +386,7 @@ static void write_h2h(FILE *f, const rp_data *d, int base) {
       put_real(f, speed);
       if (isfinite(speed)) sp[t * np + nsp[t]++] = speed;
       for (int b = 0; b < N_BUDGETS; b++) {
-        double v = median_runs(d, p, t, f_at, &budgets[b], NULL);
+        double v = median_runs(d, p, t, f_at, &budgets[b], 0, NULL);
         put_real(f, v);
         if (isfinite(v) && isfinite(base_at[b]) && base_at[b] > 0)
           ratio[(t * N_BUDGETS + b) * np + nratio[t * N_BUDGETS + b]++] = v / base_at[b];
@@ -405,9 +410,9 @@ static void write_h2h(FILE *f, const rp_data *d, int base) {
     }
     fputc('\n', f);
   }
-  fprintf(f, "\nTarget: the median over %s's runs of their final best. Speedup: %s's seconds to the target over "
-             "the tuner's (medians over runs); tasks where a tuner never reaches the target are left out of its "
-             "geomean, so compare the task counts.\n",
+  fprintf(f, "\nTarget: the median over %s's runs of their final best (the lower median for an even number of "
+             "runs). Speedup: %s's seconds to the target over the tuner's (medians over runs); tasks where a "
+             "tuner never reaches the target are left out of its geomean, so compare the task counts.\n",
           d->tuners.data[base], d->tuners.data[base]);
   free(sp), free(ratio), free(nsp), free(nratio);
 }

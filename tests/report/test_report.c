@@ -306,6 +306,21 @@ static void test_h2h(void) {
   }
   if (failures) fprintf(stderr, "got:\n%s", table ? table : "(null)");
   free(table);
+  /* Two autotvm runs with different finals, 400 (b1: 100, 200, 400) and 200
+   * (b2: 100, 200): the target is the lower median, 200, which both reach at
+   * measurement 2 (4 s). The plain median, 300, is beyond b2, whose time
+   * would count as never and make autotvm's own median time infinite. */
+  static const double bt1[] = {0.01, 0.005, 0.0025}, bt2[] = {0.01, 0.005};
+  FILE *b1 = log_new("h2h-b1.log"), *b2 = log_new("h2h-b2.log");
+  for (int i = 0; i < 10; i++) {
+    rec_parts(b1, "autotvm", i < 3 ? bt1[i] : 0.01, 1, 1, 0, 0);
+    rec_parts(b2, "autotvm", i < 2 ? bt2[i] : 0.01, 1, 1, 0, 0);
+  }
+  fclose(b1), fclose(b2);
+  const char *even[] = {path_of("h2h-b1.log"), path_of("h2h-b2.log"), path_of("h2h-c.log")};
+  CHECK(report(even, 3, NULL, &table, &e) == 0);
+  CHECK(table && strstr(table, "| T | autotvm | 2 | 200.00 | 2 | 4.00 | 1.00 |"), "%s", table ? table : "(null)");
+  free(table);
   /* without a baseline there is no head to head */
   const char *only_c[] = {path_of("h2h-c.log")};
   CHECK(report(only_c, 1, NULL, &table, &e) == 0);
