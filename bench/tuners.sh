@@ -7,7 +7,10 @@
 #
 # Writes DIR/TUNER-sSEED.jsonl (resumable: rerun the same command after an
 # interruption), DIR/TUNER-sSEED.md (default vs tuned GFLOP/s per layer),
-# DIR/report.md and DIR/curves.svg (chamcc report over all logs).
+# DIR/report.md and DIR/curves.svg (chamcc report over all logs), and
+# DIR/picks.md: every config a run ever picked as its best, timed again 7
+# times in alternation, with time to target and best at 200/400/800 on those
+# values (tune_picks: single measurements are too noisy to decide them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 trials=800 seeds="1 2 3" tuners="autotvm chameleon rl sa-as" net=resnet18 out=$here/build/bench-tuners
@@ -33,3 +36,5 @@ for s in $seeds; do
 done
 "$here/build/chamcc" report "$out"/*.jsonl -o "$out/curves.svg" >"$out/report.md"
 cat "$out/report.md"
+"$here/build/bench/tune_picks" --rounds 7 "$out"/*.jsonl >"$out/picks.md"
+cat "$out/picks.md"
