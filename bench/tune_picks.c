@@ -111,9 +111,11 @@ static double time_configs(const tune_task *t, const cg_target *tgt, cfgs_t *cfg
     return 0;
   }
   int n = cfgs->len;
-  tune_built **b = chm_calloc((size_t)n, sizeof *b);
+  int *idx = chm_calloc((size_t)n * TUNE_MAX_KNOBS + 1, sizeof *idx);
+  for (int c = 0; c < n; c++) memcpy(idx + c * TUNE_MAX_KNOBS, cfgs->data[c].idx, sizeof cfgs->data[c].idx);
+  tune_built **b = tune_build_batch(m, idx, n, 0);
+  free(idx);
   double *g = chm_calloc((size_t)n * rounds, sizeof *g);
-  for (int c = 0; c < n; c++) b[c] = tune_build(m, cfgs->data[c].idx);
   for (int k = 0; k < rounds; k++)
     for (int c = 0; c < n; c++) {
       tune_record r = {.flops = t->flops};
@@ -201,11 +203,7 @@ static void one_task(const char *key, tune_log **logs, int n_logs, const cg_targ
   int n_auto = 0;
   for (int i = 0; i < runs.len; i++)
     if (!strcmp(runs.data[i].tuner, "autotvm")) finals[n_auto++] = value_at(&runs.data[i], &cfgs, INT32_MAX);
-  double target = 0;
-  if (n_auto) {
-    tune_median(finals, n_auto);
-    target = finals[(n_auto - 1) / 2]; /* the lower median */
-  }
+  double target = n_auto ? tune_lower_median(finals, n_auto) : 0;
   double secs[2][MAX_LOGS], meas[MAX_LOGS], at[N_BUDGETS][MAX_LOGS];
   for (int i = 0; i < runs.len; i++) {
     const run *r = &runs.data[i];
@@ -230,22 +228,24 @@ static void one_task(const char *key, tune_log **logs, int n_logs, const cg_targ
     printf("\n");
   }
   /* per tuner: medians over its runs, against autotvm's */
+  double *speed_of[3] = {secs[0], secs[1], secs[0]}, base_speed[3], base_at[N_BUDGETS];
+  for (int k = 0; k < 3; k++) base_speed[k] = median_over(&runs, "autotvm", speed_of[k], NULL);
+  for (int b = 0; b < N_BUDGETS; b++) base_at[b] = median_over(&runs, "autotvm", at[b], NULL);
   int search = n_auto && median_over(&runs, "autotvm", meas, NULL) > 1; /* the default falls short */
-  for (int i = 0; i < runs.len && n_auto; i++) {
-    const char *tuner = runs.data[i].tuner;
-    tally *y = tally_of(tallies, tuner);
-    int first = 1;
-    for (int j = 0; j < i; j++) first &= strcmp(runs.data[j].tuner, tuner) != 0;
-    if (!first) continue;
+  for (int i = 0; i < runs.len; i++) tally_of(tallies, runs.data[i].tuner);
+  for (int i = 0; i < tallies->len && n_auto; i++) {
+    tally *y = &tallies->data[i];
+    int n = 0;
+    for (int j = 0; j < runs.len; j++) n += !strcmp(runs.data[j].tuner, y->tuner);
+    if (!n) continue; /* no run of this tuner on this task */
     for (int k = 0; k < 3; k++) {
-      if (k == 2 && !search) continue;
-      double *x = secs[k == 1];
-      double mine = median_over(&runs, tuner, x, NULL), base = median_over(&runs, "autotvm", x, NULL);
-      if (isfinite(mine) && isfinite(base) && mine > 0 && base > 0) y->log_speed[k] += log(base / mine), y->n_speed[k]++;
+      double mine = median_over(&runs, y->tuner, speed_of[k], NULL);
+      if ((k < 2 || search) && isfinite(mine) && isfinite(base_speed[k]) && mine > 0 && base_speed[k] > 0)
+        y->log_speed[k] += log(base_speed[k] / mine), y->n_speed[k]++;
     }
     for (int b = 0; b < N_BUDGETS; b++) {
-      double mine = median_over(&runs, tuner, at[b], NULL), base = median_over(&runs, "autotvm", at[b], NULL);
-      if (mine > 0 && base > 0) y->log_at[b] += log(mine / base), y->n_at[b]++;
+      double mine = median_over(&runs, y->tuner, at[b], NULL);
+      if (mine > 0 && base_at[b] > 0) y->log_at[b] += log(mine / base_at[b]), y->n_at[b]++;
     }
   }
   for (int i = 0; i < runs.len; i++) chm_vec_free(&runs.data[i].picks);

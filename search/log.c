@@ -127,6 +127,12 @@ double tune_median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+double tune_lower_median(double *v, int n) {
+  if (n < 1) return INFINITY;
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return v[(n - 1) / 2];
+}
+
 double tune_record_median(const tune_record *r) {
   if (r->status != TUNE_OK || r->n_times <= 0 || r->n_times > TUNE_MAX_REPEATS) return INFINITY;
   double t[TUNE_MAX_REPEATS];

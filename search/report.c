@@ -321,8 +321,7 @@ static double median_runs(const rp_data *d, int p, int t, double (*f)(const rp_r
   int k = 0;
   for (int i = 0; i < d->runs.len; i++)
     if (d->runs.data[i].panel == p && d->runs.data[i].tuner == t) v[k++] = f(&d->runs.data[i], arg);
-  double m = k ? tune_median(v, k) : NAN;
-  if (k && lower) m = v[(k - 1) / 2]; /* tune_median sorted v */
+  double m = !k ? NAN : lower ? tune_lower_median(v, k) : tune_median(v, k);
   free(v);
   if (runs) *runs = k;
   return m;

@@ -115,7 +115,7 @@ static int drop_visited(const tune_ctx *c, int *cfgs, int n) {
   return k;
 }
 
-/* Compiles a batch on several threads (AutoTVM's parallel builder). */
+/* tune_build_batch: AutoTVM's parallel builder. */
 typedef struct build_job {
   const tune_measurer *m;   /* shared, read only */
   const int *cfgs;          /* the batch */
@@ -131,9 +131,9 @@ static void *build_worker(void *arg) {
   return NULL;
 }
 
-static tune_built **build_batch(tune_session *s, const tune_measurer *m, const int *cfgs, int n) {
+tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads) {
   build_job j = {m, cfgs, chm_calloc((size_t)n + 1, sizeof(tune_built *)), n, 0};
-  int nt = s->build_threads > 0 ? s->build_threads : chm_num_cpus();
+  int nt = threads > 0 ? threads : chm_num_cpus();
   if (nt > n) nt = n;
   pthread_t th[64];
   int started = 0;
@@ -185,7 +185,7 @@ static int confirm_pending(const tune_session *s, const tune_task *t) {
 static int confirm(tune_session *s, const tune_task *t, tune_measurer *m, chm_err *e) {
   int (*fin)[TUNE_MAX_KNOBS] = chm_calloc(MAX_FINALISTS, sizeof *fin);
   int n = finalists(s->log, t, s->confirm, fin), rc = 0, nk = t->space.n_knobs;
-  tune_built **built = build_batch(s, m, &fin[0][0], n);
+  tune_built **built = tune_build_batch(m, &fin[0][0], n, s->build_threads);
   for (int round = 0; round < TUNE_CONFIRM_ROUNDS && !rc; round++)
     for (int i = 0; i < n && !rc && !(s->stop && *s->stop); i++) {
       if (tune_log_confirms(s->log, t->key, fin[i], nk) > round) continue;
@@ -231,7 +231,7 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
     if (n <= 0) break; /* the space is exhausted */
     n = drop_visited(&c, cfgs, n);
     double t_build = chm_now();
-    tune_built **built = build_batch(s, m, cfgs, n);
+    tune_built **built = tune_build_batch(m, cfgs, n, s->build_threads);
     t_build = chm_now() - t_build;
     /* each record carries an equal share of the round's wall-clock costs */
     double share_fit = fit_s / n, share_opt = (t_prop > fit_s ? t_prop - fit_s : 0) / n;

@@ -94,6 +94,7 @@ double tune_record_cost(const tune_record *r);
 
 double tune_record_median(const tune_record *r); /* median of times; INFINITY unless ok */
 double tune_median(double *v, int n);             /* median of v[n], sorting v (INFINITY sorts last); INFINITY if n < 1 */
+double tune_lower_median(double *v, int n);       /* the same, but the lower middle value when n is even */
 
 typedef struct tune_log tune_log;
 
@@ -219,6 +220,9 @@ tune_built *tune_build(const tune_measurer *m, const int *idx);
 tune_built *tune_build_kernel(const tune_measurer *m, const ir_kernel *k);
 void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r);
 void tune_built_free(tune_built *b);
+/* Builds n configs (cfgs: n x TUNE_MAX_KNOBS ints) on `threads` threads (0:
+ * one per core); returns n results, malloc'ed (search/tuner.c). */
+tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads);
 
 /* ---- search/tuner.c: methods, the tuning loop, the scheduler ---- */
 
