@@ -8,6 +8,8 @@
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME] [--threads T] [-q]
  *   tune_layers LAYERS.json --log FILE --eval [--net NAME] [--layer NAME] [--min-time S] [--repeats N]
+ *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R]
+ *               [--emit-llvm PREFIX]
  *
  * Every measurement goes to the log (resumable, as chamcc tune), so several
  * tuners and seeds can be compared afterwards with `chamcc report`.
@@ -19,6 +21,16 @@
  * seconds, and prints a tab-separated table for bench/layers/run.sh:
  * name, default 1T, default 2T, tuned 1T, tuned 2T (GFLOP/s; "-" where the
  * log has no ok record of the layer), measurements in the log.
+ *
+ * --config (with --eval and --layer) compares hand-picked configs of one
+ * layer instead: each is the knobs' values in the task's knob order (e.g.
+ * for a conv: oc_bn, ow_bn, oh_bn, ic_bn, win_outer, unroll_kw, row_outer,
+ * grain). The default and every config are measured in alternation for R
+ * rounds (default 5) at 1 and 2 threads; the table gives the medians.
+ * --emit-llvm PREFIX also writes each one's optimized kernel, built for 1 and
+ * 2 threads, to PREFIXi-1t.ll and PREFIXi-2t.ll (i = 0 for the default, then
+ * the configs in order), for llc or llvm-mca;
+ * with --rounds 0 it measures nothing.
  */
 #include "chamcc/search.h"
 
@@ -105,6 +117,86 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
   for (int th = 0; th < 2; th++) tune_measurer_free(m[th]);
 }
 
+enum { MAX_CONFIGS = 16, MAX_ROUNDS = 31 };
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Knob values "4,7,1,..." -> option indices of t; NULL or a message. */
+static const char *parse_config(const tune_task *t, const char *text, int *idx) {
+  const char *p = text;
+  for (int k = 0; k < t->space.n_knobs; k++) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p) return "expected one value per knob, separated by commas";
+    idx[k] = -1;
+    for (int o = 0; o < t->space.knobs[k].n; o++)
+      if (t->space.knobs[k].v[o] == v) idx[k] = o;
+    if (idx[k] < 0) return t->space.knobs[k].name; /* not one of its options */
+    p = end + (*end == ',');
+  }
+  if (*p) return "more values than knobs";
+  return tune_task_check(t, idx);
+}
+
+/* The optimized IR of config idx, built for nthreads, to path. */
+static int write_kernel_ir(const tune_task *t, const cg_target *tgt, const int *idx, int nthreads,
+                           const char *path) {
+  chm_err e = {0};
+  chm_arena *a = chm_arena_new();
+  cg_module *mod = cg_module_new(tgt, "kernel", nthreads, &e);
+  if (mod) cg_export_kernels(mod);
+  int rc = !mod || cg_add_kernel(mod, tune_task_kernel(t, idx, a, "kernel"), &e) || cg_finish(mod, &e) ||
+           cg_write_ir(mod, path, &e);
+  if (rc) fprintf(stderr, "tune_layers: %s: %s\n", path, e.msg);
+  cg_module_free(mod);
+  chm_arena_free(a);
+  return rc;
+}
+
+/* --config: the default and the hand-picked configs of one layer, in
+ * alternation, medians over the rounds. */
+static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt, char **cfgs, int n_cfgs,
+                        int rounds, double min_s, int repeats, const char *emit) {
+  int idx[MAX_CONFIGS + 1][TUNE_MAX_KNOBS];
+  tune_task_default(t, idx[0]);
+  for (int i = 0; i < n_cfgs; i++) {
+    const char *why = parse_config(t, cfgs[i], idx[i + 1]);
+    if (why) return fprintf(stderr, "tune_layers: --config %s: %s\n", cfgs[i], why), 1;
+  }
+  for (int i = 0; emit && i <= n_cfgs; i++)
+    for (int th = 1; th <= 2; th++) {
+      char path[4096];
+      snprintf(path, sizeof path, "%s%d-%dt.ll", emit, i, th);
+      if (write_kernel_ir(t, tgt, idx[i], th, path)) return 1;
+    }
+  if (!rounds) return 0;
+  static double g[2][MAX_CONFIGS + 1][MAX_ROUNDS];
+  for (int th = 1; th <= 2; th++) {
+    tune_measure_opts o = tune_measure_defaults();
+    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3;
+    o.timeout_s = 60 + 4 * repeats * min_s;
+    chm_err e = {0};
+    tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
+    if (!m) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
+    for (int r = 0; r < rounds; r++)
+      for (int i = 0; i <= n_cfgs; i++) g[th - 1][i][r] = measure_with(m, t, idx[i]);
+    tune_measurer_free(m);
+  }
+  printf("layer\tconfig\t1T\t2T\n");
+  for (int i = 0; i <= n_cfgs; i++) {
+    printf("%s\t%s", str(l, "name"), i ? cfgs[i - 1] : "default");
+    for (int th = 0; th < 2; th++) {
+      qsort(g[th][i], (size_t)rounds, sizeof(double), cmp_double);
+      printf("\t%.1f", g[th][i][rounds / 2]);
+    }
+    printf("\n");
+  }
+  return 0;
+}
+
 static void progress(void *ctx, const tune_progress *p) {
   if (*(int *)ctx || (p->done % 50 && p->done != p->budget)) return;
   char name[64];
@@ -114,8 +206,9 @@ static void progress(void *ctx, const tune_progress *p) {
 }
 
 int main(int argc, char **argv) {
-  const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL;
-  int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5;
+  const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL, *emit = NULL;
+  int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5, rounds = 5, n_cfgs = 0;
+  char *cfgs[MAX_CONFIGS];
   double min_s = 0.2;
   unsigned seed = 1;
   for (int i = 1; i < argc; i++) {
@@ -131,11 +224,16 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--eval")) eval = 1;
     else if (!strcmp(a, "--min-time") && v) min_s = atof(argv[++i]);
     else if (!strcmp(a, "--repeats") && v) repeats = atoi(argv[++i]);
+    else if (!strcmp(a, "--rounds") && v) rounds = atoi(argv[++i]);
+    else if (!strcmp(a, "--emit-llvm") && v) emit = argv[++i];
+    else if (!strcmp(a, "--config") && v && n_cfgs < MAX_CONFIGS) cfgs[n_cfgs++] = argv[++i];
     else if (a[0] != '-' && !layers) layers = a;
     else {
       fprintf(stderr, "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
                       "[--net NAME|all] [--threads T] [-q]\n"
-                      "       tune_layers LAYERS.json --log FILE --eval [--net NAME|all] [--min-time S] [--repeats N]\n");
+                      "       tune_layers LAYERS.json --log FILE --eval [--net NAME|all] [--min-time S] [--repeats N]\n"
+                      "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
+                      "[--rounds R] [--emit-llvm PREFIX]\n");
       return 2;
     }
   }
@@ -158,6 +256,25 @@ int main(int argc, char **argv) {
   tune_log *tl = tune_log_open(logpath, tgt.triple, tgt.cpu, NULL, NULL, &e);
   if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
 
+  if (n_cfgs && (!eval || !only || rounds < 0 || rounds > MAX_ROUNDS)) {
+    fprintf(stderr, "tune_layers: --config needs --eval, --layer and 0 <= --rounds <= %d\n", MAX_ROUNDS);
+    return 2;
+  }
+  if (eval && n_cfgs) {
+    const cJSON *l;
+    int rc = -1;
+    cJSON_ArrayForEach(l, list) {
+      if (strcmp(str(l, "name"), only)) continue;
+      tune_task t;
+      layer_task(l, tgt.lanes, &t);
+      rc = eval_configs(l, &t, &tgt, cfgs, n_cfgs, rounds, min_s, repeats, emit);
+    }
+    if (rc < 0) fprintf(stderr, "tune_layers: no layer %s in %s\n", only, layers), rc = 1;
+    tune_log_close(tl);
+    cJSON_Delete(root);
+    free(text);
+    return rc;
+  }
   if (eval) {
     printf("name\tdef1\tdef2\ttuned1\ttuned2\tmeasurements\n");
     const cJSON *l;

@@ -9,9 +9,11 @@
 #include "chamcc/cg.h"
 
 #include <llvm-c/Core.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const aarch64_cpus[] = {
@@ -39,10 +41,32 @@ static int list_error(chm_err *e, const char *what, const char *got, const char 
   return chm_errorf(e, "unsupported %s '%s' (supported: %s)", what, got, buf);
 }
 
+/* LLVM's own command-line options, once per process.
+ *
+ * -misched-cyclicpath=false: in a single-block loop the machine scheduler
+ * otherwise weighs the loop's cyclic critical path and, when the register
+ * tile leaves spare registers, hoists the next input channel's broadcasts
+ * far ahead of their FMAs, then spills them. It did so in every conv
+ * kernel of 2 vectors x 7 pixels (54 spills in the inner loop; the 7x7
+ * layers of ResNet-18 ran 10-30% slower), and in tail tiles.
+ *
+ * CHAMCC_LLVM_ARGS adds more (space-separated, e.g. "-enable-misched=false"),
+ * for experiments with the backend; LLVM exits on an unknown option. */
+static void parse_llvm_args(void) {
+  static char buf[1024];
+  const char *env = getenv("CHAMCC_LLVM_ARGS");
+  snprintf(buf, sizeof buf, "%s", env ? env : "");
+  const char *argv[32] = {"chamcc", "-misched-cyclicpath=false"};
+  int argc = 2;
+  for (char *s = strtok(buf, " "); s && argc < 32; s = strtok(NULL, " ")) argv[argc++] = s;
+  LLVMParseCommandLineOptions(argc, argv, NULL);
+}
+
 static void init_llvm_targets(void) {
   static int done;
   if (done) return;
   done = 1;
+  parse_llvm_args();
   LLVMInitializeX86TargetInfo();
   LLVMInitializeX86Target();
   LLVMInitializeX86TargetMC();

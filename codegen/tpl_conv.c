@@ -63,7 +63,9 @@ const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
   if ((int64_t)c->oc_bn * c->ow_bn * c->oh_bn > 64) return "register tile larger than 64 vectors";
   int64_t icb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
   if (c->ic_bn < 0 || (c->ic_bn && icb % c->ic_bn)) return "ic_bn must divide the input-channel blocks";
-  if (c->grain < 1 || c->grain > w->out.h / c->oh_bn) return "grain must be in [1, row tiles]";
+  /* a grain beyond the row tiles takes them all; only the smallest such grain is valid */
+  if (c->grain < 1 || (c->grain > 1 && c->grain / 2 >= w->out.h / c->oh_bn))
+    return "grain must be 1 or less than twice the row tiles";
   if (w->pt > w->in.hh || w->pl > w->in.hw) return "input halo smaller than the padding";
   int64_t last_y = (w->out.h - 1) * w->sh - w->pt + (w->kh - 1) * w->dh;
   int64_t last_x = (w->out.w - 1) * w->sw - w->pl + (w->kw - 1) * w->dw;
@@ -225,9 +227,14 @@ ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, co
   ir_seq_add(&b, row, ir_for(&b, vow, ir_int(&b, 0), ir_int(&b, full), IR_LOOP_SERIAL,
                              conv_tile(&x, ir_muli(&b, ir_var(&b, vow), c->ow_bn), c->ow_bn)));
   if (tail) ir_seq_add(&b, row, conv_tile(&x, ir_int(&b, full * c->ow_bn), (int)tail));
-  if (x.n_chunks > 1) row = ir_for(&b, vc, ir_int(&b, 0), ir_int(&b, x.n_chunks), IR_LOOP_SERIAL, row);
   ir_expr *rows = ir_bin(&b, IR_MIN, ir_int(&b, c->grain), ir_bin(&b, IR_SUB, ir_int(&b, n_oht), g0));
   row = ir_for(&b, vr, ir_int(&b, 0), rows, IR_LOOP_SERIAL, row);
+  /* The reduction chunks run outside the iteration's row tiles: a chunk's
+   * weights (oc_bn x ic_bn blocks of the window) are reused over all of
+   * them while they are in cache, instead of streaming the tile's whole
+   * weights once per row tile (small planes with large weights, e.g. 7x7
+   * with 512 channels, where those exceed L2). */
+  if (x.n_chunks > 1) row = ir_for(&b, vc, ir_int(&b, 0), ir_int(&b, x.n_chunks), IR_LOOP_SERIAL, row);
   k->body = ir_for(&b, vt, ir_int(&b, 0), ir_int(&b, w->out.n * n_oct * n_g), IR_LOOP_PARALLEL, row);
   int64_t cin = w->depthwise ? 1 : w->in.c;
   k->flops = 2.0 * (double)(w->out.n * w->out.c * w->out.h * w->out.w) * (double)(cin * w->kh * w->kw);

@@ -86,8 +86,11 @@ void tune_task_init_conv(tune_task *t, const tpl_conv *w) {
   range(s, 0, w->kw > 1 ? 1 : 0);
   knob(s, "row_outer");
   range(s, 0, 1);
-  knob(s, "grain");
-  for (int g = 1; g <= 8; g *= 2) option(s, g);
+  knob(s, "grain"); /* powers of two up to the first that covers every row (at most 16) */
+  for (int g = 1; g <= 16; g *= 2) {
+    option(s, g);
+    if (g >= w->out.h) break;
+  }
 }
 
 void tune_task_init_dense(tune_task *t, const tpl_dense *w) {

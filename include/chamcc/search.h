@@ -25,8 +25,13 @@ enum {
    * change, old timings say nothing about the new ones. 2: the conv
    * template's addresses became one base plus constants (the same configs
    * ran up to 1.3x faster); 3: loops of one iteration became lets (1x1
-   * convs and one-block reduction chunks stopped spilling). */
-  TUNE_KERNELS = 3,
+   * convs and one-block reduction chunks stopped spilling); 4: the conv
+   * template's reduction chunks run outside the row tiles of a parallel
+   * iteration, and its grain may cover all of them (the knob's options and
+   * the meaning of ic_bn with grain > 1 changed); LLVM's machine scheduler
+   * no longer follows the cyclic critical path (llvm_target.c), which
+   * removed the spills of tiles of 2 vectors x 7 pixels. */
+  TUNE_KERNELS = 4,
 };
 
 /* ---- search/space.c: knob spaces ---- */

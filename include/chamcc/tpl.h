@@ -55,10 +55,11 @@ typedef struct tpl_conv_cfg {
   int ow_bn;     /* output columns per register tile (a tail tile covers the rest) */
   int oh_bn;     /* output rows per register tile (divides out.h) */
   int unroll_kw; /* fully unroll the kernel-column loop */
-  int ic_bn;     /* input-channel blocks per reduction chunk (divides in blocks; 0 = all) */
+  int ic_bn;     /* input-channel blocks per reduction chunk (divides in blocks; 0 = all);
+                    the chunk loop runs outside the row tiles of a parallel iteration */
   int win_outer; /* loop order: kernel window outside (1) or inside (0) the ic blocks */
   int row_outer; /* parallel order: row tiles outside (1) or inside (0) channel tiles */
-  int grain;     /* row tiles per parallel iteration (>= 1) */
+  int grain;     /* row tiles per parallel iteration (>= 1; beyond the row tiles = all) */
 } tpl_conv_cfg;
 
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes);

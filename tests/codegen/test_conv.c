@@ -78,7 +78,7 @@ static int run_case(int id, unsigned *seed, int lanes) {
     for (int tries = 0; tries < 100; tries++) {
       tpl_conv_cfg r = {1 + test_rand(seed) % 4, 1 + test_rand(seed) % 14, 1 + test_rand(seed) % 3,
                         (int)(test_rand(seed) % 2), (int)(test_rand(seed) % 3), (int)(test_rand(seed) % 2),
-                        (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 3)};
+                        (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 4)};
       if (!tpl_conv_check(&w, &r)) {
         c = r;
         break;

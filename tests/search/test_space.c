@@ -62,13 +62,16 @@ static void test_reasons(void) {
   bad[1] = t.space.knobs[1].n - 1;
   bad[2] = t.space.knobs[2].n - 1;
   CHECK(tune_task_check(&t, bad) && strstr(tune_task_check(&t, bad), "register tile"));
-  /* grain larger than the row tiles: oh_bn = 8 leaves 7 row tiles, grain 8 */
+  /* grain of twice the row tiles or more: oh_bn = 8 leaves 7 row tiles, grain 16
+   * (grain 8 takes all 7 and is valid) */
   memcpy(bad, idx, sizeof bad);
   bad[1] = 0;
   bad[2] = t.space.knobs[2].n - 1;
   bad[7] = t.space.knobs[7].n - 1;
-  CHECK(t.space.knobs[2].v[bad[2]] == 8 && t.space.knobs[7].v[bad[7]] == 8);
+  CHECK(t.space.knobs[2].v[bad[2]] == 8 && t.space.knobs[7].v[bad[7]] == 16);
   CHECK(tune_task_check(&t, bad) && strstr(tune_task_check(&t, bad), "grain"));
+  bad[7]--;
+  CHECK(t.space.knobs[7].v[bad[7]] == 8 && tune_task_check(&t, bad) == NULL);
   /* the template's own checks */
   tpl_conv_cfg c = {3, 4, 1, 0, 0, 0, 0, 1};
   CHECK(strstr(tpl_conv_check(&w, &c), "oc_bn"));
