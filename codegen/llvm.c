@@ -697,6 +697,21 @@ int cg_emit_object(cg_module *m, unsigned char **data, size_t *size, chm_err *e)
   return 0;
 }
 
+char *cg_emit_assembly(cg_module *m, chm_err *e) {
+  LLVMMemoryBufferRef buf;
+  char *msg = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(m->tm, m->mod, LLVMAssemblyFile, &msg, &buf)) {
+    llvm_error(e, "code generation", msg);
+    return NULL;
+  }
+  size_t n = LLVMGetBufferSize(buf);
+  char *text = chm_malloc(n + 1);
+  memcpy(text, LLVMGetBufferStart(buf), n);
+  text[n] = 0;
+  LLVMDisposeMemoryBuffer(buf);
+  return text;
+}
+
 /* ---- JIT ---- */
 
 struct cg_jit {

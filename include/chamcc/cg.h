@@ -82,6 +82,8 @@ int cg_finish(cg_module *m, chm_err *e);
 int cg_write_ir(cg_module *m, const char *path, chm_err *e);
 /* Object code into a malloc'ed buffer. */
 int cg_emit_object(cg_module *m, unsigned char **data, size_t *size, chm_err *e);
+/* Assembly text into a malloc'ed, NUL-terminated string (for tests and inspection). */
+char *cg_emit_assembly(cg_module *m, chm_err *e);
 
 /* ---- JIT (host only): compiles a finished module and looks up symbols ---- */
 typedef struct cg_jit cg_jit;
