@@ -10,6 +10,7 @@
  * parse_llvm_args in llvm_target.c).
  */
 #include "../check.h"
+#include "../conv_layer.h"
 #include "chamcc/cg.h"
 #include "chamcc/tpl.h"
 
@@ -18,15 +19,7 @@
 
 /* A ResNet-18 conv: C -> K channels, H x H input, k x k window, stride s, pad k / 2. */
 static tpl_conv layer(int64_t C, int64_t H, int64_t K, int64_t k, int64_t s) {
-  tpl_conv w = {0};
-  int64_t p = k / 2, OH = (H + 2 * p - k) / s + 1;
-  w.in = (tpl_view){1, C, H, H, 16, p, p};
-  w.out = (tpl_view){1, K, OH, OH, 16, 0, 0};
-  w.kh = w.kw = k;
-  w.sh = w.sw = s;
-  w.dh = w.dw = 1;
-  w.pt = w.pl = p;
-  return w;
+  return conv_layer(C, H, K, k, s, k / 2, 16);
 }
 
 /* The largest number of vector stack operands (spills and reloads of

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../conv_layer.h"
+
 enum { TRAIN = 200, TEST = 100 };
 
 /* test_cm_real [LOG [SEED]]: with LOG, measurements are appended there, and
@@ -25,12 +27,7 @@ int main(int argc, char **argv) {
   chm_err e = {0};
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
-  tpl_conv w = {0};
-  w.in = (tpl_view){1, 64, 28, 28, tgt.lanes, 1, 1};
-  w.out = (tpl_view){1, 64, 28, 28, tgt.lanes, 0, 0};
-  w.kh = w.kw = 3;
-  w.sh = w.sw = w.dh = w.dw = 1;
-  w.pt = w.pl = 1;
+  tpl_conv w = conv_layer(64, 28, 64, 3, 1, 1, tgt.lanes);
   tune_task t;
   tune_task_init_conv(&t, &w);
   tune_measure_opts o = tune_measure_defaults();

@@ -8,17 +8,10 @@
 #include <string.h>
 
 #include "../check.h"
+#include "../conv_layer.h"
 
 static tpl_conv resnet_conv(int64_t c, int64_t hw, int64_t k, int64_t r, int64_t s, int64_t p) {
-  tpl_conv w = {0};
-  int64_t o = (hw + 2 * p - r) / s + 1;
-  w.in = (tpl_view){1, c, hw, hw, 16, p, p};
-  w.out = (tpl_view){1, k, o, o, 16, 0, 0};
-  w.kh = w.kw = r;
-  w.sh = w.sw = s;
-  w.dh = w.dw = 1;
-  w.pt = w.pl = p;
-  return w;
+  return conv_layer(c, hw, k, r, s, p, 16);
 }
 
 static int64_t count_valid(const tune_task *t) {

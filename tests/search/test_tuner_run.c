@@ -12,18 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../conv_layer.h"
+
 int main(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : "chameleon";
   int budget = argc > 2 ? atoi(argv[2]) : 100;
   chm_err e = {0};
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
-  tpl_conv w = {0};
-  w.in = (tpl_view){1, 32, 14, 14, tgt.lanes, 1, 1};
-  w.out = (tpl_view){1, 48, 14, 14, tgt.lanes, 0, 0};
-  w.kh = w.kw = 3;
-  w.sh = w.sw = w.dh = w.dw = 1;
-  w.pt = w.pl = 1;
+  tpl_conv w = conv_layer(32, 14, 48, 3, 1, 1, tgt.lanes);
   w.epi.act = GR_ACT_RELU;
   tune_task t;
   tune_task_init_conv(&t, &w);
