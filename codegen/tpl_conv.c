@@ -29,6 +29,8 @@ static int largest_divisor_le(int64_t n, int64_t cap) {
   return 1;
 }
 
+int tpl_acc_budget(int lanes) { return lanes >= 16 ? 28 : lanes == 8 ? 12 : 20; }
+
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
   int64_t ocb = tpl_view_cblocks(&w->out);
@@ -36,9 +38,11 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
     c.ow_bn = (int)(w->out.w < 8 ? w->out.w : 8);
     return c;
   }
-  /* ~24-28 accumulators: 2 vectors x 12-14 columns, fewer vectors if K is small */
+  /* 2 vectors x up to 14 columns (fewer vectors if K is small), as many
+   * accumulators as the register file holds beside the weights and
+   * broadcasts of one step (tpl_acc_budget) */
   c.oc_bn = ocb % 2 == 0 ? 2 : 1;
-  int cols = 28 / c.oc_bn;
+  int cols = tpl_acc_budget(lanes) / c.oc_bn;
   if (cols > 14) cols = 14;
   if (w->out.w >= cols) {
     c.ow_bn = cols;
@@ -50,7 +54,6 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
     int rows = cols / c.ow_bn;
     c.oh_bn = largest_divisor_le(w->out.h, rows);
   }
-  (void)lanes;
   return c;
 }
 

@@ -23,7 +23,9 @@ static int64_t nblocks(const tpl_dense *w) { return (w->n + w->lanes - 1) / w->l
 tpl_dense_cfg tpl_dense_default(const tpl_dense *w) {
   tpl_dense_cfg c;
   c.m_bn = divisor_le(w->m, 4);
-  c.nb_bn = divisor_le(nblocks(w), w->m == 1 ? 2 : 4);
+  int nb = w->m == 1 ? 2 : 4; /* 4 rows x 4 vectors: 16 accumulators, 4 weights */
+  while (nb > 1 && c.m_bn * nb > tpl_acc_budget(w->lanes)) nb--;
+  c.nb_bn = divisor_le(nblocks(w), nb);
   return c;
 }
 
