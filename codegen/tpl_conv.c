@@ -29,7 +29,10 @@ static int largest_divisor_le(int64_t n, int64_t cap) {
   return 1;
 }
 
-int tpl_acc_budget(int lanes) { return lanes >= 16 ? 28 : lanes == 8 ? 12 : 20; }
+int tpl_acc_budget(int lanes, int plain_input) {
+  if (lanes >= 16) return plain_input ? 16 : 28;
+  return lanes == 8 || plain_input ? 12 : 20;
+}
 
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
@@ -42,7 +45,7 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
    * accumulators as the register file holds beside the weights and
    * broadcasts of one step (tpl_acc_budget) */
   c.oc_bn = ocb % 2 == 0 ? 2 : 1;
-  int cols = tpl_acc_budget(lanes) / c.oc_bn;
+  int cols = tpl_acc_budget(lanes, w->in.cb == 1) / c.oc_bn;
   if (cols > 14) cols = 14;
   if (w->out.w >= cols) {
     c.ow_bn = cols;

@@ -65,11 +65,14 @@ typedef struct tpl_conv_cfg {
 /* Accumulator vectors a default register tile may hold on a target whose
  * vectors have `lanes` floats: 28 of AVX-512's 32 registers, 12 of AVX2's 16,
  * 20 of NEON's 32 (its kernels keep a whole channel block's weights and
- * scalars live). Beyond these, LLVM spills in the inner loop (measured on
- * ResNet-18 with llc-19: haswell 3699 stack operands in hot loops with 28,
- * none with 12; AArch64 699 with 28, 12 with 20). x86 without AVX2 (4 lanes,
- * 16 registers) is taken as NEON; the tuner finds its tiles. */
-int tpl_acc_budget(int lanes);
+ * scalars live). On a plain NCHW input (a network's first conv, a few
+ * channels), LLVM unrolls the channel loop and keeps every channel's weights
+ * live: 16 on AVX-512, 12 elsewhere. Beyond these, LLVM spills in the inner
+ * loop (llc-19 on ResNet-18 and MobileNet-v2: haswell 3699 stack operands in
+ * hot loops with 28, none with 12; AArch64 699 with 28, none now; znver5's
+ * 3-channel MobileNet conv 32 with 28, none with 16). x86 without AVX2 (4
+ * lanes, 16 registers) is taken as NEON; the tuner finds its tiles. */
+int tpl_acc_budget(int lanes, int plain_input);
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes);
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */
 /* params: in, weights, bias, [residual], out */
