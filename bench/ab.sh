@@ -28,14 +28,8 @@ done
 w=$here/build/bench-ab
 mkdir -p "$w"
 : >"$w/empty.jsonl"
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-build() { # chamcc dir threads model [options...]
-  local bin=$1 d=$2 t=$3 m=$4
-  shift 4
-  mkdir -p "$d"
-  "$bin" "$w/$m.onnx" -o "$d/libmodel.a" --name model --threads "$t" -q --tuner none --log "$w/empty.jsonl" "$@"
-  cc -O2 -I"$d" "$here/tests/tools/run_model.c" "$d/libmodel.a" -lpthread -lm -o "$d/run"
-}
+source "$here/bench/lib.sh"
+build() { build_runner "$1" "$w/$4.onnx" "$2" "$3" "$w/empty.jsonl" "${@:5}"; } # chamcc dir threads model [options...]
 echo "| model | threads | old ms | new ms | old / new |"
 echo "|---|--:|--:|--:|--:|"
 for m in $models; do
@@ -51,11 +45,11 @@ for m in $models; do
     declare -A times=([old]="" [new]="")
     for ((r = 0; r < rounds; r++)); do
       for v in old new; do
-        times[$v]+="$("$w/$m-$v-$t/run" --bench "$runs" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p') "
+        times[$v]+="$(bench_ms "$w/$m-$v-$t/run" "$runs") "
       done
     done
-    o=$(tr ' ' '\n' <<<"${times[old]}" | grep . | median)
-    n=$(tr ' ' '\n' <<<"${times[new]}" | grep . | median)
+    o=$(median <<<"${times[old]}")
+    n=$(median <<<"${times[new]}")
     echo "| $m | $t | $o | $n | $(awk -v a="$o" -v b="$n" 'BEGIN {printf "%.2f", a / b}') |"
   done
 done

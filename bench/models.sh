@@ -26,7 +26,7 @@ work=$here/build/bench-models
 mkdir -p "$work"
 chamcc=$here/build/chamcc
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+source "$here/bench/lib.sh"
 
 build_lib() { # model threads variant -> path of the runner
   local m=$1 t=$2 v=$3 d=$work/$1-$3-$2t
@@ -34,8 +34,7 @@ build_lib() { # model threads variant -> path of the runner
   local use_log=$d/empty.jsonl
   [ "$v" = tuned ] && use_log=$log
   : >"$d/empty.jsonl"
-  "$chamcc" "$work/$m.onnx" -o "$d/libmodel.a" --name model --threads "$t" -q --tuner none --log "$use_log"
-  cc -O2 -I"$d" "$here/tests/tools/run_model.c" "$d/libmodel.a" -lpthread -lm -o "$d/run"
+  build_runner "$chamcc" "$work/$m.onnx" "$d" "$t" "$use_log"
   echo "$d/run"
 }
 
@@ -52,15 +51,12 @@ for m in "${models[@]}"; do
       ort=$(node "$here/tests/oracle/ort_bench.js" "$work/$m.onnx" --threads "$t" --runs "$runs" |
             sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
       times[ort]+="$ort "
-      for v in "${variants[@]}"; do
-        x=$("${runner[$v]}" --bench "$runs" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
-        times[$v]+="$x "
-      done
+      for v in "${variants[@]}"; do times[$v]+="$(bench_ms "${runner[$v]}" "$runs") "; done
     done
-    o=$(tr ' ' '\n' <<<"${times[ort]}" | grep . | median)
+    o=$(median <<<"${times[ort]}")
     row="| $m | $t | $o |" best=""
     for v in "${variants[@]}"; do
-      x=$(tr ' ' '\n' <<<"${times[$v]}" | grep . | median)
+      x=$(median <<<"${times[$v]}")
       row+=" $x |"
       best=$x
     done

@@ -296,7 +296,7 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   w.depthwise = c.group != 1;
   w.epi = node_epi(n);
   if (res >= 0) w.epi.res = l->bufs.data[res].view;
-  tpl_conv_cfg cfg = tpl_conv_default(&w, l->L);
+  tpl_conv_cfg cfg = tpl_conv_default(&w);
   const mdl_tuning *tu = l->o->tuning;
   if (tu && tu->conv) {
     tpl_conv_cfg tuned = cfg;

@@ -34,7 +34,7 @@ int tpl_acc_budget(int lanes, int plain_input) {
   return lanes == 8 || plain_input ? 12 : 20;
 }
 
-tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
+tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
   int64_t ocb = tpl_view_cblocks(&w->out);
   if (w->depthwise) {
@@ -45,7 +45,7 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes) {
    * accumulators as the register file holds beside the weights and
    * broadcasts of one step (tpl_acc_budget) */
   c.oc_bn = ocb % 2 == 0 ? 2 : 1;
-  int cols = tpl_acc_budget(lanes, w->in.cb == 1) / c.oc_bn;
+  int cols = tpl_acc_budget(lanes_of(w), w->in.cb == 1) / c.oc_bn;
   if (cols > 14) cols = 14;
   if (w->out.w >= cols) {
     c.ow_bn = cols;

@@ -23,9 +23,8 @@ static int64_t nblocks(const tpl_dense *w) { return (w->n + w->lanes - 1) / w->l
 tpl_dense_cfg tpl_dense_default(const tpl_dense *w) {
   tpl_dense_cfg c;
   c.m_bn = divisor_le(w->m, 4);
-  int nb = w->m == 1 ? 2 : 4; /* 4 rows x 4 vectors: 16 accumulators, 4 weights */
-  while (nb > 1 && c.m_bn * nb > tpl_acc_budget(w->lanes, 0)) nb--;
-  c.nb_bn = divisor_le(nblocks(w), nb);
+  int nb = w->m == 1 ? 2 : 4, fit = tpl_acc_budget(w->lanes, 0) / c.m_bn; /* 4 x 4: 16 accumulators */
+  c.nb_bn = divisor_le(nblocks(w), nb < fit ? nb : fit);
   return c;
 }
 

@@ -185,7 +185,7 @@ void tune_task_default(const tune_task *t, int *idx) {
     idx[K_M] = nearest(&k[K_M], c.m_bn);
     return;
   }
-  tpl_conv_cfg c = tpl_conv_default(&t->conv, t->conv.out.cb);
+  tpl_conv_cfg c = tpl_conv_default(&t->conv);
   int64_t icb = t->conv.depthwise ? 1 : tpl_view_cblocks(&t->conv.in);
   int64_t v[N_CONV_KNOBS] = {c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn ? c.ic_bn : icb, c.win_outer,
                              c.unroll_kw, c.row_outer, c.grain};

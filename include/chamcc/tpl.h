@@ -73,7 +73,7 @@ typedef struct tpl_conv_cfg {
  * 3-channel MobileNet conv 32 with 28, none with 16). x86 without AVX2 (4
  * lanes, 16 registers) is taken as NEON; the tuner finds its tiles. */
 int tpl_acc_budget(int lanes, int plain_input);
-tpl_conv_cfg tpl_conv_default(const tpl_conv *w, int lanes);
+tpl_conv_cfg tpl_conv_default(const tpl_conv *w); /* for out.cb lanes */
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */
 /* params: in, weights, bias, [residual], out */
 ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, const tpl_conv_cfg *c);

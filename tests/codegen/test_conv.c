@@ -73,7 +73,7 @@ static int run_case(int id, unsigned *seed, int lanes) {
   w.epi.has_residual = test_rand(seed) % 2;
   w.epi.res = (tpl_view){N, K, OH, OW, lanes, 0, 1};
 
-  tpl_conv_cfg c = tpl_conv_default(&w, lanes);
+  tpl_conv_cfg c = tpl_conv_default(&w);
   if (id % 2) { /* a random valid config */
     for (int tries = 0; tries < 100; tries++) {
       tpl_conv_cfg r = {1 + test_rand(seed) % 4, 1 + test_rand(seed) % 14, 1 + test_rand(seed) % 3,

@@ -55,7 +55,7 @@ static int branch(const char *op) {
  * is no such block. Blocks start at labels and function names and end at
  * branches. */
 static int hot_spills(const char *text, int min_fma) {
-  int worst = -1, fma = 0, rsp = 0;
+  int worst = -1, fma = 0, rsp = 0, after_branch = 0;
   for (const char *l = text;; l++) {
     const char *end = strchr(l, '\n');
     size_t n = end ? (size_t)(end - l) : strlen(l);
@@ -63,17 +63,14 @@ static int hot_spills(const char *text, int min_fma) {
     snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line - 1 ? n : sizeof line - 1), l);
     mnemonic(line, op, sizeof op);
     int label = n > 1 && l[n - 1] == ':' && l[0] != '\t' && l[0] != ' ';
-    if (label || !end) {
+    if (label || after_branch || !end) { /* the block before this line ends */
       if (fma >= min_fma && rsp > worst) worst = rsp;
       fma = rsp = 0;
     }
     if (!end) break;
     if (strstr(op, "vfmadd") || !strcmp(op, "fmla")) fma++;
     if (stack_vector(line, op)) rsp++;
-    if (branch(op)) {
-      if (fma >= min_fma && rsp > worst) worst = rsp;
-      fma = rsp = 0;
-    }
+    after_branch = branch(op);
     l = end;
   }
   return worst;
@@ -118,12 +115,12 @@ int main(void) {
     int L = targets[i].lanes;
     CHECK(t.lanes == L, "%s: %d lanes", t.cpu, t.lanes);
     tpl_conv l2 = layer(64, 56, 64, 3, 1, L), l9 = layer(256, 14, 512, 3, 2, L), l11 = layer(512, 7, 512, 3, 1, L);
-    check_kernel(&t, "64->64 56x56 default", &l2, tpl_conv_default(&l2, L));
-    check_kernel(&t, "256->512 14x14 s2 default", &l9, tpl_conv_default(&l9, L));
-    check_kernel(&t, "512->512 7x7 default", &l11, tpl_conv_default(&l11, L));
+    check_kernel(&t, "64->64 56x56 default", &l2, tpl_conv_default(&l2));
+    check_kernel(&t, "256->512 14x14 s2 default", &l9, tpl_conv_default(&l9));
+    check_kernel(&t, "512->512 7x7 default", &l11, tpl_conv_default(&l11));
     tpl_conv first = layer(3, 224, 32, 3, 2, L); /* MobileNet-v2's first conv, plain NCHW input */
     first.in.cb = 1;
-    check_kernel(&t, "3->32 224x224 s2 plain default", &first, tpl_conv_default(&first, L));
+    check_kernel(&t, "3->32 224x224 s2 plain default", &first, tpl_conv_default(&first));
     /* 2 vectors x 2 columns x 7 rows, and its tail of 1 column */
     if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1});
   }
