@@ -155,11 +155,14 @@ int gr__add_tensor(gr_graph *g, const char *name) {
 }
 
 int gr__add_const(gr_graph *g, const char *name, gr_dtype dt, int rank, const int64_t *shape) {
+  /* shape may point into g->tensors (a tensor's shape), which adding a tensor may move */
+  int64_t dims[GR_MAX_RANK];
+  memcpy(dims, shape, (size_t)rank * sizeof *shape);
   int i = gr__add_tensor(g, name);
   gr_tensor *t = &g->tensors[i];
   t->dtype = dt;
   t->rank = rank;
-  memcpy(t->shape, shape, (size_t)rank * sizeof *shape);
+  memcpy(t->shape, dims, (size_t)rank * sizeof *dims);
   size_t bytes = (size_t)gr_numel(t) * gr__dtype_size(dt);
   t->data = chm_arena_alloc(g->arena, bytes ? bytes : 1);
   return i;
