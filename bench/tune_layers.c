@@ -52,9 +52,10 @@ static const char *str(const cJSON *o, const char *k) {
 }
 
 /* The task chamcc would make for this layer. */
-static void layer_task(const cJSON *l, int L, tune_task *t) {
+static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
+  int L = tgt->lanes;
   if (!strcmp(str(l, "op"), "dense")) {
-    tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "IN"), num(l, "OUT"), 0, L, {0}};
+    tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "IN"), num(l, "OUT"), 0, L, {0}, tgt->vregs};
     tune_task_init_dense(t, &d);
     return;
   }
@@ -68,6 +69,7 @@ static void layer_task(const cJSON *l, int L, tune_task *t) {
   w.dh = w.dw = num(l, "dilation") ? num(l, "dilation") : 1;
   w.pt = w.pl = p;
   w.depthwise = g > 1 && g == C && K == C;
+  w.vregs = tgt->vregs;
   tune_task_init_conv(t, &w);
 }
 
@@ -266,7 +268,7 @@ int main(int argc, char **argv) {
     cJSON_ArrayForEach(l, list) {
       if (strcmp(str(l, "name"), only)) continue;
       tune_task t;
-      layer_task(l, tgt.lanes, &t);
+      layer_task(l, &tgt, &t);
       rc = eval_configs(l, &t, &tgt, cfgs, n_cfgs, rounds, min_s, repeats, emit);
     }
     if (rc < 0) fprintf(stderr, "tune_layers: no layer %s in %s\n", only, layers), rc = 1;
@@ -282,7 +284,7 @@ int main(int argc, char **argv) {
       if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
       if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
-      layer_task(l, tgt.lanes, &t);
+      layer_task(l, &tgt, &t);
       eval_layer(l, &t, &tgt, tl, min_s, repeats);
     }
     tune_log_close(tl);
@@ -302,7 +304,7 @@ int main(int argc, char **argv) {
   cJSON_ArrayForEach(l, list) {
     if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
     tune_task t;
-    layer_task(l, tgt.lanes, &t);
+    layer_task(l, &tgt, &t);
     t.uses = 1;
     double t0 = chm_now();
     if (tune_task_run(&s, &t, trials, n, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;

@@ -133,5 +133,6 @@ int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e
   }
   LLVMDisposeMessage(host);
   if (!t->is_aarch64) x86_width(t);
+  t->vregs = t->is_aarch64 || t->wide512 ? 32 : 16;
   return 0;
 }

@@ -295,6 +295,7 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   w.kh = c.kh, w.kw = c.kw, w.sh = c.sh, w.sw = c.sw, w.dh = c.dh, w.dw = c.dw, w.pt = c.pt, w.pl = c.pl;
   w.depthwise = c.group != 1;
   w.epi = node_epi(n);
+  w.vregs = l->o->target->vregs;
   if (res >= 0) w.epi.res = l->bufs.data[res].view;
   tpl_conv_cfg cfg = tpl_conv_default(&w);
   const mdl_tuning *tu = l->o->tuning;
@@ -338,7 +339,7 @@ static int lower_conv_generic(lower *l, const gr_node *n) {
 /* out = A x B (+ bias) with constant B: the packed dense template. */
 static int lower_dense(lower *l, const gr_node *n, int64_t m, int64_t k, int64_t nn, int trans_a,
                        int trans_b, float alpha, const float *B, const float *bias, float beta) {
-  tpl_dense w = {m, k, nn, trans_a, l->L, node_epi(n)};
+  tpl_dense w = {m, k, nn, trans_a, l->L, node_epi(n), l->o->target->vregs};
   tpl_dense_cfg cfg = tpl_dense_default(&w);
   const mdl_tuning *tu = l->o->tuning;
   if (tu && tu->dense) {

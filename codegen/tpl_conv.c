@@ -29,9 +29,12 @@ static int largest_divisor_le(int64_t n, int64_t cap) {
   return 1;
 }
 
-int tpl_acc_budget(int lanes, int plain_input) {
-  if (lanes >= 16) return plain_input ? 16 : 28;
-  return lanes == 8 || plain_input ? 12 : 20;
+int tpl_vregs(int lanes, int vregs) { return vregs > 0 ? vregs : lanes == 8 ? 16 : 32; }
+
+int tpl_acc_budget(int lanes, int vregs, int plain_input) {
+  if (tpl_vregs(lanes, vregs) < 32) return lanes == 4 ? (plain_input ? 6 : 10) : 12; /* SSE, AVX2 */
+  if (lanes >= 16) return plain_input ? 16 : 28;                                       /* AVX-512 */
+  return plain_input ? 12 : 20;                                                        /* NEON */
 }
 
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
@@ -45,7 +48,7 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
    * accumulators as the register file holds beside the weights and
    * broadcasts of one step (tpl_acc_budget) */
   c.oc_bn = ocb % 2 == 0 ? 2 : 1;
-  int cols = tpl_acc_budget(lanes_of(w), w->in.cb == 1) / c.oc_bn;
+  int cols = tpl_acc_budget(lanes_of(w), w->vregs, w->in.cb == 1) / c.oc_bn;
   if (cols > 14) cols = 14;
   if (w->out.w >= cols) {
     c.ow_bn = cols;

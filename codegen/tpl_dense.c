@@ -23,7 +23,7 @@ static int64_t nblocks(const tpl_dense *w) { return (w->n + w->lanes - 1) / w->l
 tpl_dense_cfg tpl_dense_default(const tpl_dense *w) {
   tpl_dense_cfg c;
   c.m_bn = divisor_le(w->m, 4);
-  int nb = w->m == 1 ? 2 : 4, fit = tpl_acc_budget(w->lanes, 0) / c.m_bn; /* 4 x 4: 16 accumulators */
+  int nb = w->m == 1 ? 2 : 4, fit = tpl_acc_budget(w->lanes, w->vregs, 0) / c.m_bn; /* 4 x 4: 16 accumulators */
   c.nb_bn = divisor_le(nblocks(w), nb < fit ? nb : fit);
   return c;
 }

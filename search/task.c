@@ -108,13 +108,13 @@ void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
   divisors(s, w->m, 8);
 }
 
-int tune_task_from_key(const char *key, tune_task *t) {
+int tune_task_from_key(const char *key, int vregs, tune_task *t) {
   long long v[17];
   char kind[16];
   int L = 0, lo = 0, ta = 0;
   if (sscanf(key, "dense m%lld k%lld n%lld ta%d l%d", &v[0], &v[1], &v[2], &ta, &L) == 5) {
     if (v[0] < 1 || v[1] < 1 || v[2] < 1 || L < 1 || L > 64) return -1;
-    tpl_dense d = {v[0], v[1], v[2], ta, L, {0}};
+    tpl_dense d = {v[0], v[1], v[2], ta, L, {0}, vregs};
     tune_task_init_dense(t, &d);
   } else if (sscanf(key,
                     "%15s n%lld c%lld h%lld w%lld cb%d k%lld oh%lld ow%lld kb%d r%lldx%lld s%lldx%lld d%lldx%lld "
@@ -132,6 +132,7 @@ int tune_task_from_key(const char *key, tune_task *t) {
     w.kh = v[7], w.kw = v[8], w.sh = v[9], w.sw = v[10], w.dh = v[11], w.dw = v[12];
     w.pt = v[13], w.pl = v[14];
     w.depthwise = !strcmp(kind, "dwconv2d");
+    w.vregs = vregs;
     tune_task_init_conv(t, &w);
   } else {
     return -1;
@@ -226,7 +227,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   int L = w->out.cb, cbi = w->depthwise ? L : w->in.cb, n = 0;
   int64_t icb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
   int64_t acc = (int64_t)c.oc_bn * c.ow_bn * c.oh_bn, regs = acc + c.oc_bn + 1;
-  int64_t nregs = L >= 16 ? 32 : L == 8 ? 16 : 32;
+  int64_t nregs = tpl_vregs(L, w->vregs);
   int64_t n_oht = w->out.h / c.oh_bn, n_g = (n_oht + c.grain - 1) / c.grain;
   int64_t iters = w->out.n * (tpl_view_cblocks(&w->out) / c.oc_bn) * n_g;
   int64_t in_rows = (c.oh_bn - 1) * w->sh + (w->kh - 1) * w->dh + 1;

@@ -17,6 +17,7 @@ typedef struct cg_target {
   char cpu[64];        /* LLVM CPU name, e.g. znver4, cortex-a76 */
   char features[1024]; /* LLVM feature string (host features for the host) */
   int lanes;           /* float32 lanes of the widest profitable vector */
+  int vregs;           /* vector registers: 32 (AVX-512, NEON) or 16 (AVX2, SSE) */
   int wide512;         /* AVX-512: keep 512-bit vectors (function attributes) */
   int is_aarch64;      /* the target is AArch64 */
 } cg_target;

@@ -48,6 +48,7 @@ typedef struct tpl_conv {
   int64_t pt, pl;         /* top / left padding (the halo must cover all pads) */
   int depthwise;          /* group == C == K: per-channel windows */
   tpl_epi epi;            /* fused epilogue */
+  int vregs;              /* the target's vector registers (0: tpl_vregs's guess) */
 } tpl_conv;
 
 typedef struct tpl_conv_cfg {
@@ -62,17 +63,24 @@ typedef struct tpl_conv_cfg {
   int grain;     /* row tiles per parallel iteration (>= 1; beyond the row tiles = all) */
 } tpl_conv_cfg;
 
+/* Vector registers of a target with `lanes`-float vectors: `vregs` if it is
+ * set, else the guess for a workload made without a target (from a task key):
+ * 16 for 8 lanes (AVX2), 32 otherwise (AVX-512, NEON). cg_target.vregs is the
+ * exact count: SSE-only x86 has 4 lanes and 16 registers. */
+int tpl_vregs(int lanes, int vregs);
 /* Accumulator vectors a default register tile may hold on a target whose
- * vectors have `lanes` floats: 28 of AVX-512's 32 registers, 12 of AVX2's 16,
- * 20 of NEON's 32 (its kernels keep a whole channel block's weights and
- * scalars live). On a plain NCHW input (a network's first conv, a few
- * channels), LLVM unrolls the channel loop and keeps every channel's weights
- * live: 16 on AVX-512, 12 elsewhere. Beyond these, LLVM spills in the inner
- * loop (llc-19 on ResNet-18 and MobileNet-v2: haswell 3699 stack operands in
- * hot loops with 28, none with 12; AArch64 699 with 28, none now; znver5's
- * 3-channel MobileNet conv 32 with 28, none with 16). x86 without AVX2 (4
- * lanes, 16 registers) is taken as NEON; the tuner finds its tiles. */
-int tpl_acc_budget(int lanes, int plain_input);
+ * vectors have `lanes` floats: 28 of AVX-512's 32 registers, 12 of AVX2's
+ * 16, 20 of NEON's 32 (its kernels keep a whole channel block's weights and
+ * scalars live), 10 of SSE's 16 (no FMA: each multiply needs a temporary).
+ * On a plain NCHW input (a network's first conv, a few channels), LLVM
+ * unrolls the channel loop and keeps every channel's weights live, and with
+ * stride 2 reuses broadcasts across window columns: 16 on AVX-512, 6 on
+ * SSE, 12 elsewhere. Beyond these, LLVM spills in the inner loop (llc-19 on
+ * ResNet-18 and MobileNet-v2: haswell 3699 stack operands in hot loops with
+ * 28, none with 12; AArch64 699 with 28, none now; znver5's 3-channel
+ * MobileNet conv 32 with 28, none with 16; SSE 14-16 per loop with 12, 2-4
+ * on the plain conv with 8, none now). */
+int tpl_acc_budget(int lanes, int vregs, int plain_input);
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w); /* for out.cb lanes */
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */
 /* params: in, weights, bias, [residual], out */
@@ -88,6 +96,7 @@ typedef struct tpl_dense {
   int trans_a;      /* A stored as [k][m] */
   int lanes;        /* vector width */
   tpl_epi epi;      /* fused epilogue (residual plain [m][n]) */
+  int vregs;        /* the target's vector registers (0: tpl_vregs's guess) */
 } tpl_dense;
 
 typedef struct tpl_dense_cfg {

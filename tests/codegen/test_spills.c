@@ -3,12 +3,13 @@
  * in registers: no vector spills in any inner-loop block.
  *
  * Compiled on any host for x86-64 znver5 (AVX-512, 32 vector registers),
- * x86-64 haswell (AVX2, 16) and AArch64 (NEON, 32), at 1 and 2 threads (the
- * parallel body is an outlined function), and the assembly read back: per
- * basic block, FMAs and vector operands on the stack. The configs are the
- * defaults of ResNet-18 layers and of MobileNet-v2's first conv, whose tiles
- * follow the register file (tpl_acc_budget), and a tuned pick whose loop
- * LLVM used to spill (2 vectors x 7 pixels and its tail; see
+ * x86-64 haswell (AVX2, 16), baseline x86-64 (SSE, 16; a multiply and an add
+ * per accumulator, counted by the multiply) and AArch64 (NEON, 32), at 1 and
+ * 2 threads (the parallel body is an outlined function), and the assembly
+ * read back: per basic block, FMAs and vector operands on the stack. The
+ * configs are the defaults of ResNet-18 layers and of MobileNet-v2's first
+ * conv, whose tiles follow the register file (tpl_acc_budget), and a tuned
+ * pick whose loop LLVM used to spill (2 vectors x 7 pixels and its tail; see
  * parse_llvm_args in llvm_target.c).
  * SPILLS_DUMP=1 prints the assembly of a kernel that spills.
  */
@@ -68,7 +69,7 @@ static int hot_spills(const char *text, int min_fma) {
       fma = rsp = 0;
     }
     if (!end) break;
-    if (strstr(op, "vfmadd") || !strcmp(op, "fmla")) fma++;
+    if (strstr(op, "vfmadd") || !strcmp(op, "fmla") || !strcmp(op, "mulps")) fma++;
     if (stack_vector(line, op)) rsp++;
     after_branch = branch(op);
     l = end;
@@ -107,19 +108,21 @@ int main(void) {
     const char *triple, *cpu;
     int lanes;
   } targets[] = {{"x86_64-linux-gnu", "znver5", 16}, {"x86_64-linux-gnu", "haswell", 8},
-                 {"aarch64-linux-gnu", "generic", 4}};
-  for (int i = 0; i < 3; i++) {
+                 {"x86_64-linux-gnu", "x86-64", 4}, {"aarch64-linux-gnu", "generic", 4}};
+  for (int i = 0; i < 4; i++) {
     cg_target t;
     chm_err e = {0};
     if (cg_target_init(&t, targets[i].triple, targets[i].cpu, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
     int L = targets[i].lanes;
     CHECK(t.lanes == L, "%s: %d lanes", t.cpu, t.lanes);
     tpl_conv l2 = layer(64, 56, 64, 3, 1, L), l9 = layer(256, 14, 512, 3, 2, L), l11 = layer(512, 7, 512, 3, 1, L);
+    l2.vregs = l9.vregs = l11.vregs = t.vregs;
     check_kernel(&t, "64->64 56x56 default", &l2, tpl_conv_default(&l2));
     check_kernel(&t, "256->512 14x14 s2 default", &l9, tpl_conv_default(&l9));
     check_kernel(&t, "512->512 7x7 default", &l11, tpl_conv_default(&l11));
     tpl_conv first = layer(3, 224, 32, 3, 2, L); /* MobileNet-v2's first conv, plain NCHW input */
     first.in.cb = 1;
+    first.vregs = t.vregs;
     check_kernel(&t, "3->32 224x224 s2 plain default", &first, tpl_conv_default(&first));
     /* 2 vectors x 2 columns x 7 rows, and its tail of 1 column */
     if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1});
