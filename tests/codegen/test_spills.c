@@ -21,9 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A ResNet-18 conv: C -> K channels, H x H input, k x k window, stride s, pad k / 2. */
-static tpl_conv layer(int64_t C, int64_t H, int64_t K, int64_t k, int64_t s, int lanes) {
-  return conv_layer(C, H, K, k, s, k / 2, lanes);
+/* A ResNet-18 conv for target t: C -> K channels, H x H input, k x k
+ * window, stride s, pad k / 2. */
+static tpl_conv layer(int64_t C, int64_t H, int64_t K, int64_t k, int64_t s, const cg_target *t) {
+  tpl_conv w = conv_layer(C, H, K, k, s, k / 2, t->lanes);
+  w.vregs = t->vregs;
+  return w;
 }
 
 /* The instruction's mnemonic (empty for labels, directives and comments). */
@@ -109,20 +112,18 @@ int main(void) {
     int lanes;
   } targets[] = {{"x86_64-linux-gnu", "znver5", 16}, {"x86_64-linux-gnu", "haswell", 8},
                  {"x86_64-linux-gnu", "x86-64", 4}, {"aarch64-linux-gnu", "generic", 4}};
-  for (int i = 0; i < 4; i++) {
+  for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
     cg_target t;
     chm_err e = {0};
     if (cg_target_init(&t, targets[i].triple, targets[i].cpu, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
     int L = targets[i].lanes;
     CHECK(t.lanes == L, "%s: %d lanes", t.cpu, t.lanes);
-    tpl_conv l2 = layer(64, 56, 64, 3, 1, L), l9 = layer(256, 14, 512, 3, 2, L), l11 = layer(512, 7, 512, 3, 1, L);
-    l2.vregs = l9.vregs = l11.vregs = t.vregs;
+    tpl_conv l2 = layer(64, 56, 64, 3, 1, &t), l9 = layer(256, 14, 512, 3, 2, &t), l11 = layer(512, 7, 512, 3, 1, &t);
     check_kernel(&t, "64->64 56x56 default", &l2, tpl_conv_default(&l2));
     check_kernel(&t, "256->512 14x14 s2 default", &l9, tpl_conv_default(&l9));
     check_kernel(&t, "512->512 7x7 default", &l11, tpl_conv_default(&l11));
-    tpl_conv first = layer(3, 224, 32, 3, 2, L); /* MobileNet-v2's first conv, plain NCHW input */
+    tpl_conv first = layer(3, 224, 32, 3, 2, &t); /* MobileNet-v2's first conv, plain NCHW input */
     first.in.cb = 1;
-    first.vregs = t.vregs;
     check_kernel(&t, "3->32 224x224 s2 plain default", &first, tpl_conv_default(&first));
     /* 2 vectors x 2 columns x 7 rows, and its tail of 1 column */
     if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1});
