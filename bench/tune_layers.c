@@ -6,7 +6,7 @@
  * table: the default schedule's GFLOP/s and the best after tuning.
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
- *               [--net NAME] [--threads T] [-q]
+ *               [--net NAME] [--layer NAME] [--threads T] [-q]
  *   tune_layers LAYERS.json --log FILE --eval [--net NAME] [--layer NAME] [--min-time S] [--repeats N]
  *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R]
  *               [--emit-llvm PREFIX]
@@ -232,7 +232,7 @@ int main(int argc, char **argv) {
     else if (a[0] != '-' && !layers) layers = a;
     else {
       fprintf(stderr, "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
-                      "[--net NAME|all] [--threads T] [-q]\n"
+                      "[--net NAME|all] [--layer NAME] [--threads T] [-q]\n"
                       "       tune_layers LAYERS.json --log FILE --eval [--net NAME|all] [--min-time S] [--repeats N]\n"
                       "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
                       "[--rounds R] [--emit-llvm PREFIX]\n");
@@ -299,15 +299,18 @@ int main(int argc, char **argv) {
          tuner);
   printf("|---|---|--:|--:|--:|--:|--:|--:|\n");
   double logsum = 0;
-  int n = 0;
+  int n = 0, seen = 0, idx = -1;
   const cJSON *l;
   cJSON_ArrayForEach(l, list) {
     if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
+    idx++; /* the task's place in the net seeds its tuner, with or without --layer */
+    if (only && strcmp(str(l, "name"), only)) continue;
     tune_task t;
     layer_task(l, &tgt, &t);
     t.uses = 1;
+    seen++;
     double t0 = chm_now();
-    if (tune_task_run(&s, &t, trials, n, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
+    if (tune_task_run(&s, &t, trials, idx, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
     int def[TUNE_MAX_KNOBS];
     tune_task_default(&t, def);
     double d = best_of(tl, t.key, 1, def, t.space.n_knobs), b = best_of(tl, t.key, 0, def, 0);
@@ -319,8 +322,10 @@ int main(int argc, char **argv) {
     if (d > 0 && b > 0) logsum += log(b / d), n++;
   }
   if (n) printf("| geomean | | | | | %.2f | | |\n", exp(logsum / n));
+  if (!seen) fprintf(stderr, "tune_layers: no layer of net %s%s%s in %s\n", net, only ? " named " : "", only ? only : "",
+                     layers);
   tune_log_close(tl);
   cJSON_Delete(root);
   free(text);
-  return 0;
+  return seen ? 0 : 1;
 }

@@ -3,7 +3,12 @@
 # every seed, the same measurer, one log per (tuner, seed), then one report.
 #
 #   bench/tuners.sh [--trials N] [--seeds "1 2 3"] [--tuners "autotvm chameleon rl sa-as"]
-#                   [--net resnet18|vgg16|alexnet|all] [--out DIR]
+#                   [--net resnet18|vgg16|alexnet|all] [--layer NAME] [--out DIR] [--bin DIR]
+#
+# --layer tunes one layer of the net only (its tuner is seeded as in a whole
+# run). --bin takes chamcc, tune_layers and tune_picks from DIR instead of
+# build/ and build/bench/ (frozen copies, so that a long series of runs is not
+# changed by rebuilding in between).
 #
 # Writes DIR/TUNER-sSEED.jsonl (resumable: rerun the same command after an
 # interruption), DIR/TUNER-sSEED.md (default vs tuned GFLOP/s per layer),
@@ -14,6 +19,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 trials=800 seeds="1 2 3" tuners="autotvm chameleon rl sa-as" net=resnet18 out=$here/build/bench-tuners
+layer=() chamcc=$here/build/chamcc tune_layers=$here/build/bench/tune_layers tune_picks=$here/build/bench/tune_picks
 while [ $# -gt 0 ]; do
   case $1 in
     --trials) trials=$2; shift 2 ;;
@@ -21,6 +27,8 @@ while [ $# -gt 0 ]; do
     --tuners) tuners=$2; shift 2 ;;
     --net) net=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --layer) layer=(--layer "$2"); shift 2 ;;
+    --bin) chamcc=$2/chamcc tune_layers=$2/tune_layers tune_picks=$2/tune_picks; shift 2 ;;
     *) echo "usage: see the header of $0" >&2; exit 2 ;;
   esac
 done
@@ -29,12 +37,12 @@ mkdir -p "$out"
 for s in $seeds; do
   for t in $tuners; do
     echo "== $t, seed $s, $trials measurements per layer ($net)" >&2
-    "$here/build/bench/tune_layers" "$layers" --log "$out/$t-s$s.jsonl" --tuner "$t" --trials "$trials" \
-      --seed "$s" --net "$net" >"$out/$t-s$s.md"
+    "$tune_layers" "$layers" --log "$out/$t-s$s.jsonl" --tuner "$t" --trials "$trials" \
+      --seed "$s" --net "$net" "${layer[@]}" >"$out/$t-s$s.md"
     cat "$out/$t-s$s.md"
   done
 done
-"$here/build/chamcc" report "$out"/*.jsonl -o "$out/curves.svg" >"$out/report.md"
+"$chamcc" report "$out"/*.jsonl -o "$out/curves.svg" >"$out/report.md"
 cat "$out/report.md"
-"$here/build/bench/tune_picks" --rounds 7 "$out"/*.jsonl >"$out/picks.md"
+"$tune_picks" --rounds 7 "$out"/*.jsonl >"$out/picks.md"
 cat "$out/picks.md"
