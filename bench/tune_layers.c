@@ -6,8 +6,8 @@
  * table: the default schedule's GFLOP/s and the best after tuning.
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
- *               [--net NAME] [--layer NAME] [--threads T] [-q]
- *   tune_layers LAYERS.json --log FILE --eval [--net NAME] [--layer NAME] [--min-time S] [--repeats N]
+ *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]
+ *   tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] [--min-time S] [--repeats N]
  *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R]
  *               [--emit-llvm PREFIX]
  *
@@ -49,6 +49,20 @@ static int64_t num(const cJSON *o, const char *k) {
 static const char *str(const cJSON *o, const char *k) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
   return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Whether layer l belongs to --net: "all", one net's name, or a
+ * comma-separated list of names ("vgg16,alexnet"). */
+static int in_nets(const char *nets, const cJSON *l) {
+  if (!strcmp(nets, "all")) return 1;
+  const char *name = str(l, "net");
+  size_t n = strlen(name);
+  for (const char *p = nets;; p++) {
+    size_t len = strcspn(p, ",");
+    if (len == n && !strncmp(p, name, n)) return 1;
+    p += len;
+    if (!*p) return 0;
+  }
 }
 
 /* The task chamcc would make for this layer. */
@@ -232,8 +246,9 @@ int main(int argc, char **argv) {
     else if (a[0] != '-' && !layers) layers = a;
     else {
       fprintf(stderr, "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
-                      "[--net NAME|all] [--layer NAME] [--threads T] [-q]\n"
-                      "       tune_layers LAYERS.json --log FILE --eval [--net NAME|all] [--min-time S] [--repeats N]\n"
+                      "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]\n"
+                      "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
+                      "[--min-time S] [--repeats N]\n"
                       "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
                       "[--rounds R] [--emit-llvm PREFIX]\n");
       return 2;
@@ -281,7 +296,7 @@ int main(int argc, char **argv) {
     printf("name\tdef1\tdef2\ttuned1\ttuned2\tmeasurements\n");
     const cJSON *l;
     cJSON_ArrayForEach(l, list) {
-      if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
+      if (!in_nets(net, l)) continue;
       if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, &t);
@@ -302,7 +317,7 @@ int main(int argc, char **argv) {
   int n = 0, seen = 0, idx = -1;
   const cJSON *l;
   cJSON_ArrayForEach(l, list) {
-    if (strcmp(net, "all") && strcmp(str(l, "net"), net)) continue;
+    if (!in_nets(net, l)) continue;
     idx++; /* the task's place in the net seeds its tuner, with or without --layer */
     if (only && strcmp(str(l, "name"), only)) continue;
     tune_task t;
@@ -322,8 +337,8 @@ int main(int argc, char **argv) {
     if (d > 0 && b > 0) logsum += log(b / d), n++;
   }
   if (n) printf("| geomean | | | | | %.2f | | |\n", exp(logsum / n));
-  if (!seen) fprintf(stderr, "tune_layers: no layer of net %s%s%s in %s\n", net, only ? " named " : "", only ? only : "",
-                     layers);
+  if (!seen)
+    fprintf(stderr, "tune_layers: %s: no layer of net %s%s%s\n", layers, net, only ? " named " : "", only ? only : "");
   tune_log_close(tl);
   cJSON_Delete(root);
   free(text);

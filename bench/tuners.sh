@@ -3,7 +3,7 @@
 # every seed, the same measurer, one log per (tuner, seed), then one report.
 #
 #   bench/tuners.sh [--trials N] [--seeds "1 2 3"] [--tuners "autotvm chameleon rl sa-as"]
-#                   [--net resnet18|vgg16|alexnet|all] [--layer NAME] [--out DIR] [--bin DIR]
+#                   [--net resnet18|vgg16|alexnet|vgg16,alexnet|all] [--layer NAME] [--out DIR] [--bin DIR]
 #
 # --layer tunes one layer of the net only (its tuner is seeded as in a whole
 # run). --bin takes chamcc, tune_layers and tune_picks from DIR instead of
