@@ -3,7 +3,9 @@
  * cnn_layers.json one by one, as tasks of exactly the kind chamcc makes
  * when it lowers a model (blocked NCHW[L]c activations with the padding in
  * a halo; plain NCHW input for a first layer of 3 channels), and prints a
- * table: the default schedule's GFLOP/s and the best after tuning.
+ * table: the default schedule's GFLOP/s, the best after tuning, and the
+ * seconds the layer's measurements cost (read from the log, so the table of
+ * a resumed run counts the earlier runs' work too).
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]
@@ -97,6 +99,17 @@ static double best_of(const tune_log *log, const char *task, int default_only, c
     if (g > best) best = g;
   }
   return best;
+}
+
+/* Wall-clock seconds the log's measurements of `task` cost, over every run
+ * that wrote them (so a resumed run's table still gives the whole cost). */
+static double seconds_of(const tune_log *log, const char *task) {
+  double s = 0;
+  for (int i = 0; i < tune_log_size(log); i++) {
+    const tune_record *r = tune_log_get(log, i);
+    if (!strcmp(r->task, task) && !r->confirm) s += tune_record_cost(r);
+  }
+  return s;
 }
 
 /* GFLOP/s of config idx measured afresh by m; 0 if it fails. */
@@ -324,7 +337,6 @@ int main(int argc, char **argv) {
     layer_task(l, &tgt, &t);
     t.uses = 1;
     seen++;
-    double t0 = chm_now();
     if (tune_task_run(&s, &t, trials, idx, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
     int def[TUNE_MAX_KNOBS];
     tune_task_default(&t, def);
@@ -332,7 +344,7 @@ int main(int argc, char **argv) {
     char name[64];
     tune_task_name(&t, name, sizeof name);
     printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6, d, b,
-           d > 0 ? b / d : 0, tune_log_count(tl, t.key), chm_now() - t0);
+           d > 0 ? b / d : 0, tune_log_count(tl, t.key), seconds_of(tl, t.key));
     fflush(stdout);
     if (d > 0 && b > 0) logsum += log(b / d), n++;
   }
