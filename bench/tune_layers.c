@@ -27,7 +27,8 @@
  * --config (with --eval and --layer) compares hand-picked configs of one
  * layer instead: each is the knobs' values in the task's knob order (e.g.
  * for a conv: oc_bn, ow_bn, oh_bn, ic_bn, win_outer, unroll_kw, row_outer,
- * grain). The default and every config are measured in alternation for R
+ * grain; or, prefixed with "i:", the option indices a log's "config" holds).
+ * The default and every config are measured in alternation for R
  * rounds (default 5) at 1 and 2 threads; the table gives the medians.
  * --emit-llvm PREFIX also writes each one's optimized kernel, built for 1 and
  * 2 threads, to PREFIXi-1t.ll and PREFIXi-2t.ll (i = 0 for the default, then
@@ -155,14 +156,15 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Knob values "4,7,1,..." -> option indices of t; NULL or a message. */
 static const char *parse_config(const tune_task *t, const char *text, int *idx) {
-  const char *p = text;
+  int indices = !strncmp(text, "i:", 2); /* the log's "config": option indices, not values */
+  const char *p = text + 2 * indices;
   for (int k = 0; k < t->space.n_knobs; k++) {
     char *end;
     long long v = strtoll(p, &end, 10);
     if (end == p) return "expected one value per knob, separated by commas";
     idx[k] = -1;
     for (int o = 0; o < t->space.knobs[k].n; o++)
-      if (t->space.knobs[k].v[o] == v) idx[k] = o;
+      if (indices ? o == v : t->space.knobs[k].v[o] == v) idx[k] = o;
     if (idx[k] < 0) return t->space.knobs[k].name; /* not one of its options */
     p = end + (*end == ',');
   }
