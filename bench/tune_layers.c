@@ -90,27 +90,27 @@ static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
   tune_task_init_conv(t, &w);
 }
 
-static double best_of(const tune_log *log, const char *task, int default_only, const int *def, int nk) {
-  double best = 0;
-  for (int i = 0; i < tune_log_size(log); i++) {
-    const tune_record *r = tune_log_get(log, i);
-    if (strcmp(r->task, task) || r->confirm) continue;
-    if (default_only && memcmp(r->config, def, (size_t)nk * sizeof(int))) continue;
-    double g = tune_throughput(r);
-    if (g > best) best = g;
-  }
-  return best;
-}
+/* One row of the tuning table, from the log's records of a task: the
+ * default config's best reading, the best reading of any config, and the
+ * wall-clock seconds the measurements cost over every run that wrote them
+ * (so a resumed run's table still gives the whole cost). */
+typedef struct {
+  double def_gflops, best_gflops, seconds;
+} layer_row;
 
-/* Wall-clock seconds the log's measurements of `task` cost, over every run
- * that wrote them (so a resumed run's table still gives the whole cost). */
-static double seconds_of(const tune_log *log, const char *task) {
-  double s = 0;
+static layer_row row_of(const tune_log *log, const tune_task *t) {
+  int def[TUNE_MAX_KNOBS];
+  tune_task_default(t, def);
+  layer_row row = {0};
   for (int i = 0; i < tune_log_size(log); i++) {
     const tune_record *r = tune_log_get(log, i);
-    if (!strcmp(r->task, task) && !r->confirm) s += tune_record_cost(r);
+    if (strcmp(r->task, t->key) || r->confirm) continue;
+    double g = tune_throughput(r);
+    if (g > row.best_gflops) row.best_gflops = g;
+    if (g > row.def_gflops && !memcmp(r->config, def, (size_t)t->space.n_knobs * sizeof(int))) row.def_gflops = g;
+    row.seconds += tune_record_cost(r);
   }
-  return s;
+  return row;
 }
 
 /* GFLOP/s of config idx measured afresh by m; 0 if it fails. */
@@ -340,13 +340,12 @@ int main(int argc, char **argv) {
     t.uses = 1;
     seen++;
     if (tune_task_run(&s, &t, trials, idx, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
-    int def[TUNE_MAX_KNOBS];
-    tune_task_default(&t, def);
-    double d = best_of(tl, t.key, 1, def, t.space.n_knobs), b = best_of(tl, t.key, 0, def, 0);
+    layer_row row = row_of(tl, &t);
+    double d = row.def_gflops, b = row.best_gflops;
     char name[64];
     tune_task_name(&t, name, sizeof name);
     printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6, d, b,
-           d > 0 ? b / d : 0, tune_log_count(tl, t.key), seconds_of(tl, t.key));
+           d > 0 ? b / d : 0, tune_log_count(tl, t.key), row.seconds);
     fflush(stdout);
     if (d > 0 && b > 0) logsum += log(b / d), n++;
   }
