@@ -1,7 +1,7 @@
 /*
  * tune_picks.c — what each tuning run would have deployed, timed afresh.
  *
- *   tune_picks [--rounds R] [--tolerance F] LOG...
+ *   tune_picks [--rounds R] [--tolerance F] [--from-scratch] LOG...
  *
  * After each measurement a tuner would deploy its pick: the config with
  * the best measured time so far. One measurement is noisy (runs of one
@@ -26,6 +26,12 @@
  *    search was needed (autotvm's runs' median measurements to the target
  *    is more than 1: the first measurement, the default config, falls
  *    short), and of the values at 200/400/800.
+ * --from-scratch leaves each run's first measurement (the template's
+ * default, which every run measures first) out of its picks and its
+ * seconds, as `chamcc report --from-scratch`: the picks are then the
+ * search's alone. Measurements keep their place in the log (the search's
+ * first is measurement 2), so the values at 200/400/800 are comparable;
+ * "where the default falls short" then holds every task.
  * Only records of this machine's target and CPU and of this chamcc's
  * kernels are read (tune_log_open). Prints markdown on stdout.
  */
@@ -77,7 +83,7 @@ static int find_or_add(cfgs_t *v, const int *idx, int nk) {
 }
 
 /* The runs of one task: one per log that has records of it. */
-static void collect_runs(tune_log **logs, int n_logs, const char *task, int nk, runs_t *runs,
+static void collect_runs(tune_log **logs, int n_logs, const char *task, int nk, int from_scratch, runs_t *runs,
                          cfgs_t *cfgs) {
   for (int l = 0; l < n_logs; l++) {
     run r = {.log = l};
@@ -86,7 +92,7 @@ static void collect_runs(tune_log **logs, int n_logs, const char *task, int nk, 
       const tune_record *rec = tune_log_get(logs[l], i);
       if (strcmp(rec->task, task) || rec->confirm) continue;
       if (!r.tuner) r.tuner = rec->tuner;
-      r.n++;
+      if (r.n++ == 0 && from_scratch) continue; /* the default config */
       secs += tune_record_cost(rec);
       double g = tune_throughput(rec);
       if (g > best) {
@@ -186,7 +192,7 @@ static double median_over(const runs_t *runs, const char *tuner, double *x, int 
 }
 
 static void one_task(const char *key, tune_log **logs, int n_logs, const cg_target *tgt, int rounds, double tol,
-                     tallies_t *tallies, doubles_t *spreads) {
+                     int from_scratch, tallies_t *tallies, doubles_t *spreads) {
   tune_task t;
   if (tune_task_from_key(key, tgt->vregs, &t)) {
     fprintf(stderr, "tune_picks: skipping task '%s': not a key this chamcc makes\n", key);
@@ -194,7 +200,7 @@ static void one_task(const char *key, tune_log **logs, int n_logs, const cg_targ
   }
   runs_t runs = {0};
   cfgs_t cfgs = {0};
-  collect_runs(logs, n_logs, key, t.space.n_knobs, &runs, &cfgs);
+  collect_runs(logs, n_logs, key, t.space.n_knobs, from_scratch, &runs, &cfgs);
   fprintf(stderr, "tune_picks: %s: %d runs, %d configs, %d rounds\n", key, runs.len, cfgs.len, rounds);
   double spread = time_configs(&t, tgt, &cfgs, rounds);
   chm_vec_push(spreads, spread);
@@ -257,16 +263,17 @@ int main(int argc, char **argv) {
   int rounds = 7;
   double tol = 0.02;
   const char *paths[MAX_LOGS];
-  int n_logs = 0, bad = 0;
+  int n_logs = 0, bad = 0, from_scratch = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--from-scratch")) from_scratch = 1;
     else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) tol = atof(argv[++i]);
     else if (argv[i][0] != '-' && n_logs < MAX_LOGS) paths[n_logs++] = argv[i];
     else bad = 1;
   }
   if (bad || n_logs < 1 || rounds < 1 || rounds > MAX_ROUNDS || !(tol >= 0 && tol < 1)) {
-    fprintf(stderr, "usage: tune_picks [--rounds R (1-%d)] [--tolerance F (0-1)] LOG... (at most %d)\n", MAX_ROUNDS,
-            MAX_LOGS);
+    fprintf(stderr, "usage: tune_picks [--rounds R (1-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... (at most %d)\n",
+            MAX_ROUNDS, MAX_LOGS);
     return 2;
   }
   chm_err e = {0};
@@ -278,6 +285,7 @@ int main(int argc, char **argv) {
       return fprintf(stderr, "tune_picks: %s\n", e.msg), 1;
 
   for (int l = 0; l < n_logs; l++) printf("Log %d: %s\n", l + 1, paths[l]);
+  if (from_scratch) printf("\nFrom scratch: each run's first measurement (the default config) is left out.\n");
   printf("\n| task | tuner | log | measurements | picks | final pick GFLOP/s | target | to target | seconds "
          "| to %.0f%% | seconds | @%d | @%d | @%d |\n",
          100 * (1 - tol), budgets[0], budgets[1], budgets[2]);
@@ -292,7 +300,7 @@ int main(int argc, char **argv) {
       for (int j = 0; j < keys.len && !seen; j++) seen = !strcmp(keys.data[j], k);
       if (!seen) {
         chm_vec_push(&keys, k);
-        one_task(k, logs, n_logs, &tgt, rounds, tol, &tallies, &spreads);
+        one_task(k, logs, n_logs, &tgt, rounds, tol, from_scratch, &tallies, &spreads);
         fflush(stdout);
       }
     }

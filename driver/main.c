@@ -326,14 +326,17 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
 static int report_main(int argc, char **argv) {
   const char *svg = NULL;
   const char **logs = chm_calloc((size_t)argc, sizeof *logs);
-  int n = 0;
+  int n = 0, from_scratch = 0;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "-o") && i + 1 < argc) svg = argv[++i];
+    else if (!strcmp(argv[i], "--from-scratch")) from_scratch = 1;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-      printf("usage: chamcc report LOG... -o FILE.svg\n"
+      printf("usage: chamcc report LOG... -o FILE.svg [--from-scratch]\n"
              "Best-so-far GFLOP/s against measurements, one curve per tuner and one panel\n"
              "per task, from tuning logs (one log per run, e.g. per seed); a summary\n"
-             "table in markdown on stdout.\n");
+             "table in markdown on stdout.\n"
+             "  --from-scratch  leave out each run's first measurement (the default\n"
+             "                  config, which every run measures first): the search alone\n");
       exit(0);
     } else if (argv[i][0] == '-') {
       char msg[256];
@@ -344,7 +347,7 @@ static int report_main(int argc, char **argv) {
   if (!n) bad_usage("report: no tuning log given");
   if (!svg) bad_usage("report: -o FILE.svg is required");
   chm_err e = {0};
-  if (tune_report(logs, n, svg, stdout, &e)) die(e.msg);
+  if (tune_report(logs, n, from_scratch, svg, stdout, &e)) die(e.msg);
   fprintf(stderr, "chamcc: wrote %s\n", svg);
   free(logs);
   return 0;

@@ -37,6 +37,13 @@
  *  - Panel titles drop the layout-block tokens (cbN, kbN) and a unit
  *    dilation (d1x1) and are cut to 58 characters; the full key is the
  *    panel's <title> (a tooltip in browsers) and is in the table.
+ *  - From scratch (from_scratch != 0, `chamcc report --from-scratch`): each
+ *    run's first record is left out. tune_task_run measures the template's
+ *    default first, and where the default is within a few percent of the
+ *    best (most layers here), "time to the target" then says which run's
+ *    lucky reading came first, not how well the tuner searches. Without it
+ *    the curves show the search alone (the default's one measurement still
+ *    entered the first model fit; the runs cannot be undone that far).
  *  - Malformed log lines are skipped and counted in a note under the table.
  *  - A missing log is an error (the log API would create it).
  *  - NULL svg_path or table: that output is skipped.
@@ -71,6 +78,8 @@ typedef struct rp_run {
   CHM_VEC(double) best;  /* best-so-far GFLOP/s after each measurement */
   CHM_VEC(double) cost;  /* cumulative wall-clock cost after each measurement */
   double part[4];        /* seconds of build, run, fit, optimizer (tune_record_cost's parts) */
+  int skip;              /* records still to leave out (from scratch: the first) */
+  int left_out;          /* records left out */
 } rp_run;
 
 typedef CHM_VEC(char *) rp_names; /* owned strings */
@@ -81,6 +90,7 @@ typedef struct rp_data {
   CHM_VEC(rp_run) runs;   /* every run */
   int multi_machine;      /* records of more than one (target, cpu) */
   int malformed;          /* log lines skipped */
+  int from_scratch;       /* leave out each run's first record (the default config) */
 } rp_data;
 
 /* Per (panel, tuner) summary for the table. */
@@ -114,7 +124,7 @@ static rp_run *run_of(rp_data *d, int log, int panel, int tuner) {
     rp_run *r = &d->runs.data[i];
     if (r->log == log && r->panel == panel && r->tuner == tuner) return r;
   }
-  rp_run r = {.log = log, .panel = panel, .tuner = tuner};
+  rp_run r = {.log = log, .panel = panel, .tuner = tuner, .skip = d->from_scratch};
   chm_vec_push(&d->runs, r);
   return &d->runs.data[d->runs.len - 1];
 }
@@ -125,6 +135,10 @@ static void add_record(rp_data *d, int log, const tune_record *r) {
   if (d->multi_machine) snprintf(key, sizeof key, "%s @ %s", r->task, r->cpu);
   else snprintf(key, sizeof key, "%s", r->task);
   rp_run *run = run_of(d, log, find_or_add(&d->panels, key), find_or_add(&d->tuners, r->tuner));
+  if (run->skip) {
+    run->skip--, run->left_out++;
+    return;
+  }
   double prev = run->best.len ? run->best.data[run->best.len - 1] : 0;
   double g = gflops(r), spent = (run->cost.len ? run->cost.data[run->cost.len - 1] : 0);
   chm_vec_push(&run->best, g > prev ? g : prev);
@@ -301,6 +315,7 @@ static void write_table(FILE *f, const rp_data *d) {
   for (int t = 0; t < nt; t++) put_geomean(f, d, rows, t);
   fputs("\n95% is of the best GFLOP/s any tuner reached on the task; seconds are wall-clock tuning time "
         "(compile, run, cost-model fit and optimizer; pauses excluded).\n", f);
+  if (d->from_scratch) fputs("From scratch: each run's first measurement (the template's default) is left out.\n", f);
   if (d->malformed) fprintf(f, "%d malformed log line%s skipped.\n", d->malformed, d->malformed == 1 ? "" : "s");
   free(rows);
 }
@@ -310,8 +325,12 @@ static void write_table(FILE *f, const rp_data *d) {
 enum { N_BUDGETS = 3 };
 static const int budgets[N_BUDGETS] = {200, 400, 800};
 
-/* Best GFLOP/s of run r after n measurements; INFINITY if it is shorter. */
-static double best_at(const rp_run *r, int n) { return r->best.len >= n ? r->best.data[n - 1] : INFINITY; }
+/* Best GFLOP/s of run r after n measurements; INFINITY if it is shorter.
+ * Records left out count (from scratch, a run of 800 is at 800 with 799). */
+static double best_at(const rp_run *r, int n) {
+  int k = n - r->left_out;
+  return r->best.len >= k && k > 0 ? r->best.data[k - 1] : INFINITY;
+}
 
 /* Median over tuner t's runs on panel p of f(run) (with `lower`, the lower
  * median: the middle value, or the lower of the two); fills *runs. */
@@ -550,7 +569,7 @@ static void svg_median(FILE *f, const rp_data *d, const rp_axes *a, int p, int t
     const rp_run *r = &d->runs.data[i];
     if (r->panel == p && r->tuner == t) len = k++ ? (r->best.len < len ? r->best.len : len) : r->best.len;
   }
-  if (k < 2) return;
+  if (k < 2 || !len) return;
   double *m = chm_malloc((size_t)len * sizeof *m), *col = chm_malloc((size_t)k * sizeof *col);
   for (int x = 0; x < len; x++) {
     int j = 0;
@@ -626,9 +645,10 @@ static int write_svg(const char *path, const rp_data *d, chm_err *e) {
   return 0;
 }
 
-int tune_report(const char *const *logs, int n_logs, const char *svg_path, void *table, chm_err *e) {
+int tune_report(const char *const *logs, int n_logs, int from_scratch, const char *svg_path, void *table,
+                chm_err *e) {
   if (n_logs <= 0) return chm_errorf(e, "report: no tuning logs given");
-  rp_data d = {0};
+  rp_data d = {.from_scratch = from_scratch != 0};
   int rc = load(&d, logs, n_logs, e);
   if (!rc && svg_path) rc = write_svg(svg_path, &d, e);
   if (!rc && table) {

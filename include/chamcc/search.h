@@ -373,7 +373,10 @@ int tune_knee_k(const double *x, int n, int d, unsigned *rng, int *assign, doubl
 
 /* search/report.c — best-so-far GFLOP/s against measurements, one curve per
  * tuner, one panel per task, from one or more logs (all targets), as an SVG;
- * and a summary table (markdown) on `table`. */
-int tune_report(const char *const *logs, int n_logs, const char *svg_path, void *table, chm_err *e);
+ * and a summary table (markdown) on `table`. from_scratch: leave out each
+ * run's first measurement (the template's default, which every run takes
+ * first), so that the curves show the search alone. */
+int tune_report(const char *const *logs, int n_logs, int from_scratch, const char *svg_path, void *table,
+                chm_err *e);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "../check.h"
 static const char *scratch;
+static int scratch_mode; /* report(): from_scratch */
 
 
 /* ---- writing logs ---- */
@@ -48,7 +49,7 @@ static void rec(FILE *f, const char *task, double flops, const char *tuner, cons
 static int report(const char **logs, int n, const char *svg, char **table, chm_err *e) {
   size_t size;
   FILE *t = open_memstream(table, &size);
-  int rc = tune_report(logs, n, svg, t, e);
+  int rc = tune_report(logs, n, scratch_mode, svg, t, e);
   fclose(t);
   return rc;
 }
@@ -254,10 +255,10 @@ static void test_errors(void) {
   CHECK(strstr(table, "2 malformed log lines skipped") != NULL);
   free(table);
   chm_err e4 = {0};
-  CHECK(tune_report(bad, 0, NULL, NULL, &e4) == -1);
+  CHECK(tune_report(bad, 0, 0, NULL, NULL, &e4) == -1);
   const char *svgdir[] = {path_of("bad.log")};
   chm_err e5 = {0};
-  CHECK(tune_report(svgdir, 1, path_of("no/such/dir.svg"), NULL, &e5) == -1 && strstr(e5.msg, "dir.svg"));
+  CHECK(tune_report(svgdir, 1, 0, path_of("no/such/dir.svg"), NULL, &e5) == -1 && strstr(e5.msg, "dir.svg"));
 }
 
 /* One measurement with the wall-clock parts (build_s, fit_s, opt_s). */
@@ -328,11 +329,63 @@ static void test_h2h(void) {
   free(table);
 }
 
+/* From scratch: each run's first record (the default config, 400 GFLOP/s in
+ * both runs) is left out. autotvm: 400, then 100, 200, 300; chameleon: 400,
+ * then 100, 300, 200; then 100 up to 200 records, every record 2 s. With
+ * the default, both reach the target 400 at measurement 1 (2 s): speedup
+ * 1.00, best@200 400. From scratch the target is autotvm's 300, reached at
+ * 3 (6 s) by autotvm and at 2 (4 s) by chameleon: 1.50; best@200 is 300
+ * (the left-out record counts towards the 200); 199 measurements per run,
+ * 398 s each in the breakdown. */
+static void test_scratch(void) {
+  static const double at[] = {0.0025, 0.01, 0.005, 1 / 300.0}, ch[] = {0.0025, 0.01, 1 / 300.0, 0.005};
+  FILE *a = log_new("scratch-a.log"), *c = log_new("scratch-c.log");
+  for (int i = 0; i < 200; i++) {
+    rec_parts(a, "autotvm", i < 4 ? at[i] : 0.01, 1, 1, 0, 0);
+    rec_parts(c, "chameleon", i < 4 ? ch[i] : 0.01, 1, 1, 0, 0);
+  }
+  fclose(a), fclose(c);
+  const char *logs[] = {path_of("scratch-a.log"), path_of("scratch-c.log")};
+  char *table = NULL;
+  chm_err e = {0};
+  CHECK(report(logs, 2, NULL, &table, &e) == 0);
+  CHECK(table && strstr(table, "| T | chameleon | 1 | 400.00 | 1 | 2.00 | 1.00 | 400.00 |") &&
+            !strstr(table, "From scratch"),
+        "%s", table ? table : "(null)");
+  free(table);
+  scratch_mode = 1;
+  const char *svg = path_of("scratch.svg");
+  CHECK(report(logs, 2, svg, &table, &e) == 0);
+  static const char *const want[] = {
+      "| T | autotvm | 1 | 199 | 300.00 |",
+      "| T | autotvm | 1 | 300.00 | 3 | 6.00 | 1.00 | 300.00 | — |",
+      "| T | chameleon | 1 | 300.00 | 2 | 4.00 | 1.50 | 300.00 | — |",
+      "| chameleon | 199 | 398 | 199 s (50%) | 199 s (50%) |",
+      "From scratch: each run's first measurement",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    CHECK(table && strstr(table, want[i]), "missing: %s\ngot:\n%s", want[i], table ? table : "(null)");
+  free(table);
+  char *s = slurp(svg);
+  CHECK(s && balanced(s) && count(s, "class=\"run\"") == 2);
+  free(s);
+  /* a run of one record has nothing left: no curve, no crash */
+  FILE *one = log_new("scratch-one.log");
+  rec_parts(one, "autotvm", 0.0025, 1, 1, 0, 0);
+  fclose(one);
+  const char *only[] = {path_of("scratch-one.log"), path_of("scratch-a.log")};
+  CHECK(report(only, 2, svg, &table, &e) == 0);
+  free(table);
+  s = slurp(svg);
+  CHECK(s && balanced(s) && count(s, "class=\"run\"") == 1 && !count(s, "class=\"median\""));
+  free(s);
+}
+
 static const struct {
   const char *name;
   void (*fn)(void);
 } tests[] = {
-    {"h2h", test_h2h},
+    {"h2h", test_h2h}, {"scratch", test_scratch},
     {"table", test_table}, {"svg", test_svg}, {"median", test_median},
     {"machines", test_machines}, {"errors", test_errors},
 };
