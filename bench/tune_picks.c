@@ -272,8 +272,8 @@ int main(int argc, char **argv) {
     else bad = 1;
   }
   if (bad || n_logs < 1 || rounds < 1 || rounds > MAX_ROUNDS || !(tol >= 0 && tol < 1)) {
-    fprintf(stderr, "usage: tune_picks [--rounds R (1-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... (at most %d)\n",
-            MAX_ROUNDS, MAX_LOGS);
+    fprintf(stderr, "usage: tune_picks [--rounds R (1-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... "
+            "(at most %d)\n", MAX_ROUNDS, MAX_LOGS);
     return 2;
   }
   chm_err e = {0};

@@ -41,7 +41,7 @@
  *    run's first record is left out. tune_task_run measures the template's
  *    default first, and where the default is within a few percent of the
  *    best (most layers here), "time to the target" then says which run's
- *    lucky reading came first, not how well the tuner searches. Without it
+ *    lucky reading came first, not how well the tuner searches. Left out,
  *    the curves show the search alone (the default's one measurement still
  *    entered the first model fit; the runs cannot be undone that far).
  *  - Malformed log lines are skipped and counted in a note under the table.
@@ -378,7 +378,8 @@ static void write_h2h(FILE *f, const rp_data *d, int base) {
   fputs("\n|---|---|---:|---:|---:|---:|---:|", f);
   for (int b = 0; b < N_BUDGETS; b++) fputs("---:|", f);
   fputc('\n', f);
-  double *sp = chm_malloc((size_t)(np * nt + 1) * sizeof *sp), *ratio = chm_malloc((size_t)(np * nt * N_BUDGETS + 1) * sizeof *ratio);
+  double *sp = chm_malloc((size_t)(np * nt + 1) * sizeof *sp);
+  double *ratio = chm_malloc((size_t)(np * nt * N_BUDGETS + 1) * sizeof *ratio);
   int *nsp = chm_calloc((size_t)nt, sizeof *nsp), *nratio = chm_calloc((size_t)nt * N_BUDGETS, sizeof *nratio);
   for (int p = 0; p < np; p++) {
     int nb = 0;
