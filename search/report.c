@@ -78,8 +78,7 @@ typedef struct rp_run {
   CHM_VEC(double) best;  /* best-so-far GFLOP/s after each measurement */
   CHM_VEC(double) cost;  /* cumulative wall-clock cost after each measurement */
   double part[4];        /* seconds of build, run, fit, optimizer (tune_record_cost's parts) */
-  int skip;              /* records still to leave out (from scratch: the first) */
-  int left_out;          /* records left out */
+  int left_out;          /* records left out (from scratch: the first) */
 } rp_run;
 
 typedef CHM_VEC(char *) rp_names; /* owned strings */
@@ -124,7 +123,7 @@ static rp_run *run_of(rp_data *d, int log, int panel, int tuner) {
     rp_run *r = &d->runs.data[i];
     if (r->log == log && r->panel == panel && r->tuner == tuner) return r;
   }
-  rp_run r = {.log = log, .panel = panel, .tuner = tuner, .skip = d->from_scratch};
+  rp_run r = {.log = log, .panel = panel, .tuner = tuner};
   chm_vec_push(&d->runs, r);
   return &d->runs.data[d->runs.len - 1];
 }
@@ -135,8 +134,8 @@ static void add_record(rp_data *d, int log, const tune_record *r) {
   if (d->multi_machine) snprintf(key, sizeof key, "%s @ %s", r->task, r->cpu);
   else snprintf(key, sizeof key, "%s", r->task);
   rp_run *run = run_of(d, log, find_or_add(&d->panels, key), find_or_add(&d->tuners, r->tuner));
-  if (run->skip) {
-    run->skip--, run->left_out++;
+  if (d->from_scratch && !run->left_out) {
+    run->left_out = 1;
     return;
   }
   double prev = run->best.len ? run->best.data[run->best.len - 1] : 0;

@@ -66,6 +66,13 @@ static char *slurp(const char *path) {
   return s;
 }
 
+/* Every line of want[] is somewhere in table; on a failure, prints the table. */
+static void check_contains(const char *table, const char *const *want, size_t n) {
+  int before = failures;
+  for (size_t i = 0; i < n; i++) CHECK(table && strstr(table, want[i]), "missing: %s", want[i]);
+  if (failures > before) fprintf(stderr, "got:\n%s", table ? table : "(null)");
+}
+
 static int count(const char *s, const char *needle) {
   int k = 0;
   for (const char *p = s; (p = strstr(p, needle)); p++) k++;
@@ -301,11 +308,7 @@ static void test_h2h(void) {
       /* the main table's seconds are the same wall-clock costs */
       "| T | chameleon | 1 | 200 | 400.00 | 1 | 3.00 |\n",
   };
-  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-    CHECK(table && strstr(table, want[i]));
-    if (!table || !strstr(table, want[i])) fprintf(stderr, "missing: %s", want[i]);
-  }
-  if (failures) fprintf(stderr, "got:\n%s", table ? table : "(null)");
+  check_contains(table, want, sizeof want / sizeof want[0]);
   free(table);
   /* Two autotvm runs with different finals, 400 (b1: 100, 200, 400) and 200
    * (b2: 100, 200): the target is the lower median, 200, which both reach at
@@ -363,8 +366,7 @@ static void test_scratch(void) {
       "| chameleon | 199 | 398 | 199 s (50%) | 199 s (50%) |",
       "From scratch: each run's first measurement",
   };
-  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-    CHECK(table && strstr(table, want[i]), "missing: %s\ngot:\n%s", want[i], table ? table : "(null)");
+  check_contains(table, want, sizeof want / sizeof want[0]);
   free(table);
   char *s = slurp(svg);
   CHECK(s && balanced(s) && count(s, "class=\"run\"") == 2);
