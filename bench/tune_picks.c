@@ -32,6 +32,9 @@
  * search's alone. Measurements keep their place in the log (the search's
  * first is measurement 2), so the values at 200/400/800 are comparable;
  * "where the default falls short" then holds every task.
+ * --rounds 0 times nothing: a config's value is then the median of its
+ * ok readings in the logs (the single measurements the runs saw, pooled
+ * over runs), so the output follows from the logs alone (the tests use it).
  * Only records of this machine's target and CPU and of this chamcc's
  * kernels are read (tune_log_open). Prints markdown on stdout.
  */
@@ -66,6 +69,7 @@ typedef struct cfg {
   double value; /* GFLOP/s, median over rounds (0: failed) */
 } cfg;
 typedef CHM_VEC(cfg) cfgs_t;
+typedef CHM_VEC(double) doubles_t;
 
 /* Per run and threshold: where its pick first reaches it. */
 typedef struct reach {
@@ -144,6 +148,24 @@ static double time_configs(const tune_task *t, const cg_target *tgt, cfgs_t *cfg
   return s;
 }
 
+/* --rounds 0: each config's value is the median of its ok readings of the
+ * task in the logs (confirmations left out, as in collect_runs). */
+static void values_from_logs(tune_log **logs, int n_logs, const char *task, int nk, cfgs_t *cfgs) {
+  doubles_t v = {0};
+  for (int c = 0; c < cfgs->len; c++) {
+    v.len = 0;
+    for (int l = 0; l < n_logs; l++)
+      for (int i = 0; i < tune_log_size(logs[l]); i++) {
+        const tune_record *rec = tune_log_get(logs[l], i);
+        if (!strcmp(rec->task, task) && !rec->confirm && rec->status == TUNE_OK &&
+            !memcmp(rec->config, cfgs->data[c].idx, (size_t)nk * sizeof(int)))
+          chm_vec_push(&v, tune_throughput(rec));
+      }
+    cfgs->data[c].value = v.len ? tune_median(v.data, v.len) : 0;
+  }
+  chm_vec_free(&v);
+}
+
 /* The run's pick's value after m measurements (its last pick if m > n). */
 static double value_at(const run *r, const cfgs_t *cfgs, int m) {
   double v = 0;
@@ -171,7 +193,6 @@ typedef struct tally {
 } tally;
 
 typedef CHM_VEC(tally) tallies_t;
-typedef CHM_VEC(double) doubles_t;
 
 static tally *tally_of(tallies_t *v, const char *tuner) {
   for (int i = 0; i < v->len; i++)
@@ -202,8 +223,8 @@ static void one_task(const char *key, tune_log **logs, int n_logs, const cg_targ
   cfgs_t cfgs = {0};
   collect_runs(logs, n_logs, key, t.space.n_knobs, from_scratch, &runs, &cfgs);
   fprintf(stderr, "tune_picks: %s: %d runs, %d configs, %d rounds\n", key, runs.len, cfgs.len, rounds);
-  double spread = time_configs(&t, tgt, &cfgs, rounds);
-  chm_vec_push(spreads, spread);
+  if (rounds) chm_vec_push(spreads, time_configs(&t, tgt, &cfgs, rounds));
+  else values_from_logs(logs, n_logs, key, t.space.n_knobs, &cfgs);
 
   double finals[MAX_LOGS];
   int n_auto = 0;
@@ -271,8 +292,8 @@ int main(int argc, char **argv) {
     else if (argv[i][0] != '-' && n_logs < MAX_LOGS) paths[n_logs++] = argv[i];
     else bad = 1;
   }
-  if (bad || n_logs < 1 || rounds < 1 || rounds > MAX_ROUNDS || !(tol >= 0 && tol < 1)) {
-    fprintf(stderr, "usage: tune_picks [--rounds R (1-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... "
+  if (bad || n_logs < 1 || rounds < 0 || rounds > MAX_ROUNDS || !(tol >= 0 && tol < 1)) {
+    fprintf(stderr, "usage: tune_picks [--rounds R (0-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... "
             "(at most %d)\n", MAX_ROUNDS, MAX_LOGS);
     return 2;
   }
@@ -320,9 +341,11 @@ int main(int argc, char **argv) {
       else printf(" — (0) |");
     printf("\n");
   }
-  printf("\nEach pick timed %d times in alternation; the median over tasks of the median relative spread "
-         "(max - min over rounds, of the median) is %.1f%%.\n",
-         rounds, 100 * tune_median(spreads.data, spreads.len));
+  if (!rounds) printf("\nNothing timed (--rounds 0): a pick's value is the median of its readings in the logs.\n");
+  else
+    printf("\nEach pick timed %d times in alternation; the median over tasks of the median relative spread "
+           "(max - min over rounds, of the median) is %.1f%%.\n",
+           rounds, 100 * tune_median(spreads.data, spreads.len));
   chm_vec_free(&tallies);
   chm_vec_free(&spreads);
   chm_vec_free(&keys);
