@@ -286,8 +286,11 @@ int main(int argc, char **argv) {
   const char *paths[MAX_LOGS];
   int n_logs = 0, bad = 0, from_scratch = 0;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--from-scratch")) from_scratch = 1;
+    if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+      char *end;
+      rounds = (int)strtol(argv[++i], &end, 10);
+      bad |= *end != 0 || end == argv[i];
+    } else if (!strcmp(argv[i], "--from-scratch")) from_scratch = 1;
     else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) tol = atof(argv[++i]);
     else if (argv[i][0] != '-' && n_logs < MAX_LOGS) paths[n_logs++] = argv[i];
     else bad = 1;

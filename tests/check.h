@@ -3,12 +3,14 @@
  * CHECK(cond) or CHECK(cond, fmt, ...) reports a condition that does not
  * hold as "FILE:LINE: FAIL: cond: message" on stderr and counts it in
  * `failures`; each program returns non-zero when failures is not 0. A test
- * keeps going after a failed check, so one run shows every failure. */
+ * keeps going after a failed check, so one run shows every failure.
+ * check_contains(text, want, n) checks that each of n strings is in text. */
 #ifndef CHAMCC_TESTS_CHECK_H
 #define CHAMCC_TESTS_CHECK_H
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static int failures;
 
@@ -33,5 +35,14 @@ __attribute__((format(printf, 4, 5), unused)) static void check_failed(const cha
   do {                                                                    \
     if (!(c)) check_failed(__FILE__, __LINE__, #c, "" __VA_ARGS__);       \
   } while (0)
+
+/* Every string of want[n] is somewhere in text (NULL fails them all); on
+ * a failure, prints the text. */
+__attribute__((unused)) static void check_contains(const char *text, const char *const *want, size_t n) {
+  int before = failures;
+  for (size_t i = 0; i < n; i++)
+    if (!text || !strstr(text, want[i])) check_failed(__FILE__, __LINE__, "check_contains", "missing: %s", want[i]);
+  if (failures > before) fprintf(stderr, "got:\n%s", text ? text : "(null)");
+}
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "../check.h"
 
@@ -81,13 +82,6 @@ static char *run_picks(const char *tune_picks, const char *opts) {
   return out;
 }
 
-/* Every line of want[] is somewhere in out; on a failure, prints out. */
-static void check_contains(const char *out, const char *const *want, size_t n) {
-  int before = failures;
-  for (size_t i = 0; i < n; i++) CHECK(strstr(out, want[i]), "missing: %s", want[i]);
-  if (failures > before) fprintf(stderr, "got:\n%s", out);
-}
-
 /* The row of one run: "| KEY | " then the rest. */
 static char *row(const char *rest) {
   static char buf[8][512];
@@ -130,6 +124,11 @@ int main(int argc, char **argv) {
     check_contains(out, want, sizeof want / sizeof want[0]);
     CHECK(!strstr(out, "From scratch"));
     free(out);
+    /* A round count that is not a number is a usage error, not 0 rounds. */
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' --rounds x '%s' 2>/dev/null >/dev/null", tune_picks, path_of("autotvm-s1.jsonl"));
+    int rc = system(cmd);
+    CHECK(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "%s: status %d", cmd, rc);
   } else if (!strcmp(name, "scratch")) {
     /* Each run's m1 is left out: its first pick is its filler at m2, and
      * its seconds start at m2 (autotvm reaches c3 after 299 s, chameleon's

@@ -66,13 +66,6 @@ static char *slurp(const char *path) {
   return s;
 }
 
-/* Every line of want[] is somewhere in table; on a failure, prints the table. */
-static void check_contains(const char *table, const char *const *want, size_t n) {
-  int before = failures;
-  for (size_t i = 0; i < n; i++) CHECK(table && strstr(table, want[i]), "missing: %s", want[i]);
-  if (failures > before) fprintf(stderr, "got:\n%s", table ? table : "(null)");
-}
-
 static int count(const char *s, const char *needle) {
   int k = 0;
   for (const char *p = s; (p = strstr(p, needle)); p++) k++;

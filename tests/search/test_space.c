@@ -92,7 +92,7 @@ static void test_sizes(void) {
   printf("resnet18 64->64 56x56 3x3: %lld configs, %lld valid\n", (long long)tune_space_size(&t.space),
          (long long)valid);
   CHECK(valid >= 10000);
-  tpl_dense d = {1, 512, 1000, 0, 16, {0}};
+  tpl_dense d = {1, 512, 1000, 0, 16, {0}, 0};
   tune_task_init_dense(&t, &d);
   int idx[TUNE_MAX_KNOBS];
   tune_task_default(&t, idx);
@@ -110,7 +110,7 @@ static void test_keys(void) {
   tune_task t, u;
   for (int i = 0; i < 5; i++) {
     if (i < 4) tune_task_init_conv(&t, &ws[i]);
-    else tune_task_init_dense(&t, &(tpl_dense){3, 512, 1000, 1, 8, {0}});
+    else tune_task_init_dense(&t, &(tpl_dense){3, 512, 1000, 1, 8, {0}, 0});
     CHECK(tune_task_from_key(t.key, 0, &u) == 0);
     CHECK(!strcmp(u.key, t.key) && u.kind == t.kind && u.flops == t.flops);
     CHECK(u.space.n_knobs == t.space.n_knobs);

@@ -45,11 +45,11 @@ int main(int argc, char **argv) {
   c.epi.res = c.out;
   c.epi.res.hw = 1;
   tune_task_init_conv(&tasks[nt++], &c);
-  tpl_dense d = {1, 97, 53, 0, L, {0}};
+  tpl_dense d = {1, 97, 53, 0, L, {0}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
-  d = (tpl_dense){6, 64, 40, 1, L, {GR_ACT_RELU, 0, 0, 0, {0}}};
+  d = (tpl_dense){6, 64, 40, 1, L, {GR_ACT_RELU, 0, 0, 0, {0}}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
-  d = (tpl_dense){4, 33, 48, 0, L, {GR_ACT_NONE, 0, 0, 1, {0}}};
+  d = (tpl_dense){4, 33, 48, 0, L, {GR_ACT_NONE, 0, 0, 1, {0}}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
 
   tune_measure_opts o = tune_measure_defaults();
