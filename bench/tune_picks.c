@@ -25,7 +25,8 @@
  *    does; the task counts say how many), again over only the tasks where
  *    search was needed (autotvm's runs' median measurements to the target
  *    is more than 1: the first measurement, the default config, falls
- *    short), and of the values at 200/400/800.
+ *    short), and of the values at 200/400/800 (medians over the runs that
+ *    reach the budget).
  * --from-scratch leaves each run's first measurement (the template's
  * default, which every run measures first) out of its picks and its
  * seconds, as `chamcc report --from-scratch`: the picks are then the
@@ -202,14 +203,14 @@ static tally *tally_of(tallies_t *v, const char *tuner) {
   return &v->data[v->len - 1];
 }
 
-/* Median over the runs of one tuner of x(run); n = how many runs. */
-static double median_over(const runs_t *runs, const char *tuner, double *x, int *n) {
+/* Median over the runs of one tuner of x(run); with skip_zero, over the
+ * runs where x is not 0 (those that reach a budget), and 0 if none does. */
+static double median_over(const runs_t *runs, const char *tuner, double *x, int skip_zero) {
   double v[MAX_LOGS];
   int k = 0;
   for (int i = 0; i < runs->len; i++)
-    if (!strcmp(runs->data[i].tuner, tuner)) v[k++] = x[i];
-  if (n) *n = k;
-  return tune_median(v, k);
+    if (!strcmp(runs->data[i].tuner, tuner) && !(skip_zero && x[i] == 0)) v[k++] = x[i];
+  return skip_zero && !k ? 0 : tune_median(v, k);
 }
 
 static void one_task(const char *key, tune_log **logs, int n_logs, const cg_target *tgt, int rounds, double tol,
@@ -256,9 +257,9 @@ static void one_task(const char *key, tune_log **logs, int n_logs, const cg_targ
   }
   /* per tuner: medians over its runs, against autotvm's */
   double *speed_of[3] = {secs[0], secs[1], secs[0]}, base_speed[3], base_at[N_BUDGETS];
-  for (int k = 0; k < 3; k++) base_speed[k] = median_over(&runs, "autotvm", speed_of[k], NULL);
-  for (int b = 0; b < N_BUDGETS; b++) base_at[b] = median_over(&runs, "autotvm", at[b], NULL);
-  int search = n_auto && median_over(&runs, "autotvm", meas, NULL) > 1; /* the default falls short */
+  for (int k = 0; k < 3; k++) base_speed[k] = median_over(&runs, "autotvm", speed_of[k], 0);
+  for (int b = 0; b < N_BUDGETS; b++) base_at[b] = median_over(&runs, "autotvm", at[b], 1);
+  int search = n_auto && median_over(&runs, "autotvm", meas, 0) > 1; /* the default falls short */
   for (int i = 0; i < runs.len; i++) tally_of(tallies, runs.data[i].tuner);
   for (int i = 0; i < tallies->len && n_auto; i++) {
     tally *y = &tallies->data[i];
@@ -266,12 +267,12 @@ static void one_task(const char *key, tune_log **logs, int n_logs, const cg_targ
     for (int j = 0; j < runs.len; j++) n += !strcmp(runs.data[j].tuner, y->tuner);
     if (!n) continue; /* no run of this tuner on this task */
     for (int k = 0; k < 3; k++) {
-      double mine = median_over(&runs, y->tuner, speed_of[k], NULL);
+      double mine = median_over(&runs, y->tuner, speed_of[k], 0);
       if ((k < 2 || search) && isfinite(mine) && isfinite(base_speed[k]) && mine > 0 && base_speed[k] > 0)
         y->log_speed[k] += log(base_speed[k] / mine), y->n_speed[k]++;
     }
     for (int b = 0; b < N_BUDGETS; b++) {
-      double mine = median_over(&runs, y->tuner, at[b], NULL);
+      double mine = median_over(&runs, y->tuner, at[b], 1);
       if (mine > 0 && base_at[b] > 0) y->log_at[b] += log(mine / base_at[b]), y->n_at[b]++;
     }
   }
