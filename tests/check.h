@@ -37,11 +37,13 @@ __attribute__((format(printf, 4, 5), unused)) static void check_failed(const cha
   } while (0)
 
 /* Every string of want[n] is somewhere in text (NULL fails them all); on
- * a failure, prints the text. */
-__attribute__((unused)) static void check_contains(const char *text, const char *const *want, size_t n) {
+ * a failure, prints the text. Failures name the caller's file and line. */
+#define check_contains(text, want, n) check_contains_at(__FILE__, __LINE__, text, want, n)
+__attribute__((unused)) static void check_contains_at(const char *file, int line, const char *text,
+                                                      const char *const *want, size_t n) {
   int before = failures;
   for (size_t i = 0; i < n; i++)
-    if (!text || !strstr(text, want[i])) check_failed(__FILE__, __LINE__, "check_contains", "missing: %s", want[i]);
+    if (!text || !strstr(text, want[i])) check_failed(file, line, "check_contains", "missing: %s", want[i]);
   if (failures > before) fprintf(stderr, "got:\n%s", text ? text : "(null)");
 }
 
