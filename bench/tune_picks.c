@@ -292,7 +292,11 @@ int main(int argc, char **argv) {
       rounds = (int)strtol(argv[++i], &end, 10);
       bad |= *end != 0 || end == argv[i];
     } else if (!strcmp(argv[i], "--from-scratch")) from_scratch = 1;
-    else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) tol = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
+      char *end;
+      tol = strtod(argv[++i], &end);
+      bad |= *end != 0 || end == argv[i];
+    }
     else if (argv[i][0] != '-' && n_logs < MAX_LOGS) paths[n_logs++] = argv[i];
     else bad = 1;
   }

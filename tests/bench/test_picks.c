@@ -128,9 +128,11 @@ int main(int argc, char **argv) {
     check_contains(out, want, sizeof want / sizeof want[0]);
     CHECK(!strstr(out, "From scratch"));
     free(out);
-    /* A round count that is not a number is a usage error, not 0 rounds. */
+    /* A round count or tolerance that is not a number is a usage error, not 0. */
     free(run_picks(tune_picks, "--rounds x", &status));
     CHECK(status == 2, "tune_picks --rounds x: status %d", status);
+    free(run_picks(tune_picks, "--rounds 0 --tolerance x", &status));
+    CHECK(status == 2, "tune_picks --tolerance x: status %d", status);
   } else if (!strcmp(name, "scratch")) {
     /* Each run's m1 is left out: its first pick is its filler at m2, and
      * its seconds start at m2 (autotvm reaches c3 after 299 s, chameleon's
