@@ -291,14 +291,17 @@ int main(int argc, char **argv) {
       char *end;
       rounds = (int)strtol(argv[++i], &end, 10);
       bad |= *end != 0 || end == argv[i];
-    } else if (!strcmp(argv[i], "--from-scratch")) from_scratch = 1;
-    else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
+    } else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
       char *end;
       tol = strtod(argv[++i], &end);
       bad |= *end != 0 || end == argv[i];
+    } else if (!strcmp(argv[i], "--from-scratch")) {
+      from_scratch = 1;
+    } else if (argv[i][0] != '-' && n_logs < MAX_LOGS) {
+      paths[n_logs++] = argv[i];
+    } else {
+      bad = 1;
     }
-    else if (argv[i][0] != '-' && n_logs < MAX_LOGS) paths[n_logs++] = argv[i];
-    else bad = 1;
   }
   if (bad || n_logs < 1 || rounds < 0 || rounds > MAX_ROUNDS || !(tol >= 0 && tol < 1)) {
     fprintf(stderr, "usage: tune_picks [--rounds R (0-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... "
