@@ -38,6 +38,7 @@
 #include "chamcc/search.h"
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,6 +150,20 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
 
 enum { MAX_CONFIGS = 16, MAX_ROUNDS = 31 };
 
+/* Whole-string number parses for the options: a non-number is an error, not 0. */
+static int int_arg(const char *s, int *out) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  *out = (int)v;
+  return end == s || *end || v < INT_MIN || v > INT_MAX;
+}
+
+static int double_arg(const char *s, double *out) {
+  char *end;
+  *out = strtod(s, &end);
+  return end == s || *end;
+}
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -236,38 +251,43 @@ static void progress(void *ctx, const tune_progress *p) {
           p->elapsed_s);
 }
 
+/* Exit status 2: a command-line error at option `at`. */
+static int usage(const char *at) {
+  fprintf(stderr, "tune_layers: %s: unknown option, missing or bad value\n"
+                  "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
+                  "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]\n"
+                  "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
+                  "[--min-time S] [--repeats N]\n"
+                  "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
+                  "[--rounds R] [--emit-llvm PREFIX]\n",
+          at);
+  return 2;
+}
+
 int main(int argc, char **argv) {
   const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL, *emit = NULL;
-  int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5, rounds = 5, n_cfgs = 0;
+  int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5, rounds = 5, n_cfgs = 0, seed = 1, bad = 0;
   char *cfgs[MAX_CONFIGS];
   double min_s = 0.2;
-  unsigned seed = 1;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--log") && v) logpath = argv[++i];
     else if (!strcmp(a, "--tuner") && v) tuner = argv[++i];
-    else if (!strcmp(a, "--trials") && v) trials = atoi(argv[++i]);
-    else if (!strcmp(a, "--seed") && v) seed = (unsigned)atoi(argv[++i]);
+    else if (!strcmp(a, "--trials") && v) bad = int_arg(argv[++i], &trials) || trials < 1;
+    else if (!strcmp(a, "--seed") && v) bad = int_arg(argv[++i], &seed) || seed < 0;
     else if (!strcmp(a, "--net") && v) net = argv[++i];
     else if (!strcmp(a, "--layer") && v) only = argv[++i];
-    else if (!strcmp(a, "--threads") && v) threads = atoi(argv[++i]);
+    else if (!strcmp(a, "--threads") && v) bad = int_arg(argv[++i], &threads) || threads < 0;
     else if (!strcmp(a, "-q")) quiet = 1;
     else if (!strcmp(a, "--eval")) eval = 1;
-    else if (!strcmp(a, "--min-time") && v) min_s = atof(argv[++i]);
-    else if (!strcmp(a, "--repeats") && v) repeats = atoi(argv[++i]);
-    else if (!strcmp(a, "--rounds") && v) rounds = atoi(argv[++i]);
+    else if (!strcmp(a, "--min-time") && v) bad = double_arg(argv[++i], &min_s) || !(min_s > 0);
+    else if (!strcmp(a, "--repeats") && v) bad = int_arg(argv[++i], &repeats) || repeats < 1;
+    else if (!strcmp(a, "--rounds") && v) bad = int_arg(argv[++i], &rounds) || rounds < 0;
     else if (!strcmp(a, "--emit-llvm") && v) emit = argv[++i];
     else if (!strcmp(a, "--config") && v && n_cfgs < MAX_CONFIGS) cfgs[n_cfgs++] = argv[++i];
     else if (a[0] != '-' && !layers) layers = a;
-    else {
-      fprintf(stderr, "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
-                      "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]\n"
-                      "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
-                      "[--min-time S] [--repeats N]\n"
-                      "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
-                      "[--rounds R] [--emit-llvm PREFIX]\n");
-      return 2;
-    }
+    else bad = 1;
+    if (bad) return usage(a);
   }
   const tune_method *method = tune_method_find(tuner);
   if (!layers || !logpath || !method) {
