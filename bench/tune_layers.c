@@ -38,6 +38,7 @@
 #include "chamcc/search.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -150,20 +151,6 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
 
 enum { MAX_CONFIGS = 16, MAX_ROUNDS = 31 };
 
-/* Whole-string number parses for the options: a non-number is an error, not 0. */
-static int int_arg(const char *s, int *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  *out = (int)v;
-  return end == s || *end || v < INT_MIN || v > INT_MAX;
-}
-
-static int double_arg(const char *s, double *out) {
-  char *end;
-  *out = strtod(s, &end);
-  return end == s || *end;
-}
-
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -273,16 +260,16 @@ int main(int argc, char **argv) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--log") && v) logpath = argv[++i];
     else if (!strcmp(a, "--tuner") && v) tuner = argv[++i];
-    else if (!strcmp(a, "--trials") && v) bad = int_arg(argv[++i], &trials) || trials < 1;
-    else if (!strcmp(a, "--seed") && v) bad = int_arg(argv[++i], &seed) || seed < 0;
+    else if (!strcmp(a, "--trials") && v) bad = chm_parse_int(argv[++i], 1, INT_MAX, &trials);
+    else if (!strcmp(a, "--seed") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &seed);
     else if (!strcmp(a, "--net") && v) net = argv[++i];
     else if (!strcmp(a, "--layer") && v) only = argv[++i];
-    else if (!strcmp(a, "--threads") && v) bad = int_arg(argv[++i], &threads) || threads < 0;
+    else if (!strcmp(a, "--threads") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &threads);
     else if (!strcmp(a, "-q")) quiet = 1;
     else if (!strcmp(a, "--eval")) eval = 1;
-    else if (!strcmp(a, "--min-time") && v) bad = double_arg(argv[++i], &min_s) || !(min_s > 0);
-    else if (!strcmp(a, "--repeats") && v) bad = int_arg(argv[++i], &repeats) || repeats < 1;
-    else if (!strcmp(a, "--rounds") && v) bad = int_arg(argv[++i], &rounds) || rounds < 0;
+    else if (!strcmp(a, "--min-time") && v) bad = chm_parse_double(argv[++i], DBL_MIN, DBL_MAX, &min_s);
+    else if (!strcmp(a, "--repeats") && v) bad = chm_parse_int(argv[++i], 1, INT_MAX, &repeats);
+    else if (!strcmp(a, "--rounds") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &rounds);
     else if (!strcmp(a, "--emit-llvm") && v) emit = argv[++i];
     else if (!strcmp(a, "--config") && v && n_cfgs < MAX_CONFIGS) cfgs[n_cfgs++] = argv[++i];
     else if (a[0] != '-' && !layers) layers = a;

@@ -288,13 +288,9 @@ int main(int argc, char **argv) {
   int n_logs = 0, bad = 0, from_scratch = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      char *end;
-      rounds = (int)strtol(argv[++i], &end, 10);
-      bad |= *end != 0 || end == argv[i];
+      bad |= chm_parse_int(argv[++i], 0, MAX_ROUNDS, &rounds);
     } else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
-      char *end;
-      tol = strtod(argv[++i], &end);
-      bad |= *end != 0 || end == argv[i];
+      bad |= chm_parse_double(argv[++i], 0, 1, &tol) || tol == 1;
     } else if (!strcmp(argv[i], "--from-scratch")) {
       from_scratch = 1;
     } else if (argv[i][0] != '-' && n_logs < MAX_LOGS) {
@@ -303,7 +299,7 @@ int main(int argc, char **argv) {
       bad = 1;
     }
   }
-  if (bad || n_logs < 1 || rounds < 0 || rounds > MAX_ROUNDS || !(tol >= 0 && tol < 1)) {
+  if (bad || n_logs < 1) {
     fprintf(stderr, "usage: tune_picks [--rounds R (0-%d)] [--tolerance F (0-1)] [--from-scratch] LOG... "
             "(at most %d)\n", MAX_ROUNDS, MAX_LOGS);
     return 2;

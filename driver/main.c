@@ -155,10 +155,7 @@ static options parse_args(int argc, char **argv) {
     case OPT_LLVM: o.emit_llvm = optarg; break;
     case OPT_DUMP: o.dump_ir = optarg; break;
     case OPT_THREADS:
-      errno = 0;
-      o.threads = (int)strtol(optarg, &end, 10);
-      if (errno || *end || o.threads < 0 || o.threads > 1024)
-        bad_usage("--threads needs a number between 0 and 1024");
+      if (chm_parse_int(optarg, 0, 1024, &o.threads)) bad_usage("--threads needs a number between 0 and 1024");
       break;
     case OPT_LOG: o.log = optarg; break;
     case OPT_TUNER:
@@ -170,9 +167,7 @@ static options parse_args(int argc, char **argv) {
       }
       break;
     case OPT_TRIALS:
-      errno = 0;
-      o.trials = (int)strtol(optarg, &end, 10);
-      if (errno || *end || o.trials < 1 || o.trials > 1000000) bad_usage("--trials needs a positive number");
+      if (chm_parse_int(optarg, 1, 1000000, &o.trials)) bad_usage("--trials needs a positive number");
       break;
     case OPT_SEED:
       errno = 0;

@@ -72,4 +72,10 @@ int64_t chm_prod(const int64_t *v, int n); /* product of n values, 1 if n == 0 *
 double chm_now(void);                      /* monotonic seconds */
 int chm_num_cpus(void);                    /* online CPUs, at least 1 */
 
+/* Command-line numbers: the whole of s, within [lo, hi], into *out. Returns
+ * 0, or -1 for a non-number, trailing text or a value out of range (*out is
+ * then unspecified). */
+int chm_parse_int(const char *s, int lo, int hi, int *out);
+int chm_parse_double(const char *s, double lo, double hi, double *out);
+
 #endif
