@@ -295,7 +295,7 @@ int main(int argc, char **argv) {
   tune_log *tl = tune_log_open(logpath, tgt.triple, tgt.cpu, NULL, NULL, &e);
   if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
 
-  if (n_cfgs && (!eval || !only || rounds < 0 || rounds > MAX_ROUNDS)) {
+  if (n_cfgs && (!eval || !only || rounds > MAX_ROUNDS)) {
     fprintf(stderr, "tune_layers: --config needs --eval, --layer and 0 <= --rounds <= %d\n", MAX_ROUNDS);
     return 2;
   }

@@ -290,7 +290,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
       bad |= chm_parse_int(argv[++i], 0, MAX_ROUNDS, &rounds);
     } else if (!strcmp(argv[i], "--tolerance") && i + 1 < argc) {
-      bad |= chm_parse_double(argv[++i], 0, 1, &tol) || tol == 1;
+      bad |= chm_parse_double(argv[++i], 0, nextafter(1.0, 0.0), &tol); /* [0, 1) */
     } else if (!strcmp(argv[i], "--from-scratch")) {
       from_scratch = 1;
     } else if (argv[i][0] != '-' && n_logs < MAX_LOGS) {
