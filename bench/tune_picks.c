@@ -37,7 +37,7 @@
  * ok readings in the logs (the single measurements the runs saw, pooled
  * over runs), so the output follows from the logs alone (the tests use it).
  * Only records of this machine's target and CPU and of this chamcc's
- * kernels are read (tune_log_open). Prints markdown on stdout.
+ * kernels are read (tune_log_read). Prints markdown on stdout.
  */
 #include "chamcc/search.h"
 
@@ -309,7 +309,7 @@ int main(int argc, char **argv) {
   if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "tune_picks: %s\n", e.msg), 1;
   tune_log *logs[MAX_LOGS];
   for (int l = 0; l < n_logs; l++)
-    if (!(logs[l] = tune_log_open(paths[l], tgt.triple, tgt.cpu, NULL, NULL, &e)))
+    if (!(logs[l] = tune_log_read(paths[l], tgt.triple, tgt.cpu, NULL, NULL, &e)))
       return fprintf(stderr, "tune_picks: %s\n", e.msg), 1;
 
   for (int l = 0; l < n_logs; l++) printf("Log %d: %s\n", l + 1, paths[l]);

@@ -55,7 +55,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum {
   PANEL_W = 440, PANEL_H = 300,    /* one panel */
@@ -161,11 +160,8 @@ static int machines_differ(tune_log *const *logs, int n) {
 static int load(rp_data *d, const char *const *paths, int n, chm_err *e) {
   tune_log **logs = chm_calloc((size_t)n, sizeof *logs);
   int rc = 0;
-  for (int i = 0; i < n && !rc; i++) {
-    struct stat st;
-    if (stat(paths[i], &st) < 0) rc = chm_errorf(e, "%s: %s", paths[i], strerror(errno));
-    else if (!(logs[i] = tune_log_open(paths[i], NULL, NULL, count_warning, &d->malformed, e))) rc = -1;
-  }
+  for (int i = 0; i < n && !rc; i++)
+    if (!(logs[i] = tune_log_read(paths[i], NULL, NULL, count_warning, &d->malformed, e))) rc = -1;
   if (!rc) {
     d->multi_machine = machines_differ(logs, n);
     for (int i = 0; i < n; i++)

@@ -112,6 +112,10 @@ typedef struct tune_log tune_log;
  * an in-memory log. */
 tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+/* The same for a reader (a report, a retime): PATH must exist and is never
+ * written, not even to end a cut last line; tune_log_append fails. */
+tune_log *tune_log_read(const char *path, const char *target, const char *cpu,
+                        void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
 /* Appends r (as one JSON line, flushed at once) and keeps it in memory. */
 int tune_log_append(tune_log *l, const tune_record *r, chm_err *e);
 int tune_log_size(const tune_log *l);                     /* records loaded or appended */

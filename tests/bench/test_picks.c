@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "../check.h"
 
@@ -65,12 +66,8 @@ static void write_run(const char *name, int run, const char *tuner, int n, doubl
   tune_log_close(l);
 }
 
-/* Runs tune_picks with `opts` on the three logs; returns its stdout, its
- * exit status in *status. */
-static char *run_picks(const char *tune_picks, const char *opts, int *status) {
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' %s '%s' '%s' '%s'", tune_picks, opts, path_of("autotvm-s1.jsonl"),
-           path_of("chameleon-s1.jsonl"), path_of("chameleon-s2.jsonl"));
+/* Runs the shell command cmd; returns its stdout, its exit status in *status. */
+static char *capture(const char *cmd, int *status) {
   FILE *p = popen(cmd, "r");
   if (!p) perror("popen"), exit(2);
   char *out = NULL;
@@ -82,6 +79,15 @@ static char *run_picks(const char *tune_picks, const char *opts, int *status) {
   int rc = pclose(p);
   *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   return out;
+}
+
+/* Runs tune_picks with `opts` on the three logs; returns its stdout, its
+ * exit status in *status. */
+static char *run_picks(const char *tune_picks, const char *opts, int *status) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' %s '%s' '%s' '%s'", tune_picks, opts, path_of("autotvm-s1.jsonl"),
+           path_of("chameleon-s1.jsonl"), path_of("chameleon-s2.jsonl"));
+  return capture(cmd, status);
 }
 
 /* The row of one run: "| KEY | " then the rest. */
@@ -133,6 +139,16 @@ int main(int argc, char **argv) {
     CHECK(status == 2, "tune_picks --rounds x: status %d", status);
     free(run_picks(tune_picks, "--rounds 0 --tolerance x", &status));
     CHECK(status == 2, "tune_picks --tolerance x: status %d", status);
+    /* A log that does not exist is an error that names it, and is not created. */
+    const char *missing = path_of("missing.jsonl");
+    remove(missing);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' --rounds 0 '%s' 2>&1", tune_picks, missing);
+    out = capture(cmd, &status);
+    CHECK(status == 1 && strstr(out, missing) && strstr(out, "No such file"), "missing log: status %d: %s", status,
+          out);
+    CHECK(access(missing, F_OK) != 0, "tune_picks created %s", missing);
+    free(out);
   } else if (!strcmp(name, "scratch")) {
     /* Each run's m1 is left out: its first pick is its filler at m2, and
      * its seconds start at m2 (autotvm reaches c3 after 299 s, chameleon's

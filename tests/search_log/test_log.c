@@ -321,6 +321,44 @@ static void test_malformed(void) {
   tune_log_close(l);
 }
 
+/* ---- read-only ---- */
+
+static long file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+/* A reader never creates, extends or ends a file, and refuses to append. */
+static void test_readonly(void) {
+  const char *missing = scratch("missing.jsonl");
+  chm_err e = {0};
+  tune_log *l = tune_log_read(missing, NULL, NULL, NULL, NULL, &e);
+  CHECK(!l && e.set && strstr(e.msg, missing) && strstr(e.msg, "No such file"), "missing: %s", e.msg);
+  CHECK(access(missing, F_OK) != 0, "reading %s created it", missing);
+  tune_log_close(l);
+  const char *path = scratch("cut.jsonl");
+  write_file(path, GOOD("a") GOOD("b") "{\"version\":1,\"tar");
+  long size = file_size(path);
+  warns w = {0};
+  e = (chm_err){0};
+  l = tune_log_read(path, "T", "C", on_warn, &w, &e);
+  CHECK(l, "read %s: %s", path, e.msg);
+  if (!l) return;
+  static const int cut[] = {3};
+  expect_lines(&w, cut, 1);
+  CHECK(tune_log_size(l) == 2, "%d records, want 2", tune_log_size(l));
+  tune_record r = make("after", 3, TUNE_OK);
+  e = (chm_err){0};
+  CHECK(tune_log_append(l, &r, &e) == -1 && e.set && strstr(e.msg, path), "append to a reader: %s", e.msg);
+  CHECK(tune_log_size(l) == 2, "append to a reader kept a record");
+  tune_log_close(l);
+  CHECK(file_size(path) == size, "file changed from %ld to %ld bytes", size, file_size(path));
+}
+
 /* ---- queries ---- */
 
 static tune_record timed(const char *task, int c0, double t0, double t1, double t2) {
@@ -592,6 +630,7 @@ int main(int argc, char **argv) {
       {"roundtrip", test_roundtrip}, {"escape", test_escape},       {"filter", test_filter},
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
       {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
+      {"readonly", test_readonly},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {
