@@ -38,6 +38,7 @@ typedef struct step {
   ir_kernel *k;      /* the kernel */
   int n_args;        /* its params */
   int args[8];       /* vbuf index per param */
+  int node;          /* the graph node it was lowered for, -1 for a graph output's copy */
 } step;
 
 typedef struct node_plan {
@@ -58,6 +59,7 @@ typedef struct lower {
   CHM_VEC(step) steps;
   CHM_VEC(const float *) consts; /* constant data, by id */
   CHM_VEC(int64_t) const_n;      /* their element counts */
+  int node;                      /* the node being lowered, -1 after the last */
   chm_err *e;
 } lower;
 
@@ -232,7 +234,7 @@ static int const_vbuf(lower *l, const float *data, int64_t n) {
 }
 
 static void add_step(lower *l, ir_kernel *k, const int *args, int n) {
-  step s = {.k = k, .n_args = n};
+  step s = {.k = k, .n_args = n, .node = l->node};
   for (int i = 0; i < n; i++) {
     s.args[i] = args[i];
     vbuf *b = &l->bufs.data[args[i]];
@@ -624,6 +626,10 @@ static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_sta
       rc = cg_add_kernel(m, sp->k, l->e);
       st->n_kernels++;
     }
+    if (l->o->verbose) { /* the plan: which kernel each call runs, for which node (bench/profile.sh reads it) */
+      const gr_node *n = sp->node < 0 ? NULL : &l->g->nodes[sp->node];
+      fprintf(stderr, "call %d: %s for %s '%s'\n", s, calls[s].kernel, n ? n->op : "graph output", n ? n->name : "");
+    }
     calls[s].n_args = sp->n_args;
     calls[s].args = chm_arena_alloc(l->a, (size_t)sp->n_args * sizeof(cg_arg));
     for (int i = 0; i < sp->n_args; i++) calls[s].args[i] = l->bufs.data[sp->args[i]].loc;
@@ -674,7 +680,8 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
     new_vbuf(&l, g->inputs[i], KIND_PLAIN, (cg_arg){CG_ARG_INPUT, i});
   int rc = 0;
   for (int i = 0; i < g->n_nodes; i++) plan_node(&l, i);
-  for (int i = 0; i < g->n_nodes && !rc; i++) rc = lower_node(&l, i);
+  for (int i = 0; i < g->n_nodes && !rc; i++) rc = lower_node(&l, l.node = i);
+  l.node = -1;
   if (!rc) lower_outputs(&l);
   int64_t ws = rc ? 0 : plan_memory(&l);
   st->ws_bytes = ws;

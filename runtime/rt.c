@@ -255,7 +255,7 @@ static void pool_run(int k) {
   wait_word(&P.pending, 0, true, &P.owner_sleeping);
 }
 
-void chm_rt_parallel_for(chm_rt_task task, void *ctx, int64_t n, int32_t nthreads) {
+static void run_loop(chm_rt_task task, void *ctx, int64_t n, int32_t nthreads) {
   if (n <= 0) return;
   pthread_once(&pool_once, pool_init);
   int64_t k = nthreads > 0 ? nthreads : P.ncpus;
@@ -273,6 +273,51 @@ void chm_rt_parallel_for(chm_rt_task task, void *ctx, int64_t n, int32_t nthread
   else
     pool_run((int)k);
   pool_leave();
+}
+
+/* ---- profile (bench/profile.sh only) ---- */
+
+#ifdef CHM_RT_PROFILE
+/* Built with -DCHM_RT_PROFILE by bench/profile.sh, never into a generated
+ * library: the wall time of every parallel loop, summed per task function,
+ * printed to stderr at exit as "chm_rt_profile ADDRESS CALLS ITERATIONS NS"
+ * (the script names the addresses with nm). A loop nested in a task runs
+ * inside its caller's time, as it runs serially there. */
+#include <inttypes.h>
+#include <stdio.h>
+
+enum { PROFILE_SLOTS = 4096 };
+static struct {
+  chm_rt_task task;
+  int64_t calls, iterations, ns;
+} profile[PROFILE_SLOTS];
+static int profile_n;
+static pthread_mutex_t profile_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void profile_add(chm_rt_task task, int64_t n, int64_t ns) {
+  pthread_mutex_lock(&profile_lock);
+  int i = 0;
+  while (i < profile_n && profile[i].task != task) i++;
+  if (i == profile_n && profile_n < PROFILE_SLOTS) profile[profile_n++].task = task;
+  if (i < profile_n) profile[i].calls++, profile[i].iterations = n, profile[i].ns += ns;
+  pthread_mutex_unlock(&profile_lock);
+}
+
+__attribute__((destructor)) static void profile_print(void) {
+  for (int i = 0; i < profile_n; i++)
+    fprintf(stderr, "chm_rt_profile %p %" PRId64 " %" PRId64 " %" PRId64 "\n", (void *)profile[i].task,
+            profile[i].calls, profile[i].iterations, profile[i].ns);
+}
+#endif
+
+void chm_rt_parallel_for(chm_rt_task task, void *ctx, int64_t n, int32_t nthreads) {
+#ifdef CHM_RT_PROFILE
+  int64_t t0 = now_ns();
+  run_loop(task, ctx, n, nthreads);
+  profile_add(task, n, now_ns() - t0);
+#else
+  run_loop(task, ctx, n, nthreads);
+#endif
 }
 
 /* ---- workspace pools ---- */
