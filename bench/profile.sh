@@ -13,7 +13,8 @@
 # its parallel loop's iterations, how often per run that loop runs (a loop
 # inside a serial one, or a kernel called for several nodes, runs more than
 # once), microseconds per run (the mean over all runs, warm-up included),
-# share of the time inside parallel loops; then
+# share of the time inside parallel loops (T >= 2: a library built for one
+# thread runs no parallel loop); then
 # run_model's median and that sum per run (their difference is the serial
 # time between loops). Needs scripts/build.sh first (BIN: build/chamcc; DIR:
 # build/bench-profile/MODEL-Tt).
@@ -37,6 +38,10 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$onnx" ] || usage
 [[ $threads =~ ^[1-9][0-9]{0,2}$ && $runs =~ ^[1-9][0-9]{0,5}$ ]] || usage
+if [ "$threads" = 1 ]; then
+  echo "bench/profile.sh: --threads 1: a library built for one thread has no parallel loops to time" >&2
+  exit 2
+fi
 [ -f "$onnx" ] || { echo "bench/profile.sh: $onnx: no such file" >&2; exit 1; }
 [ -n "$work" ] || work=$here/build/bench-profile/$(basename "$onnx" .onnx)-${threads}t
 mkdir -p "$work"

@@ -27,6 +27,7 @@ runs=$(sed -n 's/.*, \([0-9]*\) runs (warm-up included)/\1/p' <<<"$out")
 
 bash "$profile" >/dev/null 2>&1; [ $? = 2 ] || fail "no arguments: not a usage error"
 bash "$profile" "$model" --threads x >/dev/null 2>&1; [ $? = 2 ] || fail "--threads x: not a usage error"
+bash "$profile" "$model" --threads 1 >/dev/null 2>&1; [ $? = 2 ] || fail "--threads 1: not refused"
 err=$(bash "$profile" "$work/missing.onnx" 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "missing.onnx: no such file" <<<"$err" || fail "missing model: status $rc: $err"
 [ $fails = 0 ] && echo "profile_check: ok"
