@@ -10,7 +10,8 @@
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]
  *   tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] [--min-time S] [--repeats N]
- *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R]
+ *               [--cold]
+ *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R] [--cold]
  *               [--emit-llvm PREFIX]
  *
  * Every measurement goes to the log (resumable, as chamcc tune), so several
@@ -34,6 +35,11 @@
  * 2 threads, to PREFIXi-1t.ll and PREFIXi-2t.ll (i = 0 for the default, then
  * the configs in order), for llc or llvm-mca;
  * with --rounds 0 it measures nothing.
+ *
+ * --cold (with --eval) times every run alone with the kernel's weights and
+ * other arguments but the input flushed from the caches first, as they are
+ * in a model too large for the cache (rmt_bench); tuning always measures
+ * hot, so a log never mixes the two.
  */
 #include "chamcc/search.h"
 
@@ -127,14 +133,14 @@ static double measure_with(tune_measurer *m, const tune_task *t, const int *idx)
  * count (its inputs and OpenBLAS reference are made once) times both the
  * default and the log's best config. */
 static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt, const tune_log *log, double min_s,
-                       int repeats) {
+                       int repeats, int cold) {
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
   const tune_record *best = tune_log_best(log, t->key);
   tune_measurer *m[2];
   for (int th = 1; th <= 2; th++) {
     tune_measure_opts o = tune_measure_defaults();
-    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3;
+    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3, o.cold = cold;
     o.timeout_s = 60 + 4 * repeats * min_s;
     chm_err e = {0};
     m[th - 1] = tune_measurer_new(t, tgt, &o, &e);
@@ -192,7 +198,7 @@ static int write_kernel_ir(const tune_task *t, const cg_target *tgt, const int *
 /* --config: the default and the hand-picked configs of one layer, in
  * alternation, medians over the rounds. */
 static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt, char **cfgs, int n_cfgs,
-                        int rounds, double min_s, int repeats, const char *emit) {
+                        int rounds, double min_s, int repeats, int cold, const char *emit) {
   int idx[MAX_CONFIGS + 1][TUNE_MAX_KNOBS];
   tune_task_default(t, idx[0]);
   for (int i = 0; i < n_cfgs; i++) {
@@ -209,7 +215,7 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
   static double g[2][MAX_CONFIGS + 1][MAX_ROUNDS];
   for (int th = 1; th <= 2; th++) {
     tune_measure_opts o = tune_measure_defaults();
-    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3;
+    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3, o.cold = cold;
     o.timeout_s = 60 + 4 * repeats * min_s;
     chm_err e = {0};
     tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
@@ -244,16 +250,16 @@ static int usage(const char *at) {
                   "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
                   "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]\n"
                   "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
-                  "[--min-time S] [--repeats N]\n"
+                  "[--min-time S] [--repeats N] [--cold]\n"
                   "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
-                  "[--rounds R] [--emit-llvm PREFIX]\n",
+                  "[--rounds R] [--cold] [--emit-llvm PREFIX]\n",
           at);
   return 2;
 }
 
 int main(int argc, char **argv) {
   const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL, *emit = NULL;
-  int trials = 200, threads = 0, quiet = 0, eval = 0, repeats = 5, rounds = 5, n_cfgs = 0, seed = 1, bad = 0;
+  int trials = 200, threads = 0, quiet = 0, eval = 0, cold = 0, repeats = 5, rounds = 5, n_cfgs = 0, seed = 1, bad = 0;
   char *cfgs[MAX_CONFIGS];
   double min_s = 0.2;
   for (int i = 1; i < argc; i++) {
@@ -267,6 +273,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--threads") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &threads);
     else if (!strcmp(a, "-q")) quiet = 1;
     else if (!strcmp(a, "--eval")) eval = 1;
+    else if (!strcmp(a, "--cold")) cold = 1;
     else if (!strcmp(a, "--min-time") && v) bad = chm_parse_double(argv[++i], DBL_MIN, DBL_MAX, &min_s);
     else if (!strcmp(a, "--repeats") && v) bad = chm_parse_int(argv[++i], 1, INT_MAX, &repeats);
     else if (!strcmp(a, "--rounds") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &rounds);
@@ -279,6 +286,10 @@ int main(int argc, char **argv) {
   const tune_method *method = tune_method_find(tuner);
   if (!layers || !logpath || !method) {
     fprintf(stderr, "tune_layers: need LAYERS.json, --log and a known --tuner (%s)\n", tune_method_names());
+    return 2;
+  }
+  if (cold && !eval) { /* a log holds hot readings only: cold ones would be compared with them */
+    fprintf(stderr, "tune_layers: --cold needs --eval (tuning measures hot)\n");
     return 2;
   }
   chm_err e = {0};
@@ -306,7 +317,7 @@ int main(int argc, char **argv) {
       if (strcmp(str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, &t);
-      rc = eval_configs(l, &t, &tgt, cfgs, n_cfgs, rounds, min_s, repeats, emit);
+      rc = eval_configs(l, &t, &tgt, cfgs, n_cfgs, rounds, min_s, repeats, cold, emit);
     }
     if (rc < 0) fprintf(stderr, "tune_layers: no layer %s in %s\n", only, layers), rc = 1;
     tune_log_close(tl);
@@ -322,7 +333,7 @@ int main(int argc, char **argv) {
       if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, &t);
-      eval_layer(l, &t, &tgt, tl, min_s, repeats);
+      eval_layer(l, &t, &tgt, tl, min_s, repeats, cold);
     }
     tune_log_close(tl);
     cJSON_Delete(root);

@@ -43,7 +43,7 @@ struct tune_measurer {
 };
 
 tune_measure_opts tune_measure_defaults(void) {
-  tune_measure_opts o = {3, 20.0, 10.0, 0, NULL};
+  tune_measure_opts o = {.repeats = 3, .min_repeat_ms = 20.0, .timeout_s = 10.0};
   return o;
 }
 
@@ -133,6 +133,7 @@ static void prepare_dense(tune_measurer *m, unsigned *seed) {
 static void set_timing(tune_measurer *m) {
   m->rt.repeats = m->o.repeats;
   m->rt.min_repeat_ms = m->o.min_repeat_ms;
+  m->rt.cold = m->o.cold;
   m->rt.timeout_s = m->o.timeout_s;
   m->rt.nthreads = m->o.nthreads;
   snprintf(m->rt.symbol, sizeof m->rt.symbol, "candidate");

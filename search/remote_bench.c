@@ -72,8 +72,37 @@ static double rel_error(const float *got, const float *exp, int64_t n) {
   return d / mx;
 }
 
-/* Seconds of `number` back-to-back runs. */
+/* Writes back and evicts n floats at p from every cache level. */
+static void flush(const float *p, int64_t n) {
+  const char *b = (const char *)p, *e = (const char *)(p + n);
+#if defined(__x86_64__)
+  for (b = (const char *)((uintptr_t)b & ~(uintptr_t)63); b < e; b += 64) __builtin_ia32_clflush(b);
+  __builtin_ia32_mfence();
+#elif defined(__aarch64__)
+  uint64_t ctr;
+  __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr)); /* DminLine, bits 19:16: log2 of the line in words */
+  size_t line = (size_t)4 << ((ctr >> 16) & 15);
+  for (b = (const char *)((uintptr_t)b & ~(uintptr_t)(line - 1)); b < e; b += line)
+    __asm__ volatile("dc civac, %0" : : "r"(b) : "memory");
+  __asm__ volatile("dsb ish" : : : "memory");
+#else
+#error "remote_bench.c: no cache flush for this architecture"
+#endif
+}
+
+/* Seconds of `number` runs: back to back, or (cold) each alone after a
+ * flush of every argument but the first. */
 static double run_batch(void *fn, const rmt_task *t, int number) {
+  if (t->cold) {
+    double sum = 0;
+    for (int i = 0; i < number; i++) {
+      for (int b = 1; b < t->n_bufs; b++) flush(t->bufs[b], t->len[b]);
+      double t0 = now();
+      call(fn, t->bufs, t->n_bufs);
+      sum += now() - t0;
+    }
+    return sum;
+  }
   double t0 = now();
   for (int i = 0; i < number; i++) call(fn, t->bufs, t->n_bufs);
   return now() - t0;

@@ -154,14 +154,14 @@ int rmt_recv(rmt_conn *c, uint32_t *type, unsigned char **payload, uint64_t *siz
 /* ---- TASK ---- */
 
 unsigned char *rmt_task_encode(const rmt_task *t, size_t *size) {
-  size_t sym = strlen(t->symbol), n = 4 * 4 + 8 + 8 + 4 + 4 + sym + 8 + 4 * (size_t)t->len[t->out];
+  size_t sym = strlen(t->symbol), n = 4 * 4 + 8 + 8 + 4 + 4 + 4 + sym + 8 + 4 * (size_t)t->len[t->out];
   for (int i = 0; i < t->n_bufs; i++) n += 8 + 4 * (size_t)t->len[i];
   unsigned char *p = malloc(n), *q = p;
   if (!p) return NULL;
   put32(q, RMT_VERSION), put32(q + 4, (uint32_t)t->n_bufs), put32(q + 8, (uint32_t)t->out);
   put32(q + 12, (uint32_t)t->repeats), q += 16;
   put64(q, f64_bits(t->min_repeat_ms)), put64(q + 8, f64_bits(t->timeout_s)), q += 16;
-  put32(q, (uint32_t)(int32_t)t->nthreads), put32(q + 4, (uint32_t)sym), q += 8;
+  put32(q, (uint32_t)(int32_t)t->nthreads), put32(q + 4, t->cold ? RMT_COLD : 0), put32(q + 8, (uint32_t)sym), q += 12;
   memcpy(q, t->symbol, sym), q += sym;
   for (int i = 0; i <= t->n_bufs; i++) { /* the arguments, then the expected output */
     const float *v = i < t->n_bufs ? t->bufs[i] : t->expect;
@@ -224,14 +224,14 @@ static int valid_symbol(const char *s) {
 
 /* The fixed fields before the arrays. */
 static int decode_head(reader *r, rmt_task *t, char *why, size_t why_size) {
-  if (!have(r, 40)) return bad(why, why_size, "TASK of %llu bytes is too short", (unsigned long long)r->n);
+  if (!have(r, 44)) return bad(why, why_size, "TASK of %llu bytes is too short", (unsigned long long)r->n);
   const unsigned char *p = r->p;
   uint32_t version = get32(p), n_bufs = get32(p + 4), out = get32(p + 8), repeats = get32(p + 12);
   t->min_repeat_ms = bits_f64(get64(p + 16));
   t->timeout_s = bits_f64(get64(p + 24));
   t->nthreads = (int32_t)get32(p + 32);
-  uint32_t sym = get32(p + 36);
-  r->at = 40;
+  uint32_t flags = get32(p + 36), sym = get32(p + 40);
+  r->at = 44;
   if (version != RMT_VERSION)
     return bad(why, why_size, "TASK has protocol version %u, this runner speaks %d", version, RMT_VERSION);
   if (n_bufs < 1 || n_bufs > RMT_MAX_BUFS)
@@ -244,6 +244,8 @@ static int decode_head(reader *r, rmt_task *t, char *why, size_t why_size) {
   if (!(t->timeout_s > 0 && t->timeout_s <= 1e5))
     return bad(why, why_size, "TASK's timeout_s %g is not in (0, 1e5]", t->timeout_s);
   if (t->nthreads < 0) return bad(why, why_size, "TASK's nthreads %d is negative", t->nthreads);
+  if (flags & ~(uint32_t)RMT_COLD) return bad(why, why_size, "TASK has unknown flags 0x%x", flags);
+  t->cold = (flags & RMT_COLD) != 0;
   if (sym > RMT_MAX_SYMBOL) return bad(why, why_size, "TASK's symbol of %u bytes is too long", sym);
   if (!have(r, sym)) return bad(why, why_size, "TASK ends inside its symbol");
   memcpy(t->symbol, p + r->at, sym);

@@ -29,6 +29,7 @@
  *     u32 out (the output argument, < n_bufs), u32 repeats
  *     (1..RMT_MAX_TIMES), f64 min_repeat_ms, f64 timeout_s (> 0),
  *     i32 nthreads (what the candidates were built for; informative),
+ *     u32 flags (RMT_COLD or 0; other bits are refused),
  *     u32 symbol length, symbol bytes (the kernel's name, a C identifier),
  *     then per argument: u64 count, count x f32 (its initial contents),
  *     then u64 count (= the output's), count x f32: the expected output in
@@ -53,7 +54,8 @@
 #include <stdint.h>
 
 enum {
-  RMT_VERSION = 1,   /* TASK's protocol version */
+  RMT_VERSION = 2,   /* TASK's protocol version (2: flags) */
+  RMT_COLD = 1,      /* TASK flag: time every run alone, caches flushed of all but the first argument */
   RMT_MAX_BUFS = 8,  /* kernel arguments */
   RMT_MAX_TIMES = 16,/* timed repeats (= TUNE_MAX_REPEATS) */
   RMT_MAX_SYMBOL = 127, /* bytes of a kernel name */
@@ -89,6 +91,7 @@ typedef struct rmt_task {
   double min_repeat_ms;         /* runs per repeat raised until one lasts this long */
   double timeout_s;             /* one candidate's run */
   int nthreads;                 /* threads the kernels were built for (0 = all) */
+  int cold;                     /* RMT_COLD: time runs with cold arguments (see rmt_bench) */
   char symbol[RMT_MAX_SYMBOL + 1]; /* the kernel's name */
 } rmt_task;
 
@@ -100,7 +103,12 @@ void rmt_task_free(rmt_task *t); /* frees bufs and expect; t itself is the calle
  * compares with t->expect: relative error max|got-exp| / max|exp| over the
  * positions where exp is not NaN; above 1e-4 (or NaN) is a wrong answer.
  * Then times it: a warm-up, `number` runs per repeat raised until a repeat
- * lasts min_repeat_ms, and t->repeats repeats; times are seconds per run. */
+ * lasts min_repeat_ms, and t->repeats repeats; times are seconds per run.
+ * With t->cold, every argument but the first (the layer's input, which in a
+ * model the previous layer has just written) is flushed from the caches
+ * before each run, and each run is timed alone (the flush is not counted):
+ * the weights come from memory, as they do in a model too large for the
+ * cache, instead of staying hot over thousands of back-to-back runs. */
 void rmt_bench(void *fn, const rmt_task *t, rmt_result *r);
 
 /* Runs child(ctx, r) in a forked process and collects r through a pipe. A

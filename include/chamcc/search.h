@@ -206,6 +206,7 @@ typedef struct tune_measure_opts {
   double timeout_s;     /* one candidate's run, compile excluded */
   int nthreads;         /* threads of parallel loops (0 = all cores) */
   const char *runner;   /* HOST:PORT of a chamcc-runner that measures, or NULL: here */
+  int cold;             /* time each run alone with the weights flushed from the caches (rmt_bench) */
 } tune_measure_opts;
 
 tune_measure_opts tune_measure_defaults(void);

@@ -22,4 +22,10 @@ case $status:$err in
   1:*"$missing"*) ;;
   *) echo "FAIL: good values: status $status (want 1, the missing layers file), stderr: $err"; fails=1 ;;
 esac
+err=$("$tl" "$missing" --log ./unused.jsonl --cold 2>&1 >/dev/null)
+status=$?
+case $status:$err in
+  2:*"--cold needs --eval"*) ;;
+  *) echo "FAIL: --cold without --eval: status $status, stderr: $err"; fails=1 ;;
+esac
 exit $fails

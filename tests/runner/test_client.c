@@ -56,27 +56,31 @@ static rmt_conn dial(void) {
 static float a[N], b[N], out[N], expect[N];
 
 /* out = a * b + 1 on all but the last 8 positions, which are "don't care". */
-static rmt_task make_task(double timeout_s) {
+static rmt_task make_task(double timeout_s, int cold) {
   for (int i = 0; i < N; i++) {
     a[i] = (float)(i % 17) - 8;
     b[i] = (float)(i % 5) * 0.25f;
     expect[i] = i < N - 8 ? a[i] * b[i] + 1 : NAN;
   }
-  rmt_task t = {3, 2, {a, b, out}, {N, N, N}, expect, 2, 1.0, timeout_s, 2, "candidate"};
+  rmt_task t = {.n_bufs = 3, .out = 2, .bufs = {a, b, out}, .len = {N, N, N}, .expect = expect, .repeats = 2,
+                .min_repeat_ms = 1.0, .timeout_s = timeout_s, .nthreads = 2, .cold = cold, .symbol = "candidate"};
   return t;
 }
 
 static unsigned char *encoded_task(double timeout_s, size_t *size) {
-  rmt_task t = make_task(timeout_s);
+  rmt_task t = make_task(timeout_s, 0);
   return rmt_task_encode(&t, size);
 }
 
-static void send_task(rmt_conn *c, double timeout_s) {
+static void send_task_cold(rmt_conn *c, double timeout_s, int cold) {
   size_t n;
-  unsigned char *p = encoded_task(timeout_s, &n);
+  rmt_task t = make_task(timeout_s, cold);
+  unsigned char *p = rmt_task_encode(&t, &n);
   CHECK(!rmt_send(c, RMT_TASK, p, n), "send TASK: %s", c->why);
   free(p);
 }
+
+static void send_task(rmt_conn *c, double timeout_s) { send_task_cold(c, timeout_s, 0); }
 
 static unsigned char *read_file(const char *name, size_t *n) {
   char path[4096];
@@ -159,6 +163,12 @@ static void test_measurements(void) {
   send_task(&c, 1);
   expect_status(&c, "hang.so", RMT_TIMEOUT, "no result within");
   expect_ok(&c);
+  close(c.fd);
+
+  c = dial(); /* cold: every run alone, its arguments flushed first; still checked */
+  send_task_cold(&c, 10, 1);
+  expect_ok(&c);
+  expect_status(&c, "wrong.so", RMT_WRONG_ANSWER, "relative error");
   close(c.fd);
 }
 
@@ -274,12 +284,13 @@ static void bad_size(const char *what, long delta, const char *needle) {
 }
 
 static void test_inconsistent_tasks(void) {
-  /* offsets of the u32 fields: version 0, n_bufs 4, out 8, repeats 12, symbol length 36 */
+  /* offsets of the u32 fields: version 0, n_bufs 4, out 8, repeats 12, flags 36, symbol length 40 */
   bad_field("TASK of another version", 0, 7, "protocol version 7");
   bad_field("TASK with 9 arguments", 4, 9, "9 arguments");
   bad_field("TASK's output out of range", 8, 3, "output 3 is not one of its 3");
   bad_field("TASK with 0 repeats", 12, 0, "0 repeats");
-  bad_field("TASK with a long symbol", 36, 5000, "too long");
+  bad_field("TASK with unknown flags", 36, 6, "unknown flags 0x6");
+  bad_field("TASK with a long symbol", 40, 5000, "too long");
   bad_size("TASK missing its last float", -4, "more than the payload holds");
   bad_size("TASK with a trailing byte", 1, "after its last field");
   size_t n;

@@ -29,7 +29,8 @@ static rmt_task make_task(void) {
     b[i] = (float)(i % 3) * 0.5f;
     expect[i] = i < N - 8 ? a[i] * b[i] + 1 : NAN;
   }
-  rmt_task t = {3, 2, {a, b, out}, {N, N, N}, expect, 2, 1.0, 10, 2, "candidate"};
+  rmt_task t = {.n_bufs = 3, .out = 2, .bufs = {a, b, out}, .len = {N, N, N}, .expect = expect, .repeats = 2,
+                .min_repeat_ms = 1.0, .timeout_s = 10, .nthreads = 2, .symbol = "candidate"};
   return t;
 }
 

@@ -2,6 +2,7 @@
  * test_measure.c — the measurer classifies results: a good kernel is ok and
  * timed, a wrong one is a wrong answer, one that crashes is a runtime
  * error, one that hangs is a timeout; the tuner process survives them all.
+ * A cold measurer (weights flushed before each run) checks and times too.
  */
 #include "chamcc/search.h"
 
@@ -82,6 +83,22 @@ int main(void) {
   CHECK(r.status == TUNE_OK);
   chm_arena_free(a);
   tune_measurer_free(m);
+
+  /* cold: each run alone, the weights flushed first; checked and timed the same way */
+  o.cold = 1;
+  m = tune_measurer_new(&t, &tgt, &o, &e);
+  CHECK(m != NULL);
+  if (m) {
+    tune_measure(m, idx, &r);
+    printf("cold default: %s %s, %d times, median %.3g s\n", tune_status_name(r.status), r.message, r.n_times,
+           tune_record_median(&r));
+    CHECK(r.status == TUNE_OK && r.n_times == o.repeats && tune_record_median(&r) > 0);
+    a = chm_arena_new();
+    tune_measure_kernel(m, tune_task_kernel(&wrong, idx, a, "wrong"), &r);
+    CHECK(r.status == TUNE_WRONG_ANSWER, "cold wrong: %s", tune_status_name(r.status));
+    chm_arena_free(a);
+    tune_measurer_free(m);
+  }
   printf("%s\n", failures ? "FAILED" : "ok");
   return failures != 0;
 }
