@@ -8,15 +8,17 @@
  * can fold or reorder it: 24 chains of the widest FMA this CPU runs (AVX-512
  * zmm on x86-64, or 14 of AVX2 ymm in its 16 registers, chosen at run time;
  * NEON on AArch64), at least latency (4–5 cycles) times FMA ports (2–4) on
- * the cores chamcc targets. Registers start at zero, so no denormals slow it. Each round
- * times every thread count once; the table gives the median over rounds.
+ * the cores chamcc targets. Registers start at zero, so no denormals slow
+ * it. Each round times every thread count once; the table gives the median
+ * over rounds.
  */
 #define _GNU_SOURCE
+#include "chamcc/search.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { ITERS = 50 * 1000 * 1000, MAX_THREADS = 256, MAX_ROUNDS = 99 };
@@ -106,12 +108,6 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* GFLOP/s of T threads running the loop at once (wall time of the slowest). */
 static double gflops(int t) {
   pthread_t th[MAX_THREADS];
@@ -119,24 +115,11 @@ static double gflops(int t) {
   for (int i = 0; i < t; i++)
     if (pthread_create(&th[i], NULL, worker, NULL)) fprintf(stderr, "peak: cannot start a thread\n"), exit(1);
   pthread_barrier_wait(&start);
-  double t0 = now();
+  double t0 = chm_now();
   for (int i = 0; i < t; i++) pthread_join(th[i], NULL);
-  double s = now() - t0;
+  double s = chm_now() - t0;
   pthread_barrier_destroy(&start);
   return (double)t * ITERS * the_isa.chains * the_isa.lanes * 2 / s / 1e9;
-}
-
-static int by_value(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out) {
-  char *end;
-  long v = strtol(s, &end, 10);
-  if (!*s || *end || v < lo || v > hi) return -1;
-  *out = (int)v;
-  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -144,8 +127,8 @@ int main(int argc, char **argv) {
   int threads = cores > 0 && cores <= MAX_THREADS ? (int)cores : 1, rounds = 5;
   for (int i = 1; i < argc; i++) {
     int bad = 1;
-    if (!strcmp(argv[i], "--threads") && i + 1 < argc) bad = parse_int(argv[++i], 1, MAX_THREADS, &threads);
-    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) bad = parse_int(argv[++i], 1, MAX_ROUNDS, &rounds);
+    if (!strcmp(argv[i], "--threads") && i + 1 < argc) bad = chm_parse_int(argv[++i], 1, MAX_THREADS, &threads);
+    else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) bad = chm_parse_int(argv[++i], 1, MAX_ROUNDS, &rounds);
     if (bad) {
       fprintf(stderr, "usage: peak [--threads T (1-%d)] [--rounds R (1-%d)]\n", MAX_THREADS, MAX_ROUNDS);
       return 2;
@@ -158,8 +141,7 @@ int main(int argc, char **argv) {
     for (int c = 0; c < n_counts; c++) g[c][r] = gflops(counts[c]);
   printf("| vector FMA | threads | peak GFLOP/s (median of %d) | min | max |\n|---|--:|--:|--:|--:|\n", rounds);
   for (int c = 0; c < n_counts; c++) {
-    qsort(g[c], (size_t)rounds, sizeof g[c][0], by_value);
-    double med = rounds % 2 ? g[c][rounds / 2] : (g[c][rounds / 2 - 1] + g[c][rounds / 2]) / 2;
+    double med = tune_median(g[c], rounds); /* sorts g[c]: min first, max last */
     printf("| %s x%d | %d | %.1f | %.1f | %.1f |\n", the_isa.name, the_isa.lanes, counts[c], med, g[c][0],
            g[c][rounds - 1]);
   }

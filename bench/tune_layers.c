@@ -129,6 +129,15 @@ static double measure_with(tune_measurer *m, const tune_task *t, const int *idx)
   return tune_throughput(&r);
 }
 
+/* The measurer options of --eval: th threads, `repeats` repeats of at
+ * least min_s seconds, hot or cold. */
+static tune_measure_opts eval_opts(int th, double min_s, int repeats, int cold) {
+  tune_measure_opts o = tune_measure_defaults();
+  o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3, o.cold = cold;
+  o.timeout_s = 60 + 4 * repeats * min_s;
+  return o;
+}
+
 /* --eval: one line per layer, see the header. One measurer per thread
  * count (its inputs and OpenBLAS reference are made once) times both the
  * default and the log's best config. */
@@ -139,9 +148,7 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
   const tune_record *best = tune_log_best(log, t->key);
   tune_measurer *m[2];
   for (int th = 1; th <= 2; th++) {
-    tune_measure_opts o = tune_measure_defaults();
-    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3, o.cold = cold;
-    o.timeout_s = 60 + 4 * repeats * min_s;
+    tune_measure_opts o = eval_opts(th, min_s, repeats, cold);
     chm_err e = {0};
     m[th - 1] = tune_measurer_new(t, tgt, &o, &e);
   }
@@ -214,9 +221,7 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
   if (!rounds) return 0;
   static double g[2][MAX_CONFIGS + 1][MAX_ROUNDS];
   for (int th = 1; th <= 2; th++) {
-    tune_measure_opts o = tune_measure_defaults();
-    o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3, o.cold = cold;
-    o.timeout_s = 60 + 4 * repeats * min_s;
+    tune_measure_opts o = eval_opts(th, min_s, repeats, cold);
     chm_err e = {0};
     tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
     if (!m) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;

@@ -79,8 +79,7 @@ typedef struct log_hash {
 struct tune_log {
   char *path;                  /* file, NULL for an in-memory log */
   char *target, *cpu;          /* filter; NULL = accept any */
-  int fd;                      /* O_APPEND descriptor, -1 in memory or read-only */
-  int readonly;                /* opened by tune_log_read: appends refused */
+  int fd;                      /* O_APPEND descriptor; -1 in memory (no path) or read-only (tune_log_read) */
   tune_record **blocks;        /* LOG_BLOCK records each */
   int n_blocks;                /* blocks allocated */
   int n;                       /* records */
@@ -540,8 +539,8 @@ static int terminate_last_line(tune_log *l, chm_err *e) {
 
 /* Loads the file; read-only, it must exist, is never written (a cut last
  * line is left as it is) and is closed once read. */
-static int open_file(tune_log *l, void (*warn)(void *, const char *), void *ctx, chm_err *e) {
-  int flags = l->readonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
+static int open_file(tune_log *l, int readonly, void (*warn)(void *, const char *), void *ctx, chm_err *e) {
+  int flags = readonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC;
   l->fd = open(l->path, flags, 0644);
   if (l->fd < 0) return chm_errorf(e, "%s: %s", l->path, strerror(errno));
   size_t size;
@@ -550,7 +549,7 @@ static int open_file(tune_log *l, void (*warn)(void *, const char *), void *ctx,
   load_lines(l, buf, size, warn, ctx);
   int unterminated = size > 0 && buf[size - 1] != '\n';
   free(buf);
-  if (l->readonly) return close(l->fd), l->fd = -1, 0;
+  if (readonly) return close(l->fd), l->fd = -1, 0;
   return unterminated ? terminate_last_line(l, e) : 0;
 }
 
@@ -558,13 +557,12 @@ static tune_log *log_new(const char *path, const char *target, const char *cpu, 
                          void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e) {
   tune_log *l = chm_calloc(1, sizeof *l);
   l->fd = -1;
-  l->readonly = readonly;
   l->path = path ? chm_strdup(path) : NULL;
   l->target = target ? chm_strdup(target) : NULL;
   l->cpu = cpu ? chm_strdup(cpu) : NULL;
   hash_init(&l->task_hash);
   hash_init(&l->cfg_hash);
-  if (path && open_file(l, warn, ctx, e)) {
+  if (path && open_file(l, readonly, warn, ctx, e)) {
     tune_log_close(l);
     return NULL;
   }
@@ -744,7 +742,7 @@ static int write_line(tune_log *l, const char *p, size_t n, chm_err *e) {
 /* An empty target or cpu is filled from the log; version and kernels are
  * set; a zero timestamp becomes the current time. */
 int tune_log_append(tune_log *l, const tune_record *r, chm_err *e) {
-  if (l->readonly) return chm_errorf(e, "%s: opened for reading only", l->path);
+  if (l->path && l->fd < 0) return chm_errorf(e, "%s: opened for reading only", l->path);
   tune_record c = *r;
   c.version = TUNE_LOG_VERSION;
   c.kernels = TUNE_KERNELS;
