@@ -69,37 +69,20 @@ static const gr_tensor *T(lower *l, int t) { return &l->g->tensors[t]; }
 
 static int is4d(lower *l, int t) { return T(l, t)->rank == 4; }
 
-static int is_unary(const char *op) {
-  static const char *const u[] = {"Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid",
-                                  "HardSwish", "Tanh", NULL};
-  for (int i = 0; u[i]; i++)
-    if (!strcmp(op, u[i])) return 1;
-  return 0;
-}
+static int is_unary(gr_op op) { return gr_op_kind_of(op) == GR_OPK_UNARY; }
 
-static int is_binary(const char *op) {
-  return !strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div") ||
-         !strcmp(op, "Max") || !strcmp(op, "Min");
-}
+static int is_binary(gr_op op) { return gr_op_kind_of(op) == GR_OPK_BINARY; }
 
-static gr_act unary_act(const gr_node *n, float *a, float *b) {
-  const char *op = n->op;
-  *a = *b = 0;
-  if (!strcmp(op, "Relu")) return GR_ACT_RELU;
-  if (!strcmp(op, "LeakyRelu")) return *a = gr_attr_float(n, "alpha", 0.01f), GR_ACT_LEAKY_RELU;
-  if (!strcmp(op, "Clip")) {
-    *a = gr_attr_float(n, "min", -INFINITY);
-    *b = gr_attr_float(n, "max", INFINITY);
-    return GR_ACT_CLIP;
+/* The loop IR's operation for a binary elementwise op. */
+static ir_op binary_ir_op(gr_op op) {
+  switch (op) {
+  case GR_OP_ADD: return IR_ADD;
+  case GR_OP_SUB: return IR_SUB;
+  case GR_OP_MUL: return IR_MUL;
+  case GR_OP_DIV: return IR_DIV;
+  case GR_OP_MAX: return IR_MAX;
+  default: return IR_MIN;
   }
-  if (!strcmp(op, "Sigmoid")) return GR_ACT_SIGMOID;
-  if (!strcmp(op, "HardSigmoid")) {
-    *a = gr_attr_float(n, "alpha", 0.2f);
-    *b = gr_attr_float(n, "beta", 0.5f);
-    return GR_ACT_HARD_SIGMOID;
-  }
-  if (!strcmp(op, "HardSwish")) return GR_ACT_HARD_SWISH;
-  return GR_ACT_TANH;
 }
 
 static tpl_epi node_epi(const gr_node *n) {
@@ -161,7 +144,7 @@ static void plan_node(lower *l, int ni) {
     if (n->in[i] >= 0) p->in_kind[i] = KIND_PLAIN;
   p->out_kind = KIND_PLAIN;
   int x = n->in[0];
-  if (!strcmp(n->op, "Conv") && conv_is_blocked(l, n)) {
+  if (n->op == GR_OP_CONV && conv_is_blocked(l, n)) {
     conv_attrs c = get_conv(l, n);
     int64_t C = T(l, x)->shape[1];
     int kind = (c.group == 1 && C <= 4 && l->primary[x] != KIND_BLOCKED) ? KIND_PLAIN_HALO : KIND_BLOCKED;
@@ -171,17 +154,17 @@ static void plan_node(lower *l, int ni) {
     if (l->halo[x][kind][0] < hh) l->halo[x][kind][0] = hh;
     if (l->halo[x][kind][1] < hw) l->halo[x][kind][1] = hw;
     p->out_kind = KIND_BLOCKED;
-  } else if ((!strcmp(n->op, "MaxPool") || !strcmp(n->op, "AveragePool")) && is4d(l, x) &&
+  } else if ((n->op == GR_OP_MAX_POOL || n->op == GR_OP_AVERAGE_POOL) && is4d(l, x) &&
              l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
     p->out_kind = KIND_BLOCKED;
-  } else if ((!strcmp(n->op, "GlobalAveragePool") || !strcmp(n->op, "GlobalMaxPool")) && is4d(l, x) &&
+  } else if ((n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL) && is4d(l, x) &&
              l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
   } else if (is_unary(n->op) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
     p->out_kind = KIND_BLOCKED;
-  } else if (is_binary(n->op) && strcmp(n->op, "Div") && is4d(l, x) && is4d(l, n->in[1]) &&
+  } else if (is_binary(n->op) && n->op != GR_OP_DIV && is4d(l, x) && is4d(l, n->in[1]) &&
              l->primary[x] == KIND_BLOCKED && l->primary[n->in[1]] == KIND_BLOCKED &&
              !memcmp(T(l, x)->shape, T(l, n->in[1])->shape, 4 * sizeof(int64_t)) &&
              !memcmp(T(l, x)->shape, T(l, n->out[0])->shape, 4 * sizeof(int64_t))) {
@@ -426,11 +409,11 @@ static int lower_matmul(lower *l, const gr_node *n) {
 }
 
 static int lower_pool(lower *l, const gr_node *n, const node_plan *p) {
-  int global = !strncmp(n->op, "Global", 6);
+  int global = n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL;
   tpl_pool q = {0};
   int in = get_buf(l, n->in[0], p->in_kind[0]);
   q.in = l->bufs.data[in].view;
-  q.is_max = strstr(n->op, "Max") != NULL;
+  q.is_max = n->op == GR_OP_MAX_POOL || n->op == GR_OP_GLOBAL_MAX_POOL;
   q.global = global;
   int out;
   if (global) {
@@ -460,9 +443,9 @@ static int lower_pool(lower *l, const gr_node *n, const node_plan *p) {
 
 static int lower_elementwise(lower *l, const gr_node *n, const node_plan *p) {
   tpl_elt e = {0};
-  e.op = n->op;
+  e.op = binary_ir_op(n->op);
   e.n_in = is_binary(n->op) ? 2 : 1;
-  if (e.n_in == 1) e.epi.act = unary_act(n, &e.epi.a, &e.epi.b);
+  if (e.n_in == 1) e.epi.act = gr_node_act(n, &e.epi.a, &e.epi.b);
   else e.epi = node_epi(n);
   e.epi.has_residual = 0;
   if (p->out_kind == KIND_BLOCKED) {
@@ -488,58 +471,88 @@ static int lower_elementwise(lower *l, const gr_node *n, const node_plan *p) {
   return 0;
 }
 
-static int lower_data(lower *l, const gr_node *n) {
-  const gr_tensor *x = T(l, n->in[0]), *y = T(l, n->out[0]);
-  ir_kernel *k;
-  if (!strcmp(n->op, "Softmax")) {
-    int axis = (int)gr_attr_int(n, "axis", y->rank - 1);
-    int64_t outer = chm_prod(y->shape, axis), len = y->shape[axis];
-    int64_t inner = chm_prod(y->shape + axis + 1, y->rank - axis - 1);
-    if (gr_attr_int(n, "coerce_2d", 0)) len *= inner, inner = 1;
-    k = tpl_softmax_kernel(l->a, kname(l, "softmax"), outer, len, inner);
-  } else if (!strcmp(n->op, "Transpose")) {
-    const int64_t *perm;
-    if (gr_attr_ints(n, "perm", &perm) != x->rank) return gr_node_error(l->e, l->g, n, "bad 'perm'");
-    k = tpl_transpose_kernel(l->a, kname(l, "transpose"), x->rank, x->shape, perm);
-  } else if (!strcmp(n->op, "Pad")) {
-    const int64_t *pads;
-    if (gr_attr_ints(n, "pads", &pads) != 2 * x->rank) return gr_node_error(l->e, l->g, n, "bad 'pads'");
-    k = tpl_pad_kernel(l->a, kname(l, "pad"), x->rank, x->shape, pads, gr_attr_float(n, "value", 0));
-  } else if (!strcmp(n->op, "Concat")) {
-    int axis = (int)gr_attr_int(n, "axis", 0);
-    int64_t outer = chm_prod(y->shape, axis), row = chm_prod(y->shape + axis, y->rank - axis), off = 0;
-    int out = out_buf(l, n->out[0], KIND_PLAIN);
-    for (int i = 0; i < n->n_in; i++) {
-      const gr_tensor *xi = T(l, n->in[i]);
-      int64_t len = chm_prod(xi->shape + axis, xi->rank - axis);
-      int args[2] = {get_buf(l, n->in[i], KIND_PLAIN), out};
-      if (len) add_step(l, tpl_concat_part(l->a, kname(l, "concat"), outer, len, off, row), args, 2);
-      off += len;
-    }
-    return 0;
-  } else if (!strcmp(n->op, "Reshape")) {
-    k = tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(y));
-  } else {
-    return gr_node_error(l->e, l->g, n, "operator not supported by the code generator");
-  }
+/* A step of kernel k reading the node's first input and writing its output, both plain. */
+static int data_step(lower *l, const gr_node *n, ir_kernel *k) {
   int args[2] = {get_buf(l, n->in[0], KIND_PLAIN), out_buf(l, n->out[0], KIND_PLAIN)};
   add_step(l, k, args, 2);
   return 0;
 }
 
+static int lower_softmax(lower *l, const gr_node *n) {
+  const gr_tensor *y = T(l, n->out[0]);
+  int axis = (int)gr_attr_int(n, "axis", y->rank - 1);
+  int64_t outer = chm_prod(y->shape, axis), len = y->shape[axis];
+  int64_t inner = chm_prod(y->shape + axis + 1, y->rank - axis - 1);
+  if (gr_attr_int(n, "coerce_2d", 0)) len *= inner, inner = 1;
+  return data_step(l, n, tpl_softmax_kernel(l->a, kname(l, "softmax"), outer, len, inner));
+}
+
+static int lower_transpose(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]);
+  const int64_t *perm;
+  if (gr_attr_ints(n, "perm", &perm) != x->rank) return gr_node_error(l->e, l->g, n, "bad 'perm'");
+  return data_step(l, n, tpl_transpose_kernel(l->a, kname(l, "transpose"), x->rank, x->shape, perm));
+}
+
+static int lower_pad(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]);
+  const int64_t *pads;
+  if (gr_attr_ints(n, "pads", &pads) != 2 * x->rank) return gr_node_error(l->e, l->g, n, "bad 'pads'");
+  float value = gr_attr_float(n, "value", 0);
+  return data_step(l, n, tpl_pad_kernel(l->a, kname(l, "pad"), x->rank, x->shape, pads, value));
+}
+
+static int lower_concat(lower *l, const gr_node *n) {
+  const gr_tensor *y = T(l, n->out[0]);
+  int axis = (int)gr_attr_int(n, "axis", 0);
+  int64_t outer = chm_prod(y->shape, axis), row = chm_prod(y->shape + axis, y->rank - axis), off = 0;
+  int out = out_buf(l, n->out[0], KIND_PLAIN);
+  for (int i = 0; i < n->n_in; i++) {
+    const gr_tensor *xi = T(l, n->in[i]);
+    int64_t len = chm_prod(xi->shape + axis, xi->rank - axis);
+    int args[2] = {get_buf(l, n->in[i], KIND_PLAIN), out};
+    if (len) add_step(l, tpl_concat_part(l->a, kname(l, "concat"), outer, len, off, row), args, 2);
+    off += len;
+  }
+  return 0;
+}
+
+static int lower_reshape(lower *l, const gr_node *n) {
+  return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, n->out[0]))));
+}
+
+/* One case per operator (no default: the compiler's -Wswitch names an op
+ * added to ops.def and forgotten here). */
 static int lower_node(lower *l, int ni) {
   const gr_node *n = &l->g->nodes[ni];
   const node_plan *p = &l->plan[ni];
   for (int i = 0; i < n->n_in; i++)
     if (n->in[i] >= 0 && !T(l, n->in[i])->data && T(l, n->in[i])->dtype != GR_F32)
       return gr_node_error(l->e, l->g, n, "input '%s' is not float32", T(l, n->in[i])->name);
-  if (!strcmp(n->op, "Conv"))
+  switch (n->op) {
+  case GR_OP_CONV:
     return p->out_kind == KIND_BLOCKED ? lower_conv_blocked(l, n, p) : lower_conv_generic(l, n);
-  if (!strcmp(n->op, "Gemm")) return lower_gemm(l, n);
-  if (!strcmp(n->op, "MatMul")) return lower_matmul(l, n);
-  if (strstr(n->op, "Pool")) return lower_pool(l, n, p);
-  if (is_unary(n->op) || is_binary(n->op)) return lower_elementwise(l, n, p);
-  return lower_data(l, n);
+  case GR_OP_GEMM: return lower_gemm(l, n);
+  case GR_OP_MATMUL: return lower_matmul(l, n);
+  case GR_OP_MAX_POOL: case GR_OP_AVERAGE_POOL:
+  case GR_OP_GLOBAL_AVERAGE_POOL: case GR_OP_GLOBAL_MAX_POOL: return lower_pool(l, n, p);
+  case GR_OP_RELU: case GR_OP_LEAKY_RELU: case GR_OP_CLIP: case GR_OP_SIGMOID:
+  case GR_OP_HARD_SIGMOID: case GR_OP_HARD_SWISH: case GR_OP_TANH:
+  case GR_OP_ADD: case GR_OP_SUB: case GR_OP_MUL: case GR_OP_DIV: case GR_OP_MAX: case GR_OP_MIN:
+    return lower_elementwise(l, n, p);
+  case GR_OP_SOFTMAX: return lower_softmax(l, n);
+  case GR_OP_TRANSPOSE: return lower_transpose(l, n);
+  case GR_OP_PAD: return lower_pad(l, n);
+  case GR_OP_CONCAT: return lower_concat(l, n);
+  case GR_OP_RESHAPE: return lower_reshape(l, n);
+  /* rewritten or folded away by gr_load: never here */
+  case GR_OP_NONE: case GR_N_OPS:
+  case GR_OP_BATCH_NORMALIZATION: case GR_OP_FLATTEN: case GR_OP_SQUEEZE: case GR_OP_UNSQUEEZE:
+  case GR_OP_IDENTITY: case GR_OP_DROPOUT: case GR_OP_CONSTANT: case GR_OP_SHAPE: case GR_OP_GATHER:
+  case GR_OP_SLICE: case GR_OP_CONSTANT_OF_SHAPE: case GR_OP_CAST: case GR_OP_RANGE:
+    break;
+  }
+  return gr_node_error(l->e, l->g, n, "internal: operator not supported by the code generator");
 }
 
 /* Graph outputs not written in place: blocked ones, inputs, constants. */
@@ -628,7 +641,8 @@ static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_sta
     }
     if (l->o->verbose) { /* the plan: which kernel each call runs, for which node (bench/profile.sh reads it) */
       const gr_node *n = sp->node < 0 ? NULL : &l->g->nodes[sp->node];
-      fprintf(stderr, "call %d: %s for %s '%s'\n", s, calls[s].kernel, n ? n->op : "graph output", n ? n->name : "");
+      fprintf(stderr, "call %d: %s for %s '%s'\n", s, calls[s].kernel, n ? gr_op_name(n->op) : "graph output",
+              n ? n->name : "");
     }
     calls[s].n_args = sp->n_args;
     calls[s].args = chm_arena_alloc(l->a, (size_t)sp->n_args * sizeof(cg_arg));

@@ -155,12 +155,10 @@ ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p) {
 /* ---- elementwise ---- */
 
 static ir_expr *elt_apply(ir_builder *b, const tpl_elt *e, ir_expr *x, ir_expr *y) {
-  const char *op = e->op;
   if (!y) return tpl_act(b, &e->epi, x);
-  ir_op o = !strcmp(op, "Add") ? IR_ADD : !strcmp(op, "Sub") ? IR_SUB : !strcmp(op, "Mul") ? IR_MUL
-          : !strcmp(op, "Div") ? IR_DIV : !strcmp(op, "Max") ? IR_MAX : IR_MIN;
-  CHM_ASSERT(strchr("ASMD", op[0]) && (o != IR_MIN || !strcmp(op, "Min")));
-  return tpl_act(b, &e->epi, ir_bin(b, o, x, y));
+  CHM_ASSERT(e->op == IR_ADD || e->op == IR_SUB || e->op == IR_MUL || e->op == IR_DIV ||
+             e->op == IR_MAX || e->op == IR_MIN);
+  return tpl_act(b, &e->epi, ir_bin(b, e->op, x, y));
 }
 
 ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {

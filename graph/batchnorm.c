@@ -49,7 +49,7 @@ static int read_bn(gr_graph *g, gr_node *n, bn_params *p, chm_err *e) {
 /* The Conv that BN at node index i can fold into, or -1. */
 static int foldable_conv(gr_graph *g, int i, const int *uses) {
   int x = g->nodes[i].in[0], p = g->tensors[x].producer;
-  if (p < 0 || !g->nodes[p].op || strcmp(g->nodes[p].op, "Conv") != 0) return -1;
+  if (p < 0 || g->nodes[p].op != GR_OP_CONV) return -1;
   const gr_node *conv = &g->nodes[p];
   if (conv->out[0] != x || uses[x] != 1 || g->tensors[x].is_output) return -1;
   const gr_tensor *w = &g->tensors[conv->in[1]];
@@ -78,7 +78,7 @@ static void fold_into_conv(gr_graph *g, int bn, int ci, const bn_params *p) {
   int in[3] = {conv->in[0], w_new, b_new};
   gr__set_inputs(g, conv, 3, in);
   conv->out[0] = g->nodes[bn].out[0];
-  g->nodes[bn].op = NULL;
+  g->nodes[bn].op = GR_OP_NONE;
 }
 
 /* x * scale + shift as Mul + Add; the BN node becomes the Mul. */
@@ -97,10 +97,10 @@ static void to_mul_add(gr_graph *g, int bn, const bn_params *p) {
   int tmp = gr__unique_tensor(g, chm_arena_printf(g->arena, "%s_scaled", base));
   gr__copy_shape(&g->tensors[tmp], &g->tensors[y]);
   int add_in[2] = {tmp, h};
-  gr__add_node(g, "Add", chm_arena_printf(g->arena, "%s_add", base), 2, add_in, 1, &y);
+  gr__add_node(g, GR_OP_ADD, chm_arena_printf(g->arena, "%s_add", base), 2, add_in, 1, &y);
   gr_node *mul = &g->nodes[bn];
   int mul_in[2] = {mul->in[0], s};
-  mul->op = "Mul";
+  mul->op = GR_OP_MUL;
   gr__set_inputs(g, mul, 2, mul_in);
   mul->n_attr = 0;
   mul->out[0] = tmp;
@@ -112,7 +112,7 @@ int gr_fold_batchnorm(gr_graph *g, chm_err *e) {
   int count = g->n_nodes, rc = 0;
   bool appended = false;
   for (int i = 0; i < count && !rc; i++) {
-    if (!g->nodes[i].op || strcmp(g->nodes[i].op, "BatchNormalization") != 0) continue;
+    if (g->nodes[i].op != GR_OP_BATCH_NORMALIZATION) continue;
     bn_params p = {0};
     if ((rc = read_bn(g, &g->nodes[i], &p, e))) break;
     int ci = foldable_conv(g, i, uses);

@@ -45,7 +45,7 @@ int gr_remove_dead(gr_graph *g, chm_err *e) {
   bool *node_live = chm_calloc((size_t)g->n_nodes + 1, sizeof *node_live);
   mark_live(g, live, node_live);
   for (int i = 0; i < g->n_nodes; i++)
-    if (!node_live[i]) g->nodes[i].op = NULL;
+    if (!node_live[i]) g->nodes[i].op = GR_OP_NONE;
   gr__compact(g);
   int *map = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *map);
   int k = 0;

@@ -16,23 +16,10 @@
 
 #include "gr_internal.h"
 
-static const char *const evaluable[] = {
-    "Constant", "Shape", "Gather", "Slice", "ConstantOfShape", "Cast", "Range",
-    "Concat", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Identity",
-    "Dropout", "Add", "Sub", "Mul", "Div", "Max", "Min", "Relu", "LeakyRelu",
-    "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish",
-};
-
-static bool is_evaluable(const char *op) {
-  for (size_t i = 0; i < sizeof evaluable / sizeof *evaluable; i++)
-    if (strcmp(evaluable[i], op) == 0) return true;
-  return false;
-}
-
 bool gr__can_fold(const gr_graph *g, const gr_node *n) {
-  if (!is_evaluable(n->op)) return false;
-  if (strcmp(n->op, "Shape") == 0) return g->tensors[n->in[0]].dtype != GR_UNDEFINED;
-  if ((strcmp(n->op, "Max") == 0 || strcmp(n->op, "Min") == 0) && n->n_in != 2) return false;
+  if (gr__ops[n->op].eval == gr__eval_none) return false;
+  if (n->op == GR_OP_SHAPE) return g->tensors[n->in[0]].dtype != GR_UNDEFINED;
+  if ((n->op == GR_OP_MAX || n->op == GR_OP_MIN) && n->n_in != 2) return false;
   for (int j = 0; j < n->n_in; j++)
     if (n->in[j] >= 0 && !g->tensors[n->in[j]].data) return false;
   return true;
@@ -101,26 +88,30 @@ static int64_t bcast_index(const gr_tensor *x, const int64_t *shape, int rank, i
 
 /* ---- elementwise ---- */
 
-static double apply_float(const char *op, double a, double b) {
-  if (strcmp(op, "Add") == 0) return a + b;
-  if (strcmp(op, "Sub") == 0) return a - b;
-  if (strcmp(op, "Mul") == 0) return a * b;
-  if (strcmp(op, "Div") == 0) return a / b;
-  if (strcmp(op, "Max") == 0) return a > b ? a : b;
-  return a < b ? a : b; /* Min */
+static double apply_float(gr_op op, double a, double b) {
+  switch (op) {
+  case GR_OP_ADD: return a + b;
+  case GR_OP_SUB: return a - b;
+  case GR_OP_MUL: return a * b;
+  case GR_OP_DIV: return a / b;
+  case GR_OP_MAX: return a > b ? a : b;
+  default: return a < b ? a : b; /* Min */
+  }
 }
 
-static int64_t apply_int(const char *op, int64_t a, int64_t b) {
+static int64_t apply_int(gr_op op, int64_t a, int64_t b) {
   uint64_t ua = (uint64_t)a, ub = (uint64_t)b; /* wrap like the hardware, no UB */
-  if (strcmp(op, "Add") == 0) return (int64_t)(ua + ub);
-  if (strcmp(op, "Sub") == 0) return (int64_t)(ua - ub);
-  if (strcmp(op, "Mul") == 0) return (int64_t)(ua * ub);
-  if (strcmp(op, "Div") == 0) return a == INT64_MIN && b == -1 ? a : a / b;
-  if (strcmp(op, "Max") == 0) return a > b ? a : b;
-  return a < b ? a : b;
+  switch (op) {
+  case GR_OP_ADD: return (int64_t)(ua + ub);
+  case GR_OP_SUB: return (int64_t)(ua - ub);
+  case GR_OP_MUL: return (int64_t)(ua * ub);
+  case GR_OP_DIV: return a == INT64_MIN && b == -1 ? a : a / b;
+  case GR_OP_MAX: return a > b ? a : b;
+  default: return a < b ? a : b; /* Min */
+  }
 }
 
-static int eval_binary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_binary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
   int64_t count = gr_numel(y);
   for (int64_t o = 0; o < count; o++) {
@@ -130,42 +121,45 @@ static int eval_binary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
       continue;
     }
     int64_t vb = gr__get_i(b, ib);
-    if (vb == 0 && strcmp(n->op, "Div") == 0)
+    if (vb == 0 && n->op == GR_OP_DIV)
       return gr_node_error(e, g, n, "integer division by zero");
     gr__put(y, o, 0, apply_int(n->op, gr__get_i(a, ia), vb));
   }
   return 0;
 }
 
-static double apply_unary(const gr_node *n, double x) {
-  const char *op = n->op;
-  if (strcmp(op, "Relu") == 0) return x > 0 ? x : 0;
-  if (strcmp(op, "LeakyRelu") == 0) return x < 0 ? gr_attr_float(n, "alpha", 0.01f) * x : x;
-  if (strcmp(op, "Sigmoid") == 0) return 1 / (1 + exp(-x));
-  if (strcmp(op, "Tanh") == 0) return tanh(x);
-  if (strcmp(op, "Clip") == 0)
-    return fmin(fmax(x, gr_attr_float(n, "min", -INFINITY)), gr_attr_float(n, "max", INFINITY));
-  if (strcmp(op, "HardSigmoid") == 0)
-    return fmax(0, fmin(1, gr_attr_float(n, "alpha", 0.2f) * x + gr_attr_float(n, "beta", 0.5f)));
-  return x * fmax(0, fmin(1, x / 6 + 0.5)); /* HardSwish */
+/* The activation act with parameters a, b (see gr_act) in double precision. */
+static double apply_act(gr_act act, float a, float b, double x) {
+  switch (act) {
+  case GR_ACT_RELU: return x > 0 ? x : 0;
+  case GR_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
+  case GR_ACT_SIGMOID: return 1 / (1 + exp(-x));
+  case GR_ACT_TANH: return tanh(x);
+  case GR_ACT_CLIP: return fmin(fmax(x, a), b);
+  case GR_ACT_HARD_SIGMOID: return fmax(0, fmin(1, a * x + b));
+  case GR_ACT_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
+  default: return x;
+  }
 }
 
-static int eval_unary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_unary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
+  float a, b;
+  gr_act act = gr_node_act(n, &a, &b);
   if (!is_float(x->dtype)) return gr_node_error(e, g, n, "input must be float32");
-  for (int64_t i = 0; i < gr_numel(y); i++) gr__put(y, i, apply_unary(n, gr__get_f(x, i)), 0);
+  for (int64_t i = 0; i < gr_numel(y); i++) gr__put(y, i, apply_act(act, a, b, gr__get_f(x, i)), 0);
   return 0;
 }
 
 /* ---- data movement ---- */
 
-static int eval_copy(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_copy(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   memcpy(y->data, x->data, (size_t)gr_numel(y) * gr__dtype_size(y->dtype));
   return 0;
 }
 
-static int eval_transpose(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_transpose(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   const int64_t *perm;
   gr_attr_ints(n, "perm", &perm);
@@ -182,7 +176,7 @@ static int eval_transpose(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   return 0;
 }
 
-static int eval_concat(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_concat(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   int64_t axis = gr_attr_int(n, "axis", 0), size = (int64_t)gr__dtype_size(y->dtype);
   int64_t outer = chm_prod(y->shape, (int)axis);
   int64_t inner = chm_prod(y->shape + axis + 1, y->rank - (int)axis - 1);
@@ -197,7 +191,7 @@ static int eval_concat(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   return 0;
 }
 
-static int eval_gather(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_gather(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]], *idx = &g->tensors[n->in[1]];
   int64_t axis = gr_attr_int(n, "axis", 0), size = (int64_t)gr__dtype_size(x->dtype);
   int64_t outer = chm_prod(x->shape, (int)axis), d = x->shape[axis];
@@ -217,7 +211,7 @@ static int eval_gather(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   return 0;
 }
 
-static int eval_slice(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_slice(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   int64_t start[GR_MAX_RANK], step[GR_MAX_RANK], count[GR_MAX_RANK], stride[GR_MAX_RANK], s = 1;
   if (gr__slice_params(g, n, start, step, count, e)) return -1;
@@ -235,7 +229,7 @@ static int eval_slice(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
 
 /* ---- sources ---- */
 
-static int eval_constant(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_constant(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_attr *a = &n->attr[0];
   if (a->kind == GR_ATTR_TENSOR) return memcpy(y->data, g->tensors[a->t].data,
                                                (size_t)gr_numel(y) * gr__dtype_size(y->dtype)), 0;
@@ -248,14 +242,14 @@ static int eval_constant(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   return 0;
 }
 
-static int eval_shape(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_shape(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   int64_t start = gr_attr_int(n, "start", 0);
   for (int64_t i = 0; i < y->shape[0]; i++) gr__put(y, i, 0, x->shape[start + i]);
   return 0;
 }
 
-static int eval_constant_of_shape(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_constant_of_shape(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_attr *a = gr_attr_find(n, "value");
   const gr_tensor *v = a ? &g->tensors[a->t] : NULL;
   for (int64_t i = 0; i < gr_numel(y); i++)
@@ -263,13 +257,13 @@ static int eval_constant_of_shape(gr_graph *g, gr_node *n, gr_tensor *y, chm_err
   return 0; /* without a value the zeroed data is the answer */
 }
 
-static int eval_cast(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_cast(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   for (int64_t i = 0; i < gr_numel(y); i++) put_from(y, i, x, i);
   return 0;
 }
 
-static int eval_range(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+int gr__eval_range(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *s = &g->tensors[n->in[0]], *d = &g->tensors[n->in[2]];
   for (int64_t i = 0; i < gr_numel(y); i++) {
     if (is_float(y->dtype)) gr__put(y, i, gr__get_f(s, 0) + (double)i * gr__get_f(d, 0), 0);
@@ -280,29 +274,15 @@ static int eval_range(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
 
 /* ---- dispatch ---- */
 
-typedef int (*eval_fn)(gr_graph *, gr_node *, gr_tensor *, chm_err *);
-
-static eval_fn find_eval(const char *op) {
-  static const struct {
-    const char *op; /* normalized op type */
-    eval_fn fn;     /* evaluator */
-  } table[] = {
-      {"Constant", eval_constant}, {"Shape", eval_shape}, {"Gather", eval_gather},
-      {"Slice", eval_slice}, {"ConstantOfShape", eval_constant_of_shape},
-      {"Cast", eval_cast}, {"Range", eval_range}, {"Concat", eval_concat},
-      {"Reshape", eval_copy}, {"Identity", eval_copy}, {"Dropout", eval_copy},
-      {"Transpose", eval_transpose}, {"Add", eval_binary}, {"Sub", eval_binary},
-      {"Mul", eval_binary}, {"Div", eval_binary}, {"Max", eval_binary}, {"Min", eval_binary},
-  };
-  for (size_t i = 0; i < sizeof table / sizeof *table; i++)
-    if (strcmp(table[i].op, op) == 0) return table[i].fn;
-  return eval_unary;
+/* Ops marked `none` in ops.def's EVAL column: gr__can_fold never lets them here. */
+int gr__eval_none(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
+  return gr_node_error(e, g, n, "internal: no constant evaluator");
 }
 
 int gr__eval_node(gr_graph *g, int i, chm_err *e) {
   gr_node *n = &g->nodes[i];
   for (int j = 0; j < n->n_in; j++)
-    if (n->in[j] >= 0 && strcmp(n->op, "Shape") != 0 && !gr__dtype_size(g->tensors[n->in[j]].dtype))
+    if (n->in[j] >= 0 && n->op != GR_OP_SHAPE && !gr__dtype_size(g->tensors[n->in[j]].dtype))
       return gr_node_error(e, g, n, "the data type of input '%s' is not supported",
                            g->tensors[n->in[j]].name);
   gr_tensor *y = &g->tensors[n->out[0]];
@@ -311,7 +291,7 @@ int gr__eval_node(gr_graph *g, int i, chm_err *e) {
   if (bytes > ((size_t)1 << 28))
     return gr_node_error(e, g, n, "constant result is too large (%zu bytes)", bytes);
   y->data = chm_arena_alloc(g->arena, bytes ? bytes : 1);
-  if (find_eval(n->op)(g, n, y, e)) return -1;
+  if (gr__ops[n->op].eval(g, n, y, e)) return -1;
   y->producer = -1;
   return 0;
 }
@@ -320,7 +300,7 @@ int gr_fold_constants(gr_graph *g, chm_err *e) {
   for (int i = 0; i < g->n_nodes; i++) {
     if (!g->nodes[i].op || !gr__can_fold(g, &g->nodes[i])) continue;
     if (gr__infer_node(g, i, e) || gr__eval_node(g, i, e)) return -1;
-    g->nodes[i].op = NULL;
+    g->nodes[i].op = GR_OP_NONE;
   }
   gr__compact(g);
   return 0;

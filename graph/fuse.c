@@ -45,17 +45,17 @@ static void refresh(fuser *f) {
 }
 
 /* The only reader of node ni's output, if it is an OP node; else -1. */
-static int sole_reader(fuser *f, int ni, const char *op) {
+static int sole_reader(fuser *f, int ni, gr_op op) {
   int y = f->g->nodes[ni].out[0];
   if (f->uses[y] != 1 || f->g->tensors[y].is_output) return -1;
   int r = f->reader[y];
-  return r >= 0 && strcmp(f->g->nodes[r].op, op) == 0 ? r : -1;
+  return r >= 0 && f->g->nodes[r].op == op ? r : -1;
 }
 
 /* The node absorbs reader r: takes r's output, r disappears. */
 static void absorb(fuser *f, int ni, int r) {
   f->g->nodes[ni].out[0] = f->g->nodes[r].out[0];
-  f->g->nodes[r].op = NULL;
+  f->g->nodes[r].op = GR_OP_NONE;
   refresh(f);
 }
 
@@ -152,7 +152,7 @@ static bool fuse_matmul_bias(fuser *f, int ni, int r) {
   bool shape_ok = (ct->rank == 1 && ct->shape[0] == yt->shape[1]) ||
                   (ct->rank == 2 && ct->shape[0] == 1 && ct->shape[1] == yt->shape[1]);
   if (!shape_ok) return false;
-  n->op = "Gemm";
+  n->op = GR_OP_GEMM;
   n->n_attr = 0;
   gr__set_float(g, n, "alpha", 1.0f);
   gr__set_float(g, n, "beta", 1.0f);
@@ -165,17 +165,17 @@ static bool fuse_matmul_bias(fuser *f, int ni, int r) {
 }
 
 static bool fuse_bias(fuser *f, int ni) {
-  int r = sole_reader(f, ni, "Add");
+  int r = sole_reader(f, ni, GR_OP_ADD);
   if (r < 0) return false;
-  const char *op = f->g->nodes[ni].op;
-  if (strcmp(op, "Conv") == 0) return fuse_conv_bias(f, ni, r);
-  if (strcmp(op, "Gemm") == 0) return fuse_gemm_bias(f, ni, r);
+  gr_op op = f->g->nodes[ni].op;
+  if (op == GR_OP_CONV) return fuse_conv_bias(f, ni, r);
+  if (op == GR_OP_GEMM) return fuse_gemm_bias(f, ni, r);
   return fuse_matmul_bias(f, ni, r);
 }
 
 static bool fuse_residual(fuser *f, int ni) {
   gr_graph *g = f->g;
-  int r = sole_reader(f, ni, "Add");
+  int r = sole_reader(f, ni, GR_OP_ADD);
   if (r < 0) return false;
   int y = g->nodes[ni].out[0], x = other_operand(g, r, y);
   const gr_tensor *xt = &g->tensors[x];
@@ -185,32 +185,26 @@ static bool fuse_residual(fuser *f, int ni) {
   return true;
 }
 
+/* The sole reader of node ni's output, if it is an activation (a UNARY op). */
 static bool fuse_act(fuser *f, int ni) {
-  static const struct {
-    const char *op; /* activation op */
-    gr_act act;     /* its epilogue kind */
-  } acts[] = {{"Relu", GR_ACT_RELU}, {"Clip", GR_ACT_CLIP}, {"LeakyRelu", GR_ACT_LEAKY_RELU},
-              {"Sigmoid", GR_ACT_SIGMOID}, {"HardSigmoid", GR_ACT_HARD_SIGMOID},
-              {"HardSwish", GR_ACT_HARD_SWISH}, {"Tanh", GR_ACT_TANH}};
-  for (size_t k = 0; k < sizeof acts / sizeof *acts; k++) {
-    int r = sole_reader(f, ni, acts[k].op);
-    if (r < 0) continue;
-    const gr_node *a = &f->g->nodes[r];
-    gr_node *n = &f->g->nodes[ni];
-    n->act = acts[k].act;
-    n->act_a = acts[k].act == GR_ACT_CLIP ? gr_attr_float(a, "min", -INFINITY)
-                                          : gr_attr_float(a, "alpha", 0);
-    n->act_b = acts[k].act == GR_ACT_CLIP ? gr_attr_float(a, "max", INFINITY)
-                                          : gr_attr_float(a, "beta", 0);
-    absorb(f, ni, r);
-    return true;
-  }
-  return false;
+  gr_graph *g = f->g;
+  int y = g->nodes[ni].out[0];
+  if (f->uses[y] != 1 || g->tensors[y].is_output || f->reader[y] < 0) return false;
+  int r = f->reader[y];
+  const gr_node *a = &g->nodes[r];
+  float pa, pb;
+  gr_act act = gr_node_act(a, &pa, &pb);
+  if (act == GR_ACT_NONE) return false;
+  gr_node *n = &g->nodes[ni];
+  n->act = act;
+  n->act_a = pa;
+  n->act_b = pb;
+  absorb(f, ni, r);
+  return true;
 }
 
 static bool is_fusable(const gr_node *n) {
-  return n->op && (strcmp(n->op, "Conv") == 0 || strcmp(n->op, "Gemm") == 0 ||
-                   strcmp(n->op, "MatMul") == 0);
+  return n->op == GR_OP_CONV || n->op == GR_OP_GEMM || n->op == GR_OP_MATMUL;
 }
 
 int gr_fuse_epilogues(gr_graph *g, chm_err *e) {

@@ -57,7 +57,7 @@ int gr_node_error(chm_err *e, const gr_graph *g, const gr_node *n, const char *f
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  return chm_errorf(e, "%s: node '%s' (%s): %s", g->path, n->name, n->op ? n->op : "?", msg);
+  return chm_errorf(e, "%s: node '%s' (%s): %s", g->path, n->name, gr_op_name(n->op), msg);
 }
 
 void gr_free(gr_graph *g) {
@@ -117,7 +117,7 @@ void gr_dump(const gr_graph *g, void *file) {
   }
   for (int i = 0; i < g->n_nodes; i++) {
     const gr_node *n = &g->nodes[i];
-    fprintf(f, "%s '%s' (", n->op, n->name);
+    fprintf(f, "%s '%s' (", gr_op_name(n->op), n->name);
     for (int j = 0; j < n->n_in; j++) dump_tensor(g, n->in[j], f);
     fprintf(f, " ) ->");
     for (int j = 0; j < n->n_out; j++) dump_tensor(g, n->out[j], f);
@@ -179,12 +179,12 @@ int gr__add_const_unique(gr_graph *g, const char *base, gr_dtype dt, int rank,
   return gr__add_const(g, name, dt, rank, shape);
 }
 
-int gr__add_node(gr_graph *g, const char *op, const char *name, int n_in, const int *in,
+int gr__add_node(gr_graph *g, gr_op op, const char *name, int n_in, const int *in,
                  int n_out, const int *out) {
   g->nodes = grow(g->nodes, g->n_nodes, sizeof *g->nodes);
   gr_node *n = &g->nodes[g->n_nodes];
   memset(n, 0, sizeof *n);
-  n->op = chm_arena_strdup(g->arena, op);
+  n->op = op;
   n->name = chm_arena_strdup(g->arena, name);
   n->residual = -1;
   gr__set_inputs(g, n, n_in, in);

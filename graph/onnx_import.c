@@ -24,8 +24,6 @@
 #include "gr_internal.h"
 #include "onnx.pb-c.h"
 
-enum { MAX_ELEMS = (int64_t)1 << 40 }; /* refuse tensors larger than this */
-
 typedef struct importer {
   gr_graph *g;         /* graph being built */
   chm_err *e;          /* where errors go */
@@ -219,9 +217,12 @@ static int read_dims(importer *im, const Onnx__TensorProto *tp, const char *tnam
     return chm_errorf(im->e, "%s: tensor '%s': rank %zu is larger than %d", im->g->path, tname,
                       tp->n_dims, GR_MAX_RANK);
   int64_t n = 1;
+  bool bad = false;
   for (size_t i = 0; i < tp->n_dims; i++) {
-    if (tp->dims[i] < 0 || tp->dims[i] > MAX_ELEMS || (n *= tp->dims[i]) > MAX_ELEMS)
-      return chm_errorf(im->e, "%s: tensor '%s': bad dimension %lld", im->g->path, tname,
+    n = gr__dim_mul(n, tp->dims[i], &bad);
+    if (bad)
+      return chm_errorf(im->e, "%s: tensor '%s': bad dimension %lld (negative, or the tensor is "
+                        "larger than chamcc's limit of 2^31 elements)", im->g->path, tname,
                         (long long)tp->dims[i]);
     t->shape[i] = tp->dims[i];
   }
@@ -286,13 +287,17 @@ static int read_value_info(importer *im, const Onnx__ValueInfoProto *vi, gr_tens
   if (sh->n_dim > GR_MAX_RANK)
     return chm_errorf(im->e, "%s: graph input '%s': rank %zu is larger than %d", im->g->path,
                       t->name, sh->n_dim, GR_MAX_RANK);
+  int64_t n = 1;
+  bool bad = false;
   for (size_t i = 0; i < sh->n_dim; i++) {
     const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
     int64_t v = 1; /* symbolic or missing: batch 1 is what we compile */
     if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) v = d->dim_value;
-    if (v < 0 || v > MAX_ELEMS)
-      return chm_errorf(im->e, "%s: graph input '%s': bad dimension %lld", im->g->path, t->name,
-                        (long long)v);
+    n = gr__dim_mul(n, v, &bad);
+    if (bad)
+      return chm_errorf(im->e, "%s: graph input '%s': bad dimension %lld (negative, or the "
+                        "input is larger than chamcc's limit of 2^31 elements)", im->g->path,
+                        t->name, (long long)v);
     t->shape[i] = v;
   }
   t->rank = (int)sh->n_dim;
@@ -402,11 +407,16 @@ static int load_node(importer *im, const Onnx__NodeProto *np, int index) {
   gr_node *n = &g->nodes[index];
   memset(n, 0, sizeof *n);
   n->residual = -1;
-  n->op = chm_arena_strdup(g->arena, np->op_type);
   n->name = np->name && *np->name ? chm_arena_strdup(g->arena, np->name)
                                   : chm_arena_printf(g->arena, "%s_%d", np->op_type, index);
+  /* n->op is not set yet, so these errors name the op as the file spells it */
   if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx") != 0)
-    return gr_node_error(im->e, g, n, "operator domain '%s' is not supported", np->domain);
+    return chm_errorf(im->e, "%s: node '%s' (%s): operator domain '%s' is not supported",
+                      g->path, n->name, np->op_type, np->domain);
+  n->op = gr_op_find(np->op_type);
+  if (!n->op)
+    return chm_errorf(im->e, "%s: node '%s' (%s): unsupported operator", g->path, n->name,
+                      np->op_type);
   if (load_node_io(im, np, n, index)) return -1;
   n->attr = chm_arena_alloc(g->arena, (np->n_attribute + 1) * sizeof(gr_attr));
   for (size_t j = 0; j < np->n_attribute; j++) {

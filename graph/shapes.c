@@ -15,8 +15,6 @@
  *
  * The per-op inference functions live in shapes_ops.c.
  */
-#include <string.h>
-
 #include "gr_internal.h"
 
 /* Max/Min with one input become Identity; with more than two, a chain. */
@@ -24,8 +22,8 @@ static void split_variadic(gr_graph *g) {
   int count = g->n_nodes;
   for (int i = 0; i < count; i++) {
     gr_node *n = &g->nodes[i];
-    if (!n->op || (strcmp(n->op, "Max") != 0 && strcmp(n->op, "Min") != 0)) continue;
-    if (n->n_in == 1) n->op = "Identity";
+    if (n->op != GR_OP_MAX && n->op != GR_OP_MIN) continue;
+    if (n->n_in == 1) n->op = GR_OP_IDENTITY;
     if (n->n_in <= 2) continue;
     int acc = n->in[0];
     for (int j = 1; j < n->n_in - 1; j++) {
@@ -58,14 +56,14 @@ bool gr__is_used(const gr_graph *g, int t) {
 static void remove_identity(gr_graph *g, gr_node *n) {
   int in = n->in[0], out = n->out[0];
   if (g->tensors[out].is_output) {
-    n->op = "Reshape";
+    n->op = GR_OP_RESHAPE;
     gr__set_inputs(g, n, 1, &in);
     n->n_attr = 0;
     n->n_out = 1;
     return;
   }
   gr__replace_uses(g, out, in);
-  n->op = NULL;
+  n->op = GR_OP_NONE;
 }
 
 /* A node that stays for run time must compute on float32. */
@@ -73,7 +71,7 @@ static int check_runtime(gr_graph *g, gr_node *n, chm_err *e) {
   for (int j = 0; j < n->n_in; j++) {
     if (n->in[j] < 0) continue;
     const gr_tensor *x = &g->tensors[n->in[j]];
-    if (gr__is_fold_only(n->op) && !x->data && strcmp(n->op, "Shape") != 0)
+    if (gr_op_kind_of(n->op) == GR_OPK_FOLD && !x->data && n->op != GR_OP_SHAPE)
       return gr_node_error(e, g, n, "is supported only on constants (shape computations), but "
                            "input '%s' is computed at run time", x->name);
     if (x->dtype != GR_F32)
@@ -89,14 +87,14 @@ static int infer_one(gr_graph *g, int i, chm_err *e) {
   if (!n->op) return 0;
   if (gr__can_fold(g, n)) {
     if (gr__eval_node(g, i, e)) return -1;
-    g->nodes[i].op = NULL;
+    g->nodes[i].op = GR_OP_NONE;
     return 0;
   }
-  if (strcmp(n->op, "Identity") == 0 || strcmp(n->op, "Dropout") == 0) {
+  if (n->op == GR_OP_IDENTITY || n->op == GR_OP_DROPOUT) {
     remove_identity(g, n);
     return 0;
   }
-  if (strcmp(n->op, "BatchNormalization") == 0) return 0; /* checked by fold_batchnorm */
+  if (n->op == GR_OP_BATCH_NORMALIZATION) return 0; /* checked by fold_batchnorm */
   return check_runtime(g, n, e);
 }
 

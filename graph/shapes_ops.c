@@ -18,16 +18,13 @@ static gr_tensor *in_t(gr_graph *g, const gr_node *n, int j) {
   return j < n->n_in && n->in[j] >= 0 ? &g->tensors[n->in[j]] : NULL;
 }
 
-static void set_out(gr_graph *g, gr_node *n, int j, gr_dtype dt, int rank, const int64_t *shape) {
-  gr_tensor *t = &g->tensors[n->out[j]];
-  t->dtype = dt;
-  t->rank = rank;
-  memset(t->shape, 0, sizeof t->shape);
-  if (rank) memcpy(t->shape, shape, (size_t)rank * sizeof *shape);
+static int set_out(gr_graph *g, gr_node *n, gr_dtype dt, int rank, const int64_t *shape,
+                   chm_err *e) {
+  return gr__set_out(g, n, 0, dt, rank, shape, e);
 }
 
-static void copy_out(gr_graph *g, gr_node *n, const gr_tensor *x) {
-  set_out(g, n, 0, x->dtype, x->rank, x->shape);
+static int copy_out(gr_graph *g, gr_node *n, const gr_tensor *x, chm_err *e) {
+  return set_out(g, n, x->dtype, x->rank, x->shape, e);
 }
 
 static bool is_int(gr_dtype dt) { return dt == GR_I64 || dt == GR_I32; }
@@ -70,26 +67,25 @@ static const char *shp(const gr_tensor *t, char *buf) { return gr__shape_str(t, 
 
 /* ---- elementwise ---- */
 
-static int infer_unary(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_unary(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
-  copy_out(g, n, x);
-  if (strcmp(n->op, "LeakyRelu") == 0) gr__set_float(g, n, "alpha", gr_attr_float(n, "alpha", 0.01f));
-  if (strcmp(n->op, "HardSigmoid") == 0) {
+  if (copy_out(g, n, x, e)) return -1;
+  if (n->op == GR_OP_LEAKY_RELU) gr__set_float(g, n, "alpha", gr_attr_float(n, "alpha", 0.01f));
+  if (n->op == GR_OP_HARD_SIGMOID) {
     gr__set_float(g, n, "alpha", gr_attr_float(n, "alpha", 0.2f));
     gr__set_float(g, n, "beta", gr_attr_float(n, "beta", 0.5f));
   }
   return 0;
 }
 
-static int infer_clip(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_clip(gr_graph *g, gr_node *n, chm_err *e) {
   double lo = gr_attr_float(n, "min", -INFINITY), hi = gr_attr_float(n, "max", INFINITY);
   if (in_t(g, n, 1) && const_scalar(g, n, 1, "min", &lo, e)) return -1;
   if (in_t(g, n, 2) && const_scalar(g, n, 2, "max", &hi, e)) return -1;
   gr__set_float(g, n, "min", (float)lo);
   gr__set_float(g, n, "max", (float)hi);
   gr__set_inputs(g, n, 1, n->in);
-  copy_out(g, n, in_t(g, n, 0));
-  return 0;
+  return copy_out(g, n, in_t(g, n, 0), e);
 }
 
 /* Before opset 7, B broadcasts only with broadcast=1, its dims aligned at `axis`:
@@ -97,7 +93,7 @@ static int infer_clip(gr_graph *g, gr_node *n, chm_err *e) {
 static int legacy_broadcast(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   char b1[128], b2[128];
-  if (g->opset >= 7 || (strcmp(n->op, "Max") == 0 || strcmp(n->op, "Min") == 0)) return 0;
+  if (g->opset >= 7 || (n->op == GR_OP_MAX || n->op == GR_OP_MIN)) return 0;
   if (!gr_attr_int(n, "broadcast", 0)) {
     if (gr__same_shape(a, b)) return 0;
     return gr_node_error(e, g, n, "shapes %s and %s differ and 'broadcast' is not set",
@@ -121,7 +117,7 @@ static int legacy_broadcast(gr_graph *g, gr_node *n, chm_err *e) {
   return 0;
 }
 
-static int infer_binary(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_binary(gr_graph *g, gr_node *n, chm_err *e) {
   if (legacy_broadcast(g, n, e)) return -1;
   const gr_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   int64_t shape[GR_MAX_RANK];
@@ -134,24 +130,22 @@ static int infer_binary(gr_graph *g, gr_node *n, chm_err *e) {
                          gr__dtype_name(a->dtype), gr__dtype_name(b->dtype));
   gr__del_attr(n, "broadcast"); /* opset < 7 leftovers */
   gr__del_attr(n, "axis");
-  set_out(g, n, 0, a->dtype, rank, shape);
-  return 0;
+  return set_out(g, n, a->dtype, rank, shape, e);
 }
 
-static int infer_softmax(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_softmax(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t axis;
   if (norm_axis(g, n, gr_attr_int(n, "axis", g->opset < 13 ? 1 : -1), x->rank, &axis, e))
     return -1;
   gr__set_int(g, n, "axis", axis);
   gr__set_int(g, n, "coerce_2d", g->opset < 13);
-  copy_out(g, n, x);
-  return 0;
+  return copy_out(g, n, x, e);
 }
 
 /* Identity, Dropout: shape of the input; Dropout must be in inference mode. */
-static int infer_identity(gr_graph *g, gr_node *n, chm_err *e) {
-  if (strcmp(n->op, "Dropout") == 0) {
+int gr__infer_identity(gr_graph *g, gr_node *n, chm_err *e) {
+  if (n->op == GR_OP_DROPOUT) {
     if (n->n_out > 1 && gr__is_used(g, n->out[1]))
       return gr_node_error(e, g, n, "the mask output is used (training mode is not supported)");
     double training = 0;
@@ -160,8 +154,7 @@ static int infer_identity(gr_graph *g, gr_node *n, chm_err *e) {
     gr__set_inputs(g, n, 1, n->in);
     n->n_out = 1;
   }
-  copy_out(g, n, in_t(g, n, 0));
-  return 0;
+  return copy_out(g, n, in_t(g, n, 0), e);
 }
 
 /* ---- Conv and pooling ---- */
@@ -184,8 +177,9 @@ static int window_ints(gr_graph *g, gr_node *n, const char *name, int want, int6
     return gr_node_error(e, g, n, "'%s' has %d values, expected %d", name, count, want);
   for (int i = 0; i < want; i++) {
     v[i] = count ? a[i] : dflt;
-    if (v[i] < lo) return gr_node_error(e, g, n, "'%s' value %lld is invalid", name,
-                                        (long long)v[i]);
+    if (v[i] < lo || v[i] > GR_MAX_ELEMS)
+      return gr_node_error(e, g, n, "'%s' value %lld is out of range (%lld to 2^31)", name,
+                           (long long)v[i], (long long)lo);
   }
   return 0;
 }
@@ -193,7 +187,14 @@ static int window_ints(gr_graph *g, gr_node *n, const char *name, int want, int6
 /* Output extent of one spatial dim, resolving auto_pad into pads. */
 static int window_dim(gr_graph *g, gr_node *n, window *w, int i, int64_t in, const char *auto_pad,
                       bool ceil_mode, chm_err *e) {
-  int64_t eff = (w->k[i] - 1) * w->d[i] + 1, s = w->s[i];
+  bool bad = false;
+  int64_t eff = gr__dim_add(gr__dim_mul(w->k[i] - 1, w->d[i], &bad), 1, &bad), s = w->s[i];
+  int64_t padded = gr__dim_add(gr__dim_add(in, w->pads[i], &bad), w->pads[i + w->sp], &bad);
+  if (bad)
+    return gr_node_error(e, g, n, "kernel %lld, dilation %lld and pads %lld+%lld on an input of "
+                         "%lld exceed chamcc's limit of 2^31", (long long)w->k[i],
+                         (long long)w->d[i], (long long)w->pads[i],
+                         (long long)w->pads[i + w->sp], (long long)in);
   if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0) {
     w->out[i] = (in + s - 1) / s;
     int64_t total = (w->out[i] - 1) * s + eff - in;
@@ -207,7 +208,7 @@ static int window_dim(gr_graph *g, gr_node *n, window *w, int i, int64_t in, con
   if (strcmp(auto_pad, "VALID") == 0) w->pads[i] = w->pads[i + w->sp] = 0;
   else if (strcmp(auto_pad, "NOTSET") != 0 && *auto_pad)
     return gr_node_error(e, g, n, "auto_pad '%s' is not valid", auto_pad);
-  int64_t span = in + w->pads[i] + w->pads[i + w->sp] - eff;
+  int64_t span = padded - eff;
   if (span < 0)
     return gr_node_error(e, g, n, "the window (%lld) is larger than the padded input (%lld)",
                          (long long)eff, (long long)(span + eff));
@@ -250,7 +251,7 @@ static int check_spatial_rank(gr_graph *g, gr_node *n, const gr_tensor *x, chm_e
   return 0;
 }
 
-static int infer_conv(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_conv(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *b = in_t(g, n, 2);
   char b1[128], b2[128];
   if (check_spatial_rank(g, n, x, e)) return -1;
@@ -268,13 +269,12 @@ static int infer_conv(gr_graph *g, gr_node *n, chm_err *e) {
   gr__set_int(g, n, "group", group);
   int64_t shape[GR_MAX_RANK] = {x->shape[0], m};
   memcpy(shape + 2, win.out, (size_t)win.sp * sizeof *shape);
-  set_out(g, n, 0, x->dtype, x->rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, shape, e);
 }
 
-static int infer_pool(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_pool(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
-  bool is_max = strcmp(n->op, "MaxPool") == 0;
+  bool is_max = n->op == GR_OP_MAX_POOL;
   if (check_spatial_rank(g, n, x, e)) return -1;
   if (is_max && n->n_out > 1 && gr__is_used(g, n->out[1]))
     return gr_node_error(e, g, n, "the Indices output is not supported");
@@ -289,22 +289,20 @@ static int infer_pool(gr_graph *g, gr_node *n, chm_err *e) {
   int64_t shape[GR_MAX_RANK] = {x->shape[0], x->shape[1]};
   memcpy(shape + 2, win.out, (size_t)win.sp * sizeof *shape);
   n->n_out = 1;
-  set_out(g, n, 0, x->dtype, x->rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, shape, e);
 }
 
-static int infer_global_pool(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_global_pool(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   if (x->rank < 3) return gr_node_error(e, g, n, "input rank %d is below 3", x->rank);
   int64_t shape[GR_MAX_RANK];
   for (int i = 0; i < x->rank; i++) shape[i] = i < 2 ? x->shape[i] : 1;
-  set_out(g, n, 0, x->dtype, x->rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, shape, e);
 }
 
 /* ---- dense ---- */
 
-static int infer_gemm(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_gemm(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *c = in_t(g, n, 2);
   char b1[128], b2[128];
   if (a->rank != 2 || b->rank != 2)
@@ -328,12 +326,11 @@ static int infer_gemm(gr_graph *g, gr_node *n, chm_err *e) {
   gr__set_int(g, n, "transB", tb);
   gr__del_attr(n, "broadcast");
   if (c == NULL && n->n_in == 3) n->n_in = 2;
-  set_out(g, n, 0, a->dtype, 2, out);
-  return 0;
+  return set_out(g, n, a->dtype, 2, out, e);
 }
 
 /* numpy matmul: 1-D operands get a dim added then removed, batch dims broadcast. */
-static int infer_matmul(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_matmul(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   char b1[128], b2[128];
   if (a->rank < 1 || a->rank > 4 || b->rank < 1 || b->rank > 4)
@@ -353,13 +350,12 @@ static int infer_matmul(gr_graph *g, gr_node *n, chm_err *e) {
                          shp(b, b2));
   if (a->rank > 1) shape[rank++] = A.shape[A.rank - 2];
   if (b->rank > 1) shape[rank++] = B.shape[B.rank - 1];
-  set_out(g, n, 0, a->dtype, rank, shape);
-  return 0;
+  return set_out(g, n, a->dtype, rank, shape, e);
 }
 
 /* ---- BatchNormalization (folded later; inference mode only) ---- */
 
-static int infer_batchnorm(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_batchnorm(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   char b1[128];
   if (x->rank < 2) return gr_node_error(e, g, n, "input rank %d is below 2", x->rank);
@@ -380,8 +376,7 @@ static int infer_batchnorm(gr_graph *g, gr_node *n, chm_err *e) {
   }
   gr__set_float(g, n, "epsilon", gr_attr_float(n, "epsilon", 1e-5f));
   n->n_out = 1;
-  copy_out(g, n, x);
-  return 0;
+  return copy_out(g, n, x, e);
 }
 
 /* ---- shape ops ---- */
@@ -393,6 +388,7 @@ static int reshape_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *
   bool allowzero = gr_attr_int(n, "allowzero", 0) != 0;
   int infer = -1;
   int64_t known = 1;
+  bool bad = false;
   for (int i = 0; i < *rank; i++) {
     if (shape[i] == 0 && !allowzero) {
       if (i >= x->rank) return gr_node_error(e, g, n, "shape value 0 at %d has no input dim", i);
@@ -401,8 +397,9 @@ static int reshape_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *
     if (shape[i] == -1 && infer < 0) infer = i;
     else if (shape[i] < 0) return gr_node_error(e, g, n, "invalid shape value %lld",
                                                 (long long)shape[i]);
-    else known *= shape[i];
+    else known = gr__dim_mul(known, shape[i], &bad);
   }
+  if (bad) return gr_node_error(e, g, n, "the target shape has more than 2^31 elements");
   int64_t total = gr_numel(x);
   if (infer >= 0) {
     if (known == 0 || total % known)
@@ -474,31 +471,30 @@ static int flatten_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *
 }
 
 /* Flatten / Squeeze / Unsqueeze / Reshape all become a one-input "Reshape". */
-static int infer_reshape(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_reshape(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t shape[GR_MAX_RANK];
   int rank = 0, rc;
-  if (strcmp(n->op, "Reshape") == 0 && n->n_in == 1) { /* already normalized */
+  if (n->op == GR_OP_RESHAPE && n->n_in == 1) { /* already normalized */
     const gr_tensor *y = &g->tensors[n->out[0]];
     return y->dtype == GR_UNDEFINED ? gr_node_error(e, g, n, "the shape input is missing") : 0;
   }
-  if (strcmp(n->op, "Reshape") == 0) rc = reshape_target(g, n, x, shape, &rank, e);
-  else if (strcmp(n->op, "Squeeze") == 0) rc = squeeze_target(g, n, x, shape, &rank, e);
-  else if (strcmp(n->op, "Unsqueeze") == 0) rc = unsqueeze_target(g, n, x, shape, &rank, e);
+  if (n->op == GR_OP_RESHAPE) rc = reshape_target(g, n, x, shape, &rank, e);
+  else if (n->op == GR_OP_SQUEEZE) rc = squeeze_target(g, n, x, shape, &rank, e);
+  else if (n->op == GR_OP_UNSQUEEZE) rc = unsqueeze_target(g, n, x, shape, &rank, e);
   else rc = flatten_target(g, n, x, shape, &rank, e);
   if (rc) return -1;
   char b1[128];
   if (chm_prod(shape, rank) != gr_numel(x))
     return gr_node_error(e, g, n, "cannot reshape %s (%lld elements) to %lld elements",
                          shp(x, b1), (long long)gr_numel(x), (long long)chm_prod(shape, rank));
-  n->op = "Reshape";
+  n->op = GR_OP_RESHAPE;
   gr__set_inputs(g, n, 1, n->in);
   n->n_attr = 0;
-  set_out(g, n, 0, x->dtype, rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, rank, shape, e);
 }
 
-static int infer_transpose(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_transpose(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t perm[GR_MAX_RANK], shape[GR_MAX_RANK];
   const int64_t *p;
@@ -514,11 +510,10 @@ static int infer_transpose(gr_graph *g, gr_node *n, chm_err *e) {
     shape[i] = x->shape[perm[i]];
   }
   gr__set_ints(g, n, "perm", perm, x->rank);
-  set_out(g, n, 0, x->dtype, x->rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, shape, e);
 }
 
-static int infer_concat(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_concat(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   char b1[128], b2[128];
   if (!gr_attr_find(n, "axis")) return gr_node_error(e, g, n, "attribute 'axis' is missing");
@@ -534,14 +529,16 @@ static int infer_concat(gr_graph *g, gr_node *n, chm_err *e) {
     for (int i = 0; ok && i < x->rank; i++) ok = i == axis || y->shape[i] == x->shape[i];
     if (!ok) return gr_node_error(e, g, n, "input %s does not match %s on axis %lld",
                                   shp(y, b1), shp(x, b2), (long long)axis);
-    shape[axis] += y->shape[axis];
+    bool bad = false;
+    shape[axis] = gr__dim_add(shape[axis], y->shape[axis], &bad);
+    if (bad) return gr_node_error(e, g, n, "the concatenation is longer than 2^31 on axis %lld",
+                                  (long long)axis);
   }
   gr__set_int(g, n, "axis", axis);
-  set_out(g, n, 0, x->dtype, x->rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, shape, e);
 }
 
-static int infer_pad(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_pad(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   if (strcmp(gr_attr_string(n, "mode", "constant"), "constant") != 0)
     return gr_node_error(e, g, n, "mode '%s' is not supported (only constant)",
@@ -562,40 +559,43 @@ static int infer_pad(gr_graph *g, gr_node *n, chm_err *e) {
   for (int i = 0; i < x->rank; i++) {
     if (pads[i] < 0 || pads[i + x->rank] < 0)
       return gr_node_error(e, g, n, "negative pads are not supported");
-    shape[i] = x->shape[i] + pads[i] + pads[i + x->rank];
+    bool bad = false;
+    shape[i] = gr__dim_add(gr__dim_add(x->shape[i], pads[i], &bad), pads[i + x->rank], &bad);
+    if (bad)
+      return gr_node_error(e, g, n, "pads %lld+%lld on axis %d of size %lld exceed chamcc's "
+                           "limit of 2^31", (long long)pads[i], (long long)pads[i + x->rank], i,
+                           (long long)x->shape[i]);
   }
   gr__set_ints(g, n, "pads", pads, count);
   gr__set_float(g, n, "value", (float)value);
   gr__set_string(g, n, "mode", "constant");
   gr__set_inputs(g, n, 1, n->in);
-  set_out(g, n, 0, x->dtype, x->rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, shape, e);
 }
 
 /* ---- fold-only ops (evaluated in fold.c) ---- */
 
-static int infer_constant(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_constant(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_attr *a = n->n_attr == 1 ? &n->attr[0] : NULL;
   if (!a) return gr_node_error(e, g, n, "expects exactly one value attribute");
   int64_t len = a->n;
   if (strcmp(a->name, "value") == 0 && a->kind == GR_ATTR_TENSOR) {
     gr_tensor *t = &g->tensors[a->t];
     if (t->dtype == GR_OTHER) return gr_node_error(e, g, n, "the value's data type is not supported");
-    copy_out(g, n, t);
-  } else if (strcmp(a->name, "value_float") == 0 && a->kind == GR_ATTR_FLOAT)
-    set_out(g, n, 0, GR_F32, 0, NULL);
-  else if (strcmp(a->name, "value_int") == 0 && a->kind == GR_ATTR_INT)
-    set_out(g, n, 0, GR_I64, 0, NULL);
-  else if (strcmp(a->name, "value_floats") == 0 && a->kind == GR_ATTR_FLOATS)
-    set_out(g, n, 0, GR_F32, 1, &len);
-  else if (strcmp(a->name, "value_ints") == 0 && a->kind == GR_ATTR_INTS)
-    set_out(g, n, 0, GR_I64, 1, &len);
-  else
-    return gr_node_error(e, g, n, "attribute '%s' is not supported", a->name);
-  return 0;
+    return copy_out(g, n, t, e);
+  }
+  if (strcmp(a->name, "value_float") == 0 && a->kind == GR_ATTR_FLOAT)
+    return set_out(g, n, GR_F32, 0, NULL, e);
+  if (strcmp(a->name, "value_int") == 0 && a->kind == GR_ATTR_INT)
+    return set_out(g, n, GR_I64, 0, NULL, e);
+  if (strcmp(a->name, "value_floats") == 0 && a->kind == GR_ATTR_FLOATS)
+    return set_out(g, n, GR_F32, 1, &len, e);
+  if (strcmp(a->name, "value_ints") == 0 && a->kind == GR_ATTR_INTS)
+    return set_out(g, n, GR_I64, 1, &len, e);
+  return gr_node_error(e, g, n, "attribute '%s' is not supported", a->name);
 }
 
-static int infer_shape_op(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_shape(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t start = gr_attr_int(n, "start", 0), end = gr_attr_int(n, "end", x->rank), r = x->rank;
   if (start < 0) start += r;
@@ -605,11 +605,10 @@ static int infer_shape_op(gr_graph *g, gr_node *n, chm_err *e) {
   int64_t len = end > start ? end - start : 0;
   gr__set_int(g, n, "start", start);
   gr__set_int(g, n, "end", start + len);
-  set_out(g, n, 0, GR_I64, 1, &len);
-  return 0;
+  return set_out(g, n, GR_I64, 1, &len, e);
 }
 
-static int infer_gather(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_gather(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0), *idx = in_t(g, n, 1);
   int64_t axis, shape[2 * GR_MAX_RANK];
   if (!is_int(idx->dtype)) return gr_node_error(e, g, n, "indices must be integers");
@@ -620,8 +619,7 @@ static int infer_gather(gr_graph *g, gr_node *n, chm_err *e) {
   for (int i = (int)axis + 1; i < x->rank; i++) shape[rank++] = x->shape[i];
   if (rank > GR_MAX_RANK) return gr_node_error(e, g, n, "result rank %d is too large", rank);
   gr__set_int(g, n, "axis", axis);
-  set_out(g, n, 0, x->dtype, rank, shape);
-  return 0;
+  return set_out(g, n, x->dtype, rank, shape, e);
 }
 
 /* Reads starts / ends / axes / steps (attributes before opset 10, inputs after). */
@@ -656,6 +654,8 @@ int gr__slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_
     if (ax < 0) ax += x->rank;
     if (ax < 0 || ax >= x->rank || st == 0 || (cnt[2] > 0 && cnt[2] != cnt[0]))
       return gr_node_error(e, g, n, "invalid axes or steps");
+    /* a step longer than any axis takes one element, like one of exactly that length */
+    st = st > GR_MAX_ELEMS ? GR_MAX_ELEMS : st < -GR_MAX_ELEMS ? -GR_MAX_ELEMS : st;
     int64_t d = x->shape[ax], b = v[0][k], en = v[1][k];
     if (b < 0) b += d;
     if (en < 0) en += d;
@@ -673,15 +673,14 @@ int gr__slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_
   return 0;
 }
 
-static int infer_slice(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_slice(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t start[GR_MAX_RANK], step[GR_MAX_RANK], count[GR_MAX_RANK];
   if (gr__slice_params(g, n, start, step, count, e)) return -1;
-  set_out(g, n, 0, x->dtype, x->rank, count);
-  return 0;
+  return set_out(g, n, x->dtype, x->rank, count, e);
 }
 
-static int infer_constant_of_shape(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_constant_of_shape(gr_graph *g, gr_node *n, chm_err *e) {
   int64_t shape[GR_MAX_RANK];
   int rank;
   if (const_ints(g, n, 0, "shape", shape, GR_MAX_RANK, &rank, e)) return -1;
@@ -692,57 +691,34 @@ static int infer_constant_of_shape(gr_graph *g, gr_node *n, chm_err *e) {
   if (a && a->kind == GR_ATTR_TENSOR) dt = g->tensors[a->t].dtype;
   if (a && (a->kind != GR_ATTR_TENSOR || gr_numel(&g->tensors[a->t]) != 1 || dt == GR_OTHER))
     return gr_node_error(e, g, n, "'value' must be a one-element tensor of a supported type");
-  set_out(g, n, 0, dt, rank, shape);
-  return 0;
+  return set_out(g, n, dt, rank, shape, e);
 }
 
-static int infer_cast(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_cast(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t to = gr_attr_int(n, "to", 0);
   gr_dtype dt = to == 1 ? GR_F32 : to == 7 ? GR_I64 : to == 6 ? GR_I32 : to == 9 ? GR_BOOL
                                                                                  : GR_OTHER;
   if (dt == GR_OTHER) return gr_node_error(e, g, n, "cast to type %lld is not supported",
                                            (long long)to);
-  set_out(g, n, 0, dt, x->rank, x->shape);
-  return 0;
+  return set_out(g, n, dt, x->rank, x->shape, e);
 }
 
-static int infer_range(gr_graph *g, gr_node *n, chm_err *e) {
+int gr__infer_range(gr_graph *g, gr_node *n, chm_err *e) {
   double v[3];
   static const char *names[3] = {"start", "limit", "delta"};
   for (int j = 0; j < 3; j++)
     if (const_scalar(g, n, j, names[j], &v[j], e)) return -1;
   if (v[2] == 0) return gr_node_error(e, g, n, "delta is zero");
   double c = ceil((v[1] - v[0]) / v[2]);
+  if (c != c || c > (double)GR_MAX_ELEMS)
+    return gr_node_error(e, g, n, "range from %g to %g by %g is longer than chamcc's limit of "
+                         "2^31", v[0], v[1], v[2]);
   int64_t len = c > 0 ? (int64_t)c : 0;
-  if (len > ((int64_t)1 << 32)) return gr_node_error(e, g, n, "range is too long");
-  set_out(g, n, 0, in_t(g, n, 0)->dtype, 1, &len);
-  return 0;
+  return set_out(g, n, in_t(g, n, 0)->dtype, 1, &len, e);
 }
 
 /* ---- dispatch ---- */
-
-typedef int (*infer_fn)(gr_graph *, gr_node *, chm_err *);
-
-static const struct {
-  const char *op; /* ONNX op type */
-  infer_fn fn;    /* its inference */
-} table[] = {
-    {"Conv", infer_conv}, {"Gemm", infer_gemm}, {"MatMul", infer_matmul},
-    {"Relu", infer_unary}, {"LeakyRelu", infer_unary}, {"Sigmoid", infer_unary},
-    {"HardSigmoid", infer_unary}, {"HardSwish", infer_unary}, {"Tanh", infer_unary},
-    {"Clip", infer_clip}, {"Add", infer_binary}, {"Sub", infer_binary},
-    {"Mul", infer_binary}, {"Div", infer_binary}, {"Max", infer_binary},
-    {"Min", infer_binary}, {"BatchNormalization", infer_batchnorm},
-    {"MaxPool", infer_pool}, {"AveragePool", infer_pool},
-    {"GlobalAveragePool", infer_global_pool}, {"GlobalMaxPool", infer_global_pool},
-    {"Flatten", infer_reshape}, {"Reshape", infer_reshape}, {"Squeeze", infer_reshape},
-    {"Unsqueeze", infer_reshape}, {"Transpose", infer_transpose}, {"Concat", infer_concat},
-    {"Pad", infer_pad}, {"Softmax", infer_softmax}, {"Identity", infer_identity},
-    {"Dropout", infer_identity}, {"Constant", infer_constant}, {"Shape", infer_shape_op},
-    {"Gather", infer_gather}, {"Slice", infer_slice},
-    {"ConstantOfShape", infer_constant_of_shape}, {"Cast", infer_cast}, {"Range", infer_range},
-};
 
 int gr__infer_node(gr_graph *g, int i, chm_err *e) {
   gr_node *n = &g->nodes[i];
@@ -751,7 +727,5 @@ int gr__infer_node(gr_graph *g, int i, chm_err *e) {
     if (x && x->dtype == GR_UNDEFINED)
       return gr_node_error(e, g, n, "the shape of input '%s' is unknown", x->name);
   }
-  for (size_t k = 0; k < sizeof table / sizeof *table; k++)
-    if (strcmp(table[k].op, n->op) == 0) return table[k].fn(g, n, e);
-  return gr_node_error(e, g, n, "unsupported operator");
+  return gr__ops[n->op].infer(g, n, e);
 }

@@ -23,6 +23,10 @@
 #include "chamcc/util.h"
 
 enum { GR_MAX_RANK = 8 };
+/* The largest tensor chamcc accepts, in elements (8 GiB of float32); also
+ * the largest dimension. Larger ones are refused by name at import or at
+ * shape inference (graph/dims.c), so no size computed later can overflow. */
+#define GR_MAX_ELEMS ((int64_t)1 << 31)
 
 typedef enum gr_dtype {
   GR_UNDEFINED, /* not known yet (only during import) */
@@ -77,9 +81,28 @@ typedef enum gr_act {
   GR_ACT_TANH,        /* tanh(x) */
 } gr_act;
 
+/* The operators, one per line of include/chamcc/ops.def. GR_OP_NONE marks
+ * a node a pass has deleted (gone after the pass). */
+typedef enum gr_op {
+  GR_OP_NONE,
+#define GR_OP(id, name, min_in, max_in, min_out, max_out, kind, act, infer, eval) GR_OP_##id,
+#include "chamcc/ops.def"
+#undef GR_OP
+  GR_N_OPS
+} gr_op;
+
+/* What becomes of an operator (the KIND column of ops.def). */
+typedef enum gr_op_kind {
+  GR_OPK_FOLD,   /* compile-time only: must fold to a constant */
+  GR_OPK_GONE,   /* rewritten away by the graph passes */
+  GR_OPK_RUN,    /* lowered by codegen */
+  GR_OPK_UNARY,  /* lowered; elementwise, one input, an activation */
+  GR_OPK_BINARY, /* lowered; elementwise, two broadcast inputs */
+} gr_op_kind;
+
 typedef struct gr_node {
   char *name;       /* node name, or "OP_i" when the file gave none */
-  char *op;         /* ONNX op type (normalized, see above) */
+  gr_op op;         /* operator (normalized, see above); GR_OP_NONE = deleted */
   int n_in;         /* number of inputs */
   int *in;          /* tensor indices; -1 for an omitted optional input */
   int n_out;        /* number of outputs */
@@ -134,6 +157,15 @@ float gr_attr_float(const gr_node *n, const char *name, float dflt);
 int gr_attr_ints(const gr_node *n, const char *name, const int64_t **v); /* count, 0 if absent */
 const char *gr_attr_string(const gr_node *n, const char *name, const char *dflt);
 int64_t gr_numel(const gr_tensor *t);            /* element count */
+
+/* ---- graph/ops.c: the operator table ---- */
+
+const char *gr_op_name(gr_op op);                /* ONNX name, "?" for GR_OP_NONE */
+gr_op gr_op_find(const char *name);              /* GR_OP_NONE if chamcc does not know it */
+gr_op_kind gr_op_kind_of(gr_op op);
+/* The activation a UNARY node computes, with its parameters (Clip min/max,
+ * LeakyRelu alpha, HardSigmoid alpha/beta); GR_ACT_NONE for other ops. */
+gr_act gr_node_act(const gr_node *n, float *a, float *b);
 int gr_node_error(chm_err *e, const gr_graph *g, const gr_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));       /* "PATH: node 'NAME' (OP): ..." */
 void gr_dump(const gr_graph *g, void *file);     /* readable listing to a FILE* */

@@ -131,7 +131,7 @@ ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p); /
 
 /* Elementwise ops on plain tensors with numpy broadcasting (rank <= 8). */
 typedef struct tpl_elt {
-  const char *op;                 /* ONNX op: Add, Sub, Mul, Div, Max, Min, Relu, ... */
+  ir_op op;                       /* binary: IR_ADD, IR_SUB, IR_MUL, IR_DIV, IR_MAX, IR_MIN */
   int rank;                       /* of the output */
   int64_t shape[GR_MAX_RANK];     /* output shape */
   int n_in;                       /* 1 or 2 */

@@ -11,10 +11,16 @@
 # not a C identifier, no arguments). The models are written at
 # test time by make_bad_models.py (/usr/bin/python3 + onnx); without them
 # only the cases that need no Python run.
+# Shapes that overflow or exceed chamcc's limit of 2^31 elements (Pad of
+# 2^62 and 2^31, Conv pads 2^40, dilation and stride 2^62, ConstantOfShape
+# of 2^62 into a Concat, a Reshape product, a broadcast, a Concat sum, a
+# Range, a graph input of 2^40 elements) must be refused within 10 seconds
+# with a message that names the node and says 2^31.
 # Each case passes when chamcc exits non-zero without crashing (not 124
 # timeout, not >= 128 signal), its stderr starts with "chamcc: " and names
-# the file (and, where there is one, the node as node 'NAME'), and no
-# libmodel.a or model.h is left behind.
+# the file (and, where there is one, the node as node 'NAME'; with `want=TEXT`
+# before the call, also TEXT), and no libmodel.a or model.h is left behind.
+# `limit=SECONDS` before the call sets the timeout (60 by default).
 TEST_NAME=badinput
 source "$(dirname "$0")/lib.sh"
 parse_common_args "$@"
@@ -53,7 +59,7 @@ check() {
   elif [ ${#args[@]} -eq 0 ]; then args=("$file" -o "$W/out/libmodel.a" --name model)
   fi
   rm -f "$W/out/"*
-  timeout 60 "$CHAMCC" "${args[@]}" >"$W/$name.out" 2>"$W/$name.err"
+  timeout "${limit:-60}" "$CHAMCC" "${args[@]}" >"$W/$name.out" 2>"$W/$name.err"
   local rc=$? why=""
   local first
   first=$(head -n1 "$W/$name.err")
@@ -65,6 +71,8 @@ check() {
     why="stderr does not name the file"
   elif [ -n "$node" ] && ! grep -qF "node '$node'" "$W/$name.err"; then
     why="stderr does not name node '$node'"
+  elif [ -n "${want:-}" ] && ! grep -qF -e "$want" "$W/$name.err"; then
+    why="stderr does not say '$want'"
   elif [ -n "$(ls -A "$W/out")" ]; then why="left behind: $(ls -A "$W/out" | tr '\n' ' ')"
   fi
   if [ -z "$why" ]; then
@@ -88,6 +96,13 @@ check shape_mismatch "$W/shape_mismatch.onnx" bad_add
 check dangling_name "$W/dangling.onnx" dangling_relu
 check int64_input "$W/int64_input.onnx" ""
 check external_escape "$W/models/external_escape.onnx" ""
+for f in "$W"/overflow_*.onnx; do
+  [ -e "$f" ] || continue
+  name=$(basename "$f" .onnx)
+  node=big
+  [ "$name" = overflow_input_dims ] && node=""
+  want="2^31" limit=10 check "$name" "$f" "$node"
+done
 if [ -f "$good" ]; then
   check bad_option "" "" "$good" -o "$W/out/libmodel.a" --name model --frobnicate
   check missing_o_value "" "" "$good" -o

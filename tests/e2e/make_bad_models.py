@@ -12,6 +12,8 @@ OUTDIR/shape_mismatch.onnx  node 'bad_add' (Add) of [1,3,4] and [1,5,4]
 OUTDIR/dangling.onnx        node 'dangling_relu' (Relu) reads 'nowhere', which
                             nothing produces
 OUTDIR/int64_input.onnx     a graph input of type int64
+OUTDIR/overflow_*.onnx      shapes that overflow int64 or exceed 2^31 elements,
+                            each in node 'big' (see overflow_models)
 OUTDIR/models/external_escape.onnx  initializer 'w' with external data at
                             '../secret.bin' (outside the model's folder; the
                             file OUTDIR/secret.bin exists, to tempt the reader)
@@ -85,6 +87,50 @@ def main():
         e.key, e.value = k, v
     save(model([helper.make_node("MatMul", ["x", "w"], ["y"], name="leaky_matmul")],
                [vi("x", [1, 4])], [vi("y", [1, 4])], [w]), "models/external_escape.onnx")
+    for name, m in overflow_models():
+        save(m, "overflow_%s.onnx" % name)
+
+
+def i64(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+
+def overflow_models():
+    """One model per class of size overflow; the offending node is 'big'
+    (input_dims: the graph input 'x' of 2^40 elements, no node)."""
+    x4 = [vi("x", [1, 1, 4, 4])]
+    y = [vi("y", None)]
+    w = numpy_helper.from_array(np.ones((1, 1, 3, 3), np.float32), "w")
+    conv = lambda **kw: model([helper.make_node("Conv", ["x", "w"], ["y"], name="big", **kw)],
+                              x4, y, [w])
+    pad = lambda p: model([helper.make_node("Pad", ["x", "p"], ["y"], name="big")], x4, y,
+                          [i64("p", [0, 0, p, 0, 0, 0, p, 0])])
+    yield "pad_2_62", pad(1 << 62)
+    yield "pad_2_31", pad(1 << 31)
+    yield "conv_pads_2_40", conv(pads=[1 << 40] * 4)
+    yield "conv_dilation_2_62", conv(dilations=[1 << 62, 1])
+    yield "conv_stride_2_62", conv(strides=[1 << 62, 1])
+    yield "constant_of_shape", model(
+        [helper.make_node("ConstantOfShape", ["s"], ["c"], name="big"),
+         helper.make_node("Concat", ["c", "v"], ["y"], name="cat", axis=0)],
+        [vi("v", [4])], y, [i64("s", [1 << 62])])
+    yield "reshape_product", model(
+        [helper.make_node("Reshape", ["x", "s"], ["y"], name="big")], x4, y,
+        [i64("s", [1 << 40, 1 << 40, -1])])
+    yield "broadcast", model([helper.make_node("Add", ["a", "b"], ["y"], name="big")],
+                             [vi("a", [65536, 1]), vi("b", [1, 65536])], y)
+    yield "concat_sum", model(
+        [helper.make_node("Concat", ["a"] * 40000, ["y"], name="big", axis=0)],
+        [vi("a", [65536])], y)
+    yield "range", model(
+        [helper.make_node("Range", ["r0", "r1", "r2"], ["r"], name="big"),
+         helper.make_node("Cast", ["r"], ["rf"], name="cast", to=TensorProto.FLOAT),
+         helper.make_node("Add", ["v", "rf"], ["y"], name="add")],
+        [vi("v", [1])], y,
+        [numpy_helper.from_array(np.array(v, np.float32), n)
+         for n, v in (("r0", 0.0), ("r1", 1e30), ("r2", 1.0))])
+    yield "input_dims", model([helper.make_node("Relu", ["x"], ["y"], name="relu")],
+                              [vi("x", [1 << 20, 1 << 20])], y)
 
 
 if __name__ == "__main__":

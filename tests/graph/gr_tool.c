@@ -39,7 +39,8 @@ static const char *check_invariants(const gr_graph *g) {
   }
   for (int i = 0; i < g->n_nodes; i++) {
     const gr_node *n = &g->nodes[i];
-    if (!is_final_op(n->op)) return "an op that should be gone";
+    const char *op = gr_op_name(n->op);
+    if (!is_final_op(op)) return "an op that should be gone";
     for (int j = 0; j <= n->n_in; j++) {
       int t = j < n->n_in ? n->in[j] : n->residual;
       if (t < -1 || t >= g->n_tensors) return "bad input index";
@@ -51,11 +52,11 @@ static const char *check_invariants(const gr_graph *g) {
     for (int j = 0; j < n->n_out; j++)
       if (n->out[j] < 0 || n->out[j] >= g->n_tensors || g->tensors[n->out[j]].producer != i)
         return "bad output";
-    if (strcmp(n->op, "Reshape") == 0 &&
+    if (strcmp(op, "Reshape") == 0 &&
         (n->n_in != 1 || gr_numel(&g->tensors[n->in[0]]) != gr_numel(&g->tensors[n->out[0]])))
       return "bad Reshape";
     const int64_t *v;
-    if ((strcmp(n->op, "Conv") == 0 || strstr(n->op, "Pool")) && !strstr(n->op, "Global") &&
+    if ((strcmp(op, "Conv") == 0 || strstr(op, "Pool")) && !strstr(op, "Global") &&
         gr_attr_ints(n, "pads", &v) != 2 * (g->tensors[n->in[0]].rank - 2))
       return "pads not normalized";
   }

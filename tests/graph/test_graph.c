@@ -55,13 +55,13 @@ static void expect_error(mb *m, const char *name, const char *want) {
 
 static gr_node *find_node(gr_graph *g, const char *op) {
   for (int i = 0; i < g->n_nodes; i++)
-    if (strcmp(g->nodes[i].op, op) == 0) return &g->nodes[i];
+    if (strcmp(gr_op_name(g->nodes[i].op), op) == 0) return &g->nodes[i];
   return NULL;
 }
 
 static int count_op(const gr_graph *g, const char *op) {
   int k = 0;
-  for (int i = 0; i < g->n_nodes; i++) k += strcmp(g->nodes[i].op, op) == 0;
+  for (int i = 0; i < g->n_nodes; i++) k += strcmp(gr_op_name(g->nodes[i].op), op) == 0;
   return k;
 }
 
@@ -200,9 +200,9 @@ static void test_import_reverse_order(void) {
   CHECK(g);
   if (!g) return;
   CHECK(g->n_nodes == 3);
-  CHECK(strcmp(g->nodes[0].op, "Conv") == 0 && g->nodes[0].act == GR_ACT_RELU);
-  CHECK(strcmp(g->nodes[1].op, "GlobalAveragePool") == 0);
-  CHECK(strcmp(g->nodes[2].op, "Reshape") == 0);
+  CHECK(strcmp(gr_op_name(g->nodes[0].op), "Conv") == 0 && g->nodes[0].act == GR_ACT_RELU);
+  CHECK(strcmp(gr_op_name(g->nodes[1].op), "GlobalAveragePool") == 0);
+  CHECK(strcmp(gr_op_name(g->nodes[2].op), "Reshape") == 0);
   CHECK(shape_is(tensor(g, "y"), 2, S(1, 8)));
   gr_free(g);
 }
@@ -650,7 +650,7 @@ static void test_batchnorm_fold(void) {
   CHECK(g && g->n_nodes == 1);
   if (!g || g->n_nodes != 1) return gr_free(g);
   gr_node *conv = &g->nodes[0];
-  CHECK(strcmp(conv->op, "Conv") == 0 && conv->n_in == 3);
+  CHECK(strcmp(gr_op_name(conv->op), "Conv") == 0 && conv->n_in == 3);
   CHECK(strcmp(g->tensors[conv->out[0]].name, "y") == 0);
   float ref[M * H * W], got[M * H * W];
   naive_conv(x, C, H, W, w, b, M, ref);
@@ -684,7 +684,7 @@ static void test_batchnorm_mul_add(void) {
   CHECK(g && g->n_nodes == 2);
   if (!g || g->n_nodes != 2) return gr_free(g);
   gr_node *mul = &g->nodes[0], *add = &g->nodes[1];
-  CHECK(strcmp(mul->op, "Mul") == 0 && strcmp(add->op, "Add") == 0);
+  CHECK(strcmp(gr_op_name(mul->op), "Mul") == 0 && strcmp(gr_op_name(add->op), "Add") == 0);
   const gr_tensor *s = &g->tensors[mul->in[1]], *h = &g->tensors[add->in[1]];
   CHECK(shape_is(s, 3, S(C, 1, 1)) && shape_is(h, 3, S(C, 1, 1)));
   for (int c = 0; c < C; c++) {
@@ -779,7 +779,7 @@ static void test_matmul_bias_gemm(void) {
   CHECK(g && g->n_nodes == 1);
   if (g && g->n_nodes == 1) {
     gr_node *n = &g->nodes[0];
-    CHECK(strcmp(n->op, "Gemm") == 0 && n->n_in == 3);
+    CHECK(strcmp(gr_op_name(n->op), "Gemm") == 0 && n->n_in == 3);
     CHECK(gr_attr_int(n, "transB", 9) == 0 && gr_attr_float(n, "alpha", 0) == 1);
     CHECK(shape_is(tensor(g, "y"), 2, S(1, 3)));
   }
@@ -807,7 +807,7 @@ static void test_shape_subgraph(void) {
   gr_graph *g = load(m, "shape_subgraph", false, &e);
   CHECK(g && g->n_nodes == 2);
   if (g && g->n_nodes == 2) {
-    CHECK(strcmp(g->nodes[1].op, "Reshape") == 0 && g->nodes[1].n_in == 1);
+    CHECK(strcmp(gr_op_name(g->nodes[1].op), "Reshape") == 0 && g->nodes[1].n_in == 1);
     CHECK(shape_is(tensor(g, "y"), 2, S(1, 72)));
     CHECK(count_op(g, "Shape") == 0 && count_op(g, "Gather") == 0);
   }
@@ -957,7 +957,7 @@ static void test_max_min_chain(void) {
   CHECK(g && count_op(g, "Max") == 3);
   for (int i = 0; g && i < g->n_nodes; i++) CHECK(g->nodes[i].n_in == 2 || g->nodes[i].n_in == 1);
   gr_tensor *y = g ? tensor(g, "y") : NULL;
-  CHECK(y && y->producer >= 0 && strcmp(g->nodes[y->producer].op, "Max") == 0);
+  CHECK(y && y->producer >= 0 && strcmp(gr_op_name(g->nodes[y->producer].op), "Max") == 0);
   CHECK(g && count_op(g, "Reshape") == 1); /* Min of one input: a copy into output z */
   gr_free(g);
 }
@@ -975,8 +975,8 @@ static void test_identity_output(void) {
   gr_graph *g = load(m, "identity", false, &e);
   CHECK(g && g->n_nodes == 3);
   if (g && g->n_nodes == 3) {
-    CHECK(strcmp(g->nodes[0].op, "Relu") == 0 && g->nodes[0].in[0] == g->inputs[0]);
-    CHECK(strcmp(g->nodes[2].op, "Reshape") == 0);
+    CHECK(strcmp(gr_op_name(g->nodes[0].op), "Relu") == 0 && g->nodes[0].in[0] == g->inputs[0]);
+    CHECK(strcmp(gr_op_name(g->nodes[2].op), "Reshape") == 0);
     CHECK(strcmp(g->tensors[g->outputs[0]].name, "y") == 0);
   }
   gr_free(g);
@@ -1029,6 +1029,76 @@ static void test_dtype_errors(void) {
   expect_error(m, "runtime_gather", "node 'g' (Gather): is supported only on constants");
 }
 
+/* ---- the operator table and checked shape arithmetic ---- */
+
+static void test_op_table(void) {
+  for (int op = GR_OP_NONE + 1; op < GR_N_OPS; op++) {
+    const gr_op_def *d = &gr__ops[op];
+    CHECK(gr_op_find(gr_op_name((gr_op)op)) == op); /* names are unique and found */
+    CHECK(d->infer != NULL && d->eval != NULL);
+    CHECK(d->min_in <= d->max_in && d->min_out <= d->max_out && d->min_out >= 1);
+    CHECK((d->kind == GR_OPK_UNARY) == (d->act != GR_ACT_NONE)); /* exactly the activations */
+    if (d->kind == GR_OPK_FOLD) CHECK(d->eval != gr__eval_none); /* fold-only ops must fold */
+  }
+  CHECK(gr_op_find("LSTM") == GR_OP_NONE && gr_op_find("") == GR_OP_NONE);
+  CHECK(strcmp(gr_op_name(GR_OP_NONE), "?") == 0 && strcmp(gr_op_name(GR_OP_CONV), "Conv") == 0);
+  gr_node n = {.op = GR_OP_CLIP};
+  float a, b;
+  CHECK(gr_node_act(&n, &a, &b) == GR_ACT_CLIP && a == -INFINITY && b == INFINITY);
+  n.op = GR_OP_CONV;
+  CHECK(gr_node_act(&n, &a, &b) == GR_ACT_NONE);
+}
+
+static void test_dim_arithmetic(void) {
+  bool bad = false;
+  CHECK(gr__dim_add(GR_MAX_ELEMS - 1, 1, &bad) == GR_MAX_ELEMS && !bad);
+  CHECK(gr__dim_mul(1 << 16, 1 << 15, &bad) == GR_MAX_ELEMS && !bad);
+  CHECK(gr__dim_prod(S(2, 3, 4), 3, &bad) == 24 && !bad);
+  CHECK(gr__dim_prod(S(0), 0, &bad) == 1 && !bad);
+  gr__dim_add(GR_MAX_ELEMS, 1, &bad);
+  CHECK(bad);
+  bad = false;
+  gr__dim_mul(1LL << 62, 4, &bad); /* would wrap to 0 in int64 */
+  CHECK(bad);
+  bad = false;
+  gr__dim_add(-1, 1, &bad);
+  CHECK(bad);
+  bad = false;
+  gr__dim_prod(S(1LL << 40, 1LL << 40, 0), 3, &bad); /* a later 0 does not clear it */
+  CHECK(bad);
+  bad = false;
+  gr__dim_mul(0, INT64_MAX, &bad); /* an operand out of range is bad even times zero */
+  CHECK(bad);
+}
+
+/* Slice steps and bounds at the ends of int64 give the ONNX answer, no overflow. */
+static void test_slice_extremes(void) {
+  static const struct {
+    int64_t start, end, step, count; /* on an axis of 4 */
+  } cases[] = {
+      {3, INT64_MIN, INT64_MIN, 1}, {0, INT64_MAX, INT64_MAX, 1}, {INT64_MIN, INT64_MAX, 1, 4},
+      {INT64_MAX, INT64_MIN, -1, 4}, {-2, INT64_MAX, 2, 1},       {1, 4, -1, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    mb *m = mb_new(13);
+    mb_input(m, "x", 2, S(2, 5));
+    mb_init_i64(m, "st", 1, S(1), S(cases[i].start), MB_RAW);
+    mb_init_i64(m, "en", 1, S(1), S(cases[i].end), MB_RAW);
+    mb_init_i64(m, "ax", 1, S(1), S(0), MB_RAW);
+    mb_init_i64(m, "sp", 1, S(1), S(cases[i].step), MB_RAW);
+    mb_node(m, "Shape", "shape", "x", "s");
+    mb_attr_i(mb_node(m, "Concat", "cat", "s s", "s2"), m, "axis", 0); /* [2,5,2,5] */
+    mb_node(m, "Slice", "slice", "s2 st en ax sp", "part");
+    mb_output(m, "part");
+    char name[32];
+    snprintf(name, sizeof name, "slice_ext%zu", i);
+    chm_err e;
+    gr_graph *g = load(m, name, false, &e);
+    CHECK(g && shape_is(tensor(g, "part"), 1, S(cases[i].count)));
+    gr_free(g);
+  }
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1060,6 +1130,9 @@ static const struct {
     {"identity_output", test_identity_output},
     {"matmul_shapes", test_matmul_shapes},
     {"dtype_errors", test_dtype_errors},
+    {"op_table", test_op_table},
+    {"dim_arithmetic", test_dim_arithmetic},
+    {"slice_extremes", test_slice_extremes},
 };
 
 int main(int argc, char **argv) {
