@@ -124,7 +124,7 @@ static double time_configs(const tune_task *t, const cg_target *tgt, cfgs_t *cfg
   int n = cfgs->len;
   int *idx = chm_calloc((size_t)n * TUNE_MAX_KNOBS + 1, sizeof *idx);
   for (int c = 0; c < n; c++) memcpy(idx + c * TUNE_MAX_KNOBS, cfgs->data[c].idx, sizeof cfgs->data[c].idx);
-  tune_built **b = tune_build_batch(m, idx, n, 0);
+  tune_built **b = tune_build_batch(m, idx, n, 0, NULL);
   free(idx);
   double *g = chm_calloc((size_t)n * rounds, sizeof *g);
   for (int k = 0; k < rounds; k++)

@@ -217,11 +217,20 @@ static char *header_path(const char *output, const char *name) {
 
 /* ---- tuning ---- */
 
-static volatile int interrupted; /* set by SIGINT / SIGTERM: stop after the current measurement */
+static volatile int interrupted; /* the signal (SIGINT / SIGTERM) that asked to stop after the current measurement */
 
-static void on_signal(int sig) {
-  (void)sig;
-  interrupted = 1;
+static void on_signal(int sig) { interrupted = sig; }
+
+/* Ctrl-C or SIGTERM while tuning: finish the measurement in flight (its
+ * child ignores the terminal), write it, stop. A second one ends chamcc at
+ * once (SA_RESETHAND); the log still holds only whole records. */
+static void catch_interrupts(void) {
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART | SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
 }
 
 typedef struct progress_state {
@@ -271,8 +280,10 @@ static char *default_log(void) {
   return p;
 }
 
-/* Tunes the model's tasks that the log lacks; returns 0 or dies. */
-static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log) {
+/* Tunes the model's tasks that the log lacks; returns or dies (saying how
+ * many measurements it saved). */
+static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log,
+                       const char *logpath) {
   chm_err e = {0};
   tune_task *tasks = NULL;
   int n = 0;
@@ -285,6 +296,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
     ps.total += have < budget[i] ? budget[i] - have : 0;
   }
   if (o->runner && ps.total && rmt_probe(o->runner, &e)) die(e.msg); /* now, not once per candidate */
+  catch_interrupts(); /* before saying so: a test waits for the line below */
   if (!o->quiet && ps.total)
     fprintf(stderr, "chamcc: tuning %d tasks with %s: %d measurements to make (log has the rest)\n", n,
             o->tuner ? o->tuner : "chameleon", ps.total);
@@ -302,19 +314,18 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.stop = &interrupted;
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  int rc = 0;
+  int rc = 0, size0 = tune_log_size(log);
   for (int i = 0; i < n && !rc && !interrupted; i++) rc = tune_task_run(&s, &tasks[i], budget[i], i, n, &e);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   free(budget);
   free(tasks);
-  if (rc) die(e.msg);
-  if (interrupted) {
-    fprintf(stderr, "\nchamcc: interrupted; %d measurements are saved in the log\n", ps.done);
-    exit(130);
-  }
+  if (!rc && !interrupted) return;
+  int saved = tune_log_size(log) - size0;
+  if (rc) fprintf(stderr, "%schamcc: %s\n", ps.tty ? "\n" : "", e.msg);
+  else fprintf(stderr, "%schamcc: interrupted (%s)\n", ps.tty ? "\n" : "", strsignal(interrupted));
+  fprintf(stderr, "chamcc: %d measurements saved in %s; the same command continues from there\n", saved, logpath);
+  exit(rc ? 1 : 128 + interrupted);
 }
 
 /* chamcc report LOG... -o FILE.svg: curves per task and tuner, a table on stdout. */
@@ -389,7 +400,7 @@ int main(int argc, char **argv) {
             "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are "
             "ignored\n",
             logpath, tune_log_stale(log), target.triple, target.cpu);
-  if (measure && (native || o.runner)) tune_model(&o, g, &target, log);
+  if (measure && (native || o.runner)) tune_model(&o, g, &target, log, logpath);
   if (o.tune_only) {
     if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);
     tune_log_close(log);

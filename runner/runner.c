@@ -199,7 +199,7 @@ static void measure(const rmt_task *t, const unsigned char *so, uint64_t size, r
   char path[4096];
   if (write_temp(so, size, path, sizeof path)) {
     memset(r, 0, sizeof *r);
-    r->status = RMT_RUNTIME_ERROR;
+    r->status = RMT_INFRA_ERROR;
     snprintf(r->message, sizeof r->message, "runner: cannot write the candidate to %.100s: %s", path,
              strerror(errno));
     return;

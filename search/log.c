@@ -11,7 +11,9 @@
  *
  * (build_s, fit_s and opt_s are optional: logs written before they existed
  * read as 0. "confirm":1 marks a confirmation, see search.h; absent is 0.
- * "kernels" is the kernel revision, TUNE_KERNELS; absent is 1.)
+ * "kernels" is the kernel revision, TUNE_KERNELS; absent is 1. There is no
+ * "infra_error" line: a failure of the measuring itself is no measurement,
+ * and tune_log_append refuses it.)
  *
  * Writing: the line is built in memory by hand (doubles with the fewest of
  * 15, 16 or 17 digits that read back bit for bit: cJSON's printer accepts
@@ -100,9 +102,12 @@ static const char *const status_names[] = {
     [TUNE_WRONG_ANSWER] = "wrong_answer",
     [TUNE_TIMEOUT] = "timeout",
 };
+/* The statuses a line may carry: an infra error is no measurement. */
 enum { N_STATUS = sizeof status_names / sizeof status_names[0] };
+_Static_assert(N_STATUS == (int)TUNE_INFRA_ERROR, "every status but infra_error is written");
 
 const char *tune_status_name(tune_status s) {
+  if (s == TUNE_INFRA_ERROR) return "infra_error";
   return (unsigned)s < N_STATUS ? status_names[s] : "unknown";
 }
 
@@ -690,6 +695,8 @@ static int check_record(const tune_log *l, const tune_record *r, chm_err *e) {
     return chm_errorf(e, "tuning log: record has %d times", r->n_times);
   if (r->confirm != 0 && r->confirm != 1)
     return chm_errorf(e, "tuning log: record has confirm = %d", r->confirm);
+  if (r->status == TUNE_INFRA_ERROR)
+    return chm_errorf(e, "tuning log: an infra_error is not a measurement (%s)", r->message);
   if ((unsigned)r->status >= N_STATUS)
     return chm_errorf(e, "tuning log: record has status %d", (int)r->status);
   for (int i = 0; i < r->n_config; i++)

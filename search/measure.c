@@ -9,9 +9,11 @@
  * once and compares its output with the reference (wrong answer), then
  * times it: after a warm-up, `number` runs per repeat, doubled until a
  * repeat lasts min_repeat_ms, and `repeats` repeats. It writes a fixed-size
- * report to a pipe. A child killed by a signal is a runtime error; one that
- * outlives the timeout is killed and reported as a timeout. The check, the
- * timing and the child are search/remote_bench.c, shared with the runner.
+ * report to a pipe. A child that crashed is a runtime error; one that
+ * outlives the timeout is killed and reported as a timeout; one that failed
+ * for reasons of its own (killed from outside) is an infra error. The
+ * check, the timing and the child are search/remote_bench.c, shared with
+ * the runner.
  *
  * With opts.runner set, candidates are measured on another machine (a
  * board): each is built for the session's target, emitted as an object,
@@ -30,7 +32,7 @@
 _Static_assert((int)RMT_MAX_TIMES == (int)TUNE_MAX_REPEATS, "a RESULT carries a tune_record's times");
 _Static_assert(RMT_OK == (int)TUNE_OK && RMT_COMPILE_ERROR == (int)TUNE_COMPILE_ERROR &&
                    RMT_RUNTIME_ERROR == (int)TUNE_RUNTIME_ERROR && RMT_WRONG_ANSWER == (int)TUNE_WRONG_ANSWER &&
-                   RMT_TIMEOUT == (int)TUNE_TIMEOUT,
+                   RMT_TIMEOUT == (int)TUNE_TIMEOUT && RMT_INFRA_ERROR == (int)TUNE_INFRA_ERROR,
                "a RESULT's status is a tune_status");
 
 struct tune_measurer {

@@ -6,9 +6,10 @@
  * target and links it with ld.lld (any target, no cross toolchain needed).
  * The client connects lazily, sends the TASK once per connection, then one
  * CANDIDATE per measurement and waits for its RESULT. Whatever goes wrong
- * on the network (refused, lost, silent) becomes a timeout result that
- * names the runner, and the connection is dropped: the next candidate
- * reconnects, so a runner restarted on the board picks up where it left.
+ * on the network (refused, lost, silent) becomes an infra error that names
+ * the runner (the candidate is not at fault: the tuner records nothing),
+ * and the connection is dropped: the next candidate reconnects, so a
+ * runner restarted on the board picks up where it left.
  */
 #define _GNU_SOURCE
 #include "chamcc/remote.h"
@@ -271,11 +272,11 @@ static void hang_up(rmt_client *c) {
   c->conn.fd = -1;
 }
 
-/* A timeout result that says what happened ("runner ADDR: what[: detail]"),
+/* An infra error that says what happened ("runner ADDR: what[: detail]"),
  * and a fresh connection next time. */
 static void lost(rmt_client *c, rmt_result *r, const char *what, const char *detail) {
   memset(r, 0, sizeof *r);
-  r->status = RMT_TIMEOUT;
+  r->status = RMT_INFRA_ERROR;
   snprintf(r->message, sizeof r->message, "runner %.60s: %.70s%s%.60s", c->addr, what, detail ? ": " : "",
            detail ? detail : "");
   hang_up(c);
@@ -304,7 +305,7 @@ static int ensure_connected(rmt_client *c, rmt_result *r) {
   int fd = dial(c->addr, why, sizeof why);
   if (fd < 0) {
     memset(r, 0, sizeof *r);
-    r->status = RMT_TIMEOUT;
+    r->status = RMT_INFRA_ERROR;
     snprintf(r->message, sizeof r->message, "runner %.190s", why);
     return -1;
   }
@@ -319,25 +320,30 @@ static int ensure_connected(rmt_client *c, rmt_result *r) {
   return 0;
 }
 
-/* Reads the answer to a candidate into r. */
-static void read_answer(rmt_client *c, rmt_result *r) {
+/* Reads the answer to a candidate into r; -1 if the runner gave none (r
+ * says why). */
+static int read_answer(rmt_client *c, rmt_result *r) {
   uint32_t type = 0;
   unsigned char *p = NULL;
   uint64_t n = 0;
-  int got = rmt_recv(&c->conn, &type, &p, &n);
+  int got = rmt_recv(&c->conn, &type, &p, &n), rc = -1;
   if (got == RMT_CLOSED) {
     lost(c, r, "connection closed before the result (runner stopped or crashed?)", NULL);
   } else if (got != RMT_GOT) {
     lost(c, r, "waiting for the result", c->conn.why);
   } else if (type == RMT_ERROR) { /* the runner refused what we sent: versions differ, or a bug */
     memset(r, 0, sizeof *r);
-    r->status = RMT_RUNTIME_ERROR;
+    r->status = RMT_INFRA_ERROR;
     snprintf(r->message, sizeof r->message, "runner %.40s refused: %.140s", c->addr, (char *)p);
     hang_up(c);
+    rc = 0;
   } else if (type != RMT_RESULT || rmt_result_decode(p, n, r)) {
     lost(c, r, "malformed answer (is that port a chamcc-runner?)", NULL);
+  } else {
+    rc = 0;
   }
   free(p);
+  return rc;
 }
 
 void rmt_client_measure(rmt_client *c, const unsigned char *so, size_t size, rmt_result *r) {
@@ -347,8 +353,7 @@ void rmt_client_measure(rmt_client *c, const unsigned char *so, size_t size, rmt
     char why[256];
     snprintf(why, sizeof why, "%s", c->conn.why);
     set_timeouts(c->conn.fd, 1);
-    read_answer(c, r);
-    if (r->status == RMT_TIMEOUT) lost(c, r, "sending a candidate", why);
+    if (read_answer(c, r)) lost(c, r, "sending a candidate", why);
     hang_up(c);
     return;
   }

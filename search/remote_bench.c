@@ -7,6 +7,12 @@
  * measurements the same: the same check, the same timing loop, the same
  * classification of crashes and timeouts. Only libc (Linux) here: the
  * runner is a small program for a board.
+ *
+ * The child is in a process group of its own and ignores the terminal's
+ * signals: Ctrl-C goes to the whole foreground group, and a measurement it
+ * killed would be recorded as the config's crash. A death the config did
+ * not cause (a signal from outside, a failed fork) is an infra error, which
+ * the tuner does not record.
  */
 #define _GNU_SOURCE /* strsignal */
 #include "chamcc/remote.h"
@@ -14,6 +20,8 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +161,11 @@ static size_t read_result(int fd, double deadline, rmt_result *r) {
   return got;
 }
 
+int rmt_signal_status(int sig) {
+  int crash = sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT || sig == SIGTRAP;
+  return crash ? RMT_RUNTIME_ERROR : RMT_INFRA_ERROR;
+}
+
 /* Why the child ended without a whole result. Its pipe closes a moment
  * before it becomes a zombie, so a dead child is waited for (up to the
  * deadline) rather than taken for a hanging one. */
@@ -168,23 +181,42 @@ static void classify_exit(pid_t pid, double deadline, double timeout_s, rmt_resu
     snprintf(r->message, sizeof r->message, "no result within %.1f s", timeout_s);
     return;
   }
-  r->status = RMT_RUNTIME_ERROR;
-  if (w < 0)
+  r->status = RMT_INFRA_ERROR;
+  if (w < 0) {
     snprintf(r->message, sizeof r->message, "waitpid: %s", strerror(errno));
-  else if (WIFSIGNALED(st))
-    snprintf(r->message, sizeof r->message, "killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
-  else
-    snprintf(r->message, sizeof r->message, "exited with status %d", WEXITSTATUS(st));
+  } else if (WIFSIGNALED(st)) {
+    r->status = rmt_signal_status(WTERMSIG(st));
+    snprintf(r->message, sizeof r->message, "killed by signal %d (%s)%s", WTERMSIG(st), strsignal(WTERMSIG(st)),
+             r->status == RMT_INFRA_ERROR ? " from outside" : "");
+  } else {
+    snprintf(r->message, sizeof r->message, "exited with status %d without a result", WEXITSTATUS(st));
+  }
 }
 
-static _Noreturn void child_main(int fd, pid_t parent, void (*child)(void *, rmt_result *), void *ctx) {
+/* The signals a terminal sends its foreground group, or a user to all. */
+static void terminal_signals(sigset_t *s) {
+  sigemptyset(s);
+  sigaddset(s, SIGINT);
+  sigaddset(s, SIGTERM);
+  sigaddset(s, SIGHUP);
+}
+
+/* Starts with the terminal signals blocked (see rmt_run_isolated). */
+static _Noreturn void child_main(int fd, pid_t parent, const sigset_t *mask, void (*child)(void *, rmt_result *),
+                                 void *ctx) {
   /* dies with its parent: a killed tuner or runner leaves no kernel
    * spinning, nor its sockets open */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(1);
+  /* out of the terminal's reach: a Ctrl-C is for the parent, which decides
+   * what an interrupt means; one that came before this is discarded here */
+  setpgid(0, 0);
+  int quiet[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++) signal(quiet[i], SIG_IGN);
+  pthread_sigmask(SIG_SETMASK, mask, NULL);
   /* a crash must kill the child, whatever handlers the parent installed
    * (sanitizers, the host program): the parent reads the signal */
-  int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTERM, SIGINT};
+  int sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP};
   for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) signal(sigs[i], SIG_DFL);
   rmt_result r;
   memset(&r, 0, sizeof r);
@@ -194,7 +226,7 @@ static _Noreturn void child_main(int fd, pid_t parent, void (*child)(void *, rmt
 }
 
 static void failed(rmt_result *r, const char *what) {
-  r->status = RMT_RUNTIME_ERROR;
+  r->status = RMT_INFRA_ERROR;
   snprintf(r->message, sizeof r->message, "%s: %s", what, strerror(errno));
 }
 
@@ -207,15 +239,19 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
     return;
   }
   fflush(NULL);
+  sigset_t term, mask; /* blocked until the child ignores them: no window for a Ctrl-C */
+  terminal_signals(&term);
+  pthread_sigmask(SIG_BLOCK, &term, &mask);
   pid_t parent = getpid(), pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    child_main(fds[1], parent, &mask, child, ctx);
+  }
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
   if (pid < 0) {
     failed(r, "fork");
     close(fds[0]), close(fds[1]);
     return;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    child_main(fds[1], parent, child, ctx);
   }
   close(fds[1]);
   double deadline = now() + timeout_s;
@@ -225,7 +261,7 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     *r = got;
     r->message[sizeof r->message - 1] = 0;
-    if (r->status < 0 || r->status >= RMT_N_STATUS || r->n_times < 0 || r->n_times > RMT_MAX_TIMES) {
+    if (r->status < 0 || r->status > RMT_TIMEOUT || r->n_times < 0 || r->n_times > RMT_MAX_TIMES) {
       r->status = RMT_RUNTIME_ERROR, r->n_times = 0; /* the kernel scribbled over the report */
       snprintf(r->message, sizeof r->message, "the child's report is corrupt");
     }

@@ -7,7 +7,11 @@
  * finished), then the method sees the results. On start the method is fed
  * the log's earlier records of the task, and the budget counts them: a
  * rerun after an interruption continues where it stopped and measures
- * nothing twice.
+ * nothing twice. When the caller's stop flag is set (Ctrl-C), the
+ * measurement in flight finishes and is written, the rest of the round is
+ * dropped. A failure of the measuring itself (an infra error: a lost
+ * runner, a child killed from outside) is not the config's: it is neither
+ * written nor counted, and the config may be proposed again.
  *
  * Each record also carries its share of the round's wall-clock costs
  * (batch compile, cost-model fit, optimizer search): summed over a run they
@@ -121,18 +125,19 @@ typedef struct build_job {
   const int *cfgs;          /* the batch */
   tune_built **out;         /* one result per config */
   int n;                    /* batch size */
+  volatile int *stop;       /* set: build no more */
   int next;                 /* next config to take (atomic) */
 } build_job;
 
 static void *build_worker(void *arg) {
   build_job *j = arg;
-  for (int i; (i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n;)
+  for (int i; (i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n && !(j->stop && *j->stop);)
     j->out[i] = tune_build(j->m, j->cfgs + i * TUNE_MAX_KNOBS);
   return NULL;
 }
 
-tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads) {
-  build_job j = {m, cfgs, chm_calloc((size_t)n + 1, sizeof(tune_built *)), n, 0};
+tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads, volatile int *stop) {
+  build_job j = {m, cfgs, chm_calloc((size_t)n + 1, sizeof(tune_built *)), n, stop, 0};
   int nt = threads > 0 ? threads : chm_num_cpus();
   if (nt > n) nt = n;
   pthread_t th[64];
@@ -179,25 +184,131 @@ static int confirm_pending(const tune_session *s, const tune_task *t) {
   return 0;
 }
 
+/* Whether the user asked to stop (the caller's flag, set by a signal). */
+static int stopped(const tune_session *s) { return s->stop && *s->stop; }
+
+/* Appends a measurement to the log. An infra error is none: nothing is
+ * written, and TUNE_INFRA_LIMIT of them in a row (*infra counts) fail the
+ * task, since the measuring itself is broken. 1 if written, 0 if not, -1
+ * on error. */
+static int record(tune_session *s, const tune_record *r, int *infra, chm_err *e) {
+  if (r->status != TUNE_INFRA_ERROR) {
+    *infra = 0;
+    return tune_log_append(s->log, r, e) ? -1 : 1;
+  }
+  if (++*infra < TUNE_INFRA_LIMIT) return 0;
+  chm_errorf(e, "measuring failed %d times in a row, not because of the configs (last: %s); "
+                "nothing was recorded for them",
+             *infra, r->message);
+  return -1;
+}
+
 /* Measures the finalists again, round after round (so that a slow spell of
  * the machine hits them all alike), until each has TUNE_CONFIRM_ROUNDS
  * confirmations; a resumed run makes only the missing ones. */
-static int confirm(tune_session *s, const tune_task *t, tune_measurer *m, chm_err *e) {
+static int confirm(tune_session *s, const tune_task *t, tune_measurer *m, int *infra, chm_err *e) {
   int (*fin)[TUNE_MAX_KNOBS] = chm_calloc(MAX_FINALISTS, sizeof *fin);
   int n = finalists(s->log, t, s->confirm, fin), rc = 0, nk = t->space.n_knobs;
-  tune_built **built = tune_build_batch(m, &fin[0][0], n, s->build_threads);
+  tune_built **built = tune_build_batch(m, &fin[0][0], n, s->build_threads, s->stop);
   for (int round = 0; round < TUNE_CONFIRM_ROUNDS && !rc; round++)
-    for (int i = 0; i < n && !rc && !(s->stop && *s->stop); i++) {
+    for (int i = 0; i < n && !rc && !stopped(s); i++) {
       if (tune_log_confirms(s->log, t->key, fin[i], nk) > round) continue;
       tune_record r;
       fill_record(s, t, fin[i], &r);
       r.confirm = 1;
       tune_run_built(m, built[i], &r);
-      rc = tune_log_append(s->log, &r, e); /* stamps the time */
+      rc = record(s, &r, infra, e) < 0; /* the log stamps the time */
     }
   for (int i = 0; i < n; i++) tune_built_free(built[i]);
   free(built);
   free(fin);
+  return rc ? -1 : 0;
+}
+
+/* One task's tuning: what its rounds share. */
+typedef struct task_run {
+  tune_session *s;     /* the session */
+  const tune_task *t;  /* the task */
+  tune_measurer *m;    /* its measurer */
+  void *st;            /* the method's state */
+  tune_ctx c;          /* what the method may ask */
+  tune_progress p;     /* progress so far (p.done: the task's measurements) */
+  double fit_s;        /* the method's cost-model fitting in this round */
+  int start;           /* measurements in the log when the run began */
+  double t0;           /* when it began */
+  int infra;           /* infra errors in a row */
+} task_run;
+
+/* Counts a written record in the progress and reports it. */
+static void progress(task_run *k, const tune_record *r) {
+  tune_progress *p = &k->p;
+  p->done++;
+  double g = tune_throughput(r);
+  if (g > p->best_gflops) p->best_gflops = g;
+  p->last = r;
+  p->elapsed_s = chm_now() - k->t0;
+  p->eta_s = p->elapsed_s / (p->done - k->start) * (p->budget - p->done);
+  if (k->s->progress) k->s->progress(k->s->progress_ctx, p);
+}
+
+/* Builds the n configs, measures them one by one until the user stops, and
+ * appends what was measured; the method learns from those. The round's
+ * wall-clock costs are shared equally by its records. */
+static int measure_round(task_run *k, const int *cfgs, int n, double t_prop, tune_record *recs, chm_err *e) {
+  double t_build = chm_now();
+  tune_built **built = tune_build_batch(k->m, cfgs, n, k->s->build_threads, k->s->stop);
+  t_build = chm_now() - t_build;
+  double share_fit = k->fit_s / n, share_opt = (t_prop > k->fit_s ? t_prop - k->fit_s : 0) / n;
+  int got = 0, rc = 0;
+  for (int i = 0; i < n; i++) {
+    if (!rc && !stopped(k->s)) {
+      tune_record *r = &recs[got];
+      fill_record(k->s, k->t, cfgs + i * TUNE_MAX_KNOBS, r);
+      tune_run_built(k->m, built[i], r);
+      r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt; /* the log stamps the time */
+      int w = record(k->s, r, &k->infra, e);
+      if (w < 0) rc = -1;
+      if (w > 0) progress(k, &recs[got++]);
+    }
+    tune_built_free(built[i]);
+  }
+  free(built);
+  if (got) k->s->method->update(k->st, &k->c, recs, got);
+  return rc;
+}
+
+/* Proposes up to `want` new configs into cfgs: the template's default
+ * first, then the method's, less those the log has. Returns how many; *none
+ * is set when the method had nothing at all to propose. */
+static int propose(task_run *k, int *cfgs, int want, int *none) {
+  int n = 0;
+  if (k->p.done == k->start) { /* the default first: tuning never ends worse than it */
+    int idx[TUNE_MAX_KNOBS];
+    tune_task_default(k->t, idx);
+    tune_batch_add(&k->c, cfgs, &n, idx);
+  }
+  k->fit_s = 0;
+  int got = k->s->method->propose(k->st, &k->c, cfgs + n * TUNE_MAX_KNOBS, want - n);
+  *none = n + got <= 0;
+  return *none ? 0 : drop_visited(&k->c, cfgs, n + got);
+}
+
+/* The rounds: until the budget is spent, the user stops, or the method has
+ * nothing to propose. */
+static int search(task_run *k, int batch, chm_err *e) {
+  int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));
+  tune_record *recs = chm_malloc((size_t)batch * sizeof *recs);
+  int rc = 0, budget = k->p.budget;
+  while (k->p.done < budget && !rc && !stopped(k->s)) {
+    int want = budget - k->p.done < batch ? budget - k->p.done : batch, none;
+    double t_prop = chm_now();
+    int n = propose(k, cfgs, want, &none);
+    t_prop = chm_now() - t_prop;
+    if (none) break; /* the space is exhausted */
+    if (n > 0) rc = measure_round(k, cfgs, n, t_prop, recs, e);
+  }
+  free(cfgs);
+  free(recs);
   return rc;
 }
 
@@ -207,62 +318,14 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
   tune_measurer *m = tune_measurer_new(t, s->target, &s->measure, e);
   if (!m) return -1;
   unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
-  void *st = s->method->create(t, rng);
-  double fit_s = 0;
-  tune_ctx c = {t, s->log, &rng, &fit_s, s->warm_start};
-  tune_progress p = {task_i, n_tasks, t, done, budget, replay(s, st, &c, t), 0, 0, NULL};
-  int batch = s->batch > 0 ? s->batch : 64, rc = 0;
-  int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));
-  tune_record *recs = chm_malloc((size_t)batch * sizeof *recs);
-  double t0 = chm_now();
-  int start = done, first = 1;
-  while (done < budget && !rc && !(s->stop && *s->stop)) {
-    int want = budget - done < batch ? budget - done : batch, n = 0;
-    if (first) { /* the template's default goes first: tuning never ends worse than it */
-      int idx[TUNE_MAX_KNOBS];
-      tune_task_default(t, idx);
-      tune_batch_add(&c, cfgs, &n, idx);
-      first = 0;
-    }
-    double t_prop = chm_now();
-    fit_s = 0;
-    n += s->method->propose(st, &c, cfgs + n * TUNE_MAX_KNOBS, want - n);
-    t_prop = chm_now() - t_prop;
-    if (n <= 0) break; /* the space is exhausted */
-    n = drop_visited(&c, cfgs, n);
-    double t_build = chm_now();
-    tune_built **built = tune_build_batch(m, cfgs, n, s->build_threads);
-    t_build = chm_now() - t_build;
-    /* each record carries an equal share of the round's wall-clock costs */
-    double share_fit = fit_s / n, share_opt = (t_prop > fit_s ? t_prop - fit_s : 0) / n;
-    int got = 0;
-    for (int i = 0; i < n; i++) {
-      if (rc || (s->stop && *s->stop)) {
-        tune_built_free(built[i]);
-        continue;
-      }
-      tune_record *r = &recs[got++];
-      fill_record(s, t, cfgs + i * TUNE_MAX_KNOBS, r);
-      tune_run_built(m, built[i], r);
-      tune_built_free(built[i]);
-      r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt; /* the log stamps the time */
-      if ((rc = tune_log_append(s->log, r, e))) continue;
-      done++;
-      double g = tune_throughput(r);
-      if (g > p.best_gflops) p.best_gflops = g;
-      p.done = done;
-      p.last = r;
-      p.elapsed_s = chm_now() - t0;
-      p.eta_s = p.elapsed_s / (done - start) * (budget - done);
-      if (s->progress) s->progress(s->progress_ctx, &p);
-    }
-    free(built);
-    if (got) s->method->update(st, &c, recs, got);
-  }
-  if (!rc && done >= budget && !(s->stop && *s->stop) && s->confirm > 0) rc = confirm(s, t, m, e);
-  free(cfgs);
-  free(recs);
-  s->method->destroy(st);
+  task_run k = {.s = s, .t = t, .m = m, .st = s->method->create(t, rng)};
+  k.c = (tune_ctx){t, s->log, &rng, &k.fit_s, s->warm_start};
+  k.p = (tune_progress){task_i, n_tasks, t, done, budget, replay(s, k.st, &k.c, t), 0, 0, NULL};
+  k.start = done;
+  k.t0 = chm_now();
+  int rc = search(&k, s->batch > 0 ? s->batch : 64, e);
+  if (!rc && k.p.done >= budget && !stopped(s) && s->confirm > 0) rc = confirm(s, t, m, &k.infra, e);
+  s->method->destroy(k.st);
   tune_measurer_free(m);
   return rc;
 }
@@ -286,8 +349,7 @@ int tune_tasks_run(tune_session *s, const tune_task *tasks, int n, int total, in
   int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
   tune_budgets(tasks, n, total, per_task, min_each, budget);
   int rc = 0;
-  for (int i = 0; i < n && !rc && !(s->stop && *s->stop); i++)
-    rc = tune_task_run(s, &tasks[i], budget[i], i, n, e);
+  for (int i = 0; i < n && !rc && !stopped(s); i++) rc = tune_task_run(s, &tasks[i], budget[i], i, n, e);
   free(budget);
   return rc;
 }

@@ -39,7 +39,8 @@
  *     runner's machine that defines `void SYMBOL(float *, ...)` with n_bufs
  *     arguments; it may call chm_rt_* (the runner exports the runtime).
  *   RESULT (3), runner -> client: u32 status (a tune_status: 0 ok,
- *     1 compile_error, 2 runtime_error, 3 wrong_answer, 4 timeout),
+ *     1 compile_error, 2 runtime_error, 3 wrong_answer, 4 timeout,
+ *     5 infra_error: the runner failed, not the candidate),
  *     u32 n_times (<= RMT_MAX_TIMES), n_times x f64 (seconds per run),
  *     u32 message length, message bytes ("" when ok).
  *   ERROR (4), runner -> client: the payload is the message text.
@@ -69,12 +70,14 @@ typedef enum rmt_type {
   RMT_ERROR = 4,     /* a protocol error; the sender closes */
 } rmt_type;
 
-/* The statuses of a RESULT, numbered as tune_status. */
-enum { RMT_OK, RMT_COMPILE_ERROR, RMT_RUNTIME_ERROR, RMT_WRONG_ANSWER, RMT_TIMEOUT, RMT_N_STATUS };
+/* The statuses of a RESULT, numbered as tune_status. RMT_INFRA_ERROR: the
+ * measuring failed, not the candidate (a fork or pipe failure, the child
+ * killed from outside, a lost runner); it says nothing about the config. */
+enum { RMT_OK, RMT_COMPILE_ERROR, RMT_RUNTIME_ERROR, RMT_WRONG_ANSWER, RMT_TIMEOUT, RMT_INFRA_ERROR, RMT_N_STATUS };
 
 /* What a measurement found: the result fields of a tune_record. */
 typedef struct rmt_result {
-  int status;                  /* RMT_OK ... RMT_TIMEOUT */
+  int status;                  /* RMT_OK ... RMT_INFRA_ERROR */
   int n_times;                 /* repeats done */
   double times[RMT_MAX_TIMES]; /* seconds per run, one per repeat */
   char message[200];           /* why it failed, "" when ok */
@@ -111,11 +114,18 @@ void rmt_task_free(rmt_task *t); /* frees bufs and expect; t itself is the calle
  * cache, instead of staying hot over thousands of back-to-back runs. */
 void rmt_bench(void *fn, const rmt_task *t, rmt_result *r);
 
-/* Runs child(ctx, r) in a forked process and collects r through a pipe. A
- * child still running after timeout_s is killed (timeout); one killed by a
- * signal, or exiting without a result, is a runtime error. */
+/* Runs child(ctx, r) in a forked process and collects r through a pipe.
+ * The child has a process group of its own and ignores SIGINT, SIGTERM and
+ * SIGHUP, so that a Ctrl-C meant for its parent never ends a measurement. A
+ * child still running after timeout_s is killed (timeout); one that crashed
+ * (rmt_signal_status) is a runtime error; a failed fork or pipe, a child
+ * killed by another signal or exiting without a result is an infra error. */
 void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double timeout_s,
                       rmt_result *r);
+/* The status of a child killed by signal sig: RMT_RUNTIME_ERROR for what a
+ * kernel brings on itself (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP),
+ * RMT_INFRA_ERROR for a signal sent from outside. */
+int rmt_signal_status(int sig);
 
 /* ---- search/remote_wire.c: frames and messages ---- */
 
@@ -167,8 +177,8 @@ typedef struct rmt_client rmt_client;
  * task t (copied; connects on first use). */
 rmt_client *rmt_client_new(const char *addr, const rmt_task *t, chm_err *e);
 /* Sends one candidate and waits for its result. A refused connection, a
- * lost one or no answer in time is a timeout result naming the runner; the
- * next call reconnects and sends the TASK again. */
+ * lost one, no answer in time or an ERROR frame is an infra error naming
+ * the runner; the next call reconnects and sends the TASK again. */
 void rmt_client_measure(rmt_client *c, const unsigned char *so, size_t size, rmt_result *r);
 void rmt_client_free(rmt_client *c);
 

@@ -59,6 +59,11 @@ typedef enum tune_status {
   TUNE_RUNTIME_ERROR, /* "runtime_error" */
   TUNE_WRONG_ANSWER,  /* "wrong_answer" */
   TUNE_TIMEOUT,       /* "timeout" */
+  /* "infra_error": the measuring failed, not the config (a fork or pipe
+   * failure, the child killed from outside, a lost runner). Not a
+   * measurement: never written to the log nor charged to a budget, so the
+   * config is measured again. */
+  TUNE_INFRA_ERROR,
 } tune_status;
 
 const char *tune_status_name(tune_status s);
@@ -116,7 +121,8 @@ tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
  * written, not even to end a cut last line; tune_log_append fails. */
 tune_log *tune_log_read(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
-/* Appends r (as one JSON line, flushed at once) and keeps it in memory. */
+/* Appends r (as one JSON line, flushed at once) and keeps it in memory;
+ * refuses a TUNE_INFRA_ERROR (not a measurement). */
 int tune_log_append(tune_log *l, const tune_record *r, chm_err *e);
 int tune_log_size(const tune_log *l);                     /* records loaded or appended */
 int tune_log_stale(const tune_log *l);  /* records of this target/cpu from other kernels, not loaded */
@@ -233,8 +239,9 @@ tune_built *tune_build_kernel(const tune_measurer *m, const ir_kernel *k);
 void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r);
 void tune_built_free(tune_built *b);
 /* Builds n configs (cfgs: n x TUNE_MAX_KNOBS ints) on `threads` threads (0:
- * one per core); returns n results, malloc'ed (search/tuner.c). */
-tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads);
+ * one per core); returns n results, malloc'ed (search/tuner.c). Once *stop
+ * is set (stop may be NULL) it builds no more: the rest are NULL. */
+tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads, volatile int *stop);
 
 /* ---- search/tuner.c: methods, the tuning loop, the scheduler ---- */
 
@@ -306,9 +313,14 @@ typedef struct tune_session {
    * of those. 0: off (the benchmarks, which re-measure on their own). */
   int confirm;
 } tune_session;
-enum { TUNE_CONFIRM_ROUNDS = 3 };
+enum {
+  TUNE_CONFIRM_ROUNDS = 3, /* confirmations of each finalist */
+  TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
+};
 
-/* Tunes one task until the log holds `budget` measurements of it. */
+/* Tunes one task until the log holds `budget` measurements of it, or the
+ * method has nothing new to propose, or *s->stop is set.
+ * Fails on a log error or TUNE_INFRA_LIMIT infra errors in a row. */
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e);
 /* Shares `total` measurements over tasks (at least in proportion to their
  * FLOPs x uses, at least `min_each` each), or `per_task` each if > 0, and

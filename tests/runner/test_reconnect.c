@@ -6,8 +6,9 @@
  *
  * A connection the runner dropped while the tuner was busy elsewhere (idle
  * longer than its timeout) is replaced without losing a measurement; a
- * crash is a runtime error; a refused connection is a timeout result that
- * names the runner; a malformed address is refused at creation.
+ * crash is a runtime error; a refused connection is an infra error (not
+ * the candidate's fault) that names the runner; a malformed address is
+ * refused at creation.
  */
 #include "chamcc/remote.h"
 #include "../check.h"
@@ -73,7 +74,7 @@ int main(int argc, char **argv) {
 
   c = rmt_client_new("127.0.0.1:1", &t, &e); /* nothing listens on port 1 */
   rmt_result r = measure(c, argv[3], "ok.so");
-  CHECK(r.status == RMT_TIMEOUT && strstr(r.message, "runner 127.0.0.1:1: connect"), "refused: '%s'", r.message);
+  CHECK(r.status == RMT_INFRA_ERROR && strstr(r.message, "runner 127.0.0.1:1: connect"), "refused: '%s'", r.message);
   rmt_client_free(c);
 
   chm_err bad = {0};
