@@ -27,6 +27,10 @@ static const char *op_name(ir_op op) {
   case IR_TANH: return "tanh";
   case IR_SQRT: return "sqrt";
   case IR_NEG: return "neg";
+  case IR_LOG: return "log";
+  case IR_ABS: return "abs";
+  case IR_ERF: return "erf";
+  case IR_POW: return "pow";
   case IR_TO_F32: return "f32";
   case IR_HSUM: return "hsum";
   case IR_HMAX: return "hmax";
@@ -47,7 +51,7 @@ static void print_expr(const ir_expr *e, FILE *f) {
     print_expr(e->b, f);
     fputc(')', f);
     break;
-  case IR_MIN: case IR_MAX:
+  case IR_MIN: case IR_MAX: case IR_POW:
     fprintf(f, "%s(", op_name(e->op));
     print_expr(e->a, f);
     fputs(", ", f);

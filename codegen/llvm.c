@@ -121,26 +121,33 @@ static LLVMValueRef call_intrinsic(cg_module *m, const char *name, LLVMTypeRef t
   return LLVMBuildCall2(m->bld, fnty, fn, args, (unsigned)n, "");
 }
 
-static LLVMValueRef libm_fn(cg_module *m, const char *name, LLVMTypeRef *fnty) {
-  *fnty = LLVMFunctionType(m->f32, &m->f32, 1, 0);
+/* float NAME(float[, float]) from libm. */
+static LLVMValueRef libm_fn(cg_module *m, const char *name, int arity, LLVMTypeRef *fnty) {
+  LLVMTypeRef args[2] = {m->f32, m->f32};
+  *fnty = LLVMFunctionType(m->f32, args, (unsigned)arity, 0);
   LLVMValueRef fn = LLVMGetNamedFunction(m->mod, name);
   if (!fn) fn = LLVMAddFunction(m->mod, name, *fnty);
   return fn;
 }
 
-/* Applies a libm function lane by lane (exp, tanh have no vector libm here). */
-static LLVMValueRef call_libm(cg_module *m, const char *name, LLVMValueRef x, int lanes) {
+/* Applies a libm function of `arity` (1 or 2) float arguments lane by lane
+ * (exp, tanh, log, erf, pow have no vector libm here). */
+static LLVMValueRef call_libm(cg_module *m, const char *name, int arity, LLVMValueRef *x, int lanes) {
   LLVMTypeRef fnty;
-  LLVMValueRef fn = libm_fn(m, name, &fnty);
-  if (lanes == 1) return LLVMBuildCall2(m->bld, fnty, fn, &x, 1, "");
+  LLVMValueRef fn = libm_fn(m, name, arity, &fnty);
+  if (lanes == 1) return LLVMBuildCall2(m->bld, fnty, fn, x, (unsigned)arity, "");
   LLVMValueRef v = LLVMGetUndef(ftype(m, lanes));
   for (int i = 0; i < lanes; i++) {
-    LLVMValueRef idx = LLVMConstInt(m->i32, (unsigned)i, 0);
-    LLVMValueRef xi = LLVMBuildExtractElement(m->bld, x, idx, "");
-    LLVMValueRef yi = LLVMBuildCall2(m->bld, fnty, fn, &xi, 1, "");
+    LLVMValueRef idx = LLVMConstInt(m->i32, (unsigned)i, 0), xi[2];
+    for (int j = 0; j < arity; j++) xi[j] = LLVMBuildExtractElement(m->bld, x[j], idx, "");
+    LLVMValueRef yi = LLVMBuildCall2(m->bld, fnty, fn, xi, (unsigned)arity, "");
     v = LLVMBuildInsertElement(m->bld, v, yi, idx, "");
   }
   return v;
+}
+
+static LLVMValueRef call_libm1(cg_module *m, const char *name, LLVMValueRef x, int lanes) {
+  return call_libm(m, name, 1, &x, lanes);
 }
 
 static LLVMValueRef splat(cg_module *m, LLVMValueRef x, int lanes) {
@@ -263,8 +270,18 @@ static LLVMValueRef emit_expr(cg_module *m, fn_state *fs, const ir_expr *e) {
   }
   case IR_LOAD: return emit_load(m, fs, e);
   case IR_BROADCAST: return splat(m, emit_expr(m, fs, e->a), lanes);
-  case IR_EXP: return call_libm(m, "expf", emit_expr(m, fs, e->a), lanes);
-  case IR_TANH: return call_libm(m, "tanhf", emit_expr(m, fs, e->a), lanes);
+  case IR_EXP: return call_libm1(m, "expf", emit_expr(m, fs, e->a), lanes);
+  case IR_TANH: return call_libm1(m, "tanhf", emit_expr(m, fs, e->a), lanes);
+  case IR_LOG: return call_libm1(m, "logf", emit_expr(m, fs, e->a), lanes);
+  case IR_ERF: return call_libm1(m, "erff", emit_expr(m, fs, e->a), lanes);
+  case IR_POW: {
+    LLVMValueRef ab[2] = {emit_expr(m, fs, e->a), emit_expr(m, fs, e->b)};
+    return call_libm(m, "powf", 2, ab, lanes);
+  }
+  case IR_ABS: {
+    LLVMValueRef a = emit_expr(m, fs, e->a);
+    return call_intrinsic(m, "llvm.fabs", ftype(m, lanes), &a, 1);
+  }
   case IR_SQRT: {
     LLVMValueRef a = emit_expr(m, fs, e->a);
     return call_intrinsic(m, "llvm.sqrt", ftype(m, lanes), &a, 1);

@@ -73,15 +73,17 @@ static int is_unary(gr_op op) { return gr_op_kind_of(op) == GR_OPK_UNARY; }
 
 static int is_binary(gr_op op) { return gr_op_kind_of(op) == GR_OPK_BINARY; }
 
-/* The loop IR's operation for a binary elementwise op. */
-static ir_op binary_ir_op(gr_op op) {
+/* The template's operation for a binary elementwise op. */
+static tpl_binop binary_op(gr_op op) {
   switch (op) {
-  case GR_OP_ADD: return IR_ADD;
-  case GR_OP_SUB: return IR_SUB;
-  case GR_OP_MUL: return IR_MUL;
-  case GR_OP_DIV: return IR_DIV;
-  case GR_OP_MAX: return IR_MAX;
-  default: return IR_MIN;
+  case GR_OP_ADD: return TPL_ADD;
+  case GR_OP_SUB: return TPL_SUB;
+  case GR_OP_MUL: return TPL_MUL;
+  case GR_OP_DIV: return TPL_DIV;
+  case GR_OP_MAX: return TPL_MAX;
+  case GR_OP_POW: return TPL_POW;
+  case GR_OP_PRELU: return TPL_PRELU;
+  default: return TPL_MIN;
   }
 }
 
@@ -132,6 +134,13 @@ static int conv_is_blocked(lower *l, const gr_node *n) {
   return c.group == 1 || (c.group == C && K == C);
 }
 
+/* ReduceMean / ReduceMax over H and W of a 4-D tensor: a global pooling. */
+static int is_spatial_reduce(lower *l, const gr_node *n) {
+  const int64_t *axes;
+  if (n->op != GR_OP_REDUCE_MEAN && n->op != GR_OP_REDUCE_MAX) return 0;
+  return is4d(l, n->in[0]) && gr_attr_ints(n, "axes", &axes) == 2 && axes[0] == 2 && axes[1] == 3;
+}
+
 /* ---- 1. plan ---- */
 
 static void request(lower *l, node_plan *p, int i, int kind) { p->in_kind[i] = kind; }
@@ -158,8 +167,8 @@ static void plan_node(lower *l, int ni) {
              l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
     p->out_kind = KIND_BLOCKED;
-  } else if ((n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL) && is4d(l, x) &&
-             l->primary[x] == KIND_BLOCKED) {
+  } else if ((n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL ||
+              is_spatial_reduce(l, n)) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
   } else if (is_unary(n->op) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
@@ -409,11 +418,12 @@ static int lower_matmul(lower *l, const gr_node *n) {
 }
 
 static int lower_pool(lower *l, const gr_node *n, const node_plan *p) {
-  int global = n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL;
+  int global = n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL ||
+               is_spatial_reduce(l, n);
   tpl_pool q = {0};
   int in = get_buf(l, n->in[0], p->in_kind[0]);
   q.in = l->bufs.data[in].view;
-  q.is_max = n->op == GR_OP_MAX_POOL || n->op == GR_OP_GLOBAL_MAX_POOL;
+  q.is_max = n->op == GR_OP_MAX_POOL || n->op == GR_OP_GLOBAL_MAX_POOL || n->op == GR_OP_REDUCE_MAX;
   q.global = global;
   int out;
   if (global) {
@@ -443,7 +453,7 @@ static int lower_pool(lower *l, const gr_node *n, const node_plan *p) {
 
 static int lower_elementwise(lower *l, const gr_node *n, const node_plan *p) {
   tpl_elt e = {0};
-  e.op = binary_ir_op(n->op);
+  e.op = binary_op(n->op);
   e.n_in = is_binary(n->op) ? 2 : 1;
   if (e.n_in == 1) e.epi.act = gr_node_act(n, &e.epi.a, &e.epi.b);
   else e.epi = node_epi(n);
@@ -517,6 +527,17 @@ static int lower_concat(lower *l, const gr_node *n) {
   return 0;
 }
 
+static int lower_reduce(lower *l, const gr_node *n, const node_plan *p) {
+  if (is_spatial_reduce(l, n)) return lower_pool(l, n, p); /* [n,c,1,1] and [n,c] are stored alike */
+  const gr_tensor *x = T(l, n->in[0]);
+  const int64_t *axes;
+  unsigned mask = 0;
+  for (int i = 0, count = gr_attr_ints(n, "axes", &axes); i < count; i++) mask |= 1u << axes[i];
+  tpl_reduce_op op = n->op == GR_OP_REDUCE_SUM ? TPL_REDUCE_SUM : n->op == GR_OP_REDUCE_MEAN ? TPL_REDUCE_MEAN
+                     : n->op == GR_OP_REDUCE_MAX ? TPL_REDUCE_MAX : TPL_REDUCE_MIN;
+  return data_step(l, n, tpl_reduce_kernel(l->a, kname(l, "reduce"), op, x->rank, x->shape, mask));
+}
+
 static int lower_reshape(lower *l, const gr_node *n) {
   return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, n->out[0]))));
 }
@@ -537,10 +558,14 @@ static int lower_node(lower *l, int ni) {
   case GR_OP_MAX_POOL: case GR_OP_AVERAGE_POOL:
   case GR_OP_GLOBAL_AVERAGE_POOL: case GR_OP_GLOBAL_MAX_POOL: return lower_pool(l, n, p);
   case GR_OP_RELU: case GR_OP_LEAKY_RELU: case GR_OP_CLIP: case GR_OP_SIGMOID:
-  case GR_OP_HARD_SIGMOID: case GR_OP_HARD_SWISH: case GR_OP_TANH:
+  case GR_OP_HARD_SIGMOID: case GR_OP_HARD_SWISH: case GR_OP_TANH: case GR_OP_EXP: case GR_OP_LOG:
+  case GR_OP_SQRT: case GR_OP_NEG: case GR_OP_ABS: case GR_OP_RECIPROCAL: case GR_OP_ERF:
   case GR_OP_ADD: case GR_OP_SUB: case GR_OP_MUL: case GR_OP_DIV: case GR_OP_MAX: case GR_OP_MIN:
+  case GR_OP_POW: case GR_OP_PRELU:
     return lower_elementwise(l, n, p);
   case GR_OP_SOFTMAX: return lower_softmax(l, n);
+  case GR_OP_REDUCE_MEAN: case GR_OP_REDUCE_SUM: case GR_OP_REDUCE_MAX: case GR_OP_REDUCE_MIN:
+    return lower_reduce(l, n, p);
   case GR_OP_TRANSPOSE: return lower_transpose(l, n);
   case GR_OP_PAD: return lower_pad(l, n);
   case GR_OP_CONCAT: return lower_concat(l, n);

@@ -43,6 +43,14 @@ ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   case GR_ACT_HARD_SWISH:
     return ir_mul(b, x, clamp01(b, ir_fma(b, x, ir_float(b, 1.0f / 6, l), ir_float(b, 0.5f, l))));
   case GR_ACT_TANH: return ir_unary(b, IR_TANH, x);
+  case GR_ACT_EXP: return ir_unary(b, IR_EXP, x);
+  case GR_ACT_LOG: return ir_unary(b, IR_LOG, x);
+  case GR_ACT_SQRT: return ir_unary(b, IR_SQRT, x);
+  case GR_ACT_NEG: return ir_unary(b, IR_NEG, x);
+  case GR_ACT_ABS: return ir_unary(b, IR_ABS, x);
+  case GR_ACT_RECIPROCAL: return ir_bin(b, IR_DIV, ir_float(b, 1, l), x);
+  case GR_ACT_ERF: return ir_unary(b, IR_ERF, x);
+  case GR_N_ACTS: break;
   }
   return x;
 }

@@ -154,11 +154,24 @@ ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p) {
 
 /* ---- elementwise ---- */
 
+static ir_expr *binop(ir_builder *b, tpl_binop op, ir_expr *x, ir_expr *y) {
+  switch (op) {
+  case TPL_ADD: return ir_bin(b, IR_ADD, x, y);
+  case TPL_SUB: return ir_bin(b, IR_SUB, x, y);
+  case TPL_MUL: return ir_bin(b, IR_MUL, x, y);
+  case TPL_DIV: return ir_bin(b, IR_DIV, x, y);
+  case TPL_MAX: return ir_bin(b, IR_MAX, x, y);
+  case TPL_MIN: return ir_bin(b, IR_MIN, x, y);
+  case TPL_POW: return ir_bin(b, IR_POW, x, y);
+  case TPL_PRELU:
+    return ir_select(b, ir_bin(b, IR_LT, x, ir_float(b, 0, x->type.lanes)), ir_mul(b, x, y), x);
+  }
+  CHM_ASSERT(0 && "unknown binary op");
+  return NULL;
+}
+
 static ir_expr *elt_apply(ir_builder *b, const tpl_elt *e, ir_expr *x, ir_expr *y) {
-  if (!y) return tpl_act(b, &e->epi, x);
-  CHM_ASSERT(e->op == IR_ADD || e->op == IR_SUB || e->op == IR_MUL || e->op == IR_DIV ||
-             e->op == IR_MAX || e->op == IR_MIN);
-  return tpl_act(b, &e->epi, ir_bin(b, e->op, x, y));
+  return tpl_act(b, &e->epi, y ? binop(b, e->op, x, y) : x);
 }
 
 ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
@@ -302,6 +315,47 @@ ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int
   ir_seq_add(&b, body, loop(&b, va, axis, IR_LOOP_SERIAL,
                             ir_store(&b, out, idx, ir_bin(&b, IR_DIV, ir_load(&b, out, idx, 1), sum))));
   k->body = loop(&b, vo, outer, IR_LOOP_SERIAL, loop(&b, vi, inner, IR_LOOP_SERIAL, ir_alloc(&b, acc, body)));
+  return k;
+}
+
+ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, int rank,
+                             const int64_t *in_shape, unsigned axes) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int64_t total = chm_prod(in_shape, rank), kept = 1, count = 1;
+  for (int d = 0; d < rank; d++) *(axes >> d & 1 ? &count : &kept) *= in_shape[d];
+  ir_buf *in = ir_param(&b, "in", total), *out = ir_param(&b, "out", kept);
+  int vars[GR_MAX_RANK];
+  ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
+  for (int d = 0; d < rank; d++) {
+    vars[d] = ir_new_var(&b);
+    ir_expr *v = ir_var(&b, vars[d]);
+    ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), v);
+    if (!(axes >> d & 1)) oi = ir_add(&b, ir_muli(&b, oi, in_shape[d]), v);
+  }
+  ir_buf *acc = ir_local(&b, "acc", 1);
+  ir_expr *old = ir_load(&b, acc, ir_int(&b, 0), 1), *x = ir_load(&b, in, ii, 1);
+  ir_expr *upd = op == TPL_REDUCE_MAX ? ir_bin(&b, IR_MAX, old, x)
+                 : op == TPL_REDUCE_MIN ? ir_bin(&b, IR_MIN, old, x) : ir_add(&b, old, x);
+  ir_stmt *inner = ir_store(&b, acc, ir_int(&b, 0), upd);
+  for (int d = rank - 1; d >= 0; d--)
+    if (axes >> d & 1) inner = loop(&b, vars[d], in_shape[d], IR_LOOP_SERIAL, inner);
+  float init = op == TPL_REDUCE_MAX ? -INFINITY : op == TPL_REDUCE_MIN ? INFINITY : 0;
+  ir_expr *r = ir_load(&b, acc, ir_int(&b, 0), 1);
+  if (op == TPL_REDUCE_MEAN) r = ir_mul(&b, r, ir_float(&b, 1.0f / (float)count, 1));
+  ir_stmt *body = ir_seq(&b);
+  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, init, 1)));
+  ir_seq_add(&b, body, inner);
+  ir_seq_add(&b, body, ir_store(&b, out, oi, r));
+  ir_stmt *s = ir_alloc(&b, acc, body);
+  int outermost = -1;
+  for (int d = 0; d < rank && outermost < 0; d++)
+    if (!(axes >> d & 1) && in_shape[d] > 1) outermost = d;
+  for (int d = rank - 1; d >= 0; d--)
+    if (!(axes >> d & 1))
+      s = loop(&b, vars[d], in_shape[d],
+               d == outermost && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL, s);
+  k->body = s;
   return k;
 }
 

@@ -95,6 +95,8 @@ static double apply_float(gr_op op, double a, double b) {
   case GR_OP_MUL: return a * b;
   case GR_OP_DIV: return a / b;
   case GR_OP_MAX: return a > b ? a : b;
+  case GR_OP_POW: return pow(a, b);
+  case GR_OP_PRELU: return a < 0 ? a * b : a;
   default: return a < b ? a : b; /* Min */
   }
 }
@@ -107,6 +109,8 @@ static int64_t apply_int(gr_op op, int64_t a, int64_t b) {
   case GR_OP_MUL: return (int64_t)(ua * ub);
   case GR_OP_DIV: return a == INT64_MIN && b == -1 ? a : a / b;
   case GR_OP_MAX: return a > b ? a : b;
+  case GR_OP_POW: return to_int(pow((double)a, (double)b));
+  case GR_OP_PRELU: return a < 0 ? (int64_t)(ua * ub) : a;
   default: return a < b ? a : b; /* Min */
   }
 }
@@ -128,26 +132,12 @@ int gr__eval_binary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   return 0;
 }
 
-/* The activation act with parameters a, b (see gr_act) in double precision. */
-static double apply_act(gr_act act, float a, float b, double x) {
-  switch (act) {
-  case GR_ACT_RELU: return x > 0 ? x : 0;
-  case GR_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
-  case GR_ACT_SIGMOID: return 1 / (1 + exp(-x));
-  case GR_ACT_TANH: return tanh(x);
-  case GR_ACT_CLIP: return fmin(fmax(x, a), b);
-  case GR_ACT_HARD_SIGMOID: return fmax(0, fmin(1, a * x + b));
-  case GR_ACT_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
-  default: return x;
-  }
-}
-
 int gr__eval_unary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   float a, b;
   gr_act act = gr_node_act(n, &a, &b);
   if (!is_float(x->dtype)) return gr_node_error(e, g, n, "input must be float32");
-  for (int64_t i = 0; i < gr_numel(y); i++) gr__put(y, i, apply_act(act, a, b, gr__get_f(x, i)), 0);
+  for (int64_t i = 0; i < gr_numel(y); i++) gr__put(y, i, gr_act_eval(act, a, b, gr__get_f(x, i)), 0);
   return 0;
 }
 

@@ -70,12 +70,6 @@ void gr_free(gr_graph *g) {
 
 /* ---- dump ---- */
 
-static const char *act_name(gr_act a) {
-  static const char *names[] = {"none", "relu", "clip", "leaky_relu", "sigmoid",
-                                "hard_sigmoid", "hard_swish", "tanh"};
-  return a >= 0 && a <= GR_ACT_TANH ? names[a] : "?";
-}
-
 static void dump_tensor(const gr_graph *g, int t, FILE *f) {
   char buf[160];
   if (t < 0) {
@@ -126,7 +120,7 @@ void gr_dump(const gr_graph *g, void *file) {
       fprintf(f, " +residual");
       dump_tensor(g, n->residual, f);
     }
-    if (n->act != GR_ACT_NONE) fprintf(f, " +act=%s(%g,%g)", act_name(n->act), n->act_a, n->act_b);
+    if (n->act != GR_ACT_NONE) fprintf(f, " +act=%s(%g,%g)", gr_act_name(n->act), n->act_a, n->act_b);
     fprintf(f, "\n");
   }
   for (int i = 0; i < g->n_outputs; i++) {

@@ -45,6 +45,34 @@ gr_act gr_node_act(const gr_node *n, float *a, float *b) {
   return act;
 }
 
+double gr_act_eval(gr_act act, float a, float b, double x) {
+  switch (act) {
+  case GR_ACT_NONE: case GR_N_ACTS: return x;
+  case GR_ACT_RELU: return x > 0 ? x : 0;
+  case GR_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
+  case GR_ACT_SIGMOID: return 1 / (1 + exp(-x));
+  case GR_ACT_TANH: return tanh(x);
+  case GR_ACT_CLIP: return fmin(fmax(x, a), b);
+  case GR_ACT_HARD_SIGMOID: return fmax(0, fmin(1, a * x + b));
+  case GR_ACT_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
+  case GR_ACT_EXP: return exp(x);
+  case GR_ACT_LOG: return log(x);
+  case GR_ACT_SQRT: return sqrt(x);
+  case GR_ACT_NEG: return -x;
+  case GR_ACT_ABS: return fabs(x);
+  case GR_ACT_RECIPROCAL: return 1 / x;
+  case GR_ACT_ERF: return erf(x);
+  }
+  return x;
+}
+
+const char *gr_act_name(gr_act act) {
+  static const char *const names[GR_N_ACTS] = {
+      "none", "relu", "clip", "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
+      "exp",  "log",  "sqrt", "neg",        "abs",     "reciprocal",   "erf"};
+  return act >= 0 && act < GR_N_ACTS ? names[act] : "?";
+}
+
 static int check_node(const gr_graph *g, const gr_node *n, chm_err *e) {
   const gr_op_def *d = &gr__ops[n->op];
   if (n->n_in < d->min_in || n->n_in > d->max_in) {

@@ -117,8 +117,8 @@ static int legacy_broadcast(gr_graph *g, gr_node *n, chm_err *e) {
   return 0;
 }
 
-int gr__infer_binary(gr_graph *g, gr_node *n, chm_err *e) {
-  if (legacy_broadcast(g, n, e)) return -1;
+/* The shape of a numpy-broadcast binary op (inputs of one type). */
+static int binary_shape(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   int64_t shape[GR_MAX_RANK];
   int rank;
@@ -133,6 +133,65 @@ int gr__infer_binary(gr_graph *g, gr_node *n, chm_err *e) {
   return set_out(g, n, a->dtype, rank, shape, e);
 }
 
+int gr__infer_binary(gr_graph *g, gr_node *n, chm_err *e) {
+  return legacy_broadcast(g, n, e) || binary_shape(g, n, e) ? -1 : 0;
+}
+
+/* Pow: a constant exponent of 1, 2 or 0.5 becomes Identity, Mul(x, x) or
+ * Sqrt; any other constant exponent is made float32 (kernels compute on
+ * float32 only). The result has the base's type (ONNX allows another type
+ * for the exponent). */
+int gr__infer_pow(gr_graph *g, gr_node *n, chm_err *e) {
+  const gr_tensor *x = in_t(g, n, 0), *p = in_t(g, n, 1);
+  char b1[128], b2[128];
+  int64_t shape[GR_MAX_RANK];
+  int rank;
+  if (gr__broadcast(x, p, shape, &rank))
+    return gr_node_error(e, g, n, "shapes %s and %s do not broadcast", shp(x, b1), shp(p, b2));
+  bool keeps_shape = rank == x->rank && !memcmp(shape, x->shape, (size_t)rank * sizeof *shape);
+  if (p->data && gr_numel(p) == 1 && x->dtype == GR_F32 && keeps_shape) {
+    double v = gr__get_f(p, 0);
+    int xx[2] = {n->in[0], n->in[0]};
+    if (v == 1 || v == 0.5) {
+      n->op = v == 1 ? GR_OP_IDENTITY : GR_OP_SQRT;
+      gr__set_inputs(g, n, 1, n->in);
+    } else if (v == 2) {
+      n->op = GR_OP_MUL;
+      gr__set_inputs(g, n, 2, xx);
+    }
+  }
+  if (n->op == GR_OP_POW && p->data && p->dtype != GR_F32) {
+    int t = gr__add_const_unique(g, p->name, GR_F32, p->rank, p->shape);
+    p = in_t(g, n, 1); /* the tensor array may have moved */
+    for (int64_t i = 0; i < gr_numel(p); i++) ((float *)g->tensors[t].data)[i] = (float)gr__get_f(p, i);
+    n->in[1] = t;
+  }
+  return set_out(g, n, x->dtype, rank, shape, e);
+}
+
+/* PRelu: the slope broadcasts to X's shape (not the other way). Before
+ * opset 7 a 1-D constant slope of X's channel count runs along axis 1; it
+ * gets trailing 1s (a new tensor sharing the data) so numpy rules apply. */
+int gr__infer_prelu(gr_graph *g, gr_node *n, chm_err *e) {
+  const gr_tensor *x = in_t(g, n, 0), *s = in_t(g, n, 1);
+  if (g->opset < 7 && s->data && s->rank == 1 && x->rank > 2 && s->shape[0] == x->shape[1]) {
+    int t = gr__unique_tensor(g, s->name);
+    gr_tensor *ns = &g->tensors[t], *os = &g->tensors[n->in[1]];
+    gr__copy_shape(ns, os);
+    while (ns->rank < g->tensors[n->in[0]].rank - 1) ns->shape[ns->rank++] = 1;
+    ns->data = os->data; /* constants are never written in place */
+    n->in[1] = t;
+  }
+  if (binary_shape(g, n, e)) return -1;
+  x = in_t(g, n, 0);
+  const gr_tensor *y = &g->tensors[n->out[0]];
+  char b1[128], b2[128];
+  if (!gr__same_shape(x, y))
+    return gr_node_error(e, g, n, "slope %s does not broadcast to X %s",
+                         shp(in_t(g, n, 1), b1), shp(x, b2));
+  return 0;
+}
+
 int gr__infer_softmax(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t axis;
@@ -141,6 +200,49 @@ int gr__infer_softmax(gr_graph *g, gr_node *n, chm_err *e) {
   gr__set_int(g, n, "axis", axis);
   gr__set_int(g, n, "coerce_2d", g->opset < 13);
   return copy_out(g, n, x, e);
+}
+
+/* ReduceMean / Sum / Max / Min: the axes come from the attribute (older
+ * opsets) or a constant second input (ReduceSum from opset 13, the others
+ * from 18); no axes reduces everything, unless noop_with_empty_axes asks for
+ * a copy. Normalized: `axes` (sorted, positive, at least one), `keepdims`
+ * (0/1), one input. */
+int gr__infer_reduce(gr_graph *g, gr_node *n, chm_err *e) {
+  const gr_tensor *x = in_t(g, n, 0);
+  int64_t axes[GR_MAX_RANK], shape[GR_MAX_RANK];
+  int count = 0, rank = 0;
+  const int64_t *a;
+  if (in_t(g, n, 1)) {
+    if (const_ints(g, n, 1, "axes", axes, GR_MAX_RANK, &count, e)) return -1;
+  } else {
+    count = gr_attr_ints(n, "axes", &a);
+    if (count > GR_MAX_RANK) return gr_node_error(e, g, n, "too many axes");
+    memcpy(axes, a, (size_t)count * sizeof *a);
+  }
+  bool keep = gr_attr_int(n, "keepdims", 1) != 0, reduce[GR_MAX_RANK] = {0};
+  if (count == 0 && gr_attr_int(n, "noop_with_empty_axes", 0)) {
+    n->op = GR_OP_IDENTITY;
+    gr__set_inputs(g, n, 1, n->in);
+    return copy_out(g, n, x, e);
+  }
+  bool all = count == 0;
+  for (int i = 0; i < count; i++) {
+    int64_t ax;
+    if (norm_axis(g, n, axes[i], x->rank, &ax, e)) return -1;
+    reduce[ax] = true;
+  }
+  count = 0;
+  for (int i = 0; i < x->rank; i++) {
+    reduce[i] |= all;
+    if (reduce[i]) axes[count++] = i;
+    if (!reduce[i] || keep) shape[rank++] = reduce[i] ? 1 : x->shape[i];
+  }
+  if (count == 0) return gr_node_error(e, g, n, "reduces a scalar");
+  gr__set_ints(g, n, "axes", axes, count);
+  gr__set_int(g, n, "keepdims", keep);
+  gr__del_attr(n, "noop_with_empty_axes");
+  gr__set_inputs(g, n, 1, n->in);
+  return set_out(g, n, x->dtype, rank, shape, e);
 }
 
 /* Identity, Dropout: shape of the input; Dropout must be in inference mode. */

@@ -27,7 +27,7 @@ enum { REF_COL_MAX = 2 << 20 }; /* floats per im2col chunk (8 MiB) */
 static float ref_act(const tpl_epi *e, float v) {
   if (!e) return v;
   switch (e->act) {
-  case GR_ACT_NONE: return v;
+  case GR_ACT_NONE: case GR_N_ACTS: return v;
   case GR_ACT_RELU: return v > 0 ? v : 0;
   case GR_ACT_CLIP: return fminf(fmaxf(v, e->a), e->b);
   case GR_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
@@ -35,6 +35,13 @@ static float ref_act(const tpl_epi *e, float v) {
   case GR_ACT_HARD_SIGMOID: return fminf(fmaxf(e->a * v + e->b, 0), 1);
   case GR_ACT_HARD_SWISH: return v * fminf(fmaxf(v / 6 + 0.5f, 0), 1);
   case GR_ACT_TANH: return tanhf(v);
+  case GR_ACT_EXP: return expf(v);
+  case GR_ACT_LOG: return logf(v);
+  case GR_ACT_SQRT: return sqrtf(v);
+  case GR_ACT_NEG: return -v;
+  case GR_ACT_ABS: return fabsf(v);
+  case GR_ACT_RECIPROCAL: return 1 / v;
+  case GR_ACT_ERF: return erff(v);
   }
   return v;
 }

@@ -79,6 +79,14 @@ typedef enum gr_act {
   GR_ACT_HARD_SIGMOID,/* max(0, min(1, a * x + b)) */
   GR_ACT_HARD_SWISH,  /* x * max(0, min(1, x / 6 + 0.5)) */
   GR_ACT_TANH,        /* tanh(x) */
+  GR_ACT_EXP,         /* exp(x) */
+  GR_ACT_LOG,         /* log(x) */
+  GR_ACT_SQRT,        /* sqrt(x) */
+  GR_ACT_NEG,         /* -x */
+  GR_ACT_ABS,         /* |x| */
+  GR_ACT_RECIPROCAL,  /* 1 / x */
+  GR_ACT_ERF,         /* erf(x) */
+  GR_N_ACTS
 } gr_act;
 
 /* The operators, one per line of include/chamcc/ops.def. GR_OP_NONE marks
@@ -166,6 +174,10 @@ gr_op_kind gr_op_kind_of(gr_op op);
 /* The activation a UNARY node computes, with its parameters (Clip min/max,
  * LeakyRelu alpha, HardSigmoid alpha/beta); GR_ACT_NONE for other ops. */
 gr_act gr_node_act(const gr_node *n, float *a, float *b);
+/* The activation applied to x in double precision: the reference that
+ * constant folding and the tests' reference kernels use. */
+double gr_act_eval(gr_act act, float a, float b, double x);
+const char *gr_act_name(gr_act act);             /* "relu", ...; "?" if unknown */
 int gr_node_error(chm_err *e, const gr_graph *g, const gr_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));       /* "PATH: node 'NAME' (OP): ..." */
 void gr_dump(const gr_graph *g, void *file);     /* readable listing to a FILE* */

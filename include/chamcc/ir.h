@@ -59,6 +59,8 @@ typedef enum ir_op {
   IR_LOAD,       /* buf[a .. a + lanes) */
   IR_BROADCAST,  /* a (scalar) repeated to `lanes` */
   IR_EXP, IR_TANH, IR_SQRT, IR_NEG, /* unary math on F32 */
+  IR_LOG, IR_ABS, IR_ERF,            /* more unary math on F32 */
+  IR_POW,        /* a ** b on F32 */
   IR_TO_F32,     /* I64 -> F32 */
   IR_HSUM, IR_HMAX, /* horizontal sum / max of a vector -> scalar */
 } ir_op;

@@ -129,9 +129,16 @@ typedef struct tpl_pool {
 } tpl_pool;
 ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p); /* in, out */
 
+/* Binary elementwise operations (a op b). */
+typedef enum tpl_binop {
+  TPL_ADD, TPL_SUB, TPL_MUL, TPL_DIV, TPL_MAX, TPL_MIN,
+  TPL_POW,   /* a ** b */
+  TPL_PRELU, /* a < 0 ? a * b : a */
+} tpl_binop;
+
 /* Elementwise ops on plain tensors with numpy broadcasting (rank <= 8). */
 typedef struct tpl_elt {
-  ir_op op;                       /* binary: IR_ADD, IR_SUB, IR_MUL, IR_DIV, IR_MAX, IR_MIN */
+  tpl_binop op;                   /* n_in == 2: the operation */
   int rank;                       /* of the output */
   int64_t shape[GR_MAX_RANK];     /* output shape */
   int n_in;                       /* 1 or 2 */
@@ -165,6 +172,11 @@ ir_kernel *tpl_gemm_kernel(chm_arena *a, const char *name, const tpl_gemm *g); /
 
 /* Softmax over `axis_len` contiguous... out[o][a][i] over a. params: in, out */
 ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int64_t axis, int64_t inner);
+/* Reduction of a plain tensor over the dims whose bit is set in `axes`
+ * (output: the kept dims, row-major). params: in, out */
+typedef enum tpl_reduce_op { TPL_REDUCE_SUM, TPL_REDUCE_MEAN, TPL_REDUCE_MAX, TPL_REDUCE_MIN } tpl_reduce_op;
+ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, int rank,
+                             const int64_t *in_shape, unsigned axes);
 /* out = transpose(in, perm). params: in, out */
 ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
                                 const int64_t *perm);

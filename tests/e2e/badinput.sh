@@ -4,7 +4,7 @@
 #   badinput.sh [common options]
 #
 # Cases: a missing file, an empty file, a model cut in half, a file that is
-# not protobuf, unsupported ops (Erf, LSTM), inconsistent shapes (Add of
+# not protobuf, unsupported ops (Det, LSTM), inconsistent shapes (Add of
 # [1,3,4] and [1,5,4]), a dangling tensor name, an int64 graph input,
 # external data that escapes the model's folder (../secret.bin), bad command
 # lines (unknown option, -o without a value, --threads zero, a --name that is
@@ -90,7 +90,7 @@ check missing "$W/missing.onnx" ""
 check empty "$W/empty.onnx" ""
 check truncated "$W/truncated.onnx" ""
 check notprotobuf "$W/notprotobuf.onnx" ""
-check unsupported_erf "$W/erf.onnx" erf_node
+check unsupported_det "$W/det.onnx" det_node
 check unsupported_lstm "$W/lstm.onnx" lstm_node
 check shape_mismatch "$W/shape_mismatch.onnx" bad_add
 check dangling_name "$W/dangling.onnx" dangling_relu

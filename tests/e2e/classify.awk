@@ -9,7 +9,8 @@ BEGIN {
   n = split("Conv Gemm MatMul Relu LeakyRelu Clip Sigmoid HardSigmoid HardSwish Tanh " \
             "Add Sub Mul Div Max Min BatchNormalization MaxPool AveragePool " \
             "GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Squeeze Unsqueeze " \
-            "Concat Pad Softmax Identity Dropout Constant", a, " ")
+            "Concat Pad Softmax Identity Dropout Constant Exp Log Sqrt Neg Abs Reciprocal Erf " \
+            "Pow PRelu ReduceMean ReduceSum ReduceMax ReduceMin", a, " ")
   for (i = 1; i <= n; i++) supported[a[i]] = 1
   n = split("Shape Gather Slice ConstantOfShape Cast Unsqueeze", a, " ")
   for (i = 1; i <= n; i++) fold[a[i]] = 1

@@ -6,7 +6,7 @@ helper, at test time:
 
 OUTDIR/good.onnx            conv+relu+pool+flatten+gemm, valid, for truncation
                             and for selfcontained.sh when torch is absent
-OUTDIR/erf.onnx             an unsupported op: node 'erf_node' (Erf)
+OUTDIR/det.onnx             an unsupported op: node 'det_node' (Det)
 OUTDIR/lstm.onnx            an unsupported op: node 'lstm_node' (LSTM)
 OUTDIR/shape_mismatch.onnx  node 'bad_add' (Add) of [1,3,4] and [1,5,4]
 OUTDIR/dangling.onnx        node 'dangling_relu' (Relu) reads 'nowhere', which
@@ -63,8 +63,8 @@ def main():
     rng = np.random.default_rng(5)
     save = lambda m, n: onnx.save(m, os.path.join(out, n))
     save(good(rng), "good.onnx")
-    save(model([helper.make_node("Erf", ["x"], ["y"], name="erf_node")],
-               [vi("x", [1, 4])], [vi("y", [1, 4])]), "erf.onnx")
+    save(model([helper.make_node("Det", ["x"], ["y"], name="det_node")],
+               [vi("x", [4, 4])], [vi("y", [])]), "det.onnx")
     H = 4
     lw = numpy_helper.from_array(rng.uniform(-1, 1, (1, 4 * H, 3)).astype(np.float32), "lw")
     lr = numpy_helper.from_array(rng.uniform(-1, 1, (1, 4 * H, H)).astype(np.float32), "lr")

@@ -1099,6 +1099,54 @@ static void test_slice_extremes(void) {
   }
 }
 
+/* Pow by a constant 2 / 0.5 becomes Mul / Sqrt, another constant exponent a float one. */
+static void test_pow_rewrite(void) {
+  static const struct {
+    int64_t exp_i; /* int64 exponent when exp_f is NAN */
+    float exp_f;
+    const char *op; /* what the Pow node becomes */
+  } cases[] = {{0, 2.0f, "Mul"}, {0, 0.5f, "Sqrt"}, {3, NAN, "Pow"}, {0, 1.5f, "Pow"}};
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    mb *m = mb_new(13);
+    mb_input(m, "x", 2, S(2, 3));
+    if (isnan(cases[i].exp_f)) mb_init_i64(m, "p", 0, NULL, &cases[i].exp_i, MB_RAW);
+    else mb_init_f(m, "p", 0, NULL, &cases[i].exp_f, MB_RAW);
+    mb_node(m, "Pow", "pow", "x p", "y");
+    mb_output(m, "y");
+    char name[32];
+    snprintf(name, sizeof name, "pow%zu", i);
+    chm_err e;
+    gr_graph *g = load(m, name, false, &e);
+    CHECK(g && g->n_nodes == 1 && strcmp(gr_op_name(g->nodes[0].op), cases[i].op) == 0);
+    if (g && g->nodes[0].op == GR_OP_POW) /* the exponent is a float32 constant now */
+      CHECK(g->tensors[g->nodes[0].in[1]].dtype == GR_F32 && g->tensors[g->nodes[0].in[1]].data);
+    gr_free(g);
+  }
+}
+
+/* Reduce axes from the attribute or the input, negative or absent, keepdims. */
+static void test_reduce_shapes(void) {
+  chm_err e;
+  mb *m = mb_new(13);
+  mb_input(m, "x", 4, S(2, 3, 4, 5));
+  Onnx__NodeProto *r = mb_node(m, "ReduceMean", "mean", "x", "y1");
+  mb_attr_ints(r, m, "axes", 2, S(-1, 1));
+  mb_attr_i(r, m, "keepdims", 0);
+  mb_node(m, "ReduceMax", "max", "x", "y2"); /* no axes: all, keepdims */
+  mb_init_i64(m, "ax", 1, S(1), S(2), MB_RAW);
+  mb_node(m, "ReduceSum", "sum", "x ax", "y3"); /* opset 13: axes input */
+  mb_output(m, "y1");
+  mb_output(m, "y2");
+  mb_output(m, "y3");
+  gr_graph *g = load(m, "reduce", false, &e);
+  CHECK(g && shape_is(tensor(g, "y1"), 2, S(2, 4)) && shape_is(tensor(g, "y2"), 4, S(1, 1, 1, 1)) &&
+        shape_is(tensor(g, "y3"), 4, S(2, 3, 1, 5)));
+  gr_node *mean = g ? find_node(g, "ReduceMean") : NULL, *sum = g ? find_node(g, "ReduceSum") : NULL;
+  CHECK(mean && ints_are(mean, "axes", 2, S(1, 3)) && gr_attr_int(mean, "keepdims", 1) == 0);
+  CHECK(sum && sum->n_in == 1 && ints_are(sum, "axes", 1, S(2)));
+  gr_free(g);
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1133,6 +1181,8 @@ static const struct {
     {"op_table", test_op_table},
     {"dim_arithmetic", test_dim_arithmetic},
     {"slice_extremes", test_slice_extremes},
+    {"pow_rewrite", test_pow_rewrite},
+    {"reduce_shapes", test_reduce_shapes},
 };
 
 int main(int argc, char **argv) {

@@ -47,6 +47,7 @@ static double act(const tpl_epi *e, double v) {
   case GR_ACT_HARD_SIGMOID: return fmin(fmax(e->a * v + e->b, 0), 1);
   case GR_ACT_HARD_SWISH: return v * fmin(fmax(v / 6 + 0.5, 0), 1);
   case GR_ACT_TANH: return tanh(v);
+  default: return v; /* the others are not fused into the kernels tested here */
   }
   return v;
 }
