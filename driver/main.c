@@ -7,7 +7,9 @@
  * Loads and normalizes the graph, lowers it to one LLVM module, and writes
  * libNAME.a (the kernels plus the runtime for the target) and NAME.h beside
  * it. Every failure is one line on stderr, "chamcc: FILE: ...", and a
- * non-zero exit status; no partial output is left behind.
+ * non-zero exit status; no partial output is left behind. What can be
+ * checked without the model (target, CPU, the paths to write, the runner)
+ * is checked before the model is read: a bad -o must not cost a tuning run.
  */
 #include "chamcc/archive.h"
 #include "chamcc/cg.h"
@@ -215,6 +217,48 @@ static char *header_path(const char *output, const char *name) {
   return p;
 }
 
+/* ---- checks before any work ---- */
+
+/* The folder a path names a file in ("." when it has none). */
+static char *folder_of(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) return chm_strdup(".");
+  size_t n = slash == path ? 1 : (size_t)(slash - path);
+  char *d = chm_malloc(n + 1);
+  memcpy(d, path, n);
+  d[n] = 0;
+  return d;
+}
+
+/* Whether a file can be written at path (named `what` in the message): its
+ * folder exists and takes new files, and path is no folder nor a file that
+ * cannot be written. */
+static int check_writable(const char *what, const char *path, chm_err *e) {
+  struct stat st;
+  char *dir = folder_of(path);
+  int rc = 0;
+  if (stat(dir, &st) || !S_ISDIR(st.st_mode))
+    rc = chm_errorf(e, "%s %s: the folder %s does not exist", what, path, dir);
+  else if (access(dir, W_OK | X_OK))
+    rc = chm_errorf(e, "%s %s: cannot write in %s: %s", what, path, dir, strerror(errno));
+  else if (!stat(path, &st) && S_ISDIR(st.st_mode))
+    rc = chm_errorf(e, "%s %s is a folder", what, path);
+  else if (!access(path, F_OK) && access(path, W_OK))
+    rc = chm_errorf(e, "%s %s: %s", what, path, strerror(errno));
+  free(dir);
+  return rc;
+}
+
+/* Everything that can fail before the model is read: the files to write
+ * (library, header, log, dumps) and the runner. */
+static int check_before_work(const options *o, const char *hpath, const char *logpath, int measure, chm_err *e) {
+  if (o->output && (check_writable("-o", o->output, e) || check_writable("the header", hpath, e))) return -1;
+  if (check_writable("the tuning log", logpath, e)) return -1;
+  if (o->emit_llvm && check_writable("--emit-llvm", o->emit_llvm, e)) return -1;
+  if (o->dump_ir && check_writable("--dump-ir", o->dump_ir, e)) return -1;
+  return measure && o->runner ? rmt_probe(o->runner, e) : 0;
+}
+
 /* ---- tuning ---- */
 
 static volatile int interrupted; /* the signal (SIGINT / SIGTERM) that asked to stop after the current measurement */
@@ -295,7 +339,6 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
     int have = tune_log_count(log, tasks[i].key);
     ps.total += have < budget[i] ? budget[i] - have : 0;
   }
-  if (o->runner && ps.total && rmt_probe(o->runner, &e)) die(e.msg); /* now, not once per candidate */
   catch_interrupts(); /* before saying so: a test waits for the line below */
   if (!o->quiet && ps.total)
     fprintf(stderr, "chamcc: tuning %d tasks with %s: %d measurements to make (log has the rest)\n", n,
@@ -387,12 +430,15 @@ int main(int argc, char **argv) {
     die(msg);
   }
 
+  char *logpath = o.log ? chm_strdup(o.log) : default_log();
+  char *hpath = o.output ? header_path(o.output, name) : NULL;
+  if (check_before_work(&o, hpath, logpath, measure, &e)) die(e.msg);
+
   gr_graph *g = gr_load(o.model, &e);
   if (!g) die(e.msg);
   double t_load = chm_now() - t0;
   if (o.verbose) gr_dump(g, stderr);
 
-  char *logpath = o.log ? chm_strdup(o.log) : default_log();
   tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
   if (!log) die(e.msg);
   if (tune_log_stale(log) && !o.quiet)
@@ -406,6 +452,7 @@ int main(int argc, char **argv) {
     tune_log_close(log);
     gr_free(g);
     free(logpath);
+    free(hpath);
     free(name);
     return 0;
   }
@@ -418,7 +465,6 @@ int main(int argc, char **argv) {
   size_t size = 0;
   if (mdl_compile(g, &mo, &obj, &size, &st, &e)) die(e.msg);
 
-  char *hpath = header_path(o.output, name);
   if (write_archive(&o, &target, name, obj, size, &e)) die(e.msg);
   if (mdl_write_header(g, name, hpath, &e)) {
     unlink(o.output);
