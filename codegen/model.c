@@ -538,6 +538,30 @@ static int lower_reduce(lower *l, const gr_node *n, const node_plan *p) {
   return data_step(l, n, tpl_reduce_kernel(l->a, kname(l, "reduce"), op, x->rank, x->shape, mask));
 }
 
+static int lower_slice(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]), *y = T(l, n->out[0]);
+  int64_t start[GR_MAX_RANK], step[GR_MAX_RANK], count[GR_MAX_RANK];
+  if (gr_slice_params(l->g, n, start, step, count, l->e)) return -1;
+  if (gr_numel(y) == 0) return out_buf(l, n->out[0], KIND_PLAIN), 0;
+  return data_step(l, n, tpl_slice_kernel(l->a, kname(l, "slice"), x->rank, x->shape, y->shape, start, step));
+}
+
+/* Each output of a Split is a slice of the input along the axis. */
+static int lower_split(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]);
+  int axis = (int)gr_attr_int(n, "axis", 0);
+  int64_t start[GR_MAX_RANK] = {0}, step[GR_MAX_RANK];
+  for (int d = 0; d < x->rank; d++) step[d] = 1;
+  for (int j = 0; j < n->n_out; j++) {
+    const gr_tensor *y = T(l, n->out[j]);
+    int args[2] = {get_buf(l, n->in[0], KIND_PLAIN), out_buf(l, n->out[j], KIND_PLAIN)};
+    if (gr_numel(y))
+      add_step(l, tpl_slice_kernel(l->a, kname(l, "split"), x->rank, x->shape, y->shape, start, step), args, 2);
+    start[axis] += y->shape[axis];
+  }
+  return 0;
+}
+
 static int lower_reshape(lower *l, const gr_node *n) {
   return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, n->out[0]))));
 }
@@ -570,11 +594,13 @@ static int lower_node(lower *l, int ni) {
   case GR_OP_PAD: return lower_pad(l, n);
   case GR_OP_CONCAT: return lower_concat(l, n);
   case GR_OP_RESHAPE: return lower_reshape(l, n);
+  case GR_OP_SLICE: return lower_slice(l, n);
+  case GR_OP_SPLIT: return lower_split(l, n);
   /* rewritten or folded away by gr_load: never here */
   case GR_OP_NONE: case GR_N_OPS:
   case GR_OP_BATCH_NORMALIZATION: case GR_OP_FLATTEN: case GR_OP_SQUEEZE: case GR_OP_UNSQUEEZE:
   case GR_OP_IDENTITY: case GR_OP_DROPOUT: case GR_OP_CONSTANT: case GR_OP_SHAPE: case GR_OP_GATHER:
-  case GR_OP_SLICE: case GR_OP_CONSTANT_OF_SHAPE: case GR_OP_CAST: case GR_OP_RANGE:
+  case GR_OP_CONSTANT_OF_SHAPE: case GR_OP_CAST: case GR_OP_RANGE:
     break;
   }
   return gr_node_error(l->e, l->g, n, "internal: operator not supported by the code generator");

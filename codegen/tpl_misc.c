@@ -359,6 +359,30 @@ ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, i
   return k;
 }
 
+ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+                            const int64_t *out_shape, const int64_t *start, const int64_t *step) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int64_t total = chm_prod(out_shape, rank);
+  ir_buf *in = ir_param(&b, "in", chm_prod(in_shape, rank)), *out = ir_param(&b, "out", total);
+  int vars[GR_MAX_RANK];
+  ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
+  for (int d = 0; d < rank; d++) {
+    vars[d] = ir_new_var(&b);
+    ir_expr *v = ir_var(&b, vars[d]);
+    oi = ir_add(&b, ir_muli(&b, oi, out_shape[d]), v);
+    ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), ir_addi(&b, ir_muli(&b, v, step[d]), start[d]));
+  }
+  ir_stmt *s = ir_store(&b, out, oi, ir_load(&b, in, ii, 1));
+  for (int d = rank - 1; d >= 0; d--) {
+    ir_loop_kind kind = d == rank - 1 ? IR_LOOP_VECTORIZED
+                        : (d == 0 && total >= PAR_MIN_ELEMS) ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+    s = loop(&b, vars[d], out_shape[d], kind, s);
+  }
+  k->body = s;
+  return k;
+}
+
 ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
                                 const int64_t *perm) {
   ir_builder b;

@@ -204,7 +204,7 @@ int gr__eval_gather(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
 int gr__eval_slice(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   int64_t start[GR_MAX_RANK], step[GR_MAX_RANK], count[GR_MAX_RANK], stride[GR_MAX_RANK], s = 1;
-  if (gr__slice_params(g, n, start, step, count, e)) return -1;
+  if (gr_slice_params(g, n, start, step, count, e)) return -1;
   for (int i = x->rank - 1; i >= 0; i--) stride[i] = s, s *= x->shape[i];
   for (int64_t o = 0; o < gr_numel(y); o++) {
     int64_t rest = o, idx = 0;

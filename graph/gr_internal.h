@@ -95,7 +95,5 @@ void gr__put(gr_tensor *t, int64_t i, double f, int64_t v); /* store v (ints) or
 
 int gr__infer_node(gr_graph *g, int node, chm_err *e);      /* output shapes of one node, normalize attrs */
 bool gr__is_used(const gr_graph *g, int t);                 /* read by a node or a graph output */
-int gr__slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_t *step,
-                     int64_t *count, chm_err *e);           /* per data dim, clamped */
 
 #endif

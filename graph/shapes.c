@@ -70,6 +70,7 @@ static void remove_identity(gr_graph *g, gr_node *n) {
 static int check_runtime(gr_graph *g, gr_node *n, chm_err *e) {
   for (int j = 0; j < n->n_in; j++) {
     if (n->in[j] < 0) continue;
+    if (n->op == GR_OP_SLICE && j > 0) continue; /* integer constants (starts, ends, ...) */
     const gr_tensor *x = &g->tensors[n->in[j]];
     if (gr_op_kind_of(n->op) == GR_OPK_FOLD && !x->data && n->op != GR_OP_SHAPE)
       return gr_node_error(e, g, n, "is supported only on constants (shape computations), but "

@@ -744,7 +744,7 @@ static int slice_inputs(const gr_graph *g, const gr_node *n, int64_t v[4][GR_MAX
   return 0;
 }
 
-int gr__slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_t *step,
+int gr_slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_t *step,
                      int64_t *count, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   int64_t v[4][GR_MAX_RANK];
@@ -778,8 +778,46 @@ int gr__slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_
 int gr__infer_slice(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t start[GR_MAX_RANK], step[GR_MAX_RANK], count[GR_MAX_RANK];
-  if (gr__slice_params(g, n, start, step, count, e)) return -1;
+  if (gr_slice_params(g, n, start, step, count, e)) return -1;
   return set_out(g, n, x->dtype, x->rank, count, e);
+}
+
+/* Split along `axis` into the sizes of attribute `split` (opset < 13), of
+ * a constant second input (13+), or equal parts (the last one smaller when
+ * the axis does not divide, as opset 18 says). Normalized: `axis`
+ * positive, `split` with one size per output, one input. */
+int gr__infer_split(gr_graph *g, gr_node *n, chm_err *e) {
+  const gr_tensor *x = in_t(g, n, 0);
+  int64_t axis, sizes[64], shape[GR_MAX_RANK];
+  int count = 0;
+  const int64_t *a;
+  if (n->n_out > 64) return gr_node_error(e, g, n, "more than 64 outputs");
+  if (norm_axis(g, n, gr_attr_int(n, "axis", 0), x->rank, &axis, e)) return -1;
+  if (in_t(g, n, 1)) {
+    if (const_ints(g, n, 1, "split", sizes, 64, &count, e)) return -1;
+  } else if ((count = gr_attr_ints(n, "split", &a)) > 0) {
+    if (count > 64) return gr_node_error(e, g, n, "more than 64 parts");
+    memcpy(sizes, a, (size_t)count * sizeof *a);
+  } else {
+    int64_t d = x->shape[axis], part = (d + n->n_out - 1) / n->n_out;
+    for (count = 0; count < n->n_out; count++) sizes[count] = d - part * count < part ? d - part * count : part;
+  }
+  int64_t total = 0;
+  bool bad = false;
+  for (int j = 0; j < count; j++) total = gr__dim_add(total, sizes[j], &bad);
+  if (count != n->n_out || bad || total != x->shape[axis])
+    return gr_node_error(e, g, n, "%d parts do not split an axis of %lld into %d outputs", count,
+                         (long long)x->shape[axis], n->n_out);
+  memcpy(shape, x->shape, sizeof shape);
+  for (int j = 0; j < count; j++) {
+    shape[axis] = sizes[j];
+    if (gr__set_out(g, n, j, x->dtype, x->rank, shape, e)) return -1;
+  }
+  gr__set_int(g, n, "axis", axis);
+  gr__set_ints(g, n, "split", sizes, count);
+  gr__del_attr(n, "num_outputs");
+  gr__set_inputs(g, n, 1, n->in);
+  return 0;
 }
 
 int gr__infer_constant_of_shape(gr_graph *g, gr_node *n, chm_err *e) {

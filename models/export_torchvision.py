@@ -4,8 +4,11 @@ chamcc's end-to-end tests and benchmarks. Nothing is downloaded (weights=None).
 
     /usr/bin/python3 models/export_torchvision.py [--models a,b] [--out DIR] [--force]
 
-Models: resnet18 resnet50 mobilenet_v2 squeezenet1_1 googlenet tiny_cnn
-(default: all). Input 1x3x224x224 (tiny_cnn: 1x3x32x32), eval mode, opset 13,
+Models: resnet18 resnet50 mobilenet_v2 squeezenet1_1 googlenet tiny_cnn, and
+the rest of the zoo of bench/zoo.sh: mobilenet_v3_large inception_v3
+resnext50_32x4d regnet_y_400mf efficientnet_b1 shufflenet_v2_x1_0 mnasnet1_0
+convnext_tiny vgg16 (default: all). Input 1x3x224x224 (tiny_cnn: 1x3x32x32,
+inception_v3: 1x3x299x299), eval mode, opset 13,
 written to DIR/NAME.onnx (default models/out). An existing file is kept
 unless --force. Weights come from torch.manual_seed(SEED + index); every
 BatchNorm gets random non-trivial running_mean / running_var / weight / bias
@@ -18,7 +21,9 @@ import sys
 import time
 
 SEED = 20240601
-ALL = ["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1", "googlenet", "tiny_cnn"]
+ALL = ["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1", "googlenet", "tiny_cnn",
+       "mobilenet_v3_large", "inception_v3", "resnext50_32x4d", "regnet_y_400mf",
+       "efficientnet_b1", "shufflenet_v2_x1_0", "mnasnet1_0", "convnext_tiny", "vgg16"]
 
 
 def tiny_cnn(torch):
@@ -54,6 +59,8 @@ def build(name, torch, tv):
         return tiny_cnn(torch), (1, 3, 32, 32)
     if name == "googlenet":
         m = tv.googlenet(weights=None, aux_logits=False, init_weights=True)
+    elif name == "inception_v3":
+        return tv.inception_v3(weights=None, aux_logits=False, init_weights=True), (1, 3, 299, 299)
     else:
         m = getattr(tv, name)(weights=None)
     return m, (1, 3, 224, 224)

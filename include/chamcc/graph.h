@@ -178,6 +178,10 @@ gr_act gr_node_act(const gr_node *n, float *a, float *b);
  * constant folding and the tests' reference kernels use. */
 double gr_act_eval(gr_act act, float a, float b, double x);
 const char *gr_act_name(gr_act act);             /* "relu", ...; "?" if unknown */
+/* A Slice node's first element and step per dim of its data input, and the
+ * element count per dim (clamped as ONNX says); -1 and *e set if invalid. */
+int gr_slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_t *step,
+                    int64_t *count, chm_err *e);
 int gr_node_error(chm_err *e, const gr_graph *g, const gr_node *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));       /* "PATH: node 'NAME' (OP): ..." */
 void gr_dump(const gr_graph *g, void *file);     /* readable listing to a FILE* */

@@ -178,6 +178,9 @@ typedef enum tpl_reduce_op { TPL_REDUCE_SUM, TPL_REDUCE_MEAN, TPL_REDUCE_MAX, TP
 ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, int rank,
                              const int64_t *in_shape, unsigned axes);
 /* out = transpose(in, perm). params: in, out */
+/* out[i] = in[start + i * step] per dim (out_shape elements). params: in, out */
+ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+                            const int64_t *out_shape, const int64_t *start, const int64_t *step);
 ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
                                 const int64_t *perm);
 /* Constant padding. params: in, out */
