@@ -309,6 +309,11 @@ static void warn_log(void *ctx, const char *msg) {
   if (!o->quiet) fprintf(stderr, "chamcc: warning: %s\n", msg);
 }
 
+static void warn_tune(void *ctx, const char *msg) {
+  progress_state *ps = ctx;
+  if (!ps->o->quiet) fprintf(stderr, "%schamcc: %s\n", ps->tty ? "\n" : "", msg);
+}
+
 /* The default log: $XDG_CACHE_HOME/chamcc/tuning.jsonl or ~/.cache/... */
 static char *default_log(void) {
   const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
@@ -356,6 +361,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.confirm = 4;    /* measure the 4 best again before trusting one */
   s.progress = show_progress;
   s.progress_ctx = &ps;
+  s.warn = warn_tune;
   s.stop = &interrupted;
   int rc = 0, size0 = tune_log_size(log);
   for (int i = 0; i < n && !rc && !interrupted; i++) rc = tune_task_run(&s, &tasks[i], budget[i], i, n, &e);

@@ -11,7 +11,8 @@
  * measurement in flight finishes and is written, the rest of the round is
  * dropped. A failure of the measuring itself (an infra error: a lost
  * runner, a child killed from outside) is not the config's: it is neither
- * written nor counted, and the config may be proposed again.
+ * written nor counted, and the config may be proposed again. A task ends
+ * early, with a note, when its method has nothing new to propose.
  *
  * Each record also carries its share of the round's wall-clock costs
  * (batch compile, cost-model fit, optimizer search): summed over a run they
@@ -187,6 +188,16 @@ static int confirm_pending(const tune_session *s, const tune_task *t) {
 /* Whether the user asked to stop (the caller's flag, set by a signal). */
 static int stopped(const tune_session *s) { return s->stop && *s->stop; }
 
+/* Tells the user why a task ends early, through s->warn. */
+static void note(const tune_session *s, const tune_progress *p, const char *why) {
+  if (!s->warn) return;
+  char name[64], msg[512];
+  tune_task_name(p->task, name, sizeof name);
+  snprintf(msg, sizeof msg, "task %d/%d %s: %s; it ends with %d of %d measurements", p->task_i + 1, p->n_tasks,
+           name, why, p->done, p->budget);
+  s->warn(s->progress_ctx, msg);
+}
+
 /* Appends a measurement to the log. An infra error is none: nothing is
  * written, and TUNE_INFRA_LIMIT of them in a row (*infra counts) fail the
  * task, since the measuring itself is broken. 1 if written, 0 if not, -1
@@ -294,18 +305,28 @@ static int propose(task_run *k, int *cfgs, int want, int *none) {
 }
 
 /* The rounds: until the budget is spent, the user stops, or the method has
- * nothing to propose. */
+ * nothing new (nothing at all, or only measured configs TUNE_IDLE_ROUNDS
+ * rounds in a row: a method must not spin). */
 static int search(task_run *k, int batch, chm_err *e) {
   int *cfgs = chm_malloc((size_t)batch * TUNE_MAX_KNOBS * sizeof(int));
   tune_record *recs = chm_malloc((size_t)batch * sizeof *recs);
-  int rc = 0, budget = k->p.budget;
+  int rc = 0, idle = 0, budget = k->p.budget;
   while (k->p.done < budget && !rc && !stopped(k->s)) {
     int want = budget - k->p.done < batch ? budget - k->p.done : batch, none;
     double t_prop = chm_now();
     int n = propose(k, cfgs, want, &none);
     t_prop = chm_now() - t_prop;
-    if (none) break; /* the space is exhausted */
-    if (n > 0) rc = measure_round(k, cfgs, n, t_prop, recs, e);
+    if (none) {
+      note(k->s, &k->p, "the method found no unmeasured valid config");
+      break;
+    }
+    if (n == 0 && ++idle >= TUNE_IDLE_ROUNDS) {
+      char why[128];
+      snprintf(why, sizeof why, "the method proposed only measured configs, %d rounds in a row", idle);
+      note(k->s, &k->p, why);
+      break;
+    }
+    if (n > 0) idle = 0, rc = measure_round(k, cfgs, n, t_prop, recs, e);
   }
   free(cfgs);
   free(recs);

@@ -299,7 +299,8 @@ typedef struct tune_session {
   unsigned seed;               /* randomness */
   int batch;                   /* proposals per round (64) */
   void (*progress)(void *ctx, const tune_progress *p); /* may be NULL */
-  void *progress_ctx;
+  void *progress_ctx;          /* passed to progress and warn */
+  void (*warn)(void *ctx, const char *msg); /* why a task ended early; may be NULL */
   volatile int *stop;          /* set non-zero to stop after the current measurement */
   int build_threads;           /* candidates compiled at once (0: all cores) */
   /* Until a task has 64 measurements of its own, model-based methods fit
@@ -316,10 +317,11 @@ typedef struct tune_session {
 enum {
   TUNE_CONFIRM_ROUNDS = 3, /* confirmations of each finalist */
   TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
+  TUNE_IDLE_ROUNDS = 3,    /* rounds in a row that propose only measured configs end a task */
 };
 
 /* Tunes one task until the log holds `budget` measurements of it, or the
- * method has nothing new to propose, or *s->stop is set.
+ * method has nothing new to propose (s->warn says so), or *s->stop is set.
  * Fails on a log error or TUNE_INFRA_LIMIT infra errors in a row. */
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e);
 /* Shares `total` measurements over tasks (at least in proportion to their
