@@ -12,6 +12,7 @@
  */
 #include "chamcc/cg.h"
 #include "chamcc/rt.h"
+#include "llvm_math.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -131,7 +132,7 @@ static LLVMValueRef libm_fn(cg_module *m, const char *name, int arity, LLVMTypeR
 }
 
 /* Applies a libm function of `arity` (1 or 2) float arguments lane by lane
- * (exp, tanh, log, erf, pow have no vector libm here). */
+ * (pow; exp, log, tanh and erf are vector code, llvm_math.c). */
 static LLVMValueRef call_libm(cg_module *m, const char *name, int arity, LLVMValueRef *x, int lanes) {
   LLVMTypeRef fnty;
   LLVMValueRef fn = libm_fn(m, name, arity, &fnty);
@@ -146,9 +147,6 @@ static LLVMValueRef call_libm(cg_module *m, const char *name, int arity, LLVMVal
   return v;
 }
 
-static LLVMValueRef call_libm1(cg_module *m, const char *name, LLVMValueRef x, int lanes) {
-  return call_libm(m, name, 1, &x, lanes);
-}
 
 static LLVMValueRef splat(cg_module *m, LLVMValueRef x, int lanes) {
   if (lanes == 1) return x;
@@ -270,10 +268,10 @@ static LLVMValueRef emit_expr(cg_module *m, fn_state *fs, const ir_expr *e) {
   }
   case IR_LOAD: return emit_load(m, fs, e);
   case IR_BROADCAST: return splat(m, emit_expr(m, fs, e->a), lanes);
-  case IR_EXP: return call_libm1(m, "expf", emit_expr(m, fs, e->a), lanes);
-  case IR_TANH: return call_libm1(m, "tanhf", emit_expr(m, fs, e->a), lanes);
-  case IR_LOG: return call_libm1(m, "logf", emit_expr(m, fs, e->a), lanes);
-  case IR_ERF: return call_libm1(m, "erff", emit_expr(m, fs, e->a), lanes);
+  case IR_EXP: return cg_math_exp(m->bld, m->mod, emit_expr(m, fs, e->a));
+  case IR_TANH: return cg_math_tanh(m->bld, m->mod, emit_expr(m, fs, e->a));
+  case IR_LOG: return cg_math_log(m->bld, m->mod, emit_expr(m, fs, e->a));
+  case IR_ERF: return cg_math_erf(m->bld, m->mod, emit_expr(m, fs, e->a));
   case IR_POW: {
     LLVMValueRef ab[2] = {emit_expr(m, fs, e->a), emit_expr(m, fs, e->b)};
     return call_libm(m, "powf", 2, ab, lanes);
