@@ -28,6 +28,12 @@
  * one of them sees the other, so no wake-up is lost. After fork() the child
  * has no workers: an atfork handler resets the pool.
  *
+ * Workers are joinable and run code of this object, which may live in a
+ * shared object that is dlclose()d: a destructor (at dlclose, and at exit)
+ * takes the pool, sets `stopping`, bumps every worker's go and joins them,
+ * so no thread outlives the code it runs. A pool busy at that moment (a
+ * loop in flight in another thread while the process exits) is left alone.
+ *
  * Workspace pools. The caller's storage (CHM_RT_WSPOOL_BYTES, all zero when
  * empty) holds a spinlock and a small array of cached blocks. Each block
  * carries a 64-byte header with its size, so release needs only the pointer
@@ -132,7 +138,9 @@ typedef struct worker {
 
 typedef struct pool {
   alignas(CACHE_LINE) atomic_int busy; /* 1 while a caller owns the pool */
+  atomic_int stopping;                 /* 1 while pool_stop ends the workers */
   int nworkers;                        /* workers started; owner-only */
+  pthread_t threads[MAX_THREADS];      /* slot i's thread (1..nworkers), for pool_stop */
   int ncpus;                           /* online CPUs, set once */
   chm_rt_task task;                    /* the job: written by the owner... */
   void *ctx;                           /* ...before any worker's go... */
@@ -146,9 +154,11 @@ typedef struct pool {
 static pool P;
 static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
 
-/* In a forked child no worker exists: forget them. */
-static void pool_after_fork(void) {
-  atomic_store(&P.busy, 0);
+/* Forgets every worker and leaves the pool free: in a forked child no
+ * worker exists, and after pool_stop none is left. Slots start afresh
+ * (go = 0); the pool is released last. */
+static void pool_forget(void) {
+  atomic_store(&P.stopping, 0);
   P.nworkers = 0;
   atomic_store(&P.pending, 0);
   atomic_store(&P.owner_sleeping, 0);
@@ -157,6 +167,7 @@ static void pool_after_fork(void) {
     atomic_store(&P.workers[i].sleeping, 0);
     atomic_store(&P.workers[i].claim, 0);
   }
+  atomic_store(&P.busy, 0);
 }
 
 static int count_cpus(void) {
@@ -173,7 +184,7 @@ static void pool_init(void) {
     long v = strtol(us, NULL, 10);
     spin_ns = v < 0 ? 0 : v > MAX_SPIN_NS / 1000 ? MAX_SPIN_NS : v * 1000;
   }
-  pthread_atfork(NULL, NULL, pool_after_fork);
+  pthread_atfork(NULL, NULL, pool_forget);
 }
 
 /* Iterations [*b, *e) of slice i out of k over [0, n). */
@@ -199,10 +210,11 @@ static bool claim_slice(worker *w, int who) {
 static void *worker_main(void *arg) {
   int id = (int)(intptr_t)arg;
   worker *w = &P.workers[id];
-  unsigned seen = 0; /* go of a new slot is 0: slots are never reused */
+  unsigned seen = 0; /* go of a new slot is 0 */
   for (;;) {
     wait_word(&w->go, seen, false, &w->sleeping);
     seen++; /* one pass per bump */
+    if (atomic_load(&P.stopping)) break;
     if (!claim_slice(w, 1)) continue; /* stolen, or not open */
     run_slice(id);
     if (atomic_fetch_sub(&P.pending, 1) == 1) wake_word(&P.pending, &P.owner_sleeping);
@@ -221,7 +233,7 @@ static int pool_grow(int want) {
     pthread_t t;
     int id = P.nworkers + 1;
     if (pthread_create(&t, NULL, worker_main, (void *)(intptr_t)id) != 0) break;
-    pthread_detach(t);
+    P.threads[id] = t;
     P.nworkers = id;
   }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -253,6 +265,20 @@ static void pool_run(int k) {
     atomic_fetch_sub_explicit(&P.pending, 1, memory_order_relaxed);
   }
   wait_word(&P.pending, 0, true, &P.owner_sleeping);
+}
+
+/* Ends and joins every worker, when no loop is in flight: at dlclose of
+ * the shared object this runtime is linked into (its code is about to be
+ * unmapped), and at exit. */
+__attribute__((destructor)) static void pool_stop(void) {
+  if (!pool_try_enter()) return;
+  atomic_store(&P.stopping, 1);
+  for (int i = 1; i <= P.nworkers; i++) {
+    atomic_fetch_add(&P.workers[i].go, 1);
+    wake_word(&P.workers[i].go, &P.workers[i].sleeping);
+  }
+  for (int i = 1; i <= P.nworkers; i++) pthread_join(P.threads[i], NULL);
+  pool_forget(); /* and leaves the pool */
 }
 
 static void run_loop(chm_rt_task task, void *ctx, int64_t n, int32_t nthreads) {
