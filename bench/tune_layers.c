@@ -94,6 +94,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
   w.dh = w.dw = num(l, "dilation") ? num(l, "dilation") : 1;
   w.pt = w.pl = p;
   w.depthwise = g > 1 && g == C && K == C;
+  w.groups = w.depthwise ? 1 : g;
   w.vregs = tgt->vregs;
   tune_task_init_conv(t, &w);
 }

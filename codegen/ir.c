@@ -173,6 +173,21 @@ ir_expr *ir_unary(ir_builder *b, ir_op op, ir_expr *x) {
   return e;
 }
 
+ir_expr *ir_shuffle(ir_builder *b, ir_expr *x, const int *mask) {
+  int lanes = x->type.lanes, identity = 1;
+  int *m = chm_arena_alloc(b->a, (size_t)lanes * sizeof *m);
+  for (int i = 0; i < lanes; i++) {
+    CHM_ASSERT(mask[i] >= 0 && mask[i] < lanes);
+    m[i] = mask[i];
+    identity &= mask[i] == i;
+  }
+  if (identity) return x;
+  ir_expr *e = new_expr(b, IR_SHUFFLE, x->type);
+  e->a = x;
+  e->mask = m;
+  return e;
+}
+
 static ir_stmt *new_stmt(ir_builder *b, ir_stmt_kind kind) {
   ir_stmt *s = chm_arena_alloc(b->a, sizeof *s);
   s->kind = kind;

@@ -78,6 +78,12 @@ static void print_expr(const ir_expr *e, FILE *f) {
     print_expr(e->a, f);
     fputc(')', f);
     break;
+  case IR_SHUFFLE:
+    fputs("shuffle(", f);
+    print_expr(e->a, f);
+    for (int i = 0; i < e->type.lanes; i++) fprintf(f, "%s%d", i ? "," : ", [", e->mask[i]);
+    fputs("])", f);
+    break;
   default:
     fprintf(f, "%s(", op_name(e->op));
     print_expr(e->a, f);

@@ -268,6 +268,12 @@ static LLVMValueRef emit_expr(cg_module *m, fn_state *fs, const ir_expr *e) {
   }
   case IR_LOAD: return emit_load(m, fs, e);
   case IR_BROADCAST: return splat(m, emit_expr(m, fs, e->a), lanes);
+  case IR_SHUFFLE: {
+    LLVMValueRef a = emit_expr(m, fs, e->a), idx[64];
+    CHM_ASSERT(lanes <= 64);
+    for (int i = 0; i < lanes; i++) idx[i] = LLVMConstInt(m->i32, (unsigned)e->mask[i], 0);
+    return LLVMBuildShuffleVector(m->bld, a, LLVMGetPoison(LLVMTypeOf(a)), LLVMConstVector(idx, (unsigned)lanes), "");
+  }
   case IR_EXP: return cg_math_exp(m->bld, m->mod, emit_expr(m, fs, e->a));
   case IR_TANH: return cg_math_tanh(m->bld, m->mod, emit_expr(m, fs, e->a));
   case IR_LOG: return cg_math_log(m->bld, m->mod, emit_expr(m, fs, e->a));

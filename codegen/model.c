@@ -131,7 +131,8 @@ static int conv_is_blocked(lower *l, const gr_node *n) {
   if (!is4d(l, n->in[0]) || !T(l, n->in[1])->data) return 0;
   conv_attrs c = get_conv(l, n);
   int64_t C = T(l, n->in[0])->shape[1], K = T(l, n->out[0])->shape[1];
-  return c.group == 1 || (c.group == C && K == C);
+  return c.group == 1 || (c.group == C && K == C) ||
+         tpl_conv_groups_mode(C, K, c.group, l->L) != TPL_GROUPS_NONE;
 }
 
 /* ReduceMean / ReduceMax over H and W of a 4-D tensor: a global pooling. */
@@ -287,7 +288,8 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   w.in = l->bufs.data[in].view;
   w.out = l->bufs.data[out].view;
   w.kh = c.kh, w.kw = c.kw, w.sh = c.sh, w.sw = c.sw, w.dh = c.dh, w.dw = c.dw, w.pt = c.pt, w.pl = c.pl;
-  w.depthwise = c.group != 1;
+  w.depthwise = c.group != 1 && c.group == w.in.c && w.out.c == w.in.c;
+  w.groups = w.depthwise ? 1 : c.group;
   w.epi = node_epi(n);
   w.vregs = l->o->target->vregs;
   if (res >= 0) w.epi.res = l->bufs.data[res].view;
@@ -308,7 +310,7 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   int args[5] = {in, const_vbuf(l, wp, tpl_conv_wsize(&w)), const_vbuf(l, bp, kp)}, na = 3;
   if (res >= 0) args[na++] = res;
   args[na++] = out;
-  ir_kernel *k = tpl_conv_kernel(l->a, kname(l, w.depthwise ? "dwconv" : "conv"), &w, &cfg);
+  ir_kernel *k = tpl_conv_kernel(l->a, kname(l, w.depthwise ? "dwconv" : w.groups > 1 ? "grconv" : "conv"), &w, &cfg);
   add_step(l, k, args, na);
   return 0;
 }

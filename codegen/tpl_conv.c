@@ -14,14 +14,49 @@
  * tiles x row tiles, output channels outermost so each thread streams a
  * disjoint part of the weights.
  *
- * Packed weights: [K/L][C/cbi][KH][KW][cbi][L] (depthwise: [C/L][KH][KW][L]),
- * zero-filled past K and C.
+ * Grouped convolutions (tpl_conv_groups_mode): when each group is whole
+ * channel blocks, a tile reduces over its group's input blocks only; when
+ * several groups share a block, a tile is one output block over the same
+ * input block (as depthwise) and each of the C/G input channels of a group
+ * reaches its output lanes by a lane shuffle of the input vector.
+ *
+ * Packed weights: [K/L][C/cbi][KH][KW][cbi][L] (depthwise: [C/L][KH][KW][L];
+ * groups of whole blocks: [K/L][C/G/L][KH][KW][L][L]; groups sharing a
+ * block: [K/L][KH][KW][C/G][L]), zero-filled past K and C.
  */
 #include "chamcc/tpl.h"
 
 #include <string.h>
 
 static int lanes_of(const tpl_conv *w) { return w->out.cb; }
+
+tpl_groups_mode tpl_conv_groups_mode(int64_t c, int64_t k, int64_t groups, int lanes) {
+  if (groups <= 1 || c % groups || k % groups) return TPL_GROUPS_NONE;
+  int64_t cpg = c / groups, kpg = k / groups;
+  if (cpg % lanes == 0 && kpg % lanes == 0) return TPL_GROUPS_BLOCKS;
+  if (cpg == kpg && lanes % cpg == 0) return TPL_GROUPS_LANES;
+  return TPL_GROUPS_NONE;
+}
+
+static tpl_groups_mode mode_of(const tpl_conv *w) {
+  return w->depthwise ? TPL_GROUPS_NONE : tpl_conv_groups_mode(w->in.c, w->out.c, w->groups, lanes_of(w));
+}
+
+int64_t tpl_conv_in_per_group(const tpl_conv *w) {
+  return w->depthwise ? 1 : w->groups > 1 ? w->in.c / w->groups : w->in.c;
+}
+
+int64_t tpl_conv_reduce_blocks(const tpl_conv *w) {
+  switch (mode_of(w)) {
+  case TPL_GROUPS_BLOCKS: return tpl_conv_in_per_group(w) / w->in.cb;
+  case TPL_GROUPS_LANES: return 1;
+  default: return w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  }
+}
+
+int64_t tpl_conv_group_out_blocks(const tpl_conv *w) {
+  return mode_of(w) == TPL_GROUPS_BLOCKS ? w->out.c / w->groups / lanes_of(w) : tpl_view_cblocks(&w->out);
+}
 
 static int largest_divisor_le(int64_t n, int64_t cap) {
   for (int64_t d = cap < n ? cap : n; d > 1; d--)
@@ -39,7 +74,7 @@ int tpl_acc_budget(int lanes, int vregs, int plain_input) {
 
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
-  int64_t ocb = tpl_view_cblocks(&w->out);
+  int64_t ocb = tpl_conv_group_out_blocks(w);
   if (w->depthwise) {
     c.ow_bn = (int)(w->out.w < 8 ? w->out.w : 8);
     return c;
@@ -47,7 +82,7 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   /* 2 vectors x up to 14 columns (fewer vectors if K is small), as many
    * accumulators as the register file holds beside the weights and
    * broadcasts of one step (tpl_acc_budget) */
-  c.oc_bn = ocb % 2 == 0 ? 2 : 1;
+  c.oc_bn = ocb % 2 == 0 && mode_of(w) != TPL_GROUPS_LANES ? 2 : 1;
   int cols = tpl_acc_budget(lanes_of(w), w->vregs, w->in.cb == 1) / c.oc_bn;
   if (cols > 14) cols = 14;
   if (w->out.w >= cols) {
@@ -64,13 +99,16 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
 }
 
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
-  int64_t ocb = tpl_view_cblocks(&w->out);
-  if (c->oc_bn < 1 || ocb % c->oc_bn) return "oc_bn must divide the output-channel blocks";
+  int64_t ocb = tpl_conv_group_out_blocks(w);
+  if (w->groups > 1 && !w->depthwise && mode_of(w) == TPL_GROUPS_NONE) return "grouping not supported";
+  if (w->groups > 1 && !w->depthwise && w->in.cb != w->out.cb) return "grouped input must be blocked";
+  if (c->oc_bn < 1 || ocb % c->oc_bn) return "oc_bn must divide the output-channel blocks (of a group)";
+  if (mode_of(w) == TPL_GROUPS_LANES && c->oc_bn != 1) return "groups within a block: tiles hold one block";
   if (c->oh_bn < 1 || w->out.h % c->oh_bn) return "oh_bn must divide the output rows";
   if (c->ow_bn < 1 || c->ow_bn > w->out.w) return "ow_bn must be in [1, output columns]";
   if (w->depthwise && c->oc_bn != 1) return "depthwise tiles hold one channel block";
   if ((int64_t)c->oc_bn * c->ow_bn * c->oh_bn > 64) return "register tile larger than 64 vectors";
-  int64_t icb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  int64_t icb = tpl_conv_reduce_blocks(w);
   if (c->ic_bn < 0 || (c->ic_bn && icb % c->ic_bn)) return "ic_bn must divide the input-channel blocks";
   /* a grain beyond the row tiles takes them all; only the smallest such grain is valid */
   if (c->grain < 1 || (c->grain > 1 && c->grain / 2 >= w->out.h / c->oh_bn))
@@ -90,6 +128,8 @@ typedef struct conv_ctx {
   const tpl_conv_cfg *c;
   ir_buf *in, *wt, *bias, *res, *out;
   ir_expr *n, *oc0, *oh0; /* image, first output-channel block, first row */
+  ir_expr *ic0;           /* groups of whole blocks: the tile's group's first input block */
+  tpl_groups_mode mode;   /* grouping */
   ir_expr *icc;           /* reduction chunk */
   int64_t n_icb;          /* input-channel blocks per chunk */
   int64_t n_chunks;       /* reduction chunks */
@@ -107,9 +147,20 @@ static ir_expr *weight_base(conv_ctx *x, ir_expr *icb, ir_expr *ky, ir_expr *kx)
   ir_builder *b = x->b;
   const tpl_conv *w = x->w;
   ir_expr *i = x->oc0;
-  if (!w->depthwise) i = ir_add(b, ir_muli(b, i, tpl_view_cblocks(&w->in)), icb);
+  int per_block = !w->depthwise && x->mode != TPL_GROUPS_LANES; /* reduces over input blocks */
+  if (per_block) i = ir_add(b, ir_muli(b, i, tpl_conv_reduce_blocks(w)), icb);
   i = ir_add(b, ir_muli(b, ir_add(b, ir_muli(b, i, w->kh), ky), w->kw), kx);
-  return ir_muli(b, i, w->depthwise ? lanes_of(w) : (int64_t)w->in.cb * lanes_of(w));
+  int64_t step = w->depthwise ? 1 : x->mode == TPL_GROUPS_LANES ? tpl_conv_in_per_group(w) : w->in.cb;
+  return ir_muli(b, i, step * lanes_of(w));
+}
+
+/* The input vector lane j of an output block needs for input channel ic of
+ * its group, when groups share blocks: lane j - j % cpg + ic of the block. */
+static ir_expr *group_lanes(conv_ctx *x, ir_expr *v, int64_t ic) {
+  int L = lanes_of(x->w), mask[64];
+  int64_t cpg = tpl_conv_in_per_group(x->w);
+  for (int j = 0; j < L; j++) mask[j] = (int)(j - j % cpg + ic);
+  return ir_shuffle(x->b, v, mask);
 }
 
 static ir_stmt *unrolled(ir_builder *b, int var, int64_t n, ir_stmt *body) {
@@ -127,7 +178,9 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
   int L = lanes_of(w);
   ir_expr *iy = ir_add(b, ir_muli(b, x->oh0, w->sh), ir_addi(b, ir_muli(b, ky, w->dh), -w->pt));
   ir_expr *ix = ir_add(b, ir_muli(b, ow0, w->sw), ir_addi(b, ir_muli(b, kx, w->dw), -w->pl));
-  ir_expr *in_base = tpl_view_index(b, &w->in, x->n, w->depthwise ? x->oc0 : icb, iy, ix);
+  ir_expr *in_block = w->depthwise || x->mode == TPL_GROUPS_LANES ? x->oc0
+                     : x->mode == TPL_GROUPS_BLOCKS ? ir_add(b, x->ic0, icb) : icb;
+  ir_expr *in_base = tpl_view_index(b, &w->in, x->n, in_block, iy, ix);
   ir_expr *wt_base = weight_base(x, icb, ky, kx);
   int64_t row = (w->in.w + 2 * w->in.hw) * w->in.cb, col_step = w->sw * w->in.cb;
   int64_t wblock = tpl_conv_wsize(w) / tpl_view_cblocks(&w->out); /* weights per output block */
@@ -139,6 +192,8 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
         ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
         if (w->depthwise)
           in = ir_load(b, x->in, ir_addi(b, in_base, off), L);
+        else if (x->mode == TPL_GROUPS_LANES)
+          in = group_lanes(x, ir_load(b, x->in, ir_addi(b, in_base, off), L), ic->ival);
         else
           in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, in_base, ir_addi(b, ic, off)), 1), L);
         ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), j * wblock)), L);
@@ -154,8 +209,16 @@ static ir_stmt *tile_reduce(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols) {
   const tpl_conv *w = x->w;
   int vicb = ir_new_var(b), vky = ir_new_var(b), vkx = ir_new_var(b), vic = ir_new_var(b);
   ir_expr *icb = ir_var(b, vicb), *ky = ir_var(b, vky), *kx = ir_var(b, vkx), *ic = ir_var(b, vic);
-  ir_stmt *s = w->depthwise ? tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ir_int(b, 0))
-                            : unrolled(b, vic, w->in.cb, tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ic));
+  ir_stmt *s;
+  if (w->depthwise) {
+    s = tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ir_int(b, 0));
+  } else if (x->mode == TPL_GROUPS_LANES) { /* each channel of the group: its own shuffle */
+    s = ir_seq(b);
+    for (int64_t i = 0; i < tpl_conv_in_per_group(w); i++)
+      ir_seq_add(b, s, tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ir_int(b, i)));
+  } else {
+    s = unrolled(b, vic, w->in.cb, tile_fmas(x, acc, ow0, ncols, icb, ky, kx, ic));
+  }
   ir_expr *lo = ir_muli(b, x->icc, x->n_icb);
   ir_loop_kind kxk = x->c->unroll_kw ? IR_LOOP_UNROLLED : IR_LOOP_SERIAL;
   if (x->c->win_outer) {
@@ -206,13 +269,13 @@ static ir_stmt *conv_tile(conv_ctx *x, ir_expr *ow0, int ncols) {
 ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, const tpl_conv_cfg *c) {
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
-  conv_ctx x = {.b = &b, .w = w, .c = c};
+  conv_ctx x = {.b = &b, .w = w, .c = c, .mode = mode_of(w)};
   x.in = ir_param(&b, "in", tpl_view_size(&w->in));
   x.wt = ir_param(&b, "w", tpl_conv_wsize(w));
   x.bias = ir_param(&b, "bias", tpl_view_cblocks(&w->out) * w->out.cb);
   if (w->epi.has_residual) x.res = ir_param(&b, "res", tpl_view_size(&w->epi.res));
   x.out = ir_param(&b, "out", tpl_view_size(&w->out));
-  int64_t icbs = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  int64_t icbs = tpl_conv_reduce_blocks(w);
   x.n_icb = c->ic_bn ? c->ic_bn : icbs;
   x.n_chunks = icbs / x.n_icb;
 
@@ -227,6 +290,7 @@ ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, co
   ir_expr *oct = c->row_outer ? inner : outer, *g = c->row_outer ? outer : inner;
   x.n = ir_bin(&b, IR_DIV, t, ir_int(&b, n_oct * n_g));
   x.oc0 = ir_muli(&b, oct, c->oc_bn);
+  x.ic0 = ir_muli(&b, ir_bin(&b, IR_DIV, x.oc0, ir_int(&b, tpl_conv_group_out_blocks(w))), icbs);
   ir_expr *g0 = ir_muli(&b, g, c->grain);
   x.oh0 = ir_muli(&b, ir_add(&b, g0, ir_var(&b, vr)), c->oh_bn);
   x.icc = x.n_chunks > 1 ? ir_var(&b, vc) : ir_int(&b, 0);
@@ -245,26 +309,29 @@ ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, co
    * with 512 channels, where those exceed L2). */
   if (x.n_chunks > 1) row = ir_for(&b, vc, ir_int(&b, 0), ir_int(&b, x.n_chunks), IR_LOOP_SERIAL, row);
   k->body = ir_for(&b, vt, ir_int(&b, 0), ir_int(&b, w->out.n * n_oct * n_g), IR_LOOP_PARALLEL, row);
-  int64_t cin = w->depthwise ? 1 : w->in.c;
+  int64_t cin = tpl_conv_in_per_group(w);
   k->flops = 2.0 * (double)(w->out.n * w->out.c * w->out.h * w->out.w) * (double)(cin * w->kh * w->kw);
   return k;
 }
 
 int64_t tpl_conv_wsize(const tpl_conv *w) {
-  int64_t L = w->out.cb, okb = tpl_view_cblocks(&w->out);
-  if (w->depthwise) return okb * w->kh * w->kw * L;
-  return okb * tpl_view_cblocks(&w->in) * w->kh * w->kw * w->in.cb * L;
+  int64_t L = w->out.cb, okb = tpl_view_cblocks(&w->out), kk = w->kh * w->kw;
+  if (w->depthwise) return okb * kk * L;
+  if (mode_of(w) == TPL_GROUPS_LANES) return okb * kk * tpl_conv_in_per_group(w) * L;
+  return okb * tpl_conv_reduce_blocks(w) * kk * w->in.cb * L;
 }
 
 void tpl_conv_pack(const tpl_conv *w, const float *W, float *packed) {
-  int64_t L = w->out.cb, K = w->out.c, C = w->depthwise ? 1 : w->in.c, cbi = w->in.cb;
-  int64_t icbs = tpl_view_cblocks(&w->in), kk = w->kh * w->kw;
+  int64_t L = w->out.cb, K = w->out.c, C = tpl_conv_in_per_group(w), cbi = w->in.cb;
+  int64_t icbs = tpl_conv_reduce_blocks(w), kk = w->kh * w->kw;
+  int lanes = mode_of(w) == TPL_GROUPS_LANES;
   memset(packed, 0, (size_t)tpl_conv_wsize(w) * sizeof(float));
   for (int64_t o = 0; o < K; o++)
-    for (int64_t c = 0; c < C; c++)
+    for (int64_t c = 0; c < C; c++) /* c: the input channel within o's group */
       for (int64_t t = 0; t < kk; t++) {
         float v = W[(o * C + c) * kk + t];
         int64_t i = w->depthwise ? (o / L) * kk + t
+                    : lanes      ? ((o / L) * kk + t) * C + c
                                  : (((o / L) * icbs + c / cbi) * kk + t) * cbi + c % cbi;
         packed[i * L + o % L] = v;
       }

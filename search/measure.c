@@ -92,13 +92,13 @@ static float *packed_expect(const tpl_view *v, const float *ref, int64_t n) {
 
 static void prepare_conv(tune_measurer *m, unsigned *seed) {
   const tpl_conv *w = &m->task.conv;
-  int64_t cpg = w->depthwise ? 1 : w->in.c;
+  int64_t cpg = tpl_conv_in_per_group(w);
   int64_t nx = w->in.n * w->in.c * w->in.h * w->in.w, nw = w->out.c * cpg * w->kh * w->kw;
   int64_t n_out = w->out.n * w->out.c * w->out.h * w->out.w, nb = tpl_view_cblocks(&w->out) * w->out.cb;
   float *x = rand_buf(nx, seed, 1), *W = rand_buf(nw, seed, 1), *B = rand_buf(w->out.c, seed, 1);
   float *R = w->epi.has_residual ? rand_buf(n_out, seed, 1) : NULL;
   tpl_gconv g = {w->in.n, w->in.c, w->in.h, w->in.w, w->out.c, w->out.h, w->out.w, w->kh, w->kw,
-                 w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, w->depthwise ? w->in.c : 1, w->epi};
+                 w->sh, w->sw, w->dh, w->dw, w->pt, w->pl, w->in.c / cpg, w->epi};
   float *ref = chm_malloc((size_t)n_out * sizeof(float));
   tune_ref_conv(&g, x, W, B, R, ref);
   add_buf(m, view_buf(&w->in, x), tpl_view_size(&w->in));

@@ -61,18 +61,21 @@ void tune_task_init_conv(tune_task *t, const tpl_conv *w) {
   memset(t, 0, sizeof *t);
   t->kind = TUNE_CONV;
   t->conv = *w;
-  int64_t cin = w->depthwise ? 1 : w->in.c;
+  int64_t cin = tpl_conv_in_per_group(w);
   t->flops = 2.0 * (double)(w->out.n * w->out.c * w->out.h * w->out.w) * (double)(cin * w->kh * w->kw);
-  snprintf(t->key, sizeof t->key,
+  int len = snprintf(t->key, sizeof t->key,
            "%s n%lld c%lld h%lld w%lld cb%d k%lld oh%lld ow%lld kb%d r%lldx%lld s%lldx%lld d%lldx%lld p%lldx%lld",
            w->depthwise ? "dwconv2d" : "conv2d", (long long)w->in.n, (long long)w->in.c, (long long)w->in.h,
            (long long)w->in.w, w->in.cb, (long long)w->out.c, (long long)w->out.h, (long long)w->out.w,
            w->out.cb, (long long)w->kh, (long long)w->kw, (long long)w->sh, (long long)w->sw,
            (long long)w->dh, (long long)w->dw, (long long)w->pt, (long long)w->pl);
+  if (w->groups > 1 && !w->depthwise && len > 0 && (size_t)len < sizeof t->key)
+    snprintf(t->key + len, sizeof t->key - (size_t)len, " g%lld", (long long)w->groups);
   tune_space *s = &t->space;
-  int64_t ocb = tpl_view_cblocks(&w->out), icb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  int64_t ocb = tpl_conv_group_out_blocks(w), icb = tpl_conv_reduce_blocks(w);
+  int one_block = w->depthwise || tpl_conv_groups_mode(w->in.c, w->out.c, w->groups, w->out.cb) == TPL_GROUPS_LANES;
   knob(s, "oc_bn");
-  if (w->depthwise) option(s, 1);
+  if (one_block) option(s, 1);
   else divisors(s, ocb, 8);
   knob(s, "ow_bn");
   range(s, 1, w->out.w < 24 ? w->out.w : 24);
@@ -109,18 +112,18 @@ void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
 }
 
 int tune_task_from_key(const char *key, int vregs, tune_task *t) {
-  long long v[17];
+  long long v[17], groups = 1;
   char kind[16];
-  int L = 0, lo = 0, ta = 0;
+  int L = 0, lo = 0, ta = 0, used = 0;
   if (sscanf(key, "dense m%lld k%lld n%lld ta%d l%d", &v[0], &v[1], &v[2], &ta, &L) == 5) {
     if (v[0] < 1 || v[1] < 1 || v[2] < 1 || L < 1 || L > 64) return -1;
     tpl_dense d = {v[0], v[1], v[2], ta, L, {0}, vregs};
     tune_task_init_dense(t, &d);
   } else if (sscanf(key,
                     "%15s n%lld c%lld h%lld w%lld cb%d k%lld oh%lld ow%lld kb%d r%lldx%lld s%lldx%lld d%lldx%lld "
-                    "p%lldx%lld",
+                    "p%lldx%lld%n",
                     kind, &v[0], &v[1], &v[2], &v[3], &L, &v[4], &v[5], &v[6], &lo, &v[7], &v[8], &v[9], &v[10],
-                    &v[11], &v[12], &v[13], &v[14]) == 18 &&
+                    &v[11], &v[12], &v[13], &v[14], &used) == 18 &&
              (!strcmp(kind, "conv2d") || !strcmp(kind, "dwconv2d"))) {
     for (int i = 0; i <= 14; i++)
       if (v[i] < (i >= 13 ? 0 : 1) || v[i] > (1 << 20)) return -1;
@@ -132,6 +135,9 @@ int tune_task_from_key(const char *key, int vregs, tune_task *t) {
     w.kh = v[7], w.kw = v[8], w.sh = v[9], w.sw = v[10], w.dh = v[11], w.dw = v[12];
     w.pt = v[13], w.pl = v[14];
     w.depthwise = !strcmp(kind, "dwconv2d");
+    if (key[used] && (sscanf(key + used, " g%lld", &groups) != 1 || groups < 2 || groups > v[1]))
+      return -1;
+    w.groups = groups;
     w.vregs = vregs;
     tune_task_init_conv(t, &w);
   } else {
@@ -187,7 +193,7 @@ void tune_task_default(const tune_task *t, int *idx) {
     return;
   }
   tpl_conv_cfg c = tpl_conv_default(&t->conv);
-  int64_t icb = t->conv.depthwise ? 1 : tpl_view_cblocks(&t->conv.in);
+  int64_t icb = tpl_conv_reduce_blocks(&t->conv);
   int64_t v[N_CONV_KNOBS] = {c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn ? c.ic_bn : icb, c.win_outer,
                              c.unroll_kw, c.row_outer, c.grain};
   for (int i = 0; i < N_CONV_KNOBS; i++) idx[i] = nearest(&k[i], v[i]);
@@ -225,7 +231,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   tpl_conv_cfg c;
   tune_task_conv_cfg(t, idx, &c);
   int L = w->out.cb, cbi = w->depthwise ? L : w->in.cb, n = 0;
-  int64_t icb = w->depthwise ? 1 : tpl_view_cblocks(&w->in);
+  int64_t icb = tpl_conv_reduce_blocks(w);
   int64_t acc = (int64_t)c.oc_bn * c.ow_bn * c.oh_bn, regs = acc + c.oc_bn + 1;
   int64_t nregs = tpl_vregs(L, w->vregs);
   int64_t n_oht = w->out.h / c.oh_bn, n_g = (n_oht + c.grain - 1) / c.grain;
@@ -284,7 +290,8 @@ void tune_task_name(const tune_task *t, char *buf, size_t size) {
     return;
   }
   const tpl_conv *w = &t->conv;
-  snprintf(buf, size, "%s %lldx%lldx%lld->%lld k%lld s%lld", w->depthwise ? "dwconv" : "conv",
+  snprintf(buf, size, "%s %lldx%lldx%lld->%lld k%lld s%lld",
+           w->depthwise ? "dwconv" : w->groups > 1 ? "grconv" : "conv",
            (long long)w->in.c, (long long)w->in.h, (long long)w->in.w, (long long)w->out.c,
            (long long)w->kh, (long long)w->sh);
 }

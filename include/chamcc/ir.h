@@ -61,6 +61,7 @@ typedef enum ir_op {
   IR_EXP, IR_TANH, IR_SQRT, IR_NEG, /* unary math on F32 */
   IR_LOG, IR_ABS, IR_ERF,            /* more unary math on F32 */
   IR_POW,        /* a ** b on F32 */
+  IR_SHUFFLE,    /* lane i of the result = lane mask[i] of a (F32 vector) */
   IR_TO_F32,     /* I64 -> F32 */
   IR_HSUM, IR_HMAX, /* horizontal sum / max of a vector -> scalar */
 } ir_op;
@@ -74,6 +75,7 @@ struct ir_expr {
   int var;           /* VAR: variable id */
   ir_buf *buf;       /* LOAD */
   ir_expr *a, *b, *c;/* operands */
+  const int *mask;   /* SHUFFLE: source lane per result lane */
 };
 
 typedef enum ir_loop_kind {
@@ -144,6 +146,7 @@ ir_expr *ir_select(ir_builder *b, ir_expr *c, ir_expr *x, ir_expr *y);
 ir_expr *ir_load(ir_builder *b, ir_buf *buf, ir_expr *index, int lanes);
 ir_expr *ir_broadcast(ir_builder *b, ir_expr *x, int lanes);
 ir_expr *ir_unary(ir_builder *b, ir_op op, ir_expr *x);
+ir_expr *ir_shuffle(ir_builder *b, ir_expr *x, const int *mask); /* mask: x's lanes entries, copied */
 
 ir_stmt *ir_seq(ir_builder *b);
 void ir_seq_add(ir_builder *b, ir_stmt *seq, ir_stmt *s); /* NULL s is ignored */

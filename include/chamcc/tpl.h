@@ -49,7 +49,22 @@ typedef struct tpl_conv {
   int depthwise;          /* group == C == K: per-channel windows */
   tpl_epi epi;            /* fused epilogue */
   int vregs;              /* the target's vector registers (0: tpl_vregs's guess) */
+  int64_t groups;         /* > 1: a grouped convolution other than depthwise (0, 1: none) */
 } tpl_conv;
+
+/* How a grouped convolution (1 < groups, not depthwise) maps onto blocked
+ * views of `lanes` channels:
+ *   BLOCKS: each group is whole channel blocks (C/G and K/G multiples of
+ *           lanes): a regular convolution per group;
+ *   LANES:  several groups share a block (C/G == K/G, dividing lanes): lane j
+ *           of an output block reads input channel j - j % (C/G) + i of the
+ *           same block through a lane shuffle, for i < C/G.
+ * NONE: not grouped, or a grouping the template does not cover. */
+typedef enum tpl_groups_mode { TPL_GROUPS_NONE, TPL_GROUPS_BLOCKS, TPL_GROUPS_LANES } tpl_groups_mode;
+tpl_groups_mode tpl_conv_groups_mode(int64_t c, int64_t k, int64_t groups, int lanes);
+int64_t tpl_conv_in_per_group(const tpl_conv *w);     /* input channels per output channel */
+int64_t tpl_conv_reduce_blocks(const tpl_conv *w);    /* input blocks an output block reduces over */
+int64_t tpl_conv_group_out_blocks(const tpl_conv *w); /* output blocks a register tile may span */
 
 typedef struct tpl_conv_cfg {
   int oc_bn;     /* output-channel vectors per register tile (divides out blocks) */

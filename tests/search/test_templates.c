@@ -1,6 +1,6 @@
 /*
  * test_templates.c — every tunable template, on odd workloads (prime sizes,
- * 1x1, stride 2, dilation, depthwise, plain input, residual, batch 2, dense
+ * 1x1, stride 2, dilation, depthwise, grouped, plain input, residual, batch 2, dense
  * with a partial last vector, transposed A), built with its default and
  * with random valid configs and checked by the measurer against the
  * OpenBLAS reference: every one must be "ok".
@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
   int L = tgt.lanes;
-  tune_task tasks[12];
+  tune_task tasks[16];
   int nt = 0;
   tpl_conv c;
   c = conv(1, 13, 17, 19, L, 29, 3, 1, 1, 1, 0, L); tune_task_init_conv(&tasks[nt++], &c);
@@ -44,6 +44,14 @@ int main(int argc, char **argv) {
   c.epi.has_residual = 1;
   c.epi.res = c.out;
   c.epi.res.hw = 1;
+  tune_task_init_conv(&tasks[nt++], &c);
+  /* grouped: several groups per channel block (two widths), and groups of whole blocks */
+  int64_t cpg = L >= 8 ? L / 4 : 2;
+  c = conv(1, 13 * cpg, 11, 9, L, 13 * cpg, 3, 2, 1, 1, 0, L); c.groups = 13; c.epi.act = GR_ACT_RELU;
+  tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 5 * 2 * cpg, 7, 12, L, 5 * 2 * cpg, 3, 1, 1, 1, 0, L); c.groups = 5;
+  tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 3 * L, 9, 10, L, 6 * L, 3, 1, 1, 1, 0, L); c.groups = 3; c.epi.act = GR_ACT_SIGMOID;
   tune_task_init_conv(&tasks[nt++], &c);
   tpl_dense d = {1, 97, 53, 0, L, {0}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
