@@ -135,11 +135,28 @@ static int conv_is_blocked(lower *l, const gr_node *n) {
          tpl_conv_groups_mode(C, K, c.group, l->L) != TPL_GROUPS_NONE;
 }
 
+/* The unary op may run on the zero padding lanes of a blocked layout. */
+static int unary_zero_safe(const gr_node *n) {
+  float a, b;
+  gr_act act = gr_node_act(n, &a, &b);
+  return gr_act_zero_safe(act, a, b);
+}
+
 /* ReduceMean / ReduceMax over H and W of a 4-D tensor: a global pooling. */
 static int is_spatial_reduce(lower *l, const gr_node *n) {
   const int64_t *axes;
   if (n->op != GR_OP_REDUCE_MEAN && n->op != GR_OP_REDUCE_MAX) return 0;
   return is4d(l, n->in[0]) && gr_attr_ints(n, "axes", &axes) == 2 && axes[0] == 2 && axes[1] == 3;
+}
+
+/* Can 4-D x be read blocked by a binary op whose output is y: the same
+ * shape, or one value per (image or all images, channel) broadcast over the
+ * plane (the scale of a squeeze-and-excitation block)? Div and Pow stay
+ * plain: the padding lanes (0 / 0, 0 ** -1) would turn into NaN. */
+static int blocked_operand(const gr_tensor *x, const gr_tensor *y) {
+  if (!memcmp(x->shape, y->shape, 4 * sizeof(int64_t))) return 1;
+  return (x->shape[0] == y->shape[0] || x->shape[0] == 1) && x->shape[1] == y->shape[1] &&
+         x->shape[2] == 1 && x->shape[3] == 1;
 }
 
 /* ---- 1. plan ---- */
@@ -171,13 +188,12 @@ static void plan_node(lower *l, int ni) {
   } else if ((n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL ||
               is_spatial_reduce(l, n)) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
-  } else if (is_unary(n->op) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
+  } else if (is_unary(n->op) && is4d(l, x) && l->primary[x] == KIND_BLOCKED && unary_zero_safe(n)) {
     request(l, p, 0, KIND_BLOCKED);
     p->out_kind = KIND_BLOCKED;
-  } else if (is_binary(n->op) && n->op != GR_OP_DIV && is4d(l, x) && is4d(l, n->in[1]) &&
-             l->primary[x] == KIND_BLOCKED && l->primary[n->in[1]] == KIND_BLOCKED &&
-             !memcmp(T(l, x)->shape, T(l, n->in[1])->shape, 4 * sizeof(int64_t)) &&
-             !memcmp(T(l, x)->shape, T(l, n->out[0])->shape, 4 * sizeof(int64_t))) {
+  } else if (is_binary(n->op) && n->op != GR_OP_DIV && n->op != GR_OP_POW && is4d(l, x) &&
+             is4d(l, n->in[1]) && l->primary[x] == KIND_BLOCKED && l->primary[n->in[1]] == KIND_BLOCKED &&
+             blocked_operand(T(l, x), T(l, n->out[0])) && blocked_operand(T(l, n->in[1]), T(l, n->out[0]))) {
     request(l, p, 0, KIND_BLOCKED);
     request(l, p, 1, KIND_BLOCKED);
     p->out_kind = KIND_BLOCKED;

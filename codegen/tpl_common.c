@@ -38,6 +38,10 @@ ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
     return ir_bin(b, IR_DIV, ir_float(b, 1, l), ir_add(b, ir_float(b, 1, l), e));
   }
+  case GR_ACT_SILU: {
+    ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
+    return ir_bin(b, IR_DIV, x, ir_add(b, ir_float(b, 1, l), e));
+  }
   case GR_ACT_HARD_SIGMOID:
     return clamp01(b, ir_fma(b, x, ir_float(b, ep->a, l), ir_float(b, ep->b, l)));
   case GR_ACT_HARD_SWISH:

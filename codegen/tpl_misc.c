@@ -200,6 +200,15 @@ ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
   return k;
 }
 
+/* Index into view v, of the output's shape or broadcast over the plane
+ * (v is 1x1) and the images (v has one), of the output element (n, cb, y, x). */
+static ir_expr *bcast_index(ir_builder *b, const tpl_view *v, const tpl_view *out, ir_expr *n,
+                            ir_expr *cb, ir_expr *y, ir_expr *x) {
+  int plane = v->h == 1 && v->w == 1 && (out->h > 1 || out->w > 1);
+  ir_expr *zero = ir_int(b, 0);
+  return tpl_view_index(b, v, v->n == 1 ? zero : n, cb, plane ? zero : y, plane ? zero : x);
+}
+
 ir_kernel *tpl_elt_blocked(chm_arena *a, const char *name, const tpl_elt *e, const tpl_view *in0,
                            const tpl_view *in1, const tpl_view *out) {
   ir_builder b;
@@ -212,8 +221,8 @@ ir_kernel *tpl_elt_blocked(chm_arena *a, const char *name, const tpl_elt *e, con
   int vt = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
   ir_expr *t = ir_var(&b, vt), *y = ir_var(&b, vy), *x = ir_var(&b, vx);
   ir_expr *n = ir_bin(&b, IR_DIV, t, ir_int(&b, cbs)), *cb = ir_bin(&b, IR_MOD, t, ir_int(&b, cbs));
-  ir_expr *va = ir_load(&b, x0, tpl_view_index(&b, in0, n, cb, y, x), L);
-  ir_expr *vb = x1 ? ir_load(&b, x1, tpl_view_index(&b, in1, n, cb, y, x), L) : NULL;
+  ir_expr *va = ir_load(&b, x0, bcast_index(&b, in0, out, n, cb, y, x), L);
+  ir_expr *vb = x1 ? ir_load(&b, x1, bcast_index(&b, in1, out, n, cb, y, x), L) : NULL;
   ir_stmt *s = ir_store(&b, dst, tpl_view_index(&b, out, n, cb, y, x), elt_apply(&b, e, va, vb));
   s = loop(&b, vy, out->h, IR_LOOP_SERIAL, loop(&b, vx, out->w, IR_LOOP_SERIAL, s));
   k->body = loop(&b, vt, out->n * cbs, IR_LOOP_PARALLEL, s);

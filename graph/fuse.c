@@ -185,16 +185,48 @@ static bool fuse_residual(fuser *f, int ni) {
   return true;
 }
 
-/* The sole reader of node ni's output, if it is an activation (a UNARY op). */
+/* y * Sigmoid(y), y node ni's output read by exactly those two nodes: the
+ * Mul node, else -1 (and the Sigmoid in *sig). */
+static int silu_mul(fuser *f, int ni, int *sig) {
+  gr_graph *g = f->g;
+  int y = g->nodes[ni].out[0];
+  if (f->uses[y] != 2 || g->tensors[y].is_output) return -1;
+  for (int i = 0; i < g->n_nodes; i++) {
+    const gr_node *s = &g->nodes[i];
+    if (s->op != GR_OP_SIGMOID || s->in[0] != y) continue;
+    int so = s->out[0], m = f->reader[so];
+    if (f->uses[so] != 1 || g->tensors[so].is_output || m < 0) return -1;
+    const gr_node *mn = &g->nodes[m];
+    bool pair = (mn->in[0] == y && mn->in[1] == so) || (mn->in[0] == so && mn->in[1] == y);
+    if (mn->op != GR_OP_MUL || !pair) return -1;
+    *sig = i;
+    return m;
+  }
+  return -1;
+}
+
+/* x * Sigmoid(x) after the node: a SiLU epilogue (the Sigmoid and the Mul go). */
+static bool fuse_silu(fuser *f, int ni) {
+  int sig, m = silu_mul(f, ni, &sig);
+  if (m < 0) return false;
+  f->g->nodes[ni].act = GR_ACT_SILU;
+  f->g->nodes[sig].op = GR_OP_NONE;
+  absorb(f, ni, m);
+  return true;
+}
+
+/* The sole reader of node ni's output, if it is an activation (a UNARY op);
+ * on a Conv (blocked layout) only one that is finite at zero. */
 static bool fuse_act(fuser *f, int ni) {
   gr_graph *g = f->g;
   int y = g->nodes[ni].out[0];
-  if (f->uses[y] != 1 || g->tensors[y].is_output || f->reader[y] < 0) return false;
+  if (f->uses[y] != 1 || g->tensors[y].is_output || f->reader[y] < 0) return fuse_silu(f, ni);
   int r = f->reader[y];
   const gr_node *a = &g->nodes[r];
   float pa, pb;
   gr_act act = gr_node_act(a, &pa, &pb);
   if (act == GR_ACT_NONE) return false;
+  if (g->nodes[ni].op == GR_OP_CONV && !gr_act_zero_safe(act, pa, pb)) return false;
   gr_node *n = &g->nodes[ni];
   n->act = act;
   n->act_a = pa;

@@ -62,14 +62,17 @@ double gr_act_eval(gr_act act, float a, float b, double x) {
   case GR_ACT_ABS: return fabs(x);
   case GR_ACT_RECIPROCAL: return 1 / x;
   case GR_ACT_ERF: return erf(x);
+  case GR_ACT_SILU: return x / (1 + exp(-x));
   }
   return x;
 }
 
+bool gr_act_zero_safe(gr_act act, float a, float b) { return isfinite(gr_act_eval(act, a, b, 0.0)); }
+
 const char *gr_act_name(gr_act act) {
   static const char *const names[GR_N_ACTS] = {
       "none", "relu", "clip", "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
-      "exp",  "log",  "sqrt", "neg",        "abs",     "reciprocal",   "erf"};
+      "exp",  "log",  "sqrt", "neg",        "abs",     "reciprocal",   "erf",        "silu"};
   return act >= 0 && act < GR_N_ACTS ? names[act] : "?";
 }
 

@@ -42,6 +42,7 @@ static float ref_act(const tpl_epi *e, float v) {
   case GR_ACT_ABS: return fabsf(v);
   case GR_ACT_RECIPROCAL: return 1 / v;
   case GR_ACT_ERF: return erff(v);
+  case GR_ACT_SILU: return v / (1 + expf(-v));
   }
   return v;
 }

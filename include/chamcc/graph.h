@@ -86,6 +86,7 @@ typedef enum gr_act {
   GR_ACT_ABS,         /* |x| */
   GR_ACT_RECIPROCAL,  /* 1 / x */
   GR_ACT_ERF,         /* erf(x) */
+  GR_ACT_SILU,        /* x * sigmoid(x) (x * Sigmoid(x) fused) */
   GR_N_ACTS
 } gr_act;
 
@@ -178,6 +179,10 @@ gr_act gr_node_act(const gr_node *n, float *a, float *b);
  * constant folding and the tests' reference kernels use. */
 double gr_act_eval(gr_act act, float a, float b, double x);
 const char *gr_act_name(gr_act act);             /* "relu", ...; "?" if unknown */
+/* act(0) is finite: the activation may run on the zero padding lanes of a
+ * blocked layout (log and reciprocal may not: their infinities would reach
+ * real channels through a later convolution's zero weights, as NaN). */
+bool gr_act_zero_safe(gr_act act, float a, float b);
 /* A Slice node's first element and step per dim of its data input, and the
  * element count per dim (clamped as ONNX says); -1 and *e set if invalid. */
 int gr_slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_t *step,

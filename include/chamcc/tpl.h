@@ -161,7 +161,8 @@ typedef struct tpl_elt {
   tpl_epi epi;                    /* activation after a binary op; unary params */
 } tpl_elt;
 ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e); /* ins..., out */
-/* Same op on equal-shape blocked views (no broadcasting). */
+/* Same op on blocked views; an input may be 1x1 per channel (broadcast over the plane) and
+ * have one image for all. */
 ir_kernel *tpl_elt_blocked(chm_arena *a, const char *name, const tpl_elt *e, const tpl_view *in0,
                            const tpl_view *in1, const tpl_view *out);
 

@@ -1147,6 +1147,40 @@ static void test_reduce_shapes(void) {
   gr_free(g);
 }
 
+/* Conv then y * Sigmoid(y) (either order): one Conv with a SiLU epilogue;
+ * a Log after a Conv stays apart (log(0) on padding lanes). */
+static void test_silu_fusion(void) {
+  enum { C = 2, M = 4 };
+  float w[M * C * 9];
+  fill(w, M * C * 9, 23);
+  for (int order = 0; order < 2; order++) {
+    mb *m = mb_new(13);
+    mb_input(m, "x", 4, S(1, C, 6, 6));
+    mb_init_f(m, "W", 4, S(M, C, 3, 3), w, MB_RAW);
+    mb_node(m, "Conv", "conv", "x W", "c");
+    mb_node(m, "Sigmoid", "sig", "c", "s");
+    mb_node(m, "Mul", "mul", order ? "s c" : "c s", "y");
+    mb_output(m, "y");
+    chm_err e;
+    gr_graph *g = load(m, order ? "silu1" : "silu0", false, &e);
+    CHECK(g && g->n_nodes == 1 && g->nodes[0].act == GR_ACT_SILU);
+    CHECK(g && strcmp(g->tensors[g->nodes[0].out[0]].name, "y") == 0);
+    gr_free(g);
+  }
+  mb *m = mb_new(13);
+  mb_input(m, "x", 4, S(1, C, 6, 6));
+  mb_init_f(m, "W", 4, S(M, C, 3, 3), w, MB_RAW);
+  mb_node(m, "Conv", "conv", "x W", "c");
+  mb_node(m, "Log", "log", "c", "y");
+  mb_output(m, "y");
+  chm_err e;
+  gr_graph *g = load(m, "conv_log", false, &e);
+  CHECK(g && g->n_nodes == 2 && g->nodes[0].act == GR_ACT_NONE);
+  gr_free(g);
+  CHECK(!gr_act_zero_safe(GR_ACT_LOG, 0, 0) && !gr_act_zero_safe(GR_ACT_RECIPROCAL, 0, 0));
+  CHECK(gr_act_zero_safe(GR_ACT_SILU, 0, 0) && gr_act_zero_safe(GR_ACT_EXP, 0, 0));
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1183,6 +1217,7 @@ static const struct {
     {"slice_extremes", test_slice_extremes},
     {"pow_rewrite", test_pow_rewrite},
     {"reduce_shapes", test_reduce_shapes},
+    {"silu_fusion", test_silu_fusion},
 };
 
 int main(int argc, char **argv) {

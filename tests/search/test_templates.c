@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
   int64_t cpg = L >= 8 ? L / 4 : 2;
   c = conv(1, 13 * cpg, 11, 9, L, 13 * cpg, 3, 2, 1, 1, 0, L); c.groups = 13; c.epi.act = GR_ACT_RELU;
   tune_task_init_conv(&tasks[nt++], &c);
-  c = conv(1, 5 * 2 * cpg, 7, 12, L, 5 * 2 * cpg, 3, 1, 1, 1, 0, L); c.groups = 5;
+  c = conv(1, 5 * 2 * cpg, 7, 12, L, 5 * 2 * cpg, 3, 1, 1, 1, 0, L); c.groups = 5; c.epi.act = GR_ACT_SILU;
   tune_task_init_conv(&tasks[nt++], &c);
   c = conv(1, 3 * L, 9, 10, L, 6 * L, 3, 1, 1, 1, 0, L); c.groups = 3; c.epi.act = GR_ACT_SIGMOID;
   tune_task_init_conv(&tasks[nt++], &c);
