@@ -49,6 +49,7 @@ typedef struct options {
   int trials;            /* --trials N per task (0: the default budget) */
   unsigned seed;         /* --seed S */
   const char *runner;    /* --runner HOST:PORT: measure on a chamcc-runner there */
+  const char *runner_key; /* --runner-key FILE: the key that runner asks for */
 } options;
 
 static void usage(FILE *f) {
@@ -77,6 +78,7 @@ static void usage(FILE *f) {
           "  --seed S           random seed of the search (default 1)\n"
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
           "                     (needed to tune for another machine, e.g. --target aarch64-...)\n"
+          "  --runner-key FILE  the key file given to that runner's --key-file\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
           "  -v                 print the compilation plan and timings\n"
@@ -131,7 +133,7 @@ static options parse_args(int argc, char **argv) {
     argc--;
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
-         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER };
+         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -139,7 +141,7 @@ static options parse_args(int argc, char **argv) {
       {"help", no_argument, 0, OPT_HELP},             {"version", no_argument, 0, OPT_VERSION},
       {"log", required_argument, 0, OPT_LOG},         {"tuner", required_argument, 0, OPT_TUNER},
       {"trials", required_argument, 0, OPT_TRIALS},   {"seed", required_argument, 0, OPT_SEED},
-      {"runner", required_argument, 0, OPT_RUNNER},
+      {"runner", required_argument, 0, OPT_RUNNER},   {"runner-key", required_argument, 0, OPT_RUNNER_KEY},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -177,6 +179,7 @@ static options parse_args(int argc, char **argv) {
       if (errno || *end) bad_usage("--seed needs a number");
       break;
     case OPT_RUNNER: o.runner = optarg; break;
+    case OPT_RUNNER_KEY: o.runner_key = optarg; break;
     case ':': {
       char msg[128];
       snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
@@ -193,6 +196,7 @@ static options parse_args(int argc, char **argv) {
   if (optind + 1 < argc) bad_usage("more than one input model given");
   o.model = argv[optind];
   if (o.name && !valid_identifier(o.name)) bad_usage("--name must be a C identifier");
+  if (o.runner_key && !o.runner) bad_usage("--runner-key goes with --runner HOST:PORT");
   return o;
 }
 
@@ -249,6 +253,17 @@ static int check_writable(const char *what, const char *path, chm_err *e) {
   return rc;
 }
 
+/* The runner answers, and takes our key if it asks for one. */
+static int check_runner(const options *o, chm_err *e) {
+  if (o->runner_key) {
+    static rmt_key key;
+    char why[512];
+    if (rmt_key_load(o->runner_key, &key, why, sizeof why)) return chm_errorf(e, "--runner-key: %s", why);
+    rmt_use_key(&key);
+  }
+  return rmt_probe(o->runner, e);
+}
+
 /* Everything that can fail before the model is read: the files to write
  * (library, header, log, dumps) and the runner. */
 static int check_before_work(const options *o, const char *hpath, const char *logpath, int measure, chm_err *e) {
@@ -256,7 +271,7 @@ static int check_before_work(const options *o, const char *hpath, const char *lo
   if (check_writable("the tuning log", logpath, e)) return -1;
   if (o->emit_llvm && check_writable("--emit-llvm", o->emit_llvm, e)) return -1;
   if (o->dump_ir && check_writable("--dump-ir", o->dump_ir, e)) return -1;
-  return measure && o->runner ? rmt_probe(o->runner, e) : 0;
+  return measure && o->runner ? check_runner(o, e) : 0;
 }
 
 /* ---- tuning ---- */

@@ -2,21 +2,34 @@
  * runner.c — chamcc-runner: measures candidates for a chamcc that tunes
  * from another machine (protocol in include/chamcc/remote.h).
  *
- *   chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]
+ *   chamcc-runner [--port N] [--bind ADDR] [--key-file FILE] [--max-bytes N]
+ *                 [--idle-timeout S]
  *
  * Listens on ADDR:N (127.0.0.1:9190 by default; port 0 lets the kernel
  * choose) and prints `listening on ADDR:PORT` once ready. Connections are
  * served one at a time, so candidates never share the CPU, until SIGTERM or
- * SIGINT. Per connection: a TASK, then CANDIDATEs. Each candidate is written
- * to a temporary file and measured in a child process that dlopen()s it
- * and runs rmt_bench (the local measurer's own loop) under the TASK's
- * timeout; the runtime (runtime/rt.c) is linked into this program and
- * exported, so candidates resolve chm_rt_parallel_for here.
+ * SIGINT.
+ *
+ * The runner executes the code it is sent. With --key-file, every
+ * connection must first answer a fresh random nonce (getrandom) with the
+ * key's HMAC (remote_auth.c); a failure is logged here and closes the
+ * connection before any candidate is read. Without a key the runner only
+ * listens on a loopback address: anyone who can reach the port can run code.
+ *
+ * Per connection: HELLO (and AUTH), a TASK, then CANDIDATEs. Each
+ * candidate is written to a temporary file and measured in a child process
+ * that dlopen()s it and runs rmt_bench (the local measurer's own loop)
+ * under the TASK's timeout; the runtime (runtime/rt.c) is linked into this
+ * program and exported, so candidates resolve chm_rt_parallel_for here.
  *
  * Candidates are written to $TMPDIR (or /tmp): it must not be mounted
  * noexec, or dlopen fails and every candidate is a runtime error saying so.
  *
- * Only libc, libdl, libm and pthreads: it is built for the board too.
+ * Only libc, libdl, libm, pthreads and libcrypto (for the key): it is
+ * built for the board too. The AArch64 build made here with the cross gcc
+ * has no libcrypto for its target: it links auth_none.c instead, which
+ * refuses --key-file, so it listens on loopback only (build the runner on
+ * the board to use a key; see the README).
  */
 #define _GNU_SOURCE
 #include "chamcc/remote.h"
@@ -32,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -39,6 +53,7 @@
 typedef struct options {
   const char *port;      /* --port (0: any free port) */
   const char *bind;      /* --bind address */
+  const char *key_file;  /* --key-file: clients must prove this key (NULL: none, loopback only) */
   uint64_t max_bytes;    /* --max-bytes: longest frame accepted */
   double idle_s;         /* --idle-timeout: a silent client is dropped after this */
 } options;
@@ -52,7 +67,8 @@ static void on_signal(int sig) {
 
 static _Noreturn void usage_error(const char *msg) {
   fprintf(stderr, "chamcc-runner: %s\n"
-                  "usage: chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]\n",
+                  "usage: chamcc-runner [--port N] [--bind ADDR] [--key-file FILE] [--max-bytes N]\n"
+                  "                     [--idle-timeout S]\n",
           msg);
   exit(2);
 }
@@ -70,12 +86,18 @@ static double parse_number(const char *opt, const char *s, double lo, double hi)
 }
 
 static void usage(void) {
-  printf("usage: chamcc-runner [--port N] [--bind ADDR] [--max-bytes N] [--idle-timeout S]\n"
+  printf("usage: chamcc-runner [--port N] [--bind ADDR] [--key-file FILE] [--max-bytes N]\n"
+         "                     [--idle-timeout S]\n"
          "Measures kernels for `chamcc tune --runner HOST:PORT` on this machine.\n"
          "  --port N          TCP port (default 9190; 0: any free port)\n"
-         "  --bind ADDR       address to listen on (default 127.0.0.1; 0.0.0.0: all)\n"
+         "  --bind ADDR       address to listen on (default 127.0.0.1; 0.0.0.0: all);\n"
+         "                    other than loopback only with --key-file\n"
+         "  --key-file FILE   clients must prove they hold this secret (chamcc --runner-key);\n"
+         "                    make it with: head -c 32 /dev/urandom > FILE; chmod 600 FILE\n"
          "  --max-bytes N     longest message accepted (default 1 GiB)\n"
          "  --idle-timeout S  drop a client silent for S seconds (default 60)\n"
+         "The runner executes the code its clients send: anyone who can reach the port\n"
+         "and passes the key check can run programs here as this user.\n"
          "Candidates are written to $TMPDIR (default /tmp), which must allow executing.\n");
 }
 
@@ -87,6 +109,8 @@ static int set_option(options *o, const char *a, const char *v) {
     o->port = v;
   } else if (!strcmp(a, "--bind")) {
     o->bind = v;
+  } else if (!strcmp(a, "--key-file")) {
+    o->key_file = v;
   } else if (!strcmp(a, "--max-bytes")) {
     o->max_bytes = (uint64_t)parse_number(a, v, 64, 1e15);
   } else if (!strcmp(a, "--idle-timeout")) {
@@ -98,7 +122,7 @@ static int set_option(options *o, const char *a, const char *v) {
 }
 
 static options parse_args(int argc, char **argv) {
-  options o = {"9190", "127.0.0.1", (uint64_t)1 << 30, 60};
+  options o = {"9190", "127.0.0.1", NULL, (uint64_t)1 << 30, 60};
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     char msg[160];
@@ -130,6 +154,26 @@ static void format_addr(const struct sockaddr *sa, socklen_t len, char *buf, siz
   snprintf(buf, size, sa->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
 }
 
+static int is_loopback(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET) return ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24 == 127;
+  if (sa->sa_family != AF_INET6) return 0;
+  const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+  return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
+/* Without a key, anyone who reaches the port runs code here: refuse any
+ * address but loopback. */
+static void check_exposure(const options *o, const struct sockaddr *sa) {
+  if (o->key_file || is_loopback(sa)) return;
+  fprintf(stderr,
+          "chamcc-runner: refusing --bind %s without --key-file: the runner executes the code it is sent,\n"
+          "so anyone who can reach the port could run programs here. Make a key and give it to both ends:\n"
+          "  head -c 32 /dev/urandom > runner.key; chmod 600 runner.key\n"
+          "  chamcc-runner --bind %s --key-file runner.key   (and chamcc ... --runner-key runner.key)\n",
+          o->bind, o->bind);
+  exit(2);
+}
+
 /* A listening socket on bind:port; exits with a message on failure. */
 static int listen_on(const options *o) {
   struct addrinfo hints = {0}, *res;
@@ -141,6 +185,7 @@ static int listen_on(const options *o) {
     fprintf(stderr, "chamcc-runner: --bind %s: %s\n", o->bind, gai_strerror(rc));
     exit(1);
   }
+  check_exposure(o, res->ai_addr);
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
       bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 8)) {
@@ -213,6 +258,7 @@ static void measure(const rmt_task *t, const unsigned char *so, uint64_t size, r
 
 typedef struct session {
   rmt_conn conn;  /* the socket */
+  const rmt_key *key; /* what the client must prove, or NULL */
   char peer[80];  /* its address, for messages */
   rmt_task task;  /* valid once has_task */
   int has_task;   /* a TASK arrived */
@@ -255,16 +301,69 @@ static int handle(session *s, uint32_t type, const unsigned char *p, uint64_t si
   return refuse(s, why);
 }
 
+/* A fresh nonce from the kernel's random source; -1 if it fails. */
+static int random_nonce(unsigned char nonce[RMT_NONCE]) {
+  for (size_t got = 0; got < RMT_NONCE;) {
+    ssize_t k = getrandom(nonce + got, RMT_NONCE - got, 0);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return -1;
+    got += (size_t)k;
+  }
+  return 0;
+}
+
+/* Checks the client's AUTH against the nonce; refuses (and logs) a wrong,
+ * missing or stalled answer. */
+static int check_answer(session *s, const unsigned char nonce[RMT_NONCE]) {
+  uint32_t type = 0;
+  unsigned char *p = NULL;
+  uint64_t size = 0;
+  int got = rmt_recv(&s->conn, &type, &p, &size);
+  int ok = got == RMT_GOT && type == RMT_AUTH && rmt_auth_check(s->key, nonce, p, size);
+  char why[300];
+  if (got == RMT_GOT && type == RMT_AUTH)
+    snprintf(why, sizeof why, "authentication failed: wrong key (or an answer to another nonce)");
+  else if (type && type != RMT_AUTH) /* a frame's type is known once its magic was right */
+    snprintf(why, sizeof why, "authentication failed: this runner needs a key, and the client sent message "
+                              "type %u instead of its answer (chamcc --runner-key FILE)", type);
+  else if (got == RMT_CLOSED)
+    snprintf(why, sizeof why, "authentication failed: the client closed the connection without answering");
+  else
+    snprintf(why, sizeof why, "authentication failed: %s", s->conn.why);
+  free(p);
+  return ok ? 0 : refuse(s, why);
+}
+
+/* Greets the client: HELLO, and with a key its nonce, the client's
+ * answer and READY. Returns 0 when the client may send a TASK. Until then
+ * frames are held to RMT_AUTH_MAX_BYTES: a stranger gets no big buffer. */
+static int greet(session *s, uint64_t max_bytes) {
+  rmt_hello h = {RMT_VERSION, s->key ? RMT_KEYED : 0, {0}};
+  if (s->key && random_nonce(h.nonce)) {
+    char why[200];
+    snprintf(why, sizeof why, "no random nonce (getrandom: %s)", strerror(errno));
+    return refuse(s, why);
+  }
+  unsigned char buf[RMT_HELLO_SIZE];
+  rmt_hello_encode(&h, buf);
+  if (rmt_send(&s->conn, RMT_HELLO, buf, sizeof buf)) return -1;
+  if (s->key && (check_answer(s, h.nonce) || rmt_send(&s->conn, RMT_READY, NULL, 0))) return -1;
+  s->conn.max_bytes = max_bytes;
+  return 0;
+}
+
 static void set_timeouts(int fd, double s) {
   struct timeval tv = {(time_t)s, (suseconds_t)((s - (double)(time_t)s) * 1e6)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static void serve(const options *o, int fd, const char *peer) {
-  session s = {{fd, o->max_bytes, &stopping, ""}, "", {0}, 0, 0};
+static void serve(const options *o, const rmt_key *key, int fd, const char *peer) {
+  uint64_t first = key ? RMT_AUTH_MAX_BYTES : o->max_bytes;
+  session s = {{fd, first, &stopping, ""}, key, "", {0}, 0, 0};
   snprintf(s.peer, sizeof s.peer, "%s", peer);
   set_timeouts(fd, o->idle_s);
+  if (greet(&s, o->max_bytes)) return;
   while (!stopping) {
     uint32_t type = 0;
     unsigned char *p = NULL;
@@ -300,8 +399,22 @@ static int next_client(int lfd, char *peer, size_t size) {
   return -1;
 }
 
+/* The key of --key-file (NULL without one); exits if it cannot be used. */
+static const rmt_key *load_key(const options *o, rmt_key *k) {
+  char why[512];
+  if (!o->key_file) return NULL;
+  if (rmt_key_load(o->key_file, k, why, sizeof why)) {
+    fprintf(stderr, "chamcc-runner: %s\n", why);
+    exit(1);
+  }
+  fprintf(stderr, "chamcc-runner: clients must prove the key in %s\n", o->key_file);
+  return k;
+}
+
 int main(int argc, char **argv) {
   options o = parse_args(argc, argv);
+  static rmt_key key_store;
+  const rmt_key *key = load_key(&o, &key_store);
   struct sigaction sa = {0};
   sa.sa_handler = on_signal; /* no SA_RESTART: a blocked read ends at once */
   sigaction(SIGTERM, &sa, NULL);
@@ -317,7 +430,7 @@ int main(int argc, char **argv) {
   fflush(stdout);
   char peer[80];
   for (int fd; (fd = next_client(lfd, peer, sizeof peer)) >= 0;) {
-    serve(&o, fd, peer);
+    serve(&o, key, fd, peer);
     close(fd);
   }
   close(lfd);

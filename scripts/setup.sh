@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Installs what chamcc needs on Debian 12 when it is missing: the build tools,
 # the libraries the compiler links (LLVM 19 C API, protobuf-c, cJSON, libffi,
-# OpenBLAS, XGBoost), lld (links candidates for `--runner`), the test oracles
-# (ONNX Runtime through npm, torchvision and onnx for model export, ONNX's own
-# test data) and the AArch64 cross tools.
+# OpenBLAS, XGBoost, libcrypto for the runner's key), lld (links candidates
+# for `--runner`), the test oracles (ONNX Runtime through npm, torchvision
+# and onnx for model export, ONNX's own test data) and the AArch64 cross
+# tools.
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail
 
 pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  llvm-19-dev lld-19
+  llvm-19-dev lld-19 clang-19 libfuzzer-19-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-  libcjson-dev libffi-dev libopenblas-dev libxgboost-dev
+  libcjson-dev libffi-dev libopenblas-dev libxgboost-dev libssl-dev
   libonnx-testdata python3-onnx python3-torchvision python3-numpy
   nodejs
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user

@@ -4,8 +4,11 @@
  *
  * The measurer (measure.c) emits each candidate as an object file for the
  * target and links it with ld.lld (any target, no cross toolchain needed).
- * The client connects lazily, sends the TASK once per connection, then one
- * CANDIDATE per measurement and waits for its RESULT. Whatever goes wrong
+ * The client connects lazily, reads the runner's HELLO (answering its
+ * nonce with the key when it asks: see remote_auth.c), sends the TASK once
+ * per connection, then one CANDIDATE per measurement and waits for its
+ * RESULT. The key is one per process, set by the driver (rmt_use_key),
+ * like the runner's address. Whatever goes wrong
  * on the network (refused, lost, silent) becomes an infra error that names
  * the runner (the candidate is not at fault: the tuner records nothing),
  * and the connection is dropped: the next candidate reconnects, so a
@@ -223,14 +226,86 @@ static int dial(const char *addr, char *why, size_t size) {
   return fd;
 }
 
+/* ---- the greeting ---- */
+
+static rmt_key client_key; /* what rmt_use_key set */
+static int have_key;       /* whether it set one */
+
+void rmt_use_key(const rmt_key *k) {
+  have_key = k != NULL;
+  if (k) client_key = *k;
+}
+
+/* Reads one frame of type `want` on c; -1 with why otherwise (an ERROR
+ * frame's text, or what went wrong). */
+static int expect_frame(rmt_conn *c, uint32_t want, const char *what, unsigned char **p, uint64_t *n, char *why,
+                        size_t size) {
+  uint32_t type = 0;
+  int got = rmt_recv(c, &type, p, n);
+  if (got == RMT_GOT && type == want) return 0;
+  if (got == RMT_GOT && type == RMT_ERROR) snprintf(why, size, "refused: %.200s", (char *)*p);
+  else if (got == RMT_GOT) snprintf(why, size, "sent message type %u instead of %s", type, what);
+  else if (got == RMT_CLOSED) snprintf(why, size, "closed the connection before its %s", what);
+  else snprintf(why, size, "no %s: %.200s", what, c->why);
+  free(*p);
+  *p = NULL;
+  return -1;
+}
+
+/* Answers the nonce of a runner that wants the key, and waits for READY. */
+static int prove_key(rmt_conn *c, const rmt_hello *h, char *why, size_t size) {
+  if (!have_key) {
+    snprintf(why, size, "needs a key: pass --runner-key FILE (the file given to its --key-file)");
+    return -1;
+  }
+  unsigned char mac[RMT_MAC], *p = NULL;
+  uint64_t n = 0;
+  if (rmt_auth_answer(&client_key, h->nonce, mac)) {
+    snprintf(why, size, "cannot compute the key's answer (libcrypto's HMAC failed)");
+    return -1;
+  }
+  if (rmt_send(c, RMT_AUTH, mac, sizeof mac)) {
+    snprintf(why, size, "sending the key's answer: %.200s", c->why);
+    return -1;
+  }
+  int rc = expect_frame(c, RMT_READY, "READY", &p, &n, why, size);
+  free(p);
+  return rc;
+}
+
+/* The start of every connection: the runner's HELLO, and the key if it
+ * asks for one. -1 with why ("runner ADDR" goes before it). */
+static int greet(rmt_conn *c, char *why, size_t size) {
+  unsigned char *p = NULL;
+  uint64_t n = 0;
+  rmt_hello h;
+  if (expect_frame(c, RMT_HELLO, "greeting (is it a chamcc-runner?)", &p, &n, why, size)) return -1;
+  int bad = rmt_hello_decode(p, n, &h);
+  free(p);
+  if (bad) {
+    snprintf(why, size, "sent a malformed greeting (is it a chamcc-runner?)");
+    return -1;
+  }
+  if (h.version != RMT_VERSION) {
+    snprintf(why, size, "speaks protocol version %u, this chamcc %d: use the chamcc-runner built with it",
+             h.version, RMT_VERSION);
+    return -1;
+  }
+  return h.flags & RMT_KEYED ? prove_key(c, &h, why, size) : 0;
+}
+
 int rmt_probe(const char *addr, chm_err *e) {
   char why[512], host[256], port[16];
   if (split_addr(addr, host, sizeof host, port, sizeof port))
     return chm_errorf(e, "--runner '%s' is not HOST:PORT (e.g. 192.168.1.20:9190)", addr);
   int fd = dial(addr, why, sizeof why);
   if (fd < 0) return chm_errorf(e, "--runner %s (is chamcc-runner running there?)", why);
+  struct timeval tv = {CONNECT_S, 0}; /* a runner busy with another client greets later */
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  rmt_conn c = {fd, 1 << 20, NULL, ""};
+  int rc = greet(&c, why, sizeof why);
   close(fd);
-  return 0;
+  return rc ? chm_errorf(e, "--runner %s: %s", addr, why) : 0;
 }
 
 /* ---- the client ---- */
@@ -313,6 +388,13 @@ static int ensure_connected(rmt_client *c, rmt_result *r) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small RESULTs, one at a time */
   set_timeouts(fd, c->timeout_s + SLACK_S);
   c->conn.fd = fd;
+  if (greet(&c->conn, why, sizeof why)) {
+    memset(r, 0, sizeof *r);
+    r->status = RMT_INFRA_ERROR;
+    snprintf(r->message, sizeof r->message, "runner %.60s %.130s", c->addr, why);
+    hang_up(c);
+    return -1;
+  }
   if (rmt_send(&c->conn, RMT_TASK, c->task, c->task_size)) {
     lost(c, r, "sending the task", c->conn.why);
     return -1;

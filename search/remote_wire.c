@@ -314,3 +314,18 @@ int rmt_result_decode(const unsigned char *p, uint64_t size, rmt_result *r) {
   r->status = (int)status, r->n_times = (int)nt;
   return 0;
 }
+
+/* ---- HELLO ---- */
+
+void rmt_hello_encode(const rmt_hello *h, unsigned char buf[RMT_HELLO_SIZE]) {
+  put32(buf, h->version), put32(buf + 4, h->flags);
+  memcpy(buf + 8, h->nonce, RMT_NONCE);
+}
+
+int rmt_hello_decode(const unsigned char *p, uint64_t size, rmt_hello *h) {
+  memset(h, 0, sizeof *h);
+  if (size != RMT_HELLO_SIZE) return -1;
+  h->version = get32(p), h->flags = get32(p + 4);
+  memcpy(h->nonce, p + 8, RMT_NONCE);
+  return 0;
+}

@@ -13,9 +13,15 @@
  *
  *     "CHMR"  u32 type  u64 length  payload[length]
  *
- * A connection carries, from the client, one TASK and then any number of
- * CANDIDATEs; the runner answers each CANDIDATE with one RESULT. Either
- * side may close between frames. Anything malformed (bad magic, unknown or
+ * A connection opens with the runner's HELLO. The runner executes the
+ * code it is sent, so one that listens beyond loopback must have a key (a
+ * random secret in a file both ends read): its HELLO then carries a fresh
+ * random nonce, and the client must answer with AUTH before anything else;
+ * a wrong, missing or replayed answer is refused with an ERROR frame
+ * (logged by the runner) and nothing of that connection runs. Then the
+ * client sends one TASK and any number of CANDIDATEs; the runner answers
+ * each CANDIDATE with one RESULT. Either side may close between frames.
+ * Anything malformed (bad magic, unknown or
  * unexpected type, length above the runner's --max-bytes, a truncated
  * payload, inconsistent TASK fields, a CANDIDATE before the TASK, a second
  * TASK) is answered with an ERROR frame and the connection is closed; the
@@ -24,6 +30,13 @@
  * Connections are served one at a time, so that candidates never share
  * the board: a second client waits (and its candidates may time out).
  *
+ *   HELLO (5), runner -> client, first: u32 version (RMT_VERSION), u32
+ *     flags (RMT_KEYED or 0), RMT_NONCE bytes (random with a key, zeros
+ *     without).
+ *   AUTH (6), client -> runner, only when HELLO says RMT_KEYED: RMT_MAC
+ *     bytes, HMAC-SHA256(key, nonce || RMT_AUTH_CONTEXT). Frames before it
+ *     may be at most RMT_AUTH_MAX_BYTES long.
+ *   READY (7), runner -> client: empty; the AUTH was right.
  *   TASK (1), client -> runner: what every candidate computes.
  *     u32 version (RMT_VERSION), u32 n_bufs (1..RMT_MAX_BUFS),
  *     u32 out (the output argument, < n_bufs), u32 repeats
@@ -55,19 +68,31 @@
 #include <stdint.h>
 
 enum {
-  RMT_VERSION = 2,   /* TASK's protocol version (2: flags) */
+  RMT_VERSION = 3,   /* the protocol version, in HELLO and TASK (2: TASK flags; 3: HELLO, AUTH) */
   RMT_COLD = 1,      /* TASK flag: time every run alone, caches flushed of all but the first argument */
   RMT_MAX_BUFS = 8,  /* kernel arguments */
   RMT_MAX_TIMES = 16,/* timed repeats (= TUNE_MAX_REPEATS) */
   RMT_MAX_SYMBOL = 127, /* bytes of a kernel name */
   RMT_HEADER = 16,   /* bytes of a frame header */
+  RMT_KEYED = 1,     /* HELLO flag: answer the nonce with AUTH before anything else */
+  RMT_NONCE = 32,    /* bytes of HELLO's nonce */
+  RMT_MAC = 32,      /* bytes of AUTH's answer (HMAC-SHA256) */
+  RMT_AUTH_MAX_BYTES = 64, /* longest frame a runner with a key reads before the AUTH */
+  RMT_KEY_MIN = 16,  /* bytes of a key file, at least... */
+  RMT_KEY_MAX = 4096,/* ...and at most */
 };
+
+/* What AUTH's HMAC covers after the nonce: an answer means this protocol only. */
+#define RMT_AUTH_CONTEXT "chamcc-runner auth v3"
 
 typedef enum rmt_type {
   RMT_TASK = 1,      /* what to compute, once per connection */
   RMT_CANDIDATE = 2, /* a shared object to measure */
   RMT_RESULT = 3,    /* its result */
   RMT_ERROR = 4,     /* a protocol error; the sender closes */
+  RMT_HELLO = 5,     /* the runner's greeting, maybe with a nonce to answer */
+  RMT_AUTH = 6,      /* the client's answer to the nonce */
+  RMT_READY = 7,     /* the answer was right */
 } rmt_type;
 
 /* The statuses of a RESULT, numbered as tune_status. RMT_INFRA_ERROR: the
@@ -127,6 +152,27 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
  * RMT_INFRA_ERROR for a signal sent from outside. */
 int rmt_signal_status(int sig);
 
+/* ---- search/remote_auth.c: the key (libcrypto; a runner built without
+ * it has runner/auth_none.c, which refuses every key) ---- */
+
+/* A runner's key: the bytes of its key file. */
+typedef struct rmt_key {
+  size_t size;                      /* RMT_KEY_MIN..RMT_KEY_MAX */
+  unsigned char bytes[RMT_KEY_MAX]; /* the secret */
+} rmt_key;
+
+/* Reads a key file: a regular file of RMT_KEY_MIN to RMT_KEY_MAX bytes
+ * that only its owner can read or write (chmod 600). -1 with why
+ * (naming the file) otherwise. */
+int rmt_key_load(const char *path, rmt_key *k, char *why, size_t why_size);
+/* AUTH's answer to nonce: HMAC-SHA256(key, nonce || RMT_AUTH_CONTEXT);
+ * -1 if libcrypto failed (out of memory). */
+int rmt_auth_answer(const rmt_key *k, const unsigned char nonce[RMT_NONCE], unsigned char mac[RMT_MAC]);
+/* 1 if answer (size bytes) is the right one for nonce, compared in
+ * constant time; 0 otherwise. */
+int rmt_auth_check(const rmt_key *k, const unsigned char nonce[RMT_NONCE], const unsigned char *answer,
+                   uint64_t size);
+
 /* ---- search/remote_wire.c: frames and messages ---- */
 
 /* One end of a connection. */
@@ -158,6 +204,17 @@ enum { RMT_RESULT_MAX = 8 + 8 * RMT_MAX_TIMES + 4 + sizeof(((rmt_result *)0)->me
 size_t rmt_result_encode(const rmt_result *r, unsigned char *buf);
 int rmt_result_decode(const unsigned char *p, uint64_t size, rmt_result *r); /* 0 or -1 */
 
+/* A HELLO's fields. */
+typedef struct rmt_hello {
+  uint32_t version;                /* the runner's RMT_VERSION */
+  uint32_t flags;                  /* RMT_KEYED or 0 */
+  unsigned char nonce[RMT_NONCE];  /* what AUTH answers (zeros without a key) */
+} rmt_hello;
+
+enum { RMT_HELLO_SIZE = 8 + RMT_NONCE };
+void rmt_hello_encode(const rmt_hello *h, unsigned char buf[RMT_HELLO_SIZE]);
+int rmt_hello_decode(const unsigned char *p, uint64_t size, rmt_hello *h); /* 0, or -1 if not HELLO's size */
+
 /* ---- search/remote.c: the chamcc side ---- */
 
 /* The linker that makes candidates shared objects: ld.lld-19, ld.lld on
@@ -168,7 +225,14 @@ int rmt_find_linker(char *path, size_t size, chm_err *e);
 int rmt_link_shared(const char *linker, const unsigned char *obj, size_t size, unsigned char **so,
                     size_t *so_size, char *why, size_t why_size);
 
-/* Connects to ADDR (HOST:PORT) and closes: is a runner listening there? */
+/* The key that this process's clients prove to a runner that asks for
+ * one (NULL: none; such a runner refuses them). Set by the driver before
+ * any client connects; k is copied. */
+void rmt_use_key(const rmt_key *k);
+
+/* Connects to ADDR (HOST:PORT), reads the runner's HELLO, proves the key
+ * if it asks for one, and closes: is a runner there that will take our
+ * candidates? */
 int rmt_probe(const char *addr, chm_err *e);
 
 typedef struct rmt_client rmt_client;

@@ -2,14 +2,15 @@
 #
 # Arguments: --arch host|aarch64  --runner=PATH (chamcc-runner for that
 # arch; empty when it was not built)  --chamcc PATH  --client PATH
-# (test_client)  --reconnect PATH (test_reconnect)  --src DIR (the source
+# (test_client)  --reconnect PATH (test_reconnect)  --auth PATH
+# (test_auth)  --src DIR (the source
 # tree)  --work DIR (scratch, emptied).
 # The aarch64 runner runs under qemu-aarch64 (called explicitly: binfmt is
 # not assumed). Exit status: 0 pass, 1 fail, 77 skipped (qemu, the cross
 # gcc or ld.lld is missing). Every runner started is killed on exit.
 set -uo pipefail
 
-ARCH=host RUNNER="" CHAMCC="" CLIENT="" RECONNECT="" SRC="" WORK=""
+ARCH=host RUNNER="" CHAMCC="" CLIENT="" RECONNECT="" AUTH="" SRC="" WORK=""
 while [ $# -gt 0 ]; do
   case "$1" in
   --arch) ARCH=$2; shift 2 ;;
@@ -17,6 +18,7 @@ while [ $# -gt 0 ]; do
   --chamcc) CHAMCC=$2; shift 2 ;;
   --client) CLIENT=$2; shift 2 ;;
   --reconnect) RECONNECT=$2; shift 2 ;;
+  --auth) AUTH=$2; shift 2 ;;
   --src) SRC=$2; shift 2 ;;
   --work) WORK=$2; shift 2 ;;
   *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -72,12 +74,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# start_runner [RUNNER OPTIONS...]: starts it on a free port, sets PORT.
+# start_runner [RUNNER OPTIONS...]: starts it on a free port (of loopback,
+# unless --bind says otherwise), sets PORT.
 start_runner() {
   "${RUNNER_CMD[@]}" --port 0 "$@" >"$WORK/runner.out" 2>"$WORK/runner.err" &
   RUNNER_PID=$!
   for _ in $(seq 600); do
-    PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$WORK/runner.out")
+    PORT=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$WORK/runner.out")
     [ -n "$PORT" ] && { say "runner listening on port $PORT"; return 0; }
     kill -0 "$RUNNER_PID" 2>/dev/null || { cat "$WORK/runner.err" >&2; fail "the runner died at start"; }
     sleep 0.05

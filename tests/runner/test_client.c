@@ -8,6 +8,7 @@
  * kernels.c for the runner's machine. The runner must run with
  * --max-bytes 1000000 --idle-timeout 2.
  *
+ * Every connection starts with the runner's HELLO (no key, no nonce).
  * Measurements: a good kernel is ok and timed; a crash is a runtime error
  * and the same connection still answers the next candidate; a wrong kernel
  * is a wrong answer; a missing symbol or a file that is no shared object
@@ -33,7 +34,8 @@ enum { N = 1000 }; /* as in kernels.c */
 static const char *host, *port, *dir;
 
 /* A connection to the runner, with a receive timeout so that no check
- * can hang the test. */
+ * can hang the test, past the runner's HELLO (a runner without a key: no
+ * nonce to answer). */
 static rmt_conn dial(void) {
   rmt_conn c = {-1, 1 << 20, NULL, ""};
   struct addrinfo hints = {0}, *res;
@@ -50,6 +52,14 @@ static rmt_conn dial(void) {
   freeaddrinfo(res);
   struct timeval tv = {60, 0};
   setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  uint32_t type = 0;
+  unsigned char *p = NULL;
+  uint64_t size = 0;
+  rmt_hello h = {0};
+  CHECK(rmt_recv(&c, &type, &p, &size) == RMT_GOT && type == RMT_HELLO && !rmt_hello_decode(p, size, &h),
+        "no HELLO from the runner (%s)", c.why);
+  CHECK(h.version == RMT_VERSION && h.flags == 0, "HELLO: version %u, flags %u", h.version, h.flags);
+  free(p);
   return c;
 }
 
