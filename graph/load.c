@@ -13,7 +13,9 @@
 
 typedef int (*gr_pass)(gr_graph *, chm_err *);
 
-gr_graph *gr_load(const char *path, chm_err *e) {
+gr_graph *gr_load(const char *path, chm_err *e) { return gr_load_shapes(path, NULL, 0, e); }
+
+gr_graph *gr_load_shapes(const char *path, const gr_input_shape *shapes, int n_shapes, chm_err *e) {
   static const struct {
     const char *name; /* for the dump */
     gr_pass run;      /* the pass */
@@ -23,7 +25,7 @@ gr_graph *gr_load(const char *path, chm_err *e) {
       {"fold_batchnorm", gr_fold_batchnorm}, {"fuse_epilogues", gr_fuse_epilogues},
       {"remove_dead", gr_remove_dead},
   };
-  gr_graph *g = gr_import(path, e);
+  gr_graph *g = gr_import_shapes(path, shapes, n_shapes, e);
   if (!g) return NULL;
   const char *dump = getenv("CHAMCC_DUMP_GRAPH");
   for (size_t i = 0; i < sizeof passes / sizeof *passes; i++) {

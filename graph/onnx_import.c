@@ -32,6 +32,8 @@ typedef struct importer {
   int table_size;      /* power of two */
   bool *defined;       /* per tensor: produced, input or initializer (malloc'ed) */
   int defined_cap;     /* capacity of defined[] */
+  const gr_input_shape *shapes; /* the user's input shapes */
+  int n_shapes;
 } importer;
 
 static int bad_model(importer *im, const char *why) {
@@ -275,7 +277,37 @@ static int load_initializers(importer *im, const Onnx__GraphProto *gp) {
   return 0;
 }
 
-/* Shape and type of a runtime input from its ValueInfo; symbolic dims become 1. */
+static const gr_input_shape *given_shape(const importer *im, const char *name) {
+  for (int i = 0; i < im->n_shapes; i++)
+    if (strcmp(im->shapes[i].name, name) == 0) return &im->shapes[i];
+  return NULL;
+}
+
+/* Dimension i of input t: the file's value, else the user's, else 1 for a
+ * batch (first) dimension; v < 0 and an error otherwise. */
+static int input_dim(importer *im, gr_tensor *t, const Onnx__TensorShapeProto__Dimension *d, int i,
+                     const gr_input_shape *given, int64_t *v) {
+  bool known = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+  const char *sym = d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+                    d->dim_param ? d->dim_param : "";
+  if (given && known && given->dims[i] != d->dim_value)
+    return chm_errorf(im->e, "%s: graph input '%s': dimension %d is %lld in the model, not %lld as "
+                      "given", im->g->path, t->name, i, (long long)d->dim_value,
+                      (long long)given->dims[i]);
+  *v = known ? d->dim_value : given ? given->dims[i] : 1;
+  if (known || given) return 0;
+  if (i > 0)
+    return chm_errorf(im->e, "%s: graph input '%s': dimension %d%s%s%s is symbolic; give the "
+                      "input's shape (chamcc --input-shape %s=D0,D1,...)", im->g->path, t->name, i,
+                      *sym ? " ('" : "", sym, *sym ? "')" : "", t->name);
+  const char *old = im->g->notice;
+  im->g->notice = chm_arena_printf(im->g->arena, "%s%sgraph input '%s': symbolic batch dimension%s%s%s "
+                                   "taken as 1", old ? old : "", old ? "; " : "", t->name,
+                                   *sym ? " '" : "", sym, *sym ? "'" : "");
+  return 0;
+}
+
+/* Shape and type of a runtime input from its ValueInfo and the user's shapes. */
 static int read_value_info(importer *im, const Onnx__ValueInfoProto *vi, gr_tensor *t) {
   const Onnx__TypeProto *tp = vi->type;
   if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type)
@@ -287,12 +319,15 @@ static int read_value_info(importer *im, const Onnx__ValueInfoProto *vi, gr_tens
   if (sh->n_dim > GR_MAX_RANK)
     return chm_errorf(im->e, "%s: graph input '%s': rank %zu is larger than %d", im->g->path,
                       t->name, sh->n_dim, GR_MAX_RANK);
+  const gr_input_shape *given = given_shape(im, t->name);
+  if (given && given->rank != (int)sh->n_dim)
+    return chm_errorf(im->e, "%s: graph input '%s' has rank %zu, the given shape %d dimensions",
+                      im->g->path, t->name, sh->n_dim, given->rank);
   int64_t n = 1;
   bool bad = false;
   for (size_t i = 0; i < sh->n_dim; i++) {
-    const Onnx__TensorShapeProto__Dimension *d = sh->dim[i];
-    int64_t v = 1; /* symbolic or missing: batch 1 is what we compile */
-    if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) v = d->dim_value;
+    int64_t v;
+    if (input_dim(im, t, sh->dim[i], (int)i, given, &v)) return -1;
     n = gr__dim_mul(n, v, &bad);
     if (bad)
       return chm_errorf(im->e, "%s: graph input '%s': bad dimension %lld (negative, or the "
@@ -305,7 +340,26 @@ static int read_value_info(importer *im, const Onnx__ValueInfoProto *vi, gr_tens
   return 0;
 }
 
+/* Every shape the user gives names a runtime input (not an initializer). */
+static int check_given_names(importer *im, const Onnx__GraphProto *gp) {
+  for (int i = 0; i < im->n_shapes; i++) {
+    bool found = false;
+    for (size_t j = 0; j < gp->n_input && !found; j++) {
+      const Onnx__ValueInfoProto *vi = gp->input[j];
+      found = vi && vi->name && strcmp(vi->name, im->shapes[i].name) == 0;
+    }
+    for (size_t j = 0; j < gp->n_initializer && found; j++)
+      found = !gp->initializer[j] || !gp->initializer[j]->name ||
+              strcmp(gp->initializer[j]->name, im->shapes[i].name) != 0;
+    if (!found)
+      return chm_errorf(im->e, "%s: a shape is given for '%s', which is not a runtime input of "
+                        "the model", im->g->path, im->shapes[i].name);
+  }
+  return 0;
+}
+
 static int load_inputs(importer *im, const Onnx__GraphProto *gp) {
+  if (check_given_names(im, gp)) return -1;
   CHM_VEC(int) v = {0};
   for (size_t i = 0; i < gp->n_input; i++) {
     const Onnx__ValueInfoProto *vi = gp->input[i];
@@ -332,6 +386,7 @@ static int load_inputs(importer *im, const Onnx__GraphProto *gp) {
   chm_vec_free(&v);
   return 0;
 }
+
 
 /* Converts one AttributeProto; tensor values become constant tensors. */
 static int load_attr(importer *im, const Onnx__AttributeProto *ap, gr_node *n, gr_attr *a) {
@@ -500,14 +555,16 @@ static char *model_dir(const char *path, chm_err *e) {
   return real;
 }
 
-gr_graph *gr_import(const char *path, chm_err *e) {
+gr_graph *gr_import(const char *path, chm_err *e) { return gr_import_shapes(path, NULL, 0, e); }
+
+gr_graph *gr_import_shapes(const char *path, const gr_input_shape *shapes, int n_shapes, chm_err *e) {
   size_t size = 0;
   unsigned char *buf = chm_read_file(path, &size, e);
   if (!buf) return NULL;
   gr_graph *g = chm_calloc(1, sizeof *g);
   g->arena = chm_arena_new();
   g->path = chm_arena_strdup(g->arena, path);
-  importer im = {.g = g, .e = e};
+  importer im = {.g = g, .e = e, .shapes = shapes, .n_shapes = n_shapes};
   Onnx__ModelProto *m = NULL;
   int rc = -1;
   if (size == 0) bad_model(&im, "empty file");

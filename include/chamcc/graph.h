@@ -133,7 +133,18 @@ typedef struct gr_graph {
   gr_node *nodes; int n_nodes;       /* in topological order after gr_load */
   int *inputs; int n_inputs;         /* runtime inputs, in file order */
   int *outputs; int n_outputs;       /* outputs, in file order */
+  const char *notice;                /* something the user should hear (a symbolic batch
+                                        taken as 1), or NULL */
 } gr_graph;
+
+/* The shape a runtime input is compiled for, given by the user: it fixes
+ * the input's symbolic dimensions; the dimensions the file states must
+ * match. */
+typedef struct gr_input_shape {
+  const char *name;              /* graph input */
+  int rank;                      /* number of dims */
+  int64_t dims[GR_MAX_RANK];     /* the shape */
+} gr_input_shape;
 
 /* ---- graph/onnx_import.c ---- */
 
@@ -141,6 +152,11 @@ typedef struct gr_graph {
  * external data resolved (relative to the model's folder; a location that
  * escapes it is refused). NULL and *e set on failure. */
 gr_graph *gr_import(const char *path, chm_err *e);
+/* The same with shapes for runtime inputs (see gr_input_shape). Without one,
+ * a symbolic first (batch) dimension is taken as 1 (g->notice says so) and
+ * any other symbolic dimension is an error that names the input and the
+ * dimension. */
+gr_graph *gr_import_shapes(const char *path, const gr_input_shape *shapes, int n_shapes, chm_err *e);
 void gr_free(gr_graph *g); /* NULL is allowed */
 
 /* ---- the passes (graph/toposort.c, check_ops.c, fold.c, shapes.c, batchnorm.c,
@@ -157,6 +173,7 @@ int gr_remove_dead(gr_graph *g, chm_err *e);   /* drop nodes and tensors nothing
 /* Import and run every pass in order: the only call the driver needs (graph/load.c).
  * CHAMCC_DUMP_GRAPH=1 in the environment dumps the graph after each pass. */
 gr_graph *gr_load(const char *path, chm_err *e);
+gr_graph *gr_load_shapes(const char *path, const gr_input_shape *shapes, int n_shapes, chm_err *e);
 
 /* ---- graph/graph.c: queries used by later layers ---- */
 

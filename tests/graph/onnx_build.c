@@ -52,7 +52,7 @@ Onnx__ModelProto *mb_model(mb *m) { return &m->model; }
 chm_arena *mb_arena(mb *m) { return m->arena; }
 
 static Onnx__ValueInfoProto *value_info(mb *m, const char *name, int elem_type, int rank,
-                                        const int64_t *shape, const char *dim0_param) {
+                                        const int64_t *shape, const char *const *params) {
   Onnx__ValueInfoProto *vi = alloc(m, sizeof *vi);
   onnx__value_info_proto__init(vi);
   vi->name = dup(m, name);
@@ -70,9 +70,9 @@ static Onnx__ValueInfoProto *value_info(mb *m, const char *name, int elem_type, 
   for (int i = 0; i < rank; i++) {
     Onnx__TensorShapeProto__Dimension *d = alloc(m, sizeof *d);
     onnx__tensor_shape_proto__dimension__init(d);
-    if (i == 0 && dim0_param) {
+    if (params && params[i]) {
       d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-      d->dim_param = dup(m, dim0_param);
+      d->dim_param = dup(m, params[i]);
     } else {
       d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
       d->dim_value = shape[i];
@@ -88,7 +88,14 @@ static Onnx__ValueInfoProto *value_info(mb *m, const char *name, int elem_type, 
 
 void mb_input_typed(mb *m, const char *name, int elem_type, int rank, const int64_t *shape,
                     const char *dim0_param) {
-  m->graph.input[m->graph.n_input++] = value_info(m, name, elem_type, rank, shape, dim0_param);
+  const char **params = alloc(m, (size_t)(rank > 0 ? rank + 1 : 1) * sizeof *params);
+  params[0] = dim0_param;
+  m->graph.input[m->graph.n_input++] = value_info(m, name, elem_type, rank, shape, params);
+}
+
+void mb_input_sym(mb *m, const char *name, int rank, const int64_t *shape, const char *const *params) {
+  m->graph.input[m->graph.n_input++] =
+      value_info(m, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, shape, params);
 }
 
 void mb_input(mb *m, const char *name, int rank, const int64_t *shape) {

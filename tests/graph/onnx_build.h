@@ -38,6 +38,8 @@ chm_arena *mb_arena(mb *m);
 void mb_input(mb *m, const char *name, int rank, const int64_t *shape);  /* float32 */
 void mb_input_typed(mb *m, const char *name, int elem_type, int rank, const int64_t *shape,
                     const char *dim0_param); /* dim0_param: symbolic first dim or NULL */
+/* float32 input whose dim i is symbolic (named params[i]) where params[i] is not NULL */
+void mb_input_sym(mb *m, const char *name, int rank, const int64_t *shape, const char *const *params);
 void mb_output(mb *m, const char *name);
 Onnx__TensorProto *mb_tensor_f(mb *m, const char *name, int rank, const int64_t *shape,
                                const float *data, enum mb_storage how);

@@ -1181,6 +1181,57 @@ static void test_silu_fusion(void) {
   CHECK(gr_act_zero_safe(GR_ACT_SILU, 0, 0) && gr_act_zero_safe(GR_ACT_EXP, 0, 0));
 }
 
+/* Symbolic dimensions: batch 1 with a notice, others refused by name unless given. */
+static void test_symbolic_dims(void) {
+  const char *params[4] = {"N", NULL, "height", "width"};
+  chm_err e;
+  mb *m = mb_new(13);
+  mb_input_sym(m, "x", 4, S(1, 3, 8, 8), params);
+  mb_node(m, "Relu", "relu", "x", "y");
+  mb_output(m, "y");
+  expect_error(m, "sym_hw", "graph input 'x': dimension 2 ('height') is symbolic");
+
+  gr_input_shape given = {"x", 4, {2, 3, 16, 12}};
+  for (int k = 0; k < 4; k++) {
+    m = mb_new(13);
+    mb_input_sym(m, "x", 4, S(1, 3, 8, 8), params);
+    mb_node(m, "Relu", "relu", "x", "y");
+    mb_output(m, "y");
+    char name[32];
+    snprintf(name, sizeof name, "sym%d.onnx", k);
+    const char *file = tmp_path(name);
+    CHECK(mb_write(m, file) == 0);
+    mb_free(m);
+    memset(&e, 0, sizeof e); /* chm_errorf keeps the first error */
+    if (k == 0) { /* given: the symbolic dims take it */
+      gr_graph *g = gr_load_shapes(file, &given, 1, &e);
+      CHECK(g && shape_is(tensor(g, "y"), 4, S(2, 3, 16, 12)) && !g->notice);
+      gr_free(g);
+    } else if (k == 1) { /* a stated dimension that differs */
+      gr_input_shape bad = {"x", 4, {1, 4, 16, 12}};
+      gr_graph *g = gr_load_shapes(file, &bad, 1, &e);
+      CHECK(!g && strstr(e.msg, "dimension 1 is 3 in the model, not 4"));
+    } else if (k == 2) { /* a name that is no input */
+      gr_input_shape other = {"z", 4, {1, 3, 16, 12}};
+      gr_graph *g = gr_load_shapes(file, &other, 1, &e);
+      CHECK(!g && strstr(e.msg, "'z', which is not a runtime input"));
+    } else { /* the wrong rank */
+      gr_input_shape r3 = {"x", 3, {3, 16, 12}};
+      gr_graph *g = gr_load_shapes(file, &r3, 1, &e);
+      CHECK(!g && strstr(e.msg, "has rank 4, the given shape 3"));
+    }
+  }
+  /* only the batch symbolic: 1, with a notice */
+  const char *batch[4] = {"N"};
+  m = mb_new(13);
+  mb_input_sym(m, "x", 4, S(1, 3, 8, 8), batch);
+  mb_node(m, "Relu", "relu", "x", "y");
+  mb_output(m, "y");
+  gr_graph *g = load(m, "sym_batch", false, &e);
+  CHECK(g && shape_is(tensor(g, "y"), 4, S(1, 3, 8, 8)) && g->notice && strstr(g->notice, "'N' taken as 1"));
+  gr_free(g);
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1218,6 +1269,7 @@ static const struct {
     {"pow_rewrite", test_pow_rewrite},
     {"reduce_shapes", test_reduce_shapes},
     {"silu_fusion", test_silu_fusion},
+    {"symbolic_dims", test_symbolic_dims},
 };
 
 int main(int argc, char **argv) {
