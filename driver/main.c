@@ -50,6 +50,8 @@ typedef struct options {
   unsigned seed;         /* --seed S */
   const char *runner;    /* --runner HOST:PORT: measure on a chamcc-runner there */
   const char *runner_key; /* --runner-key FILE: the key that runner asks for */
+  gr_input_shape shapes[16]; /* --input-shape NAME=DIMS, repeatable */
+  int n_shapes;
 } options;
 
 static void usage(FILE *f) {
@@ -69,6 +71,9 @@ static void usage(FILE *f) {
           "  --target TRIPLE    x86_64-linux-gnu (default: this machine) or aarch64-linux-gnu\n"
           "  --cpu CPU          target CPU (default: this machine's, or 'generic')\n"
           "  --threads N        threads used by the library (default: all cores)\n"
+          "  --input-shape NAME=D0,D1,...\n"
+          "                     compile input NAME for this shape (fixes its symbolic\n"
+          "                     dimensions; repeatable). A symbolic batch is 1 otherwise\n"
           "  --log FILE         tuning log to read and append to\n"
           "                     (default: $XDG_CACHE_HOME/chamcc/tuning.jsonl)\n"
           "  --tuner NAME       %s, or none (measure nothing;\n"
@@ -123,6 +128,28 @@ static int valid_identifier(const char *s) {
   return 1;
 }
 
+/* NAME=D0,D1,... (also NAME=[D0,D1,...] or NAME=D0xD1x...) into *s. */
+static int parse_shape(char *arg, gr_input_shape *s) {
+  char *eq = strrchr(arg, '=');
+  if (!eq || eq == arg) return -1;
+  *eq = 0;
+  s->name = arg;
+  s->rank = 0;
+  char *p = eq + 1;
+  if (*p == '[') p++;
+  while (*p && *p != ']') {
+    char *end;
+    errno = 0;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || errno || v < 0 || s->rank == GR_MAX_RANK) return -1;
+    s->dims[s->rank++] = v;
+    p = end;
+    if (*p == ',' || *p == 'x') p++;
+    else if (*p && *p != ']') return -1;
+  }
+  return s->rank == 0 || (*p == ']' && p[1]) ? -1 : 0;
+}
+
 static options parse_args(int argc, char **argv) {
   options o = {0};
   o.seed = 1;
@@ -133,7 +160,7 @@ static options parse_args(int argc, char **argv) {
     argc--;
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
-         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY };
+         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -142,7 +169,7 @@ static options parse_args(int argc, char **argv) {
       {"log", required_argument, 0, OPT_LOG},         {"tuner", required_argument, 0, OPT_TUNER},
       {"trials", required_argument, 0, OPT_TRIALS},   {"seed", required_argument, 0, OPT_SEED},
       {"runner", required_argument, 0, OPT_RUNNER},   {"runner-key", required_argument, 0, OPT_RUNNER_KEY},
-      {0, 0, 0, 0}};
+      {"input-shape", required_argument, 0, OPT_SHAPE}, {0, 0, 0, 0}};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":o:vqh", longs, NULL)) != -1) {
@@ -180,6 +207,11 @@ static options parse_args(int argc, char **argv) {
       break;
     case OPT_RUNNER: o.runner = optarg; break;
     case OPT_RUNNER_KEY: o.runner_key = optarg; break;
+    case OPT_SHAPE:
+      if (o.n_shapes == (int)(sizeof o.shapes / sizeof *o.shapes)) bad_usage("too many --input-shape options");
+      if (parse_shape(optarg, &o.shapes[o.n_shapes++]))
+        bad_usage("--input-shape needs NAME=D0,D1,... (dimensions >= 0, at most 8), e.g. input=1,3,224,224");
+      break;
     case ':': {
       char msg[128];
       snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
@@ -198,6 +230,15 @@ static options parse_args(int argc, char **argv) {
   if (o.name && !valid_identifier(o.name)) bad_usage("--name must be a C identifier");
   if (o.runner_key && !o.runner) bad_usage("--runner-key goes with --runner HOST:PORT");
   return o;
+}
+
+static void print_input_shapes(const gr_graph *g) {
+  for (int i = 0; i < g->n_inputs; i++) {
+    const gr_tensor *t = &g->tensors[g->inputs[i]];
+    fprintf(stderr, "chamcc: input '%s' compiled for [", t->name);
+    for (int d = 0; d < t->rank; d++) fprintf(stderr, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+    fprintf(stderr, "]\n");
+  }
 }
 
 /* Writes libNAME.a: the kernels' object and the runtime for the target. */
@@ -455,9 +496,11 @@ int main(int argc, char **argv) {
   char *hpath = o.output ? header_path(o.output, name) : NULL;
   if (check_before_work(&o, hpath, logpath, measure, &e)) die(e.msg);
 
-  gr_graph *g = gr_load(o.model, &e);
+  gr_graph *g = gr_load_shapes(o.model, o.shapes, o.n_shapes, &e);
   if (!g) die(e.msg);
   double t_load = chm_now() - t0;
+  if (g->notice && !o.quiet) fprintf(stderr, "chamcc: %s: %s\n", o.model, g->notice);
+  if (o.verbose) print_input_shapes(g);
   if (o.verbose) gr_dump(g, stderr);
 
   tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
