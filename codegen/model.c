@@ -527,7 +527,9 @@ static int lower_pad(lower *l, const gr_node *n) {
   const int64_t *pads;
   if (gr_attr_ints(n, "pads", &pads) != 2 * x->rank) return gr_node_error(l->e, l->g, n, "bad 'pads'");
   float value = gr_attr_float(n, "value", 0);
-  return data_step(l, n, tpl_pad_kernel(l->a, kname(l, "pad"), x->rank, x->shape, pads, value));
+  const char *m = gr_attr_string(n, "mode", "constant");
+  tpl_pad_mode mode = !strcmp(m, "reflect") ? TPL_PAD_REFLECT : !strcmp(m, "edge") ? TPL_PAD_EDGE : TPL_PAD_CONSTANT;
+  return data_step(l, n, tpl_pad_kernel(l->a, kname(l, "pad"), mode, x->rank, x->shape, pads, value));
 }
 
 static int lower_concat(lower *l, const gr_node *n) {

@@ -416,7 +416,15 @@ ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const 
   return k;
 }
 
-ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+/* The source index of padded position v (src = v - pad) on an axis of n:
+ * mirrored at the ends (reflect) or clamped (edge). */
+static ir_expr *pad_source(ir_builder *b, tpl_pad_mode mode, ir_expr *src, int64_t n) {
+  if (mode == TPL_PAD_EDGE) return clampi(b, src, 0, n - 1);
+  ir_expr *m = ir_select(b, ir_bin(b, IR_LT, src, ir_int(b, 0)), ir_bin(b, IR_SUB, ir_int(b, 0), src), src);
+  return ir_select(b, ir_bin(b, IR_LT, m, ir_int(b, n)), m, ir_bin(b, IR_SUB, ir_int(b, 2 * (n - 1)), m));
+}
+
+ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, tpl_pad_mode mode, int rank, const int64_t *in_shape,
                           const int64_t *pads, float value) {
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
@@ -429,6 +437,11 @@ ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, int rank, const int64_
     vars[d] = ir_new_var(&b);
     ir_expr *v = ir_var(&b, vars[d]), *src = ir_addi(&b, v, -pads[d]);
     oi = ir_add(&b, ir_muli(&b, oi, out_shape[d]), v);
+    if (mode != TPL_PAD_CONSTANT) {
+      if (pads[d] || pads[rank + d]) src = pad_source(&b, mode, src, in_shape[d]);
+      ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), src);
+      continue;
+    }
     ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), clampi(&b, src, 0, in_shape[d] - 1));
     ir_expr *r = in_range(&b, src, 0, in_shape[d]);
     ok = ok ? ir_bin(&b, IR_AND, ok, r) : r;

@@ -642,9 +642,10 @@ int gr__infer_concat(gr_graph *g, gr_node *n, chm_err *e) {
 
 int gr__infer_pad(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
-  if (strcmp(gr_attr_string(n, "mode", "constant"), "constant") != 0)
-    return gr_node_error(e, g, n, "mode '%s' is not supported (only constant)",
-                         gr_attr_string(n, "mode", ""));
+  const char *mode = gr_attr_string(n, "mode", "constant");
+  bool reflect = strcmp(mode, "reflect") == 0, edge = strcmp(mode, "edge") == 0;
+  if (!reflect && !edge && strcmp(mode, "constant") != 0)
+    return gr_node_error(e, g, n, "mode '%s' is not supported (constant, reflect, edge)", mode);
   int64_t pads[2 * GR_MAX_RANK], shape[GR_MAX_RANK];
   double value = gr_attr_float(n, "value", 0.0f);
   int count = 0;
@@ -661,6 +662,13 @@ int gr__infer_pad(gr_graph *g, gr_node *n, chm_err *e) {
   for (int i = 0; i < x->rank; i++) {
     if (pads[i] < 0 || pads[i + x->rank] < 0)
       return gr_node_error(e, g, n, "negative pads are not supported");
+    int64_t most = pads[i] > pads[i + x->rank] ? pads[i] : pads[i + x->rank];
+    /* as ONNX Runtime: a reflection must stay inside the axis, an edge needs one */
+    if (reflect && most > 0 && most >= x->shape[i])
+      return gr_node_error(e, g, n, "reflect pads of %lld on axis %d of size %lld reach past it",
+                           (long long)most, i, (long long)x->shape[i]);
+    if (edge && most > 0 && x->shape[i] == 0)
+      return gr_node_error(e, g, n, "edge pads on the empty axis %d", i);
     bool bad = false;
     shape[i] = gr__dim_add(gr__dim_add(x->shape[i], pads[i], &bad), pads[i + x->rank], &bad);
     if (bad)
@@ -670,7 +678,7 @@ int gr__infer_pad(gr_graph *g, gr_node *n, chm_err *e) {
   }
   gr__set_ints(g, n, "pads", pads, count);
   gr__set_float(g, n, "value", (float)value);
-  gr__set_string(g, n, "mode", "constant");
+  gr__set_string(g, n, "mode", mode);
   gr__set_inputs(g, n, 1, n->in);
   return set_out(g, n, x->dtype, x->rank, shape, e);
 }

@@ -200,7 +200,9 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
 ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
                                 const int64_t *perm);
 /* Constant padding. params: in, out */
-ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
+typedef enum tpl_pad_mode { TPL_PAD_CONSTANT, TPL_PAD_REFLECT, TPL_PAD_EDGE } tpl_pad_mode;
+/* Pad: reflect needs pads < the axis, edge a non-empty axis. params: in, out */
+ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, tpl_pad_mode mode, int rank, const int64_t *in_shape,
                           const int64_t *pads, float value);
 /* out[o][off .. off + len) = in[o][0 .. len) for each of `outer` rows: one Concat input.
  * params: in, out */

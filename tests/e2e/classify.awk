@@ -60,8 +60,6 @@ $1 == "node" {
   if (op == "BatchNormalization" && (nout > 1 || attr("training_mode") == "1"))
     reason("training-mode BatchNormalization")
   if (op == "MaxPool" && nout > 1) reason("MaxPool with an indices output")
-  if (op == "Pad" && attr("mode") != "" && attr("mode") != "constant")
-    reason("Pad mode " attr("mode") " (constant padding only)")
   if (op == "Dropout" && nin > 2) reason("Dropout with a training_mode input")
 }
 END { print (path != "" ? path "\t" : "") verdict() }
