@@ -167,6 +167,7 @@ ir_expr *ir_broadcast(ir_builder *b, ir_expr *x, int lanes) {
 ir_expr *ir_unary(ir_builder *b, ir_op op, ir_expr *x) {
   ir_type t = x->type;
   if (op == IR_TO_F32) t.scalar = IR_F32;
+  if (op == IR_TO_I64) t.scalar = IR_I64;
   if (op == IR_HSUM || op == IR_HMAX) t.lanes = 1;
   ir_expr *e = new_expr(b, op, t);
   e->a = x;

@@ -32,6 +32,7 @@ static const char *op_name(ir_op op) {
   case IR_ERF: return "erf";
   case IR_POW: return "pow";
   case IR_TO_F32: return "f32";
+  case IR_TO_I64: return "i64";
   case IR_HSUM: return "hsum";
   case IR_HMAX: return "hmax";
   default: return "?";

@@ -292,6 +292,7 @@ static LLVMValueRef emit_expr(cg_module *m, fn_state *fs, const ir_expr *e) {
   }
   case IR_NEG: return LLVMBuildFNeg(m->bld, emit_expr(m, fs, e->a), "");
   case IR_TO_F32: return LLVMBuildSIToFP(m->bld, emit_expr(m, fs, e->a), m->f32, "");
+  case IR_TO_I64: return LLVMBuildFPToSI(m->bld, emit_expr(m, fs, e->a), m->i64, "");
   case IR_HSUM: case IR_HMAX:
     return emit_reduce(m, e->op, emit_expr(m, fs, e->a), e->a->type.lanes);
   }

@@ -582,6 +582,61 @@ static int lower_split(lower *l, const gr_node *n) {
   return 0;
 }
 
+/* Resize: the source coordinate of output position xo on one axis (ONNX's
+ * coordinate transformations; the resized length is in * scale, not
+ * rounded, as the specification says), then per output row / column the
+ * table the template reads: the nearest source index, or two indices and a
+ * weight. */
+static double resize_coord(const char *ctm, int64_t xo, double scale, int64_t in) {
+  double out = (double)in * scale;
+  if (!strcmp(ctm, "asymmetric")) return (double)xo / scale;
+  if (!strcmp(ctm, "align_corners")) return out <= 1 ? 0 : (double)xo * (double)(in - 1) / (out - 1);
+  if (!strcmp(ctm, "tf_half_pixel_for_nn")) return ((double)xo + 0.5) / scale;
+  if (!strcmp(ctm, "pytorch_half_pixel") && out <= 1) return 0;
+  return ((double)xo + 0.5) / scale - 0.5; /* half_pixel, pytorch_half_pixel */
+}
+
+static int64_t resize_nearest(const char *nm, double x, int64_t in) {
+  double f = floor(x);
+  int64_t i = !strcmp(nm, "floor") ? (int64_t)f
+              : !strcmp(nm, "ceil") ? (int64_t)ceil(x)
+              : x - f == 0.5 ? (int64_t)(!strcmp(nm, "round_prefer_ceil") ? f + 1 : f)
+                             : (int64_t)floor(x + 0.5);
+  return i < 0 ? 0 : i >= in ? in - 1 : i;
+}
+
+static float *resize_table(lower *l, const gr_node *n, int64_t in, int64_t out, double scale, int linear) {
+  const char *ctm = gr_attr_string(n, "coordinate_transformation_mode", "half_pixel");
+  const char *nm = gr_attr_string(n, "nearest_mode", "round_prefer_floor");
+  float *t = pack_floats(l, out * (linear ? 3 : 1));
+  for (int64_t o = 0; o < out; o++) {
+    double x = resize_coord(ctm, o, scale, in);
+    if (!linear) {
+      t[o] = (float)resize_nearest(nm, x, in);
+      continue;
+    }
+    x = x < 0 ? 0 : x > (double)(in - 1) ? (double)(in - 1) : x; /* edges repeat */
+    int64_t x0 = (int64_t)floor(x), x1 = x0 + 1 < in ? x0 + 1 : in - 1;
+    t[3 * o] = (float)x0, t[3 * o + 1] = (float)x1, t[3 * o + 2] = (float)(x - (double)x0);
+  }
+  return t;
+}
+
+static int lower_resize(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]), *y = T(l, n->out[0]);
+  const float *scales;
+  if (gr_attr_floats(n, "scales", &scales) != 4) return gr_node_error(l->e, l->g, n, "bad 'scales'");
+  int linear = !strcmp(gr_attr_string(n, "mode", "nearest"), "linear"), per = linear ? 3 : 1;
+  int64_t ih = x->shape[2], iw = x->shape[3], oh = y->shape[2], ow = y->shape[3];
+  int in = get_buf(l, n->in[0], KIND_PLAIN), out = out_buf(l, n->out[0], KIND_PLAIN);
+  if (!gr_numel(y)) return 0;
+  int args[4] = {in, const_vbuf(l, resize_table(l, n, ih, oh, scales[2], linear), oh * per),
+                 const_vbuf(l, resize_table(l, n, iw, ow, scales[3], linear), ow * per), out};
+  add_step(l, tpl_resize_kernel(l->a, kname(l, "resize"), x->shape[0] * x->shape[1], ih, iw, oh, ow, linear),
+           args, 4);
+  return 0;
+}
+
 static int lower_reshape(lower *l, const gr_node *n) {
   return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, n->out[0]))));
 }
@@ -616,6 +671,7 @@ static int lower_node(lower *l, int ni) {
   case GR_OP_RESHAPE: return lower_reshape(l, n);
   case GR_OP_SLICE: return lower_slice(l, n);
   case GR_OP_SPLIT: return lower_split(l, n);
+  case GR_OP_RESIZE: return lower_resize(l, n);
   /* rewritten or folded away by gr_load: never here */
   case GR_OP_NONE: case GR_N_OPS:
   case GR_OP_BATCH_NORMALIZATION: case GR_OP_FLATTEN: case GR_OP_SQUEEZE: case GR_OP_UNSQUEEZE:

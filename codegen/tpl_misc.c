@@ -392,6 +392,42 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
   return k;
 }
 
+ir_kernel *tpl_resize_kernel(chm_arena *a, const char *name, int64_t nc, int64_t ih, int64_t iw,
+                             int64_t oh, int64_t ow, int linear) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int per = linear ? 3 : 1;
+  ir_buf *in = ir_param(&b, "in", nc * ih * iw), *ty = ir_param(&b, "ty", oh * per);
+  ir_buf *tx = ir_param(&b, "tx", ow * per), *out = ir_param(&b, "out", nc * oh * ow);
+  int vt = ir_new_var(&b), vx = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *x = ir_var(&b, vx);
+  ir_expr *plane = ir_muli(&b, ir_bin(&b, IR_DIV, t, ir_int(&b, oh)), ih * iw);
+  ir_expr *y = ir_bin(&b, IR_MOD, t, ir_int(&b, oh));
+  ir_expr *yi = ir_muli(&b, y, per), *xi = ir_muli(&b, x, per);
+  /* table entry -> the element index of that row (times iw) or column */
+  ir_expr *row0 = ir_muli(&b, ir_unary(&b, IR_TO_I64, ir_load(&b, ty, yi, 1)), iw);
+  ir_expr *col0 = ir_unary(&b, IR_TO_I64, ir_load(&b, tx, xi, 1));
+  ir_expr *v;
+  if (!linear) {
+    v = ir_load(&b, in, ir_add(&b, plane, ir_add(&b, row0, col0)), 1);
+  } else {
+    ir_expr *row1 = ir_muli(&b, ir_unary(&b, IR_TO_I64, ir_load(&b, ty, ir_addi(&b, yi, 1), 1)), iw);
+    ir_expr *col1 = ir_unary(&b, IR_TO_I64, ir_load(&b, tx, ir_addi(&b, xi, 1), 1));
+    ir_expr *wy = ir_load(&b, ty, ir_addi(&b, yi, 2), 1), *wx = ir_load(&b, tx, ir_addi(&b, xi, 2), 1);
+    ir_expr *r0 = ir_add(&b, plane, row0), *r1 = ir_add(&b, plane, row1);
+    ir_expr *a0 = ir_load(&b, in, ir_add(&b, r0, col0), 1), *a1 = ir_load(&b, in, ir_add(&b, r0, col1), 1);
+    ir_expr *b0 = ir_load(&b, in, ir_add(&b, r1, col0), 1), *b1 = ir_load(&b, in, ir_add(&b, r1, col1), 1);
+    ir_expr *top = ir_fma(&b, wx, ir_bin(&b, IR_SUB, a1, a0), a0);
+    ir_expr *bot = ir_fma(&b, wx, ir_bin(&b, IR_SUB, b1, b0), b0);
+    v = ir_fma(&b, wy, ir_bin(&b, IR_SUB, bot, top), top);
+  }
+  ir_stmt *s = ir_store(&b, out, ir_add(&b, ir_muli(&b, t, ow), x), v);
+  int64_t total = nc * oh * ow;
+  k->body = loop(&b, vt, nc * oh, total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL,
+                 loop(&b, vx, ow, IR_LOOP_SERIAL, s));
+  return k;
+}
+
 ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
                                 const int64_t *perm) {
   ir_builder b;

@@ -30,6 +30,7 @@ void gr__set_inputs(gr_graph *g, gr_node *n, int n_in, const int *in); /* replac
 void gr__set_int(gr_graph *g, gr_node *n, const char *name, int64_t v);
 void gr__set_float(gr_graph *g, gr_node *n, const char *name, float v);
 void gr__set_ints(gr_graph *g, gr_node *n, const char *name, const int64_t *v, int count);
+void gr__set_floats(gr_graph *g, gr_node *n, const char *name, const float *v, int count);
 void gr__set_string(gr_graph *g, gr_node *n, const char *name, const char *s);
 void gr__del_attr(gr_node *n, const char *name);            /* no-op when absent */
 size_t gr__dtype_size(gr_dtype dt);                         /* bytes per element, 0 for UNDEFINED/OTHER */

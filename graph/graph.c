@@ -37,6 +37,13 @@ float gr_attr_float(const gr_node *n, const char *name, float dflt) {
   return dflt;
 }
 
+int gr_attr_floats(const gr_node *n, const char *name, const float **v) {
+  const gr_attr *a = gr_attr_find(n, name);
+  if (!a || a->kind != GR_ATTR_FLOATS) return 0;
+  *v = a->floats;
+  return a->n;
+}
+
 int gr_attr_ints(const gr_node *n, const char *name, const int64_t **v) {
   const gr_attr *a = gr_attr_find(n, name);
   if (!a || a->kind != GR_ATTR_INTS) return 0;
@@ -230,6 +237,15 @@ void gr__set_ints(gr_graph *g, gr_node *n, const char *name, const int64_t *v, i
   gr_attr *a = attr_slot(g, n, name);
   a->kind = GR_ATTR_INTS;
   a->ints = copy;
+  a->n = count;
+}
+
+void gr__set_floats(gr_graph *g, gr_node *n, const char *name, const float *v, int count) {
+  float *copy = chm_arena_alloc(g->arena, (size_t)(count + 1) * sizeof *copy);
+  memmove(copy, v, (size_t)count * sizeof *copy);
+  gr_attr *a = attr_slot(g, n, name);
+  a->kind = GR_ATTR_FLOATS;
+  a->floats = copy;
   a->n = count;
 }
 

@@ -245,6 +245,80 @@ int gr__infer_reduce(gr_graph *g, gr_node *n, chm_err *e) {
   return set_out(g, n, x->dtype, rank, shape, e);
 }
 
+static bool one_of(const char *s, const char *const *set) {
+  for (; *set; set++)
+    if (strcmp(s, *set) == 0) return true;
+  return false;
+}
+
+/* The output sizes and per-dim scales of a Resize, from its constant inputs:
+ * sizes (opset 11+: input 3), else scales (input 1 before opset 11, then
+ * input 2); or from the normalized attributes when it was inferred before. */
+static int resize_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *out, double *scale,
+                         chm_err *e) {
+  const int64_t *sz;
+  const float *sc;
+  if (n->n_in == 1 && gr_attr_ints(n, "sizes", &sz) == 4 && gr_attr_floats(n, "scales", &sc) == 4) {
+    for (int i = 0; i < 4; i++) out[i] = sz[i], scale[i] = sc[i];
+    return 0;
+  }
+  int si = g->opset < 11 ? 1 : 2, zi = g->opset < 11 ? -1 : 3, count;
+  const gr_tensor *s = in_t(g, n, si), *z = zi > 0 ? in_t(g, n, zi) : NULL;
+  if (z && gr_numel(z)) {
+    if (const_ints(g, n, zi, "sizes", out, 4, &count, e)) return -1;
+    if (count != 4) return gr_node_error(e, g, n, "sizes has %d values for rank 4", count);
+    for (int i = 0; i < 4; i++) scale[i] = x->shape[i] ? (double)out[i] / (double)x->shape[i] : 1;
+    return 0;
+  }
+  if (!s || !s->data || gr_numel(s) != 4 || s->dtype != GR_F32)
+    return gr_node_error(e, g, n, "needs constant sizes, or 4 constant float scales");
+  for (int i = 0; i < 4; i++) {
+    scale[i] = gr__get_f(s, i);
+    double o = floor((double)x->shape[i] * scale[i]);
+    if (!(scale[i] > 0) || !(o <= (double)GR_MAX_ELEMS))
+      return gr_node_error(e, g, n, "scale %g of axis %d is invalid", scale[i], i);
+    out[i] = (int64_t)o;
+  }
+  return 0;
+}
+
+/* Resize of the height and width of a 4-D tensor, nearest or linear, with
+ * the coordinate transformations of opsets 10 to 18 but tf_crop_and_resize.
+ * Normalized: `mode`, `coordinate_transformation_mode`, `nearest_mode`,
+ * `sizes` (ints) and `scales` (floats, the ones the transformation uses),
+ * one input. */
+int gr__infer_resize(gr_graph *g, gr_node *n, chm_err *e) {
+  static const char *const modes[] = {"nearest", "linear", NULL};
+  static const char *const ctms[] = {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
+                                     "tf_half_pixel_for_nn", NULL};
+  static const char *const nearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil", NULL};
+  const gr_tensor *x = in_t(g, n, 0);
+  if (x->rank != 4) return gr_node_error(e, g, n, "only 4-D inputs (NCHW) are supported, not rank %d", x->rank);
+  const char *mode = gr_attr_string(n, "mode", "nearest");
+  const char *ctm = gr_attr_string(n, "coordinate_transformation_mode", g->opset < 11 ? "asymmetric" : "half_pixel");
+  const char *nm = gr_attr_string(n, "nearest_mode", "round_prefer_floor");
+  if (!one_of(mode, modes)) return gr_node_error(e, g, n, "mode '%s' is not supported (nearest, linear)", mode);
+  if (!one_of(ctm, ctms))
+    return gr_node_error(e, g, n, "coordinate_transformation_mode '%s' is not supported", ctm);
+  if (!one_of(nm, nearest)) return gr_node_error(e, g, n, "nearest_mode '%s' is not supported", nm);
+  if (gr_attr_int(n, "antialias", 0) || gr_attr_find(n, "axes") ||
+      strcmp(gr_attr_string(n, "keep_aspect_ratio_policy", "stretch"), "stretch") != 0)
+    return gr_node_error(e, g, n, "antialias, axes and keep_aspect_ratio_policy are not supported");
+  int64_t out[4];
+  double scale[4];
+  if (resize_target(g, n, x, out, scale, e)) return -1;
+  if (out[0] != x->shape[0] || out[1] != x->shape[1])
+    return gr_node_error(e, g, n, "only the height and width may be resized");
+  float fs[4] = {(float)scale[0], (float)scale[1], (float)scale[2], (float)scale[3]};
+  gr__set_string(g, n, "mode", mode);
+  gr__set_string(g, n, "coordinate_transformation_mode", ctm);
+  gr__set_string(g, n, "nearest_mode", nm);
+  gr__set_ints(g, n, "sizes", out, 4);
+  gr__set_floats(g, n, "scales", fs, 4);
+  gr__set_inputs(g, n, 1, n->in);
+  return set_out(g, n, x->dtype, 4, out, e);
+}
+
 /* Identity, Dropout: shape of the input; Dropout must be in inference mode. */
 int gr__infer_identity(gr_graph *g, gr_node *n, chm_err *e) {
   if (n->op == GR_OP_DROPOUT) {

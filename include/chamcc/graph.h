@@ -181,6 +181,7 @@ const gr_attr *gr_attr_find(const gr_node *n, const char *name); /* NULL if abse
 int64_t gr_attr_int(const gr_node *n, const char *name, int64_t dflt);
 float gr_attr_float(const gr_node *n, const char *name, float dflt);
 int gr_attr_ints(const gr_node *n, const char *name, const int64_t **v); /* count, 0 if absent */
+int gr_attr_floats(const gr_node *n, const char *name, const float **v); /* count, 0 if absent */
 const char *gr_attr_string(const gr_node *n, const char *name, const char *dflt);
 int64_t gr_numel(const gr_tensor *t);            /* element count */
 

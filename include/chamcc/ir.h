@@ -63,6 +63,7 @@ typedef enum ir_op {
   IR_POW,        /* a ** b on F32 */
   IR_SHUFFLE,    /* lane i of the result = lane mask[i] of a (F32 vector) */
   IR_TO_F32,     /* I64 -> F32 */
+  IR_TO_I64,     /* F32 (scalar) -> I64, truncating */
   IR_HSUM, IR_HMAX, /* horizontal sum / max of a vector -> scalar */
 } ir_op;
 

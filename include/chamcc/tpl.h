@@ -200,6 +200,14 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
 ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
                                 const int64_t *perm);
 /* Constant padding. params: in, out */
+/* 2-D resize of plain NCHW [n][c][ih][iw] to [n][c][oh][ow] by tables the
+ * caller computes (any coordinate transformation): nearest reads
+ * in[ty[y]][tx[x]]; linear blends rows ty[3y], ty[3y+1] with weight
+ * ty[3y+2] (the second row's) and columns likewise. Table entries are
+ * integers stored as floats. params: in, ty, tx, out */
+ir_kernel *tpl_resize_kernel(chm_arena *a, const char *name, int64_t nc, int64_t ih, int64_t iw,
+                             int64_t oh, int64_t ow, int linear);
+
 typedef enum tpl_pad_mode { TPL_PAD_CONSTANT, TPL_PAD_REFLECT, TPL_PAD_EDGE } tpl_pad_mode;
 /* Pad: reflect needs pads < the axis, edge a non-empty axis. params: in, out */
 ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, tpl_pad_mode mode, int rank, const int64_t *in_shape,

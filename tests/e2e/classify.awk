@@ -10,7 +10,7 @@ BEGIN {
             "Add Sub Mul Div Max Min BatchNormalization MaxPool AveragePool " \
             "GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Squeeze Unsqueeze " \
             "Concat Pad Softmax Identity Dropout Constant Exp Log Sqrt Neg Abs Reciprocal Erf " \
-            "Pow PRelu ReduceMean ReduceSum ReduceMax ReduceMin Slice Split", a, " ")
+            "Pow PRelu ReduceMean ReduceSum ReduceMax ReduceMin Slice Split Resize", a, " ")
   for (i = 1; i <= n; i++) supported[a[i]] = 1
   n = split("Shape Gather Slice ConstantOfShape Cast Unsqueeze", a, " ")
   for (i = 1; i <= n; i++) fold[a[i]] = 1
@@ -60,6 +60,9 @@ $1 == "node" {
   if (op == "BatchNormalization" && (nout > 1 || attr("training_mode") == "1"))
     reason("training-mode BatchNormalization")
   if (op == "MaxPool" && nout > 1) reason("MaxPool with an indices output")
+  if (op == "Resize" && attr("mode") == "cubic") reason("Resize mode cubic")
+  if (op == "Resize" && attr("coordinate_transformation_mode") == "tf_crop_and_resize")
+    reason("Resize tf_crop_and_resize")
   if (op == "Dropout" && nin > 2) reason("Dropout with a training_mode input")
 }
 END { print (path != "" ? path "\t" : "") verdict() }
