@@ -419,7 +419,8 @@ static int lower_matmul(lower *l, const gr_node *n) {
   int64_t N = B->rank == 1 ? 1 : B->shape[B->rank - 1];
   if (B->data && B->rank <= 2) {
     int64_t M = gr_numel(A) / K;
-    return lower_dense(l, n, M, K, N, 0, 0, 1.0f, B->data, NULL, 0);
+    const float *bias = n->n_in > 2 ? T(l, n->in[2])->data : NULL; /* fused (graph/fuse.c) */
+    return lower_dense(l, n, M, K, N, 0, 0, 1.0f, B->data, bias, 1.0f);
   }
   int64_t M = A->rank == 1 ? 1 : A->shape[A->rank - 2];
   int64_t batch = gr_numel(Y) / (M * N);
@@ -637,6 +638,28 @@ static int lower_resize(lower *l, const gr_node *n) {
   return 0;
 }
 
+/* A constant of len values, or of one value repeated to len. */
+static int const_len(lower *l, const gr_tensor *t, int64_t len) {
+  if (gr_numel(t) == len) return const_vbuf(l, t->data, len);
+  float *v = pack_floats(l, len);
+  for (int64_t i = 0; i < len; i++) v[i] = ((const float *)t->data)[0];
+  return const_vbuf(l, v, len);
+}
+
+static int lower_layernorm(lower *l, const gr_node *n) {
+  const gr_tensor *x = T(l, n->in[0]);
+  int axis = (int)gr_attr_int(n, "axis", x->rank - 1);
+  int64_t rows = chm_prod(x->shape, axis), len = chm_prod(x->shape + axis, x->rank - axis);
+  int stats = n->n_out > 1, args[6] = {get_buf(l, n->in[0], KIND_PLAIN), const_len(l, T(l, n->in[1]), len),
+                                        const_len(l, T(l, n->in[2]), len), out_buf(l, n->out[0], KIND_PLAIN)};
+  for (int j = 1; j < 3 && stats; j++) /* Mean and InvStdDev (the second may be absent: a scratch) */
+    args[3 + j] = j < n->n_out ? out_buf(l, n->out[j], KIND_PLAIN) : out_buf(l, n->out[1], KIND_PLAIN);
+  float eps = gr_attr_float(n, "epsilon", 1e-5f);
+  if (rows > 0 && len > 0)
+    add_step(l, tpl_layernorm_kernel(l->a, kname(l, "layernorm"), rows, len, eps, stats), args, stats ? 6 : 4);
+  return 0;
+}
+
 static int lower_reshape(lower *l, const gr_node *n) {
   return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, n->out[0]))));
 }
@@ -658,7 +681,7 @@ static int lower_node(lower *l, int ni) {
   case GR_OP_GLOBAL_AVERAGE_POOL: case GR_OP_GLOBAL_MAX_POOL: return lower_pool(l, n, p);
   case GR_OP_RELU: case GR_OP_LEAKY_RELU: case GR_OP_CLIP: case GR_OP_SIGMOID:
   case GR_OP_HARD_SIGMOID: case GR_OP_HARD_SWISH: case GR_OP_TANH: case GR_OP_EXP: case GR_OP_LOG:
-  case GR_OP_SQRT: case GR_OP_NEG: case GR_OP_ABS: case GR_OP_RECIPROCAL: case GR_OP_ERF:
+  case GR_OP_SQRT: case GR_OP_NEG: case GR_OP_ABS: case GR_OP_RECIPROCAL: case GR_OP_ERF: case GR_OP_GELU:
   case GR_OP_ADD: case GR_OP_SUB: case GR_OP_MUL: case GR_OP_DIV: case GR_OP_MAX: case GR_OP_MIN:
   case GR_OP_POW: case GR_OP_PRELU:
     return lower_elementwise(l, n, p);
@@ -672,6 +695,7 @@ static int lower_node(lower *l, int ni) {
   case GR_OP_SLICE: return lower_slice(l, n);
   case GR_OP_SPLIT: return lower_split(l, n);
   case GR_OP_RESIZE: return lower_resize(l, n);
+  case GR_OP_LAYER_NORMALIZATION: return lower_layernorm(l, n);
   /* rewritten or folded away by gr_load: never here */
   case GR_OP_NONE: case GR_N_OPS:
   case GR_OP_BATCH_NORMALIZATION: case GR_OP_FLATTEN: case GR_OP_SQUEEZE: case GR_OP_UNSQUEEZE:

@@ -4,6 +4,7 @@
  */
 #include "chamcc/tpl.h"
 
+#include <math.h>
 #include <string.h>
 
 int64_t tpl_view_cblocks(const tpl_view *v) { return (v->c + v->cb - 1) / v->cb; }
@@ -37,6 +38,15 @@ ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   case GR_ACT_SIGMOID: {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
     return ir_bin(b, IR_DIV, ir_float(b, 1, l), ir_add(b, ir_float(b, 1, l), e));
+  }
+  case GR_ACT_GELU: {
+    ir_expr *e = ir_unary(b, IR_ERF, ir_mul(b, x, ir_float(b, (float)M_SQRT1_2, l)));
+    return ir_mul(b, ir_mul(b, x, ir_float(b, 0.5f, l)), ir_add(b, ir_float(b, 1, l), e));
+  }
+  case GR_ACT_GELU_TANH: {
+    ir_expr *x3 = ir_mul(b, ir_mul(b, x, x), x);
+    ir_expr *in = ir_mul(b, ir_fma(b, x3, ir_float(b, 0.044715f, l), x), ir_float(b, 0.7978845608f, l));
+    return ir_mul(b, ir_mul(b, x, ir_float(b, 0.5f, l)), ir_add(b, ir_float(b, 1, l), ir_unary(b, IR_TANH, in)));
   }
   case GR_ACT_SILU: {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));

@@ -8,7 +8,8 @@
  * reader and is not a graph output, and absorb at most, in this order:
  *   1. an Add of a constant that is a per-output-channel bias: Conv adds it
  *      into B (a new tensor), Gemm into C (beta folded, so beta becomes 1),
- *      a 2-D MatMul with an [N] / [1,N] constant becomes a Gemm with C;
+ *      a 2-D MatMul with an [N] / [1,N] constant becomes a Gemm with C, a
+ *      MatMul of more dims by a constant 2-D B takes it as a third input;
  *   2. an Add of a non-constant tensor of exactly the output's shape:
  *      the residual;
  *   3. one activation (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
@@ -148,10 +149,17 @@ static bool fuse_matmul_bias(fuser *f, int ni, int r) {
   const gr_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
   int y = n->out[0], c = other_operand(g, r, y);
   const gr_tensor *ct = &g->tensors[c], *yt = &g->tensors[y];
-  if (a->rank != 2 || b->rank != 2 || !ct->data || ct->dtype != GR_F32) return false;
-  bool shape_ok = (ct->rank == 1 && ct->shape[0] == yt->shape[1]) ||
-                  (ct->rank == 2 && ct->shape[0] == 1 && ct->shape[1] == yt->shape[1]);
-  if (!shape_ok) return false;
+  if (a->rank < 2 || b->rank != 2 || !ct->data || ct->dtype != GR_F32) return false;
+  int64_t nn = yt->shape[yt->rank - 1];
+  bool shape_ok = gr_numel(ct) == nn && ct->rank >= 1 && ct->shape[ct->rank - 1] == nn;
+  if (!shape_ok || !gr__same_shape(yt, &g->tensors[g->nodes[r].out[0]])) return false;
+  if (a->rank > 2) { /* a constant B over a batch of rows: the dense kernel adds the bias */
+    if (!b->data) return false;
+    int in[3] = {n->in[0], n->in[1], c};
+    gr__set_inputs(g, n, 3, in);
+    absorb(f, ni, r);
+    return true;
+  }
   n->op = GR_OP_GEMM;
   n->n_attr = 0;
   gr__set_float(g, n, "alpha", 1.0f);

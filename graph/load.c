@@ -3,7 +3,7 @@
  *
  * import → toposort → check_ops → fold_constants → infer_shapes (which
  * keeps folding as shapes become known) → fold_batchnorm →
- * fuse_epilogues → remove_dead. Setting CHAMCC_DUMP_GRAPH=1 in the
+ * match_patterns → fuse_epilogues → remove_dead. Setting CHAMCC_DUMP_GRAPH=1 in the
  * environment prints the graph after each pass to stderr.
  */
 #include <stdio.h>
@@ -22,7 +22,8 @@ gr_graph *gr_load_shapes(const char *path, const gr_input_shape *shapes, int n_s
   } passes[] = {
       {"toposort", gr_toposort},           {"check_ops", gr_check_ops},
       {"fold_constants", gr_fold_constants}, {"infer_shapes", gr_infer_shapes},
-      {"fold_batchnorm", gr_fold_batchnorm}, {"fuse_epilogues", gr_fuse_epilogues},
+      {"fold_batchnorm", gr_fold_batchnorm}, {"match_patterns", gr_match_patterns},
+      {"fuse_epilogues", gr_fuse_epilogues},
       {"remove_dead", gr_remove_dead},
   };
   gr_graph *g = gr_import_shapes(path, shapes, n_shapes, e);

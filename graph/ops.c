@@ -33,6 +33,8 @@ gr_op_kind gr_op_kind_of(gr_op op) { return gr__ops[op].kind; }
 gr_act gr_node_act(const gr_node *n, float *a, float *b) {
   gr_act act = gr__ops[n->op].act;
   *a = *b = 0;
+  if (act == GR_ACT_GELU && strcmp(gr_attr_string(n, "approximate", "none"), "tanh") == 0)
+    act = GR_ACT_GELU_TANH;
   if (act == GR_ACT_CLIP) {
     *a = gr_attr_float(n, "min", -INFINITY);
     *b = gr_attr_float(n, "max", INFINITY);
@@ -63,6 +65,8 @@ double gr_act_eval(gr_act act, float a, float b, double x) {
   case GR_ACT_RECIPROCAL: return 1 / x;
   case GR_ACT_ERF: return erf(x);
   case GR_ACT_SILU: return x / (1 + exp(-x));
+  case GR_ACT_GELU: return 0.5 * x * (1 + erf(x * M_SQRT1_2));
+  case GR_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
   }
   return x;
 }
@@ -72,7 +76,8 @@ bool gr_act_zero_safe(gr_act act, float a, float b) { return isfinite(gr_act_eva
 const char *gr_act_name(gr_act act) {
   static const char *const names[GR_N_ACTS] = {
       "none", "relu", "clip", "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
-      "exp",  "log",  "sqrt", "neg",        "abs",     "reciprocal",   "erf",        "silu"};
+      "exp",  "log",  "sqrt", "neg",        "abs",     "reciprocal",   "erf",        "silu",
+      "gelu", "gelu_tanh"};
   return act >= 0 && act < GR_N_ACTS ? names[act] : "?";
 }
 

@@ -333,6 +333,44 @@ int gr__infer_identity(gr_graph *g, gr_node *n, chm_err *e) {
   return copy_out(g, n, in_t(g, n, 0), e);
 }
 
+int gr__infer_gelu(gr_graph *g, gr_node *n, chm_err *e) {
+  const char *approx = gr_attr_string(n, "approximate", "none");
+  if (strcmp(approx, "none") != 0 && strcmp(approx, "tanh") != 0)
+    return gr_node_error(e, g, n, "approximate '%s' is not valid (none, tanh)", approx);
+  return copy_out(g, n, in_t(g, n, 0), e);
+}
+
+/* LayerNormalization (opset 17): normalized over the dims from `axis` on,
+ * scale and bias constant with one value per normalized element (or one
+ * for all). Normalized: `axis` positive, `epsilon`, inputs X, Scale, B
+ * (B made zeros when absent); outputs Y and optionally Mean, InvStdDev. */
+int gr__infer_layernorm(gr_graph *g, gr_node *n, chm_err *e) {
+  const gr_tensor *x = in_t(g, n, 0);
+  int64_t axis;
+  if (norm_axis(g, n, gr_attr_int(n, "axis", -1), x->rank, &axis, e)) return -1;
+  int64_t stat[GR_MAX_RANK]; /* Mean and InvStdDev: one per row, the normalized dims 1 */
+  for (int i = 0; i < x->rank; i++) stat[i] = i < axis ? x->shape[i] : 1;
+  for (int j = 1; j < n->n_out; j++)
+    if (gr__set_out(g, n, j, GR_F32, x->rank, stat, e)) return -1;
+  int64_t len = chm_prod(x->shape + axis, x->rank - (int)axis);
+  if (!in_t(g, n, 1)) return gr_node_error(e, g, n, "the Scale input is missing");
+  if (!in_t(g, n, 2)) {
+    int b = gr__add_const_unique(g, n->name, GR_F32, 1, &len);
+    int in[3] = {n->in[0], n->in[1], b};
+    gr__set_inputs(g, n, 3, in);
+  }
+  for (int j = 1; j < 3; j++) {
+    const gr_tensor *p = in_t(g, n, j);
+    if (!p->data || p->dtype != GR_F32 || (gr_numel(p) != len && gr_numel(p) != 1))
+      return gr_node_error(e, g, n, "input '%s' must be a float32 constant of %lld values", p->name,
+                           (long long)len);
+  }
+  gr__set_int(g, n, "axis", axis);
+  gr__set_float(g, n, "epsilon", gr_attr_float(n, "epsilon", 1e-5f));
+  gr__del_attr(n, "stash_type");
+  return copy_out(g, n, in_t(g, n, 0), e);
+}
+
 /* ---- Conv and pooling ---- */
 
 typedef struct window {
@@ -509,6 +547,8 @@ int gr__infer_gemm(gr_graph *g, gr_node *n, chm_err *e) {
 int gr__infer_matmul(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1);
   char b1[128], b2[128];
+  if (n->n_in > 2) /* a bias input exists only after fusion (fuse.c) */
+    return gr_node_error(e, g, n, "expects 2 inputs, got %d", n->n_in);
   if (a->rank < 1 || a->rank > 4 || b->rank < 1 || b->rank > 4)
     return gr_node_error(e, g, n, "operands must have rank 1 to 4, got %s and %s", shp(a, b1),
                          shp(b, b2));

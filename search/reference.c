@@ -43,6 +43,8 @@ static float ref_act(const tpl_epi *e, float v) {
   case GR_ACT_RECIPROCAL: return 1 / v;
   case GR_ACT_ERF: return erff(v);
   case GR_ACT_SILU: return v / (1 + expf(-v));
+  case GR_ACT_GELU: return 0.5f * v * (1 + erff(v * 0.70710678f));
+  case GR_ACT_GELU_TANH: return 0.5f * v * (1 + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
   }
   return v;
 }

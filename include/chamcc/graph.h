@@ -87,6 +87,8 @@ typedef enum gr_act {
   GR_ACT_RECIPROCAL,  /* 1 / x */
   GR_ACT_ERF,         /* erf(x) */
   GR_ACT_SILU,        /* x * sigmoid(x) (x * Sigmoid(x) fused) */
+  GR_ACT_GELU,        /* x / 2 * (1 + erf(x / sqrt 2)) */
+  GR_ACT_GELU_TANH,   /* x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) */
   GR_N_ACTS
 } gr_act;
 
@@ -167,6 +169,7 @@ int gr_check_ops(gr_graph *g, chm_err *e);     /* reject unsupported ops, types,
 int gr_fold_constants(gr_graph *g, chm_err *e);/* evaluate nodes whose inputs are all constant */
 int gr_infer_shapes(gr_graph *g, chm_err *e);  /* static shapes for every tensor, normalize attrs */
 int gr_fold_batchnorm(gr_graph *g, chm_err *e);/* BN into Conv, else into Mul + Add */
+int gr_match_patterns(gr_graph *g, chm_err *e);/* GELU and LayerNorm chains into their operators */
 int gr_fuse_epilogues(gr_graph *g, chm_err *e);/* bias / activation / residual Add into Conv, Gemm, MatMul */
 int gr_remove_dead(gr_graph *g, chm_err *e);   /* drop nodes and tensors nothing reads */
 

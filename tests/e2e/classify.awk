@@ -10,7 +10,8 @@ BEGIN {
             "Add Sub Mul Div Max Min BatchNormalization MaxPool AveragePool " \
             "GlobalAveragePool GlobalMaxPool Flatten Reshape Transpose Squeeze Unsqueeze " \
             "Concat Pad Softmax Identity Dropout Constant Exp Log Sqrt Neg Abs Reciprocal Erf " \
-            "Pow PRelu ReduceMean ReduceSum ReduceMax ReduceMin Slice Split Resize", a, " ")
+            "Pow PRelu ReduceMean ReduceSum ReduceMax ReduceMin Slice Split Resize Gelu " \
+            "LayerNormalization", a, " ")
   for (i = 1; i <= n; i++) supported[a[i]] = 1
   n = split("Shape Gather Slice ConstantOfShape Cast Unsqueeze", a, " ")
   for (i = 1; i <= n; i++) fold[a[i]] = 1

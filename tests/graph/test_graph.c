@@ -1232,6 +1232,55 @@ static void test_symbolic_dims(void) {
   gr_free(g);
 }
 
+/* The GELU (erf form) and LayerNorm chains of exporters become Gelu (fused
+ * into the MatMul before it) and LayerNormalization. */
+static void test_patterns(void) {
+  enum { K = 8, N = 16 };
+  float w[K * N], bias[N], gamma[N], beta[N];
+  fill(w, K * N, 41), fill(bias, N, 42), fill(gamma, N, 43), fill(beta, N, 44);
+  mb *m = mb_new(13);
+  mb_input(m, "x", 3, S(1, 5, K));
+  mb_init_f(m, "w", 2, S(K, N), w, MB_RAW);
+  mb_init_f(m, "b", 1, S(N), bias, MB_RAW);
+  mb_init_f(m, "sqrt2", 0, NULL, (float[]){1.4142135f}, MB_RAW);
+  mb_init_f(m, "one", 0, NULL, (float[]){1.0f}, MB_RAW);
+  mb_init_f(m, "half", 0, NULL, (float[]){0.5f}, MB_RAW);
+  mb_init_f(m, "eps", 0, NULL, (float[]){1e-6f}, MB_RAW);
+  mb_init_f(m, "gamma", 1, S(N), gamma, MB_RAW);
+  mb_init_f(m, "beta", 1, S(N), beta, MB_RAW);
+  mb_node(m, "MatMul", "mm", "x w", "mm_out");
+  mb_node(m, "Add", "bias", "b mm_out", "h");
+  mb_node(m, "Div", "div", "h sqrt2", "hd");
+  mb_node(m, "Erf", "erf", "hd", "he");
+  mb_node(m, "Add", "add1", "he one", "ha");
+  mb_node(m, "Mul", "mul", "h ha", "hm");
+  mb_node(m, "Mul", "mul_half", "hm half", "g");
+  mb_attr_ints(mb_node(m, "ReduceMean", "mean", "g", "mu"), m, "axes", 1, S(-1));
+  mb_node(m, "Sub", "sub", "g mu", "d");
+  mb_init_f(m, "two", 0, NULL, (float[]){2.0f}, MB_RAW);
+  mb_node(m, "Pow", "pow", "d two", "d2");
+  mb_attr_ints(mb_node(m, "ReduceMean", "var", "d2", "v"), m, "axes", 1, S(-1));
+  mb_node(m, "Add", "add_eps", "v eps", "ve");
+  mb_node(m, "Sqrt", "sqrt", "ve", "s");
+  mb_node(m, "Div", "norm", "d s", "nrm");
+  mb_node(m, "Mul", "scale", "nrm gamma", "sc");
+  mb_node(m, "Add", "shift", "sc beta", "y");
+  mb_output(m, "y");
+  chm_err e;
+  gr_graph *g = load(m, "patterns", false, &e);
+  CHECK(g && g->n_nodes == 2);
+  if (g && g->n_nodes == 2) {
+    gr_node *mm = &g->nodes[0], *ln = &g->nodes[1];
+    CHECK(mm->op == GR_OP_MATMUL && mm->act == GR_ACT_GELU && mm->n_in == 3);
+    CHECK(ln->op == GR_OP_LAYER_NORMALIZATION && gr_attr_int(ln, "axis", 0) == 2);
+    CHECK(fabsf(gr_attr_float(ln, "epsilon", 0) - 1e-6f) < 1e-12f);
+    CHECK(ln->in[1] >= 0 && g->tensors[ln->in[1]].data &&
+          ((float *)g->tensors[ln->in[1]].data)[3] == gamma[3]);
+    CHECK(strcmp(g->tensors[ln->out[0]].name, "y") == 0);
+  }
+  gr_free(g);
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1270,6 +1319,7 @@ static const struct {
     {"reduce_shapes", test_reduce_shapes},
     {"silu_fusion", test_silu_fusion},
     {"symbolic_dims", test_symbolic_dims},
+    {"patterns", test_patterns},
 };
 
 int main(int argc, char **argv) {

@@ -49,6 +49,7 @@ static const struct { const char *op; unsigned slots; } param_slots[] = {
     {"Dropout", 0x6},    {"Expand", 0x2},      {"Tile", 0x2},
     {"Gather", 0x2},     {"ConstantOfShape", 0x1}, {"Resize", 0xe},
     {"Upsample", 0x2},   {"ReduceSum", 0x2},   {"Split", 0x2},
+    {"LayerNormalization", 0x6}, {"ReduceMean", 0x2}, {"ReduceMax", 0x2}, {"ReduceMin", 0x2},
 };
 
 static unsigned slots_of(const char *op) {
