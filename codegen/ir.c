@@ -47,13 +47,6 @@ ir_buf *ir_local(ir_builder *b, const char *name, int64_t size) {
   return buf;
 }
 
-ir_buf *ir_const_buf(ir_builder *b, const char *name, const float *data, int64_t size) {
-  ir_buf *buf = ir_local(b, name, size);
-  buf->kind = IR_BUF_CONST;
-  buf->data = data;
-  return buf;
-}
-
 int ir_new_var(ir_builder *b) { return b->k->n_vars++; }
 
 ir_expr *ir_int(ir_builder *b, int64_t v) {

@@ -97,7 +97,6 @@ static const char *loop_name(ir_loop_kind k) {
   switch (k) {
   case IR_LOOP_PARALLEL: return "parallel for";
   case IR_LOOP_UNROLLED: return "unrolled for";
-  case IR_LOOP_VECTORIZED: return "vectorized for";
   default: return "for";
   }
 }

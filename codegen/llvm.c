@@ -160,7 +160,6 @@ static LLVMValueRef buf_base(fn_state *fs, const ir_buf *b) {
   switch (b->kind) {
   case IR_BUF_PARAM: return fs->params[b->id];
   case IR_BUF_LOCAL: CHM_ASSERT(fs->locals[b->id]); return fs->locals[b->id];
-  case IR_BUF_CONST: CHM_ASSERT(0 && "IR_BUF_CONST is not lowered yet");
   }
   return NULL;
 }

@@ -192,8 +192,7 @@ ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
   ir_expr *x = ir_load(&b, in[0], idx[0], 1), *y = e->n_in > 1 ? ir_load(&b, in[1], idx[1], 1) : NULL;
   ir_stmt *s = ir_store(&b, out, oidx, elt_apply(&b, e, x, y));
   for (int d = e->rank - 1; d >= 0; d--) {
-    ir_loop_kind kind = d == e->rank - 1 ? IR_LOOP_VECTORIZED
-                        : (d == 0 && total >= PAR_MIN_ELEMS) ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+    ir_loop_kind kind = d == 0 && d < e->rank - 1 && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
     s = loop(&b, vars[d], e->shape[d], kind, s);
   }
   k->body = s;
@@ -348,7 +347,7 @@ ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, in
   ir_expr *var = ir_fma(&b, inv, ir_float(&b, 1.0f / (float)len, 1), ir_float(&b, eps, 1));
   ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 1), ir_bin(&b, IR_DIV, ir_float(&b, 1, 1), ir_unary(&b, IR_SQRT, var))));
   ir_expr *y = ir_fma(&b, ir_mul(&b, d, inv), ir_load(&b, scale, i, 1), ir_load(&b, bias, i, 1));
-  ir_seq_add(&b, body, loop(&b, vi, len, IR_LOOP_VECTORIZED, ir_store(&b, out, idx, y)));
+  ir_seq_add(&b, body, loop(&b, vi, len, IR_LOOP_SERIAL, ir_store(&b, out, idx, y)));
   if (stats) {
     ir_seq_add(&b, body, ir_store(&b, smean, ir_var(&b, vr), mean));
     ir_seq_add(&b, body, ir_store(&b, sinv, ir_var(&b, vr), inv));
@@ -415,8 +414,7 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
   }
   ir_stmt *s = ir_store(&b, out, oi, ir_load(&b, in, ii, 1));
   for (int d = rank - 1; d >= 0; d--) {
-    ir_loop_kind kind = d == rank - 1 ? IR_LOOP_VECTORIZED
-                        : (d == 0 && total >= PAR_MIN_ELEMS) ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+    ir_loop_kind kind = d == 0 && d < rank - 1 && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
     s = loop(&b, vars[d], out_shape[d], kind, s);
   }
   k->body = s;
@@ -530,7 +528,7 @@ ir_kernel *tpl_concat_part(chm_arena *a, const char *name, int64_t outer, int64_
   ir_stmt *s = ir_store(&b, out, ir_add(&b, ir_addi(&b, ir_muli(&b, o, out_row), off), i),
                         ir_load(&b, in, ir_add(&b, ir_muli(&b, o, len), i), 1));
   k->body = loop(&b, vo, outer, outer * len >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL,
-                 loop(&b, vi, len, IR_LOOP_VECTORIZED, s));
+                 loop(&b, vi, len, IR_LOOP_SERIAL, s));
   return k;
 }
 

@@ -349,16 +349,23 @@ void chm_rt_parallel_for(chm_rt_task task, void *ctx, int64_t n, int32_t nthread
 /* ---- workspace pools ---- */
 
 enum {
-  WS_SLOTS = 30,   /* cached blocks per pool */
+  WS_SLOTS = 29,   /* cached blocks per pool */
   WS_HEADER = 64,  /* bytes before each block: its size, keeps alignment */
   WS_ALIGN = 64,   /* alignment of every block */
+  WS_POOLS = 64,   /* pools whose cached blocks are freed at unload */
 };
 
 typedef struct wspool {
-  atomic_int lock;      /* 0 free, 1 held: guards count and slot */
+  atomic_int lock;      /* 0 free, 1 held: guards count, slot and known */
   int count;            /* cached blocks in slot[0..count) */
+  int known;            /* listed in `pools` (freed by ws_free_all) */
   void *slot[WS_SLOTS]; /* released blocks (header addresses) */
 } wspool;
+
+/* The pools that cached a block, so that unloading the library (dlclose,
+ * or exit) frees their blocks instead of leaking them. */
+static wspool *pools[WS_POOLS];
+static atomic_int n_pools;
 
 /* The caller's storage may have any alignment: use its first aligned part. */
 _Static_assert(sizeof(wspool) + alignof(wspool) - 1 <= CHM_RT_WSPOOL_BYTES,
@@ -411,8 +418,28 @@ void chm_rt_ws_release(chm_rt_wspool *pool, void *block) {
   wspool *w = ws_of(pool);
   void *base = (char *)block - WS_HEADER;
   ws_lock(w);
-  bool kept = w->count < WS_SLOTS;
+  if (!w->known) { /* the first block this pool keeps: list the pool */
+    int i = atomic_fetch_add(&n_pools, 1);
+    if (i < WS_POOLS) pools[i] = w;
+    w->known = 1;
+  }
+  bool kept = w->count < WS_SLOTS && atomic_load(&n_pools) <= WS_POOLS;
   if (kept) w->slot[w->count++] = base;
   ws_unlock(w);
   if (!kept) free(base);
+}
+
+/* At unload: the cached blocks of every listed pool (blocks in use by a
+ * run still in flight are not cached, so not touched). */
+__attribute__((destructor)) static void ws_free_all(void) {
+  int n = atomic_load(&n_pools);
+  for (int i = 0; i < n && i < WS_POOLS; i++) {
+    wspool *w = pools[i];
+    ws_lock(w);
+    for (int k = 0; k < w->count; k++) free(w->slot[k]);
+    w->count = 0;
+    w->known = 0;
+    ws_unlock(w);
+  }
+  atomic_store(&n_pools, 0);
 }

@@ -34,15 +34,13 @@ typedef struct ir_type {
 typedef enum ir_buf_kind {
   IR_BUF_PARAM, /* a float* argument of the kernel */
   IR_BUF_LOCAL, /* a small array on the stack: register tiles */
-  IR_BUF_CONST, /* constant data embedded in the module (weights) */
 } ir_buf_kind;
 
 typedef struct ir_buf {
   int id;             /* position among the kernel's params, or a unique local id */
   ir_buf_kind kind;   /* where it lives */
   const char *name;   /* for the printer and LLVM value names */
-  int64_t size;       /* elements (LOCAL, CONST; informative for PARAM) */
-  const float *data;  /* CONST: the values (not owned) */
+  int64_t size;       /* elements (LOCAL; informative for PARAM) */
 } ir_buf;
 
 typedef enum ir_op {
@@ -83,7 +81,6 @@ typedef enum ir_loop_kind {
   IR_LOOP_SERIAL,     /* ordinary loop */
   IR_LOOP_PARALLEL,   /* iterations split over the thread pool */
   IR_LOOP_UNROLLED,   /* fully unrolled: constant bounds required */
-  IR_LOOP_VECTORIZED, /* serial, with a vectorization hint for LLVM */
 } ir_loop_kind;
 
 typedef enum ir_stmt_kind {
@@ -131,7 +128,6 @@ typedef struct ir_builder {
 ir_kernel *ir_kernel_new(ir_builder *b, chm_arena *a, const char *name);
 ir_buf *ir_param(ir_builder *b, const char *name, int64_t size);
 ir_buf *ir_local(ir_builder *b, const char *name, int64_t size);
-ir_buf *ir_const_buf(ir_builder *b, const char *name, const float *data, int64_t size);
 int ir_new_var(ir_builder *b);
 
 ir_expr *ir_int(ir_builder *b, int64_t v);
