@@ -38,14 +38,18 @@ float gr_attr_float(const gr_node *n, const char *name, float dflt) {
 }
 
 int gr_attr_floats(const gr_node *n, const char *name, const float **v) {
+  static const float none[1];
   const gr_attr *a = gr_attr_find(n, name);
+  *v = none; /* a valid pointer even for no values: callers may memcpy 0 of them */
   if (!a || a->kind != GR_ATTR_FLOATS) return 0;
   *v = a->floats;
   return a->n;
 }
 
 int gr_attr_ints(const gr_node *n, const char *name, const int64_t **v) {
+  static const int64_t none[1];
   const gr_attr *a = gr_attr_find(n, name);
+  *v = none; /* a valid pointer even for no values: callers may memcpy 0 of them */
   if (!a || a->kind != GR_ATTR_INTS) return 0;
   *v = a->ints;
   return a->n;

@@ -12,7 +12,8 @@
  * later (nodes need not be in topological order). Initializers become
  * constant tensors (their data decoded from raw_data, the typed fields, or
  * external files next to the model); graph inputs that are initializers are
- * not runtime inputs. Symbolic dimensions of runtime inputs become 1.
+ * not runtime inputs. Symbolic dimensions of runtime inputs take the
+ * user's shapes (gr_import_shapes); else a batch is 1 and others an error.
  * Constant nodes stay nodes here; constant folding turns them into data.
  */
 #include <errno.h>
@@ -154,9 +155,9 @@ static int read_external(importer *im, const Onnx__TensorProto *tp, const char *
                     strerror(errno));
   if (f) {
     long long size = fseek(f, 0, SEEK_END) == 0 ? (long long)ftell(f) : -1;
-    if (length < 0) length = size - offset;
-    if (offset < 0 || size < 0 || offset > size || length != (long long)bytes ||
-        offset + length > size)
+    bool in_file = offset >= 0 && size >= 0 && offset <= size; /* so size - offset cannot overflow */
+    if (in_file && length < 0) length = size - offset;
+    if (!in_file || length != (long long)bytes || length > size - offset)
       rc = chm_errorf(im->e, "%s: tensor '%s': external data '%s' (offset %lld, length %lld, "
                       "file %lld bytes) does not hold the %zu bytes the tensor needs", path,
                       tname, loc, offset, length, size, bytes);
@@ -526,8 +527,8 @@ static int find_opset(importer *im, const Onnx__ModelProto *m) {
     return chm_errorf(im->e, "%s: the model imports no ai.onnx opset (domain '%s' is not "
                       "supported)", im->g->path, m->opset_import[0]->domain);
   if (v < 0) return bad_model(im, "no opset_import for the ai.onnx domain");
-  if (v < 1 || v > 17)
-    return chm_errorf(im->e, "%s: opset %lld is not supported (chamcc reads opsets 1 to 17)",
+  if (v < 1 || v > 20)
+    return chm_errorf(im->e, "%s: opset %lld is not supported (chamcc reads opsets 1 to 20)",
                       im->g->path, (long long)v);
   return (int)v;
 }

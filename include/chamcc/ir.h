@@ -3,7 +3,7 @@
  * the LLVM backend lowers.
  *
  * A kernel is a function of float buffers. Its body is a tree of statements:
- * loops with bounds and a kind (serial, parallel, unrolled, vectorized),
+ * loops with bounds and a kind (serial, parallel, unrolled),
  * stores, local register arrays, and calls. Expressions are typed (int64
  * index arithmetic, float32 scalars or vectors, booleans): loads of `lanes`
  * contiguous floats, broadcasts, arithmetic, fused multiply-add, selects and
@@ -12,8 +12,8 @@
  *
  * Schedules only choose loop structure and marks: an unrolled loop is
  * emitted once per iteration with its variable a constant, a parallel loop
- * becomes a task for the runtime's thread pool, a vectorized loop is a hint
- * to LLVM's loop vectorizer. Explicit vectors come from the templates.
+ * becomes a task for the runtime's thread pool (LLVM may still vectorize a
+ * serial inner loop). Explicit vectors come from the templates.
  */
 #ifndef CHAMCC_IR_H
 #define CHAMCC_IR_H
