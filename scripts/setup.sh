@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what chamcc needs on Debian 12 when it is missing: the build tools,
-# the libraries the compiler links (LLVM 19 C API, protobuf-c, cJSON, libffi,
+# the libraries the compiler links (LLVM 19 C API, protobuf-c, cJSON,
 # OpenBLAS, XGBoost, libcrypto for the runner's key), lld (links candidates
 # for `--runner`), the test oracles (ONNX Runtime through npm, torchvision
 # and onnx for model export, ONNX's own test data) and the AArch64 cross
@@ -12,7 +12,7 @@ pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   llvm-19-dev lld-19 clang-19 libfuzzer-19-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-  libcjson-dev libffi-dev libopenblas-dev libxgboost-dev libssl-dev
+  libcjson-dev libopenblas-dev libxgboost-dev libssl-dev
   libonnx-testdata python3-onnx python3-torchvision python3-numpy
   nodejs
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user

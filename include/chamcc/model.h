@@ -43,7 +43,7 @@ typedef struct mdl_stats {
 int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
                 mdl_stats *st, chm_err *e);
 
-/* Writes NAME.h for g: the API of DESIGN.md. */
+/* Writes NAME.h for g: the API the README and docs/DESIGN.md describe. */
 int mdl_write_header(const gr_graph *g, const char *prefix, const char *path, chm_err *e);
 
 #endif

@@ -90,11 +90,8 @@ int tpl_vregs(int lanes, int vregs);
  * On a plain NCHW input (a network's first conv, a few channels), LLVM
  * unrolls the channel loop and keeps every channel's weights live, and with
  * stride 2 reuses broadcasts across window columns: 16 on AVX-512, 6 on
- * SSE, 12 elsewhere. Beyond these, LLVM spills in the inner loop (llc-19 on
- * ResNet-18 and MobileNet-v2: haswell 3699 stack operands in hot loops with
- * 28, none with 12; AArch64 699 with 28, none now; znver5's 3-channel
- * MobileNet conv 32 with 28, none with 16; SSE 14-16 per loop with 12, 2-4
- * on the plain conv with 8, none now). */
+ * SSE, 12 elsewhere. Beyond these, LLVM spills in the inner loop (the
+ * counts of stack operands that set them are in bench/RESULTS.md). */
 int tpl_acc_budget(int lanes, int vregs, int plain_input);
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w); /* for out.cb lanes */
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */

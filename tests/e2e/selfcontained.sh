@@ -4,7 +4,7 @@
 # C++ when c++ is installed), NAME_run is reentrant (run_model
 # --threads-check: 2 threads at once, bitwise identical to one), and the
 # archive's undefined symbols all come from libc, libm, libpthread, libgcc or
-# the dynamic loader (nm): no LLVM, protobuf-c, cJSON, libffi, OpenBLAS or
+# the dynamic loader (nm): no LLVM, protobuf-c, cJSON, OpenBLAS or
 # XGBoost.
 #
 #   selfcontained.sh [common options] [MODEL.onnx]
