@@ -1,0 +1,103 @@
+/*
+ * fuzz_model.c — the fuzz target: one input is one ONNX file, taken through
+ * chamcc's front half (import, the graph passes, and codegen's planning).
+ *
+ * The importer reads paths only, so each input is written to model.onnx in a
+ * private folder on tmpfs (/dev/shm when it exists). The folder also holds
+ * ext.bin (64 KiB of small floats) for external-data references to find,
+ * and ext_link, a symlink out of the folder, for the escape checks.
+ *
+ * A model that loads is planned with mdl_compile in plan-only mode: layouts,
+ * kernels from their templates, weight packing, the workspace plan, but no
+ * LLVM; and the loaded graph is printed (gr_dump) to /dev/null. Besides the sanitizers, the target checks the error contract: a
+ * refused model has a message, and the message starts with the model's path.
+ *
+ * Built twice: with libFuzzer (clang, tests/fuzz/CMakeLists.txt standalone,
+ * `bench/fuzz.sh`), and as fuzz_replay with replay.c's main() in the normal
+ * build, which runs the files of tests/fuzz/regressions/.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chamcc/graph.h"
+#include "chamcc/model.h"
+
+static char dir[256];   /* the private folder */
+static char model[300]; /* dir/model.onnx */
+static char ext[300];   /* dir/ext.bin */
+static char link_[300]; /* dir/ext_link -> /etc/hostname */
+
+static void cleanup(void) {
+  unlink(model);
+  unlink(ext);
+  unlink(link_);
+  rmdir(dir);
+}
+
+/* Creates the folder and its fixed files once. */
+static void setup(void) {
+  if (dir[0]) return;
+  const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(dir, sizeof dir, "%s/chamcc-fuzz-XXXXXX", base);
+  if (!mkdtemp(dir)) {
+    perror(dir);
+    abort();
+  }
+  snprintf(model, sizeof model, "%s/model.onnx", dir);
+  snprintf(ext, sizeof ext, "%s/ext.bin", dir);
+  snprintf(link_, sizeof link_, "%s/ext_link", dir);
+  FILE *f = fopen(ext, "wb");
+  for (int i = 0; f && i < 16384; i++) {
+    float v = (float)(i % 17) * 0.125f - 1.0f;
+    fwrite(&v, sizeof v, 1, f);
+  }
+  if (!f || fclose(f)) abort();
+  if (symlink("/etc/hostname", link_)) perror(link_);
+  atexit(cleanup);
+}
+
+/* Checks the error contract: a message that names the file first. */
+static void check_error(const chm_err *e, const char *what) {
+  if (!e->set || strncmp(e->msg, model, strlen(model)) != 0) {
+    fprintf(stderr, "fuzz_model: %s failed with %s: '%s'\n", what,
+            e->set ? "a message that does not start with the path" : "no message", e->msg);
+    abort();
+  }
+}
+
+/* Plans g for an AVX2-like target without emitting anything. */
+static void plan(const gr_graph *g) {
+  static const cg_target avx2 = {.triple = "x86_64-unknown-linux-gnu", .cpu = "haswell",
+                                 .lanes = 8, .vregs = 16};
+  mdl_options o = {.prefix = "fuzz", .target = &avx2, .nthreads = 1, .plan_only = 1};
+  mdl_stats st;
+  chm_err e = {0};
+  unsigned char *obj = NULL;
+  size_t size = 0;
+  if (mdl_compile(g, &o, &obj, &size, &st, &e)) check_error(&e, "mdl_compile");
+  free(obj);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  setup();
+  FILE *f = fopen(model, "wb");
+  if (!f || fwrite(data, 1, size, f) != size || fclose(f)) {
+    perror(model);
+    abort();
+  }
+  chm_err e = {0};
+  gr_graph *g = gr_load(model, &e);
+  if (!g) {
+    check_error(&e, "gr_load");
+    return 0;
+  }
+  static FILE *devnull;
+  if (!devnull) devnull = fopen("/dev/null", "w");
+  if (devnull) gr_dump(g, devnull); /* the printer sees every odd attribute too */
+  plan(g);
+  gr_free(g);
+  return 0;
+}
