@@ -346,9 +346,10 @@ int main(int argc, char **argv) {
     free(text);
     return 0;
   }
-  tune_session s = {.log = tl, .target = &tgt, .measure = tune_measure_defaults(), .method = method,
+  tune_measure_opts mo = tune_measure_defaults();
+  mo.nthreads = threads;
+  tune_session s = {.log = tl, .target = &tgt, .meter = tune_meter_local(&tgt, &mo), .method = method,
                     .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};
-  s.measure.nthreads = threads;
   printf("| layer | workload | MFLOP | default GFLOP/s | %s best GFLOP/s | speedup | measurements | seconds |\n",
          tuner);
   printf("|---|---|--:|--:|--:|--:|--:|--:|\n");
@@ -376,6 +377,7 @@ int main(int argc, char **argv) {
   if (n) printf("| geomean | | | | | %.2f | | |\n", exp(logsum / n));
   if (!seen)
     fprintf(stderr, "tune_layers: %s: no layer of net %s%s%s\n", layers, net, only ? " named " : "", only ? only : "");
+  tune_meter_free(s.meter);
   tune_log_close(tl);
   cJSON_Delete(root);
   free(text);

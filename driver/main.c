@@ -407,9 +407,9 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   tune_session s = {0};
   s.log = log;
   s.target = t;
-  s.measure = tune_measure_defaults();
-  s.measure.nthreads = o->threads;
-  s.measure.runner = o->runner;
+  tune_measure_opts mo = tune_measure_defaults();
+  mo.nthreads = o->threads;
+  s.meter = o->runner ? tune_meter_remote(t, &mo, o->runner) : tune_meter_local(t, &mo);
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;
   s.batch = 64;
@@ -421,6 +421,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.stop = &interrupted;
   int rc = 0, size0 = tune_log_size(log);
   for (int i = 0; i < n && !rc && !interrupted; i++) rc = tune_task_run(&s, &tasks[i], budget[i], i, n, &e);
+  tune_meter_free(s.meter);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
   free(budget);

@@ -15,11 +15,12 @@
  * check, the timing and the child are search/remote_bench.c, shared with
  * the runner.
  *
- * With opts.runner set, candidates are measured on another machine (a
- * board): each is built for the session's target, emitted as an object,
- * linked into a shared object with ld.lld, and sent to chamcc-runner at
- * HOST:PORT (search/remote.c) with the same inputs and expected output;
- * the runner answers with the same result fields.
+ * A remote measurer (tune_measurer_new_remote) measures candidates on
+ * another machine (a board): each is built for the session's target,
+ * emitted as an object, linked into a shared object with ld.lld, and sent
+ * to chamcc-runner at HOST:PORT (search/remote.c) with the same inputs and
+ * expected output; the runner answers with the same result fields. The
+ * tuner reaches both through a tune_meter (search/meter.c).
  */
 #include "chamcc/remote.h"
 #include "chamcc/search.h"
@@ -151,9 +152,9 @@ static int check_local(const cg_target *tgt, chm_err *e) {
                     tgt->triple, host.triple);
 }
 
-tune_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt,
-                                 const tune_measure_opts *o, chm_err *e) {
-  if (!o->runner && check_local(tgt, e)) return NULL;
+/* The measurer of task t; with addr, candidates go to the runner there. */
+static tune_measurer *measurer_new(const tune_task *t, const cg_target *tgt, const tune_measure_opts *o,
+                                   const char *addr, chm_err *e) {
   tune_measurer *m = chm_calloc(1, sizeof *m);
   m->task = *t;
   m->target = *tgt;
@@ -165,12 +166,20 @@ tune_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt,
   if (t->kind == TUNE_CONV) prepare_conv(m, &seed);
   else prepare_dense(m, &seed);
   set_timing(m);
-  if (o->runner && (rmt_find_linker(m->linker, sizeof m->linker, e) ||
-                    !(m->remote = rmt_client_new(o->runner, &m->rt, e)))) {
+  if (addr && (rmt_find_linker(m->linker, sizeof m->linker, e) || !(m->remote = rmt_client_new(addr, &m->rt, e)))) {
     tune_measurer_free(m);
     return NULL;
   }
   return m;
+}
+
+tune_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt, const tune_measure_opts *o, chm_err *e) {
+  return check_local(tgt, e) ? NULL : measurer_new(t, tgt, o, NULL, e);
+}
+
+tune_measurer *tune_measurer_new_remote(const tune_task *t, const cg_target *tgt, const tune_measure_opts *o,
+                                        const char *addr, chm_err *e) {
+  return measurer_new(t, tgt, o, addr, e);
 }
 
 void tune_measurer_free(tune_measurer *m) {

@@ -29,7 +29,6 @@
 #include "chamcc/search.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,36 +119,6 @@ static int drop_visited(const tune_ctx *c, int *cfgs, int n) {
   return k;
 }
 
-/* tune_build_batch: AutoTVM's parallel builder. */
-typedef struct build_job {
-  const tune_measurer *m;   /* shared, read only */
-  const int *cfgs;          /* the batch */
-  tune_built **out;         /* one result per config */
-  int n;                    /* batch size */
-  volatile int *stop;       /* set: build no more */
-  int next;                 /* next config to take (atomic) */
-} build_job;
-
-static void *build_worker(void *arg) {
-  build_job *j = arg;
-  for (int i; (i = __atomic_fetch_add(&j->next, 1, __ATOMIC_RELAXED)) < j->n && !(j->stop && *j->stop);)
-    j->out[i] = tune_build(j->m, j->cfgs + i * TUNE_MAX_KNOBS);
-  return NULL;
-}
-
-tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads, volatile int *stop) {
-  build_job j = {m, cfgs, chm_calloc((size_t)n + 1, sizeof(tune_built *)), n, stop, 0};
-  int nt = threads > 0 ? threads : chm_num_cpus();
-  if (nt > n) nt = n;
-  pthread_t th[64];
-  int started = 0;
-  for (; started < nt - 1 && started < 64; started++)
-    if (pthread_create(&th[started], NULL, build_worker, &j)) break;
-  build_worker(&j);
-  for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-  return j.out;
-}
-
 /* ---- confirmation of the finalists ---- */
 
 enum { MAX_FINALISTS = 16 };
@@ -214,33 +183,11 @@ static int record(tune_session *s, const tune_record *r, int *infra, chm_err *e)
   return -1;
 }
 
-/* Measures the finalists again, round after round (so that a slow spell of
- * the machine hits them all alike), until each has TUNE_CONFIRM_ROUNDS
- * confirmations; a resumed run makes only the missing ones. */
-static int confirm(tune_session *s, const tune_task *t, tune_measurer *m, int *infra, chm_err *e) {
-  int (*fin)[TUNE_MAX_KNOBS] = chm_calloc(MAX_FINALISTS, sizeof *fin);
-  int n = finalists(s->log, t, s->confirm, fin), rc = 0, nk = t->space.n_knobs;
-  tune_built **built = tune_build_batch(m, &fin[0][0], n, s->build_threads, s->stop);
-  for (int round = 0; round < TUNE_CONFIRM_ROUNDS && !rc; round++)
-    for (int i = 0; i < n && !rc && !stopped(s); i++) {
-      if (tune_log_confirms(s->log, t->key, fin[i], nk) > round) continue;
-      tune_record r;
-      fill_record(s, t, fin[i], &r);
-      r.confirm = 1;
-      tune_run_built(m, built[i], &r);
-      rc = record(s, &r, infra, e) < 0; /* the log stamps the time */
-    }
-  for (int i = 0; i < n; i++) tune_built_free(built[i]);
-  free(built);
-  free(fin);
-  return rc ? -1 : 0;
-}
-
 /* One task's tuning: what its rounds share. */
 typedef struct task_run {
   tune_session *s;     /* the session */
   const tune_task *t;  /* the task */
-  tune_measurer *m;    /* its measurer */
+  void *mt;            /* the meter's state for it */
   void *st;            /* the method's state */
   tune_ctx c;          /* what the method may ask */
   tune_progress p;     /* progress so far (p.done: the task's measurements) */
@@ -262,30 +209,72 @@ static void progress(task_run *k, const tune_record *r) {
   if (k->s->progress) k->s->progress(k->s->progress_ctx, p);
 }
 
-/* Builds the n configs, measures them one by one until the user stops, and
- * appends what was measured; the method learns from those. The round's
- * wall-clock costs are shared equally by its records. */
-static int measure_round(task_run *k, const int *cfgs, int n, double t_prop, tune_record *recs, chm_err *e) {
-  double t_build = chm_now();
-  tune_built **built = tune_build_batch(k->m, cfgs, n, k->s->build_threads, k->s->stop);
-  t_build = chm_now() - t_build;
-  double share_fit = k->fit_s / n, share_opt = (t_prop > k->fit_s ? t_prop - k->fit_s : 0) / n;
-  int got = 0, rc = 0;
+/* What a batch's done callback needs: where records go. */
+typedef struct sink {
+  tune_session *s;       /* the session (log, stop flag) */
+  int *infra;            /* infra errors in a row */
+  chm_err *e;            /* a log error */
+  int rc;                /* -1 once recording failed */
+  task_run *k;           /* progress to report, or NULL (confirmations) */
+} sink;
+
+/* A batch's done callback: records r; non-zero to measure no more. */
+static int on_measured(void *ctx, tune_record *r) {
+  sink *k = ctx;
+  int w = record(k->s, r, k->infra, k->e);
+  if (w < 0) k->rc = -1;
+  if (w > 0 && k->k) progress(k->k, r);
+  return k->rc || stopped(k->s);
+}
+
+/* The finalists (fin[n]) with fewer than `want` confirmations, into cfgs
+ * and recs; returns how many. */
+static int lacking(tune_session *s, const tune_task *t, int (*fin)[TUNE_MAX_KNOBS], int n, int want,
+                   int (*cfgs)[TUNE_MAX_KNOBS], tune_record *recs) {
+  int m = 0;
   for (int i = 0; i < n; i++) {
-    if (!rc && !stopped(k->s)) {
-      tune_record *r = &recs[got];
-      fill_record(k->s, k->t, cfgs + i * TUNE_MAX_KNOBS, r);
-      tune_run_built(k->m, built[i], r);
-      r->build_s = t_build / n, r->fit_s = share_fit, r->opt_s = share_opt; /* the log stamps the time */
-      int w = record(k->s, r, &k->infra, e);
-      if (w < 0) rc = -1;
-      if (w > 0) progress(k, &recs[got++]);
-    }
-    tune_built_free(built[i]);
+    if (tune_log_confirms(s->log, t->key, fin[i], t->space.n_knobs) >= want) continue;
+    memcpy(cfgs[m], fin[i], sizeof cfgs[m]);
+    fill_record(s, t, fin[i], &recs[m]);
+    recs[m++].confirm = 1;
   }
-  free(built);
-  if (got) k->s->method->update(k->st, &k->c, recs, got);
-  return rc;
+  return m;
+}
+
+/* Measures the finalists again, round after round (so that a slow spell of
+ * the machine hits them all alike), until each has TUNE_CONFIRM_ROUNDS
+ * confirmations; a resumed run makes only the missing ones, and a round
+ * is repeated for those an infra error left out. */
+static int confirm(tune_session *s, const tune_task *t, void *mt, int *infra, chm_err *e) {
+  int fin[MAX_FINALISTS][TUNE_MAX_KNOBS], cfgs[MAX_FINALISTS][TUNE_MAX_KNOBS];
+  tune_record recs[MAX_FINALISTS];
+  int n = finalists(s->log, t, s->confirm, fin);
+  sink k = {s, infra, e, 0, NULL};
+  for (int want = 1; want <= TUNE_CONFIRM_ROUNDS && !k.rc && !stopped(s);) {
+    int m = lacking(s, t, fin, n, want, cfgs, recs);
+    if (m) s->meter->measure(mt, &(tune_batch){&cfgs[0][0], m, recs, on_measured, &k, s->stop});
+    else want++;
+  }
+  return k.rc;
+}
+
+/* Measures the n configs one by one until the user stops, appending each
+ * to the log as it comes; the method learns from those written. The
+ * round's cost-model fit and optimizer time are shared equally by its
+ * records. */
+static int measure_round(task_run *k, const int *cfgs, int n, double t_prop, tune_record *recs, chm_err *e) {
+  double share_fit = k->fit_s / n, share_opt = (t_prop > k->fit_s ? t_prop - k->fit_s : 0) / n;
+  for (int i = 0; i < n; i++) {
+    fill_record(k->s, k->t, cfgs + i * TUNE_MAX_KNOBS, &recs[i]);
+    recs[i].fit_s = share_fit, recs[i].opt_s = share_opt; /* the log stamps the time */
+  }
+  sink out = {k->s, &k->infra, e, 0, k};
+  int measured = k->s->meter->measure(k->mt, &(tune_batch){cfgs, n, recs, on_measured, &out, k->s->stop});
+  int got = 0; /* the written ones, in order */
+  for (int i = 0; i < measured; i++)
+    if (recs[i].status != TUNE_INFRA_ERROR) recs[got++] = recs[i];
+  if (got && !out.rc) k->s->method->update(k->st, &k->c, recs, got);
+  return out.rc;
 }
 
 /* Proposes up to `want` new configs into cfgs: the template's default
@@ -336,18 +325,18 @@ static int search(task_run *k, int batch, chm_err *e) {
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e) {
   int done = tune_log_count(s->log, t->key);
   if (done >= budget && !confirm_pending(s, t)) return 0;
-  tune_measurer *m = tune_measurer_new(t, s->target, &s->measure, e);
-  if (!m) return -1;
+  void *mt = s->meter->prepare(s->meter, t, e);
+  if (!mt) return -1;
   unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
-  task_run k = {.s = s, .t = t, .m = m, .st = s->method->create(t, rng)};
+  task_run k = {.s = s, .t = t, .mt = mt, .st = s->method->create(t, rng)};
   k.c = (tune_ctx){t, s->log, &rng, &k.fit_s, s->warm_start};
   k.p = (tune_progress){task_i, n_tasks, t, done, budget, replay(s, k.st, &k.c, t), 0, 0, NULL};
   k.start = done;
   k.t0 = chm_now();
   int rc = search(&k, s->batch > 0 ? s->batch : 64, e);
-  if (!rc && k.p.done >= budget && !stopped(s) && s->confirm > 0) rc = confirm(s, t, m, &k.infra, e);
+  if (!rc && k.p.done >= budget && !stopped(s) && s->confirm > 0) rc = confirm(s, t, mt, &k.infra, e);
   s->method->destroy(k.st);
-  tune_measurer_free(m);
+  s->meter->close(mt);
   return rc;
 }
 

@@ -204,24 +204,29 @@ void tune_task_name(const tune_task *t, char *buf, size_t size);
 /* Cost-model features of a config; returns how many (<= TUNE_MAX_FEATURES). */
 int tune_task_features(const tune_task *t, const int *idx, float *f);
 
-/* ---- search/measure.c: the local measurer ---- */
+/* ---- search/measure.c: the kernel measurer ---- */
 
 typedef struct tune_measure_opts {
   int repeats;          /* timed repeats (median is the result) */
   double min_repeat_ms; /* runs per repeat are raised until a repeat lasts this long */
   double timeout_s;     /* one candidate's run, compile excluded */
   int nthreads;         /* threads of parallel loops (0 = all cores) */
-  const char *runner;   /* HOST:PORT of a chamcc-runner that measures, or NULL: here */
   int cold;             /* time each run alone with the weights flushed from the caches (rmt_bench) */
+  int build_threads;    /* candidates a tune_meter compiles at once (0: all cores) */
 } tune_measure_opts;
 
 tune_measure_opts tune_measure_defaults(void);
 
 typedef struct tune_measurer tune_measurer;
 
-/* Prepares random inputs for task t and its reference output (OpenBLAS). */
+/* Prepares random inputs for task t and its reference output (OpenBLAS);
+ * candidates are built for tgt, which must be this machine, and run here. */
 tune_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt,
                                  const tune_measure_opts *o, chm_err *e);
+/* The same, but candidates are linked into shared objects and measured by
+ * the chamcc-runner at ADDR (HOST:PORT, search/remote.c). */
+tune_measurer *tune_measurer_new_remote(const tune_task *t, const cg_target *tgt, const tune_measure_opts *o,
+                                        const char *addr, chm_err *e);
 /* Builds config idx (lower + LLVM + JIT), runs it in a child process with a
  * timeout, checks its first output against the reference, then times it.
  * Fills status, message, times, compile_s and run_s of r. */
@@ -239,9 +244,62 @@ tune_built *tune_build_kernel(const tune_measurer *m, const ir_kernel *k);
 void tune_run_built(tune_measurer *m, const tune_built *b, tune_record *r);
 void tune_built_free(tune_built *b);
 /* Builds n configs (cfgs: n x TUNE_MAX_KNOBS ints) on `threads` threads (0:
- * one per core); returns n results, malloc'ed (search/tuner.c). Once *stop
+ * one per core); returns n results, malloc'ed (search/meter.c). Once *stop
  * is set (stop may be NULL) it builds no more: the rest are NULL. */
 tune_built **tune_build_batch(const tune_measurer *m, const int *cfgs, int n, int threads, volatile int *stop);
+
+/* ---- search/meter.c, search/meter_fake.c: the measurer the tuner calls ---- */
+
+/* A batch of configs to measure, and where each result goes. */
+typedef struct tune_batch {
+  const int *cfgs;        /* n configs, TUNE_MAX_KNOBS ints apart */
+  int n;                  /* how many */
+  tune_record *recs;      /* n records (task and config filled); the measurer fills the result fields */
+  int (*done)(void *ctx, tune_record *r); /* after each measurement; non-zero: measure no more */
+  void *ctx;              /* passed to done */
+  volatile int *stop;     /* once set, build no more (may be NULL) */
+} tune_batch;
+
+/* The measurer as the tuner sees it: prepared once per task, asked to
+ * measure batches of configs, closed. The caller makes one (local, remote
+ * or fake) and hands it to the tune_session; the tuner only calls these. */
+typedef struct tune_meter tune_meter;
+struct tune_meter {
+  const char *name;                                             /* "local", "remote", "fake" */
+  /* Gets ready to measure task t: its state, or NULL with e set. */
+  void *(*prepare)(tune_meter *m, const tune_task *t, chm_err *e);
+  /* Measures b's configs in order, filling status, message, times,
+   * compile_s, run_s and build_s of each record, and calls b->done after
+   * each. Returns how many it measured. A failure of the measuring itself
+   * is a record with TUNE_INFRA_ERROR. */
+  int (*measure)(void *task, const tune_batch *b);
+  void (*close)(void *task);                                    /* ends a prepared task */
+  void (*free)(tune_meter *m);                                  /* the measurer itself */
+};
+
+/* Candidates built for tgt and run here, each in a child process
+ * (tune_measurer_new: preparing a task fails unless tgt is this machine). */
+tune_meter *tune_meter_local(const cg_target *tgt, const tune_measure_opts *o);
+/* Candidates built for tgt and measured by the chamcc-runner at ADDR
+ * (tune_measurer_new_remote; addr is not copied). */
+tune_meter *tune_meter_remote(const cg_target *tgt, const tune_measure_opts *o, const char *addr);
+void tune_meter_free(tune_meter *m); /* NULL is fine */
+
+/* A measurer for tests that builds nothing: a config's time is
+ * tune_fake_seconds times (1 + noise x a seeded uniform draw in [-1, 1)),
+ * and each measurement draws anew. */
+typedef struct tune_fake_opts {
+  unsigned seed;     /* of the noise */
+  double noise;      /* relative spread of the times (0: exact) */
+  int infra_every;   /* every n-th measurement is an infra error (0: none) */
+} tune_fake_opts;
+
+tune_meter *tune_meter_fake(const tune_fake_opts *o);
+/* The noise-free time of config idx of t: 1 ms times 1 + 8 x the sum over
+ * knobs of the squared distance to the knob's option 2(n-1)/3, in units of
+ * its option count. Smallest at that point, growing smoothly away from it. */
+double tune_fake_seconds(const tune_task *t, const int *idx);
+int tune_fake_count(const tune_meter *m); /* measurements made so far, infra errors included */
 
 /* ---- search/tuner.c: methods, the tuning loop, the scheduler ---- */
 
@@ -293,8 +351,8 @@ typedef struct tune_progress {
 
 typedef struct tune_session {
   tune_log *log;               /* where results go */
-  const cg_target *target;     /* host */
-  tune_measure_opts measure;   /* timing */
+  const cg_target *target;     /* what candidates are built for (the records' target and cpu) */
+  tune_meter *meter;           /* measures the candidates */
   const tune_method *method;   /* the search method */
   unsigned seed;               /* randomness */
   int batch;                   /* proposals per round (64) */
@@ -302,7 +360,6 @@ typedef struct tune_session {
   void *progress_ctx;          /* passed to progress and warn */
   void (*warn)(void *ctx, const char *msg); /* why a task ended early; may be NULL */
   volatile int *stop;          /* set non-zero to stop after the current measurement */
-  int build_threads;           /* candidates compiled at once (0: all cores) */
   /* Until a task has 64 measurements of its own, model-based methods fit
    * their cost model on the log's records of other tasks too (normalized
    * per task) instead of proposing random configs. chamcc's builds turn it

@@ -1,6 +1,7 @@
 /*
  * test_tuner_bounds.c — a tuning task always ends (issue 26), on a small
- * dense task with a budget of 10:
+ * dense task with a budget of 10 (measured by the fake measurer, but for
+ * the runner case):
  *
  *  - a method that proposes only a config measured already (a bug the
  *    tuner must survive) ends the task after TUNE_IDLE_ROUNDS such rounds,
@@ -68,12 +69,13 @@ static int last_rc; /* the last run's tune_task_run result */
  * size (last_rc and e say whether and why the run failed). */
 static int run(const tune_method *m, const tune_task *t, const cg_target *tgt, const char *runner, chm_err *e) {
   tune_log *log = tune_log_open(NULL, tgt->triple, tgt->cpu, NULL, NULL, e);
-  tune_session s = {.log = log, .target = tgt, .measure = tune_measure_defaults(), .method = m, .seed = 1,
-                    .batch = 4, .warn = on_warn};
-  s.measure.min_repeat_ms = 1;
-  s.measure.runner = runner;
+  tune_measure_opts o = tune_measure_defaults();
+  o.min_repeat_ms = 1;
+  tune_meter *meter = runner ? tune_meter_remote(tgt, &o, runner) : tune_meter_fake(&(tune_fake_opts){0});
+  tune_session s = {.log = log, .target = tgt, .meter = meter, .method = m, .seed = 1, .batch = 4, .warn = on_warn};
   warnings = 0;
   last_rc = tune_task_run(&s, t, 10, 0, 1, e);
+  tune_meter_free(meter);
   int n = tune_log_size(log);
   tune_log_close(log);
   return n;

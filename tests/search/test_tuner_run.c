@@ -1,8 +1,9 @@
 /*
- * test_tuner_run.c — a full tuning run of one method on a small conv task
- * completes within its budget, measures nothing twice, and its best kernel
- * passes the numeric check against the OpenBLAS reference when measured
- * again. After the budget, the 3 best are confirmed (TUNE_CONFIRM_ROUNDS
+ * test_tuner_run.c — the real path end to end: a tuning run of one method
+ * on a small conv task with the local JIT measurer (test_tuner_fake checks
+ * the loop itself, exactly and fast) completes within its budget, measures
+ * nothing twice, and its best kernel passes the numeric check against the
+ * OpenBLAS reference when measured again. After the budget, the 3 best are confirmed (TUNE_CONFIRM_ROUNDS
  * measurements each, not counted in the budget), the best is one of them,
  * and running again measures nothing more.   test_tuner_run METHOD BUDGET
  */
@@ -16,7 +17,7 @@
 
 int main(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : "chameleon";
-  int budget = argc > 2 ? atoi(argv[2]) : 100;
+  int budget = argc > 2 ? atoi(argv[2]) : 24;
   chm_err e = {0};
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
@@ -26,9 +27,10 @@ int main(int argc, char **argv) {
   tune_task_init_conv(&t, &w);
   t.uses = 1;
   tune_log *log = tune_log_open(NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
-  tune_session s = {.log = log, .target = &tgt, .measure = tune_measure_defaults(), .method = tune_method_find(name),
-                    .seed = 3, .batch = 64, .confirm = 3};
-  s.measure.min_repeat_ms = 2;
+  tune_measure_opts o = tune_measure_defaults();
+  o.min_repeat_ms = 2;
+  tune_session s = {.log = log, .target = &tgt, .meter = tune_meter_local(&tgt, &o),
+                    .method = tune_method_find(name), .seed = 3, .batch = 64, .confirm = 3};
   if (!s.method) return fprintf(stderr, "unknown method %s\n", name), 1;
   double t0 = chm_now();
   if (tune_task_run(&s, &t, budget, 0, 1, &e)) return fprintf(stderr, "tuning failed: %s\n", e.msg), 1;
@@ -55,12 +57,13 @@ int main(int argc, char **argv) {
     printf("FAIL: no successful measurement\n");
     return 1;
   }
-  tune_measurer *m = tune_measurer_new(&t, &tgt, &s.measure, &e);
+  tune_measurer *m = tune_measurer_new(&t, &tgt, &o, &e);
   tune_record r = {0};
   tune_measure(m, best->config, &r);
   printf("best config again: %s %s\n", tune_status_name(r.status), r.message);
   if (r.status != TUNE_OK) fails++;
   tune_measurer_free(m);
+  tune_meter_free(s.meter);
   tune_log_close(log);
   printf("%s\n", fails ? "FAILED" : "ok");
   return fails != 0;
