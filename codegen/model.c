@@ -32,6 +32,8 @@ typedef struct vbuf {
   int64_t hh, hw;    /* halo requested by consumers */
   cg_arg loc;        /* input, output, constant or workspace offset */
   int first, last;   /* steps that write it first and read it last */
+  int parent;        /* >= 0: a slice of that vbuf's storage (a concatenation's input) */
+  int64_t off;       /* the slice's first float in the parent */
 } vbuf;
 
 typedef struct step {
@@ -53,6 +55,8 @@ typedef struct lower {
   chm_arena *a;                /* kernels, packed weights */
   node_plan *plan;             /* per node */
   int *primary;                /* per tensor: kind its producer writes */
+  int *concat_of;              /* per tensor: the Concat output it is written into, -1 if none */
+  int64_t *concat_cb;          /* ... at this channel block */
   int64_t (*halo)[N_KINDS][2]; /* per tensor and kind: halo requested */
   int (*vb)[N_KINDS];          /* per tensor and kind: vbuf index or -1 */
   CHM_VEC(vbuf) bufs;
@@ -201,6 +205,40 @@ static void plan_node(lower *l, int ni) {
   l->primary[n->out[0]] = p->out_kind;
 }
 
+/* A channel Concat of batch-1 blocked convolution outputs that nothing else
+ * reads, each (but the last) a whole number of channel blocks: the
+ * convolutions write straight into their slices of a blocked output, and
+ * the Concat itself costs nothing. */
+static void plan_concat(lower *l, int ni) {
+  const gr_node *n = &l->g->nodes[ni];
+  const gr_tensor *y = T(l, n->out[0]);
+  if (n->op != GR_OP_CONCAT || y->rank != 4 || y->shape[0] != 1 || gr_attr_int(n, "axis", 0) != 1) return;
+  int *uses = chm_calloc((size_t)l->g->n_tensors + 1, sizeof *uses);
+  for (int i = 0; i < l->g->n_nodes; i++) {
+    const gr_node *r = &l->g->nodes[i];
+    for (int j = 0; j < r->n_in; j++)
+      if (r->in[j] >= 0) uses[r->in[j]]++;
+    if (r->residual >= 0) uses[r->residual]++;
+  }
+  int ok = 1;
+  for (int i = 0; i < n->n_in && ok; i++) {
+    int t = n->in[i], p = T(l, t)->producer;
+    ok = p >= 0 && l->g->nodes[p].op == GR_OP_CONV && l->plan[p].out_kind == KIND_BLOCKED &&
+         uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0 &&
+         (i == n->n_in - 1 || T(l, t)->shape[1] % l->L == 0);
+  }
+  free(uses);
+  if (!ok) return;
+  int64_t cb = 0;
+  for (int i = 0; i < n->n_in; i++) {
+    l->concat_of[n->in[i]] = n->out[0];
+    l->concat_cb[n->in[i]] = cb;
+    cb += T(l, n->in[i])->shape[1] / l->L;
+  }
+  l->plan[ni].out_kind = KIND_BLOCKED;
+  l->primary[n->out[0]] = KIND_BLOCKED;
+}
+
 /* ---- 2. lower ---- */
 
 static tpl_view view_of(lower *l, int t, int kind) {
@@ -227,7 +265,7 @@ static int add_const(lower *l, const float *data, int64_t n) {
 }
 
 static int new_vbuf(lower *l, int t, int kind, cg_arg loc) {
-  vbuf b = {.tensor = t, .kind = kind, .loc = loc, .first = l->steps.len, .last = -1};
+  vbuf b = {.tensor = t, .kind = kind, .loc = loc, .first = l->steps.len, .last = -1, .parent = -1};
   b.view = view_of(l, t, kind);
   chm_vec_push(&l->bufs, b);
   if (t >= 0) l->vb[t][kind] = l->bufs.len - 1;
@@ -237,7 +275,7 @@ static int new_vbuf(lower *l, int t, int kind, cg_arg loc) {
 /* A vbuf holding constant data (not tied to a tensor view). */
 static int const_vbuf(lower *l, const float *data, int64_t n) {
   int id = add_const(l, data, n);
-  vbuf b = {.tensor = -1, .kind = KIND_PLAIN, .loc = {CG_ARG_CONST, id}, .first = -1, .last = -1};
+  vbuf b = {.tensor = -1, .kind = KIND_PLAIN, .loc = {CG_ARG_CONST, id}, .first = -1, .last = -1, .parent = -1};
   chm_vec_push(&l->bufs, b);
   return l->bufs.len - 1;
 }
@@ -249,6 +287,7 @@ static void add_step(lower *l, ir_kernel *k, const int *args, int n) {
     vbuf *b = &l->bufs.data[args[i]];
     if (b->first < 0 && b->loc.kind == CG_ARG_WS) b->first = l->steps.len;
     b->last = l->steps.len;
+    if (b->parent >= 0) l->bufs.data[b->parent].last = l->steps.len; /* a slice keeps its parent live */
   }
   CHM_ASSERT(k->n_params == n);
   chm_vec_push(&l->steps, s);
@@ -277,9 +316,22 @@ static int get_buf(lower *l, int t, int kind) {
   return dst;
 }
 
-/* Creates the output storage of node output t; zeroes its halo if any. */
+/* Creates the output storage of node output t; zeroes its halo if any. A
+ * tensor a Concat takes blocked is a slice of the Concat's output: that is
+ * made (and its halo zeroed) by the first of its inputs. */
 static int out_buf(lower *l, int t, int kind) {
   const gr_tensor *x = T(l, t);
+  int whole = l->concat_of[t];
+  if (whole >= 0 && kind == KIND_BLOCKED) {
+    int p = l->vb[whole][KIND_BLOCKED] >= 0 ? l->vb[whole][KIND_BLOCKED] : out_buf(l, whole, KIND_BLOCKED);
+    tpl_view pv = l->bufs.data[p].view;
+    int b = new_vbuf(l, t, kind, (cg_arg){CG_ARG_WS, -1});
+    vbuf *s = &l->bufs.data[b];
+    s->view.hh = pv.hh, s->view.hw = pv.hw; /* the parent's planes */
+    s->parent = p;
+    s->off = l->concat_cb[t] * (pv.h + 2 * pv.hh) * (pv.w + 2 * pv.hw) * pv.cb;
+    return b;
+  }
   cg_arg loc = {CG_ARG_WS, -1};
   if (kind == KIND_PLAIN && x->is_output)
     for (int i = 0; i < l->g->n_outputs; i++)
@@ -535,6 +587,7 @@ static int lower_pad(lower *l, const gr_node *n) {
 
 static int lower_concat(lower *l, const gr_node *n) {
   const gr_tensor *y = T(l, n->out[0]);
+  if (l->concat_of[n->in[0]] == n->out[0]) return 0; /* written in place by its inputs (plan_concat) */
   int axis = (int)gr_attr_int(n, "axis", 0);
   int64_t outer = chm_prod(y->shape, axis), row = chm_prod(y->shape + axis, y->rank - axis), off = 0;
   int out = out_buf(l, n->out[0], KIND_PLAIN);
@@ -735,13 +788,13 @@ static int64_t plan_memory(lower *l) {
   int64_t total = 0;
   for (int i = 0; i < l->bufs.len; i++) {
     vbuf *b = &l->bufs.data[i];
-    if (b->loc.kind != CG_ARG_WS) continue;
+    if (b->loc.kind != CG_ARG_WS || b->parent >= 0) continue;
     int64_t size = (tpl_view_size(&b->view) * 4 + 63) & ~(int64_t)63, off = 0;
     for (int moved = 1; moved;) { /* first fit among buffers live at the same time */
       moved = 0;
       for (int j = 0; j < i; j++) {
         vbuf *o = &l->bufs.data[j];
-        if (o->loc.kind != CG_ARG_WS || o->last < b->first || b->last < o->first) continue;
+        if (o->loc.kind != CG_ARG_WS || o->parent >= 0 || o->last < b->first || b->last < o->first) continue;
         int64_t osz = (tpl_view_size(&o->view) * 4 + 63) & ~(int64_t)63;
         if (off < o->loc.i + osz && o->loc.i < off + size) {
           off = o->loc.i + osz;
@@ -751,6 +804,10 @@ static int64_t plan_memory(lower *l) {
     }
     b->loc.i = off;
     if (off + size > total) total = off + size;
+  }
+  for (int i = 0; i < l->bufs.len; i++) { /* slices: their parent's place plus their offset */
+    vbuf *b = &l->bufs.data[i];
+    if (b->parent >= 0) b->loc.i = l->bufs.data[b->parent].loc.i + b->off * 4;
   }
   return total;
 }
@@ -837,6 +894,9 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   l.a = chm_arena_new();
   l.plan = chm_calloc((size_t)g->n_nodes + 1, sizeof *l.plan);
   l.primary = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.primary);
+  l.concat_of = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *l.concat_of);
+  l.concat_cb = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.concat_cb);
+  for (int t = 0; t < g->n_tensors; t++) l.concat_of[t] = -1;
   l.halo = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.halo);
   l.vb = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *l.vb);
   for (int t = 0; t < g->n_tensors; t++)
@@ -844,7 +904,10 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   for (int i = 0; i < g->n_inputs; i++)
     new_vbuf(&l, g->inputs[i], KIND_PLAIN, (cg_arg){CG_ARG_INPUT, i});
   int rc = 0;
-  for (int i = 0; i < g->n_nodes; i++) plan_node(&l, i);
+  for (int i = 0; i < g->n_nodes; i++) {
+    plan_node(&l, i);
+    plan_concat(&l, i);
+  }
   for (int i = 0; i < g->n_nodes && !rc; i++) rc = lower_node(&l, l.node = i);
   l.node = -1;
   if (!rc) lower_outputs(&l);
@@ -859,6 +922,8 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   chm_vec_free(&l.const_n);
   free(l.plan);
   free(l.primary);
+  free(l.concat_of);
+  free(l.concat_cb);
   free(l.halo);
   free(l.vb);
   chm_arena_free(l.a);
