@@ -4,13 +4,16 @@
  * 1. plan:   each node picks a template and the layout ("kind") it reads
  *            and writes: plain NCHW, blocked NCHW[L]c, or plain with a halo
  *            for a convolution over few channels. Convolutions record the
- *            halo (padding) they need on their input.
+ *            halo (padding) they need on their input. A channel Concat of
+ *            blocked convolutions is planned so that each writes into its
+ *            slice of the Concat's output (plan_concat).
  * 2. lower:  nodes in order; an input needed in a kind its producer did not
  *            write gets a reorder step first; an output with a halo gets a
  *            zero-halo step; then the node's own kernel. Weights are packed
  *            into the template's layout and embedded.
  * 3. memory: every intermediate buffer gets a workspace offset, reusing
- *            space of buffers whose last reader already ran.
+ *            space of buffers whose last reader already ran (a slice takes
+ *            its parent's offset plus its own).
  * 4. emit:   distinct kernels (identical loop IR is emitted once), the
  *            constants, and NAME_run calling the steps in order.
  */
