@@ -17,7 +17,7 @@
 
 int main(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : "chameleon";
-  int budget = argc > 2 ? atoi(argv[2]) : 24;
+  int budget = argc > 2 ? atoi(argv[2]) : 16;
   chm_err e = {0};
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
