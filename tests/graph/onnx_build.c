@@ -115,7 +115,7 @@ static Onnx__TensorProto *tensor(mb *m, const char *name, int type, int rank,
   t->data_type = type;
   t->n_dims = (size_t)rank;
   t->dims = alloc(m, (size_t)(rank + 1) * sizeof(int64_t));
-  memcpy(t->dims, shape, (size_t)rank * sizeof(int64_t));
+  if (rank > 0) memcpy(t->dims, shape, (size_t)rank * sizeof(int64_t)); /* a scalar may pass NULL */
   return t;
 }
 
