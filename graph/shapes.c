@@ -11,7 +11,8 @@
  * removed, so shape subgraphs collapse as the walk goes and later Reshapes
  * see constant targets. Identity and Dropout are removed by rewiring their
  * readers. Whatever is left must run on float32; anything else is an error
- * naming the node. Variadic Max/Min are split into two-input chains first.
+ * naming the node. Variadic Max/Min are split into two-input chains first,
+ * and a Clip with bounds computed at run time into Max and Min.
  *
  * The per-op inference functions live in shapes_ops.c.
  */
@@ -36,6 +37,38 @@ static void split_variadic(gr_graph *g) {
     n = &g->nodes[i];
     int last[2] = {acc, n->in[n->n_in - 1]};
     gr__set_inputs(g, n, 2, last);
+  }
+}
+
+/* Is tensor t computed at run time: a graph input, or made by an operator
+ * that runs (not a constant, not a shape computation that folds)? */
+static bool runtime_value(const gr_graph *g, int t) {
+  const gr_tensor *x = &g->tensors[t];
+  if (x->data) return false;
+  if (x->is_input) return true;
+  return x->producer >= 0 && gr_op_kind_of(g->nodes[x->producer].op) != GR_OPK_FOLD;
+}
+
+/* Clip whose min or max is computed at run time: Min(Max(x, min), max)
+ * (an absent bound drops its half). */
+static void split_clip(gr_graph *g) {
+  int count = g->n_nodes;
+  for (int i = 0; i < count; i++) {
+    gr_node *n = &g->nodes[i];
+    if (n->op != GR_OP_CLIP || n->n_in < 2) continue;
+    int lo = n->in[1], hi = n->n_in > 2 ? n->in[2] : -1;
+    if (!(lo >= 0 && runtime_value(g, lo)) && !(hi >= 0 && runtime_value(g, hi))) continue;
+    int x = n->in[0];
+    if (lo >= 0 && hi >= 0) { /* this node takes the max, a new one the min */
+      int y = n->out[0], tmp = gr__unique_tensor(g, g->tensors[y].name), in[2] = {tmp, hi};
+      gr__add_node(g, GR_OP_MIN, chm_arena_printf(g->arena, "%s_max", g->nodes[i].name), 2, in, 1, &y);
+      n = &g->nodes[i]; /* the node array may have moved */
+      n->out[0] = tmp;
+    }
+    int in[2] = {x, lo >= 0 ? lo : hi};
+    n->op = lo >= 0 ? GR_OP_MAX : GR_OP_MIN;
+    gr__set_inputs(g, n, 2, in);
+    n->n_attr = 0;
   }
 }
 
@@ -102,6 +135,7 @@ static int infer_one(gr_graph *g, int i, chm_err *e) {
 int gr_infer_shapes(gr_graph *g, chm_err *e) {
   int before = g->n_nodes;
   split_variadic(g);
+  split_clip(g);
   if (g->n_nodes != before && gr_toposort(g, e)) return -1;
   for (int i = 0; i < g->n_nodes; i++)
     if (g->nodes[i].op && infer_one(g, i, e)) return -1;

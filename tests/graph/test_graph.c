@@ -1281,6 +1281,23 @@ static void test_patterns(void) {
   gr_free(g);
 }
 
+/* Clip with bounds computed at run time: Max then Min (or one of them). */
+static void test_clip_runtime(void) {
+  for (int k = 0; k < 2; k++) {
+    mb *m = mb_new(13);
+    mb_input(m, "x", 2, S(2, 3));
+    mb_input(m, "lo", 0, NULL);
+    mb_input(m, "hi", 0, NULL);
+    mb_node(m, "Clip", "clip", k ? "x _ hi" : "x lo hi", "y");
+    mb_output(m, "y");
+    chm_err e;
+    gr_graph *g = load(m, k ? "clip_hi" : "clip_lohi", false, &e);
+    CHECK(g && g->n_nodes == (k ? 1 : 2) && count_op(g, "Min") == 1 && count_op(g, "Max") == (k ? 0 : 1));
+    CHECK(g && shape_is(tensor(g, "y"), 2, S(2, 3)) && g->tensors[g->nodes[g->n_nodes - 1].out[0]].is_output);
+    gr_free(g);
+  }
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1320,6 +1337,7 @@ static const struct {
     {"silu_fusion", test_silu_fusion},
     {"symbolic_dims", test_symbolic_dims},
     {"patterns", test_patterns},
+    {"clip_runtime", test_clip_runtime},
 };
 
 int main(int argc, char **argv) {
