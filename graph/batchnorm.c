@@ -7,7 +7,9 @@
  * folded into new constants W' = W * scale (per output channel) and
  * B' = (B - mean) * scale + beta, and the Conv takes over BN's output
  * tensor. Otherwise BN becomes Mul + Add with constants shaped [C,1,...,1]
- * that broadcast over the spatial dims. Shared initializers are never
+ * that broadcast over the spatial dims; parameters computed at run time
+ * become the same map in elementwise operators (to_elementwise). Shared
+ * initializers are never
  * modified: every folded value is a new tensor. Needs shapes (run after
  * gr_infer_shapes).
  */
@@ -106,6 +108,50 @@ static void to_mul_add(gr_graph *g, int bn, const bn_params *p) {
   mul->out[0] = tmp;
 }
 
+/* A new node OP(a, b) (b < 0: unary) whose output has the given shape. */
+static int bn_node(gr_graph *g, gr_op op, const char *base, const char *what, int a, int b, int rank,
+                   const int64_t *shape) {
+  int y = gr__unique_tensor(g, chm_arena_printf(g->arena, "%s_%s", base, what));
+  g->tensors[y].dtype = GR_F32;
+  g->tensors[y].rank = rank;
+  memcpy(g->tensors[y].shape, shape, (size_t)rank * sizeof *shape);
+  int in[2] = {a, b};
+  gr__add_node(g, op, chm_arena_printf(g->arena, "%s_%s", base, what), b >= 0 ? 2 : 1, in, 1, &y);
+  return y;
+}
+
+/* Parameters computed at run time: y = (x - mean) * (gamma / sqrt(var + eps)) + beta
+ * with each [C] parameter reshaped to [C,1,...,1]; the BN node becomes the last Add. */
+static void to_elementwise(gr_graph *g, int bn) {
+  const char *base = g->nodes[bn].name;
+  int rank = g->tensors[g->nodes[bn].in[0]].rank - 1, par[5];
+  int64_t cshape[GR_MAX_RANK], xshape[GR_MAX_RANK];
+  memcpy(xshape, g->tensors[g->nodes[bn].in[0]].shape, sizeof xshape);
+  cshape[0] = xshape[1];
+  for (int i = 1; i < rank; i++) cshape[i] = 1;
+  for (int j = 1; j < 5; j++) par[j] = bn_node(g, GR_OP_RESHAPE, base, "param", g->nodes[bn].in[j], -1, rank, cshape);
+  int eps = gr__add_const_unique(g, base, GR_F32, 0, cshape); /* a scalar */
+  *(float *)g->tensors[eps].data = gr_attr_float(&g->nodes[bn], "epsilon", 1e-5f);
+  int x = g->nodes[bn].in[0], xr = rank + 1;
+  int d = bn_node(g, GR_OP_SUB, base, "centred", x, par[3], xr, xshape);
+  int v = bn_node(g, GR_OP_ADD, base, "var_eps", par[4], eps, rank, cshape);
+  int s = bn_node(g, GR_OP_SQRT, base, "std", v, -1, rank, cshape);
+  int q = bn_node(g, GR_OP_DIV, base, "scale", par[1], s, rank, cshape);
+  int m = bn_node(g, GR_OP_MUL, base, "scaled", d, q, xr, xshape);
+  gr_node *add = &g->nodes[bn];
+  int in[2] = {m, par[2]};
+  add->op = GR_OP_ADD;
+  gr__set_inputs(g, add, 2, in);
+  add->n_attr = 0;
+}
+
+/* Are all of BN node n's parameters constants? */
+static bool constant_params(const gr_graph *g, const gr_node *n) {
+  for (int j = 1; j < 5; j++)
+    if (!g->tensors[n->in[j]].data) return false;
+  return true;
+}
+
 int gr_fold_batchnorm(gr_graph *g, chm_err *e) {
   int *uses = chm_malloc((size_t)(g->n_tensors + 1) * sizeof *uses);
   gr__count_uses(g, uses);
@@ -113,6 +159,11 @@ int gr_fold_batchnorm(gr_graph *g, chm_err *e) {
   bool appended = false;
   for (int i = 0; i < count && !rc; i++) {
     if (g->nodes[i].op != GR_OP_BATCH_NORMALIZATION) continue;
+    if (!constant_params(g, &g->nodes[i]) && g->tensors[g->nodes[i].in[0]].dtype == GR_F32) {
+      to_elementwise(g, i);
+      appended = true;
+      continue;
+    }
     bn_params p = {0};
     if ((rc = read_bn(g, &g->nodes[i], &p, e))) break;
     int ci = foldable_conv(g, i, uses);

@@ -1300,6 +1300,22 @@ static void test_clip_runtime(void) {
   }
 }
 
+/* BatchNormalization whose parameters are graph inputs: the elementwise map. */
+static void test_batchnorm_runtime(void) {
+  mb *m = mb_new(13);
+  mb_input(m, "x", 4, S(1, 3, 4, 4));
+  const char *names[4] = {"gamma", "beta", "mean", "var"};
+  for (int j = 0; j < 4; j++) mb_input(m, names[j], 1, S(3));
+  mb_node(m, "BatchNormalization", "bn", "x gamma beta mean var", "y");
+  mb_output(m, "y");
+  chm_err e;
+  gr_graph *g = load(m, "bn_runtime", false, &e);
+  CHECK(g && count_op(g, "Reshape") == 4 && count_op(g, "Sub") == 1 && count_op(g, "Sqrt") == 1 &&
+        count_op(g, "Div") == 1 && count_op(g, "Mul") == 1 && count_op(g, "Add") == 2);
+  CHECK(g && shape_is(tensor(g, "y"), 4, S(1, 3, 4, 4)) && g->n_inputs == 5);
+  gr_free(g);
+}
+
 /* ---- driver ---- */
 
 static const struct {
@@ -1340,6 +1356,7 @@ static const struct {
     {"symbolic_dims", test_symbolic_dims},
     {"patterns", test_patterns},
     {"clip_runtime", test_clip_runtime},
+    {"batchnorm_runtime", test_batchnorm_runtime},
 };
 
 int main(int argc, char **argv) {
