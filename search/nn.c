@@ -13,20 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chamcc/util.h"
-
-/* ---- random numbers ---- */
-
-unsigned nn_rand(unsigned *rng) {
-  unsigned x = *rng ? *rng : 0x9e3779b9u;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  *rng = x;
-  return x >> 1;
-}
-
-double nn_randf(unsigned *rng) { return nn_rand(rng) / 2147483648.0; }
+#include "chamcc/search.h"
 
 /* ---- dense layers ---- */
 
@@ -38,7 +25,7 @@ nn_layer nn_layer_add(int *n_params, int in, int out) {
 
 void nn_layer_init(const nn_layer *l, double *theta, unsigned *rng) {
   double lim = sqrt(6.0 / (l->in + l->out));
-  for (int i = 0; i < l->in * l->out; i++) theta[l->w + i] = (2 * nn_randf(rng) - 1) * lim;
+  for (int i = 0; i < l->in * l->out; i++) theta[l->w + i] = (2 * tune_randf(rng) - 1) * lim;
   for (int i = 0; i < l->out; i++) theta[l->b + i] = 0;
 }
 

@@ -19,11 +19,6 @@ enum {
   NN_ACTIONS = 3,   /* decrement / stay / increment */
 };
 
-/* ---- random numbers (xorshift32, as tune_rand) ---- */
-
-unsigned nn_rand(unsigned *rng);  /* 31 random bits; *rng never becomes 0 */
-double nn_randf(unsigned *rng);   /* uniform in [0, 1) */
-
 /* ---- dense layers ---- */
 
 typedef struct nn_layer {

@@ -195,7 +195,7 @@ void tune_ppo_free(tune_ppo *p) {
 
 /* Samples an index from log-probabilities. */
 static int sample_action(const double *logp, unsigned *rng) {
-  double u = nn_randf(rng), acc = 0;
+  double u = tune_randf(rng), acc = 0;
   for (int j = 0; j < NN_ACTIONS - 1; j++)
     if (u < (acc += exp(logp[j]))) return j;
   return NN_ACTIONS - 1;
@@ -262,7 +262,7 @@ static void learn(tune_ppo *p, int len) {
   nn_batch b = {.m = PPO_BATCH, .idx = idx, .obs = p->obs, .act = p->act, .old_logp = p->logp,
                 .adv = p->adv, .v_target = p->v_target};
   for (int e = 0; e < PPO_EPOCHS; e++) {
-    for (int i = 0; i < PPO_BATCH; i++) idx[i] = (int)(nn_rand(&p->rng) % (unsigned)len);
+    for (int i = 0; i < PPO_BATCH; i++) idx[i] = (int)(tune_rand(&p->rng) % (unsigned)len);
     memset(p->grad, 0, (size_t)p->net.n_params * sizeof(double));
     nn_ppo_loss(&p->net, &b, &p->coef, p->grad);
     nn_adam_step(&p->adam, p->net.theta, p->grad);

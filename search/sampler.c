@@ -12,7 +12,7 @@
  *     index, as numpy's argsort(-dims) on short arrays); coordinates are the
  *     raw option indices (not normalized, as the reference).
  *  2. k-means with k-means++ seeding (D^2 sampling) and Lloyd iterations,
- *     driven by a local xorshift32 on the caller's seed word. Centroids are
+ *     driven by tune_rand on the caller's seed word. Centroids are
  *     real means. (The reference truncates centroids to integers inside the
  *     iterations and seeds uniformly; we round only when synthesizing.) A
  *     cluster left empty is re-seeded on the point farthest from its
@@ -59,19 +59,6 @@ enum {
 };
 static const double SAMP_KNEE = 2.5; /* loss must fall by more than this per step */
 
-/* ---- random numbers: xorshift32 on the caller's word ---- */
-
-static unsigned xs_next(unsigned *s) {
-  unsigned x = *s ? *s : 0x9e3779b9u; /* 0 is xorshift's fixed point */
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  *s = x;
-  return x;
-}
-
-static double xs_unit(unsigned *s) { return (xs_next(s) >> 8) * (1.0 / 16777216.0); } /* [0, 1) */
-
 /* ---- k-means ---- */
 
 static double sqdist(const double *a, const double *b, int d) {
@@ -83,7 +70,7 @@ static double sqdist(const double *a, const double *b, int d) {
 /* Index of the point drawn with probability proportional to w (all w >= 0,
  * total > 0). */
 static int draw_weighted(const double *w, int n, double total, unsigned *rng) {
-  double r = xs_unit(rng) * total;
+  double r = tune_randf(rng) * total;
   int last = 0;
   for (int i = 0; i < n; i++) {
     if (w[i] <= 0) continue;
@@ -100,7 +87,7 @@ static int draw_weighted(const double *w, int n, double total, unsigned *rng) {
  * extra centres duplicate points in order. */
 static void kmeans_seed(const double *x, int n, int d, int k, unsigned *rng, double *c) {
   double *dist = chm_malloc((size_t)n * sizeof *dist);
-  int first = (int)(xs_next(rng) % (unsigned)n);
+  int first = (int)(tune_rand(rng) % (unsigned)n);
   memcpy(c, x + (size_t)first * d, (size_t)d * sizeof *c);
   for (int i = 0; i < n; i++) dist[i] = sqdist(x + (size_t)i * d, c, d);
   for (int j = 1; j < k; j++) {

@@ -35,18 +35,6 @@
 
 /* ---- helpers shared by methods ---- */
 
-unsigned tune_rand(unsigned *rng) {
-  /* xorshift32; never zero */
-  unsigned x = *rng ? *rng : 0x9e3779b9u;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  *rng = x;
-  return x >> 1;
-}
-
-double tune_randf(unsigned *rng) { return tune_rand(rng) / 2147483648.0; }
-
 int tune_random_valid(const tune_task *t, unsigned *rng, int *idx) {
   for (int tries = 0; tries < 10000; tries++) {
     for (int k = 0; k < t->space.n_knobs; k++) idx[k] = (int)(tune_rand(rng) % (unsigned)t->space.knobs[k].n);
@@ -352,14 +340,4 @@ void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int mi
     budget[i] = (int)ceil(share * total);
     if (budget[i] < min_each) budget[i] = min_each;
   }
-}
-
-int tune_tasks_run(tune_session *s, const tune_task *tasks, int n, int total, int per_task,
-                   int min_each, chm_err *e) {
-  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
-  tune_budgets(tasks, n, total, per_task, min_each, budget);
-  int rc = 0;
-  for (int i = 0; i < n && !rc && !stopped(s); i++) rc = tune_task_run(s, &tasks[i], budget[i], i, n, e);
-  free(budget);
-  return rc;
 }

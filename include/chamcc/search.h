@@ -34,7 +34,7 @@ enum {
   TUNE_KERNELS = 4,
 };
 
-/* ---- search/space.c: knob spaces ---- */
+/* ---- search/task.c: knob spaces ---- */
 
 typedef struct tune_knob {
   const char *name;              /* e.g. "ow_bn" */
@@ -301,7 +301,7 @@ tune_meter *tune_meter_fake(const tune_fake_opts *o);
 double tune_fake_seconds(const tune_task *t, const int *idx);
 int tune_fake_count(const tune_meter *m); /* measurements made so far, infra errors included */
 
-/* ---- search/tuner.c: methods, the tuning loop, the scheduler ---- */
+/* ---- search/methods.c, search/tuner.c: methods, the tuning loop, budgets ---- */
 
 /* What a method may ask of the tuner while proposing. */
 typedef struct tune_ctx {
@@ -324,12 +324,13 @@ typedef struct tune_method {
   void (*destroy)(void *st);
 } tune_method;
 
-const tune_method *tune_method_find(const char *name); /* NULL if unknown */
-const char *tune_method_names(void);                   /* "random, grid, ..." */
+const tune_method *tune_method_find(const char *name); /* NULL if unknown (search/methods.c) */
+const char *tune_method_names(void);                   /* "chameleon, autotvm, ..." */
 
-/* Shared helpers for methods (search/tuner.c). */
+/* The one random number generator (search/rand.c): xorshift32 on *rng. */
 unsigned tune_rand(unsigned *rng);                                        /* 31 random bits */
 double tune_randf(unsigned *rng);                                         /* [0, 1) */
+/* Shared helpers for methods (search/tuner.c). */
 int tune_random_valid(const tune_task *t, unsigned *rng, int *idx);       /* 0 if none found */
 int tune_visited(const tune_ctx *c, const int *idx);                      /* measured already */
 double tune_throughput(const tune_record *r);                            /* GFLOP/s, 0 if not ok */
@@ -382,11 +383,8 @@ enum {
  * Fails on a log error or TUNE_INFRA_LIMIT infra errors in a row. */
 int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e);
 /* Shares `total` measurements over tasks (at least in proportion to their
- * FLOPs x uses, at least `min_each` each), or `per_task` each if > 0, and
- * tunes them in order. */
-int tune_tasks_run(tune_session *s, const tune_task *tasks, int n, int total, int per_task,
-                   int min_each, chm_err *e);
-/* Budget of each task under the same rule. */
+ * FLOPs x uses, at least `min_each` each), or `per_task` each if > 0: the
+ * budget of each, for the caller's loop over tune_task_run. */
 void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int min_each, int *budget);
 
 /* ---- search/model_tune.c: tasks of a model, and builds from a log ---- */

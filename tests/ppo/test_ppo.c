@@ -29,7 +29,7 @@
 #include "../check.h"
 
 static double randn(unsigned *rng) {
-  double u = nn_randf(rng) + 1e-12, v = nn_randf(rng);
+  double u = tune_randf(rng) + 1e-12, v = tune_randf(rng);
   return sqrt(-2 * log(u)) * cos(6.283185307179586 * v);
 }
 
@@ -83,13 +83,13 @@ static void gc_fill(nn_ac *n, gc_data *d, unsigned *rng, double old_noise) {
     d->idx[s] = (GC_M - 1 - s + (s == 0)) % GC_M; /* a permutation with a repeat */
     d->adv[s] = randn(rng);
     d->v_target[s] = randn(rng);
-    for (int k = 0; k < GC_K; k++) d->obs[s * GC_K + k] = nn_randf(rng);
+    for (int k = 0; k < GC_K; k++) d->obs[s * GC_K + k] = tune_randf(rng);
   }
   nn_trace tr;
   for (int s = 0; s < GC_M; s++) {
     nn_ac_forward(n, d->obs + s * GC_K, &tr);
     for (int k = 0; k < GC_K; k++) {
-      int a = (int)(nn_rand(rng) % 3);
+      int a = (int)(tune_rand(rng) % 3);
       d->act[s * GC_K + k] = a;
       d->old_logp[s * GC_K + k] = tr.logp[k][a] + old_noise * randn(rng);
     }
@@ -180,7 +180,7 @@ static void test_adam(void) {
   enum { N = 10 };
   double theta[N], grad[N], target[N], a[N];
   unsigned rng = 7;
-  for (int i = 0; i < N; i++) theta[i] = randn(&rng), target[i] = randn(&rng), a[i] = 0.1 + nn_randf(&rng);
+  for (int i = 0; i < N; i++) theta[i] = randn(&rng), target[i] = randn(&rng), a[i] = 0.1 + tune_randf(&rng);
   nn_adam opt;
   nn_adam_init(&opt, N, 1e-2, 1e-5);
   double first = 0, last = 0, prev = INFINITY;
@@ -297,7 +297,7 @@ static void sy_mark(synth *s, const int *x) {
 
 static int sy_random_valid(void *ctx, unsigned *rng, int *x) {
   for (int tries = 0; tries < 10000; tries++) {
-    for (int k = 0; k < SY_K; k++) x[k] = (int)(nn_rand(rng) % (unsigned)SY_DIMS[k]);
+    for (int k = 0; k < SY_K; k++) x[k] = (int)(tune_rand(rng) % (unsigned)SY_DIMS[k]);
     if (sy_valid(ctx, x)) return 1;
   }
   return 0;
@@ -311,10 +311,10 @@ static void sy_init(synth *s, unsigned seed) {
     s->space.knobs[k].name = "k";
     s->space.knobs[k].n = SY_DIMS[k];
     for (int v = 0; v < SY_DIMS[k]; v++) s->space.knobs[k].v[v] = v;
-    s->w[k] = 2 + 4 * nn_randf(&rng);
+    s->w[k] = 2 + 4 * tune_randf(&rng);
   }
   do
-    for (int k = 0; k < SY_K; k++) s->opt[k] = (int)(nn_rand(&rng) % (unsigned)SY_DIMS[k]);
+    for (int k = 0; k < SY_K; k++) s->opt[k] = (int)(tune_rand(&rng) % (unsigned)SY_DIMS[k]);
   while (s->opt[2] + s->opt[3] >= SY_DIMS[2] + SY_DIMS[3] - 10);
   s->found_at = -1;
   s->vis = malloc(SY_MAX_VIS * sizeof *s->vis);
@@ -358,8 +358,8 @@ static int top_add(top_set *s, const tune_oracle *o, const int *x, float score) 
 static void sa_mutate(const tune_oracle *o, unsigned *rng, const int *from, int *to) {
   memcpy(to, from, TUNE_MAX_KNOBS * sizeof(int));
   for (int tries = 0; tries < 8; tries++) {
-    int k = (int)(nn_rand(rng) % (unsigned)o->space->n_knobs);
-    to[k] = (int)(nn_rand(rng) % (unsigned)o->space->knobs[k].n);
+    int k = (int)(tune_rand(rng) % (unsigned)o->space->n_knobs);
+    to[k] = (int)(tune_rand(rng) % (unsigned)o->space->knobs[k].n);
     if (o->valid(o->ctx, to)) return;
     to[k] = from[k];
   }
@@ -381,7 +381,7 @@ static void sa_round(sa_state *m, const tune_oracle *o, top_set *top) {
     int changed = 0;
     for (int i = 0; i < n; i++) {
       double p = exp(fmin((nscore[i] - score[i]) / (temp + 1e-5), 1.0));
-      if (nn_randf(&m->rng) < p) {
+      if (tune_randf(&m->rng) < p) {
         memcpy(m->chain[i], next[i], sizeof next[i]);
         score[i] = nscore[i];
       }

@@ -29,7 +29,7 @@
 #include "../check.h"
 #include "../conv_layer.h"
 
-enum { CONFIRM = 4, NOISE_PERCENT = 2, OPT_BUDGET = 96 };
+enum { CONFIRM = 4, NOISE_PERCENT = 2, OPT_BUDGET = 128 };
 
 static cg_target tgt;
 
