@@ -29,42 +29,42 @@ static ir_expr *clamp01(ir_builder *b, ir_expr *x) {
 ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   int l = x->type.lanes;
   switch (ep->act) {
-  case GR_ACT_NONE: return x;
-  case GR_ACT_RELU: return ir_bin(b, IR_MAX, x, ir_float(b, 0, l));
-  case GR_ACT_CLIP:
+  case TPL_ACT_NONE: return x;
+  case TPL_ACT_RELU: return ir_bin(b, IR_MAX, x, ir_float(b, 0, l));
+  case TPL_ACT_CLIP:
     return ir_bin(b, IR_MIN, ir_bin(b, IR_MAX, x, ir_float(b, ep->a, l)), ir_float(b, ep->b, l));
-  case GR_ACT_LEAKY_RELU:
+  case TPL_ACT_LEAKY_RELU:
     return ir_select(b, ir_bin(b, IR_LT, x, ir_float(b, 0, l)), ir_mul(b, x, ir_float(b, ep->a, l)), x);
-  case GR_ACT_SIGMOID: {
+  case TPL_ACT_SIGMOID: {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
     return ir_bin(b, IR_DIV, ir_float(b, 1, l), ir_add(b, ir_float(b, 1, l), e));
   }
-  case GR_ACT_GELU: {
+  case TPL_ACT_GELU: {
     ir_expr *e = ir_unary(b, IR_ERF, ir_mul(b, x, ir_float(b, (float)M_SQRT1_2, l)));
     return ir_mul(b, ir_mul(b, x, ir_float(b, 0.5f, l)), ir_add(b, ir_float(b, 1, l), e));
   }
-  case GR_ACT_GELU_TANH: {
+  case TPL_ACT_GELU_TANH: {
     ir_expr *x3 = ir_mul(b, ir_mul(b, x, x), x);
     ir_expr *in = ir_mul(b, ir_fma(b, x3, ir_float(b, 0.044715f, l), x), ir_float(b, 0.7978845608f, l));
     return ir_mul(b, ir_mul(b, x, ir_float(b, 0.5f, l)), ir_add(b, ir_float(b, 1, l), ir_unary(b, IR_TANH, in)));
   }
-  case GR_ACT_SILU: {
+  case TPL_ACT_SILU: {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
     return ir_bin(b, IR_DIV, x, ir_add(b, ir_float(b, 1, l), e));
   }
-  case GR_ACT_HARD_SIGMOID:
+  case TPL_ACT_HARD_SIGMOID:
     return clamp01(b, ir_fma(b, x, ir_float(b, ep->a, l), ir_float(b, ep->b, l)));
-  case GR_ACT_HARD_SWISH:
+  case TPL_ACT_HARD_SWISH:
     return ir_mul(b, x, clamp01(b, ir_fma(b, x, ir_float(b, 1.0f / 6, l), ir_float(b, 0.5f, l))));
-  case GR_ACT_TANH: return ir_unary(b, IR_TANH, x);
-  case GR_ACT_EXP: return ir_unary(b, IR_EXP, x);
-  case GR_ACT_LOG: return ir_unary(b, IR_LOG, x);
-  case GR_ACT_SQRT: return ir_unary(b, IR_SQRT, x);
-  case GR_ACT_NEG: return ir_unary(b, IR_NEG, x);
-  case GR_ACT_ABS: return ir_unary(b, IR_ABS, x);
-  case GR_ACT_RECIPROCAL: return ir_bin(b, IR_DIV, ir_float(b, 1, l), x);
-  case GR_ACT_ERF: return ir_unary(b, IR_ERF, x);
-  case GR_N_ACTS: break;
+  case TPL_ACT_TANH: return ir_unary(b, IR_TANH, x);
+  case TPL_ACT_EXP: return ir_unary(b, IR_EXP, x);
+  case TPL_ACT_LOG: return ir_unary(b, IR_LOG, x);
+  case TPL_ACT_SQRT: return ir_unary(b, IR_SQRT, x);
+  case TPL_ACT_NEG: return ir_unary(b, IR_NEG, x);
+  case TPL_ACT_ABS: return ir_unary(b, IR_ABS, x);
+  case TPL_ACT_RECIPROCAL: return ir_bin(b, IR_DIV, ir_float(b, 1, l), x);
+  case TPL_ACT_ERF: return ir_unary(b, IR_ERF, x);
+  case TPL_N_ACTS: break;
   }
   return x;
 }

@@ -181,7 +181,7 @@ ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
   ir_buf *in[2] = {NULL, NULL};
   for (int i = 0; i < e->n_in; i++) in[i] = ir_param(&b, i ? "b" : "a", 0);
   ir_buf *out = ir_param(&b, "out", total);
-  int vars[GR_MAX_RANK];
+  int vars[TPL_MAX_RANK];
   ir_expr *idx[2] = {ir_int(&b, 0), ir_int(&b, 0)}, *oidx = ir_int(&b, 0);
   for (int d = 0; d < e->rank; d++) {
     vars[d] = ir_new_var(&b);
@@ -364,7 +364,7 @@ ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, i
   int64_t total = chm_prod(in_shape, rank), kept = 1, count = 1;
   for (int d = 0; d < rank; d++) *(axes >> d & 1 ? &count : &kept) *= in_shape[d];
   ir_buf *in = ir_param(&b, "in", total), *out = ir_param(&b, "out", kept);
-  int vars[GR_MAX_RANK];
+  int vars[TPL_MAX_RANK];
   ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
   for (int d = 0; d < rank; d++) {
     vars[d] = ir_new_var(&b);
@@ -404,7 +404,7 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
   ir_kernel *k = ir_kernel_new(&b, a, name);
   int64_t total = chm_prod(out_shape, rank);
   ir_buf *in = ir_param(&b, "in", chm_prod(in_shape, rank)), *out = ir_param(&b, "out", total);
-  int vars[GR_MAX_RANK];
+  int vars[TPL_MAX_RANK];
   ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
   for (int d = 0; d < rank; d++) {
     vars[d] = ir_new_var(&b);
@@ -461,13 +461,13 @@ ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const 
                                 const int64_t *perm) {
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
-  int64_t total = chm_prod(in_shape, rank), stride[GR_MAX_RANK];
+  int64_t total = chm_prod(in_shape, rank), stride[TPL_MAX_RANK];
   ir_buf *in = ir_param(&b, "in", total), *out = ir_param(&b, "out", total);
   for (int d = rank - 1, s = 1; d >= 0; d--) {
     stride[d] = s;
     s *= (int)in_shape[d];
   }
-  int vars[GR_MAX_RANK];
+  int vars[TPL_MAX_RANK];
   ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
   for (int d = 0; d < rank; d++) {
     vars[d] = ir_new_var(&b);
@@ -493,10 +493,10 @@ ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, tpl_pad_mode mode, int
                           const int64_t *pads, float value) {
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
-  int64_t out_shape[GR_MAX_RANK];
+  int64_t out_shape[TPL_MAX_RANK];
   for (int d = 0; d < rank; d++) out_shape[d] = in_shape[d] + pads[d] + pads[rank + d];
   ir_buf *in = ir_param(&b, "in", chm_prod(in_shape, rank)), *out = ir_param(&b, "out", chm_prod(out_shape, rank));
-  int vars[GR_MAX_RANK];
+  int vars[TPL_MAX_RANK];
   ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0), *ok = NULL;
   for (int d = 0; d < rank; d++) {
     vars[d] = ir_new_var(&b);

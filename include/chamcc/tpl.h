@@ -10,8 +10,20 @@
 #ifndef CHAMCC_TPL_H
 #define CHAMCC_TPL_H
 
-#include "chamcc/graph.h"
 #include "chamcc/ir.h"
+
+enum { TPL_MAX_RANK = 8 }; /* dims of the plain tensors the templates take */
+
+/* Activation fused into a template's store (codegen/model.c translates the
+ * graph's); a, b are its parameters: Clip min/max, LeakyRelu alpha,
+ * HardSigmoid alpha/beta. */
+typedef enum tpl_activation {
+  TPL_ACT_NONE, TPL_ACT_RELU, TPL_ACT_CLIP, TPL_ACT_LEAKY_RELU, TPL_ACT_SIGMOID,
+  TPL_ACT_HARD_SIGMOID, TPL_ACT_HARD_SWISH, TPL_ACT_TANH, TPL_ACT_EXP, TPL_ACT_LOG, TPL_ACT_SQRT,
+  TPL_ACT_NEG, TPL_ACT_ABS, TPL_ACT_RECIPROCAL, TPL_ACT_ERF, TPL_ACT_SILU, TPL_ACT_GELU,
+  TPL_ACT_GELU_TANH,
+  TPL_N_ACTS
+} tpl_activation;
 
 typedef struct tpl_view {
   int64_t n, c, h, w; /* logical NCHW dimensions */
@@ -31,7 +43,7 @@ void tpl_view_unpack(const tpl_view *v, const float *stored, float *plain);
 
 /* Epilogue fused into the store: y = act(acc + residual). */
 typedef struct tpl_epi {
-  gr_act act;          /* activation */
+  tpl_activation act;  /* activation */
   float a, b;          /* its parameters */
   int has_residual;    /* add a tensor of the output's shape */
   tpl_view res;        /* its view (conv) */
@@ -152,9 +164,9 @@ typedef enum tpl_binop {
 typedef struct tpl_elt {
   tpl_binop op;                   /* n_in == 2: the operation */
   int rank;                       /* of the output */
-  int64_t shape[GR_MAX_RANK];     /* output shape */
+  int64_t shape[TPL_MAX_RANK];     /* output shape */
   int n_in;                       /* 1 or 2 */
-  int64_t strides[2][GR_MAX_RANK];/* per input, 0 on broadcast dimensions */
+  int64_t strides[2][TPL_MAX_RANK];/* per input, 0 on broadcast dimensions */
   tpl_epi epi;                    /* activation after a binary op; unary params */
 } tpl_elt;
 ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e); /* ins..., out */
