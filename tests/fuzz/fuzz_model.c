@@ -7,10 +7,13 @@
  * ext.bin (64 KiB of small floats) for external-data references to find,
  * and ext_link, a symlink out of the folder, for the escape checks.
  *
- * A model that loads is planned with mdl_compile in plan-only mode: layouts,
- * kernels from their templates, weight packing, the workspace plan, but no
- * LLVM; and the loaded graph is printed (gr_dump) to /dev/null. Besides the sanitizers, the target checks the error contract: a
- * refused model has a message, and the message starts with the model's path.
+ * A model that loads is checked against the promises of graph.h (shapes
+ * known and within GR_MAX_ELEMS, topological order, only ops codegen
+ * lowers: broken_promise), printed (gr_dump) to /dev/null, and planned with
+ * mdl_compile in plan-only mode: layouts, kernels from their templates,
+ * weight packing, the workspace plan, but no LLVM. A refused model must
+ * have a message that starts with the model's path. Any of these broken is
+ * an abort, which the fuzzer reports like a sanitizer's finding.
  *
  * Built twice: with libFuzzer (clang, tests/fuzz/CMakeLists.txt standalone,
  * `bench/fuzz.sh`), and as fuzz_replay with replay.c's main() in the normal
@@ -68,6 +71,48 @@ static void check_error(const chm_err *e, const char *what) {
   }
 }
 
+/* The promises of graph.h about a loaded graph (as tests/graph/gr_tool checks
+ * them): shapes known and within GR_MAX_ELEMS, nodes in topological order,
+ * only ops codegen lowers, indices in range. Returns what is broken, or NULL;
+ * *who names the tensor or node. */
+static const char *broken_promise(const gr_graph *g, const char **who) {
+  for (int t = 0; t < g->n_tensors; t++) {
+    const gr_tensor *x = &g->tensors[t];
+    *who = x->name;
+    if (x->dtype == GR_UNDEFINED || x->rank < 0 || x->rank > GR_MAX_RANK) return "tensor without a shape";
+    int64_t n = 1;
+    for (int i = 0; i < x->rank; i++) {
+      if (x->shape[i] < 0 || x->shape[i] > GR_MAX_ELEMS) return "dimension out of range";
+      n = x->shape[i] == 0 || n > GR_MAX_ELEMS ? 0 : n * x->shape[i];
+    }
+    if (n > GR_MAX_ELEMS) return "more than GR_MAX_ELEMS elements";
+    if (x->producer < -1 || x->producer >= g->n_nodes) return "bad producer";
+  }
+  for (int i = 0; i < g->n_nodes; i++) {
+    const gr_node *n = &g->nodes[i];
+    *who = n->name;
+    gr_op_kind k = gr_op_kind_of(n->op);
+    if (n->op == GR_OP_NONE || k == GR_OPK_FOLD || k == GR_OPK_GONE) return "an op that should be gone";
+    for (int j = 0; j <= n->n_in; j++) {
+      int t = j < n->n_in ? n->in[j] : n->residual;
+      if (t < -1 || t >= g->n_tensors) return "bad input index";
+      if (t < 0) continue;
+      const gr_tensor *x = &g->tensors[t];
+      if (!x->data && !x->is_input && (x->producer < 0 || x->producer >= i)) return "not in topological order";
+      if (!x->data && x->dtype != GR_F32) return "non-float run-time value";
+    }
+    for (int j = 0; j < n->n_out; j++)
+      if (n->out[j] < 0 || n->out[j] >= g->n_tensors || g->tensors[n->out[j]].producer != i)
+        return "bad output index";
+  }
+  *who = g->path;
+  for (int i = 0; i < g->n_inputs; i++)
+    if (g->inputs[i] < 0 || g->inputs[i] >= g->n_tensors) return "bad graph input index";
+  for (int i = 0; i < g->n_outputs; i++)
+    if (g->outputs[i] < 0 || g->outputs[i] >= g->n_tensors) return "bad graph output index";
+  return NULL;
+}
+
 /* Plans g for an AVX2-like target without emitting anything. */
 static void plan(const gr_graph *g) {
   static const cg_target avx2 = {.triple = "x86_64-unknown-linux-gnu", .cpu = "haswell",
@@ -93,6 +138,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!g) {
     check_error(&e, "gr_load");
     return 0;
+  }
+  const char *who = "", *why = broken_promise(g, &who);
+  if (why) {
+    fprintf(stderr, "fuzz_model: graph.h promise broken (%s): '%s'\n", why, who);
+    abort();
   }
   static FILE *devnull;
   if (!devnull) devnull = fopen("/dev/null", "w");
