@@ -3,7 +3,8 @@
  * chamcc's front half (import, the graph passes, and codegen's planning).
  *
  * The importer reads paths only, so each input is written to model.onnx in a
- * private folder on tmpfs (/dev/shm when it exists). The folder also holds
+ * private folder on tmpfs (/dev/shm/chamcc-fuzz-PID when /dev/shm exists;
+ * folders of processes that crashed are removed at start). It also holds
  * ext.bin (64 KiB of small floats) for external-data references to find,
  * and ext_link, a symlink out of the folder, for the escape checks.
  *
@@ -19,10 +20,14 @@
  * `bench/fuzz.sh`), and as fuzz_replay with replay.c's main() in the normal
  * build, which runs the files of tests/fuzz/regressions/.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "chamcc/graph.h"
@@ -33,19 +38,40 @@ static char model[300]; /* dir/model.onnx */
 static char ext[300];   /* dir/ext.bin */
 static char link_[300]; /* dir/ext_link -> /etc/hostname */
 
-static void cleanup(void) {
-  unlink(model);
-  unlink(ext);
-  unlink(link_);
-  rmdir(dir);
+/* Removes the folder's files and the folder. */
+static void remove_dir(const char *d) {
+  static const char *const files[] = {"model.onnx", "ext.bin", "ext_link"};
+  char p[1100]; /* d is at most 1023 characters */
+  for (int i = 0; i < 3; i++) {
+    snprintf(p, sizeof p, "%s/%s", d, files[i]);
+    unlink(p);
+  }
+  rmdir(d);
 }
 
-/* Creates the folder and its fixed files once. */
+static void cleanup(void) { remove_dir(dir); }
+
+/* A crash skips atexit: removes the folders of processes that are gone. */
+static void remove_stale(const char *base) {
+  DIR *d = opendir(base);
+  for (struct dirent *de; d && (de = readdir(d));) {
+    int pid;
+    char p[1024];
+    if (sscanf(de->d_name, "chamcc-fuzz-%d", &pid) == 1 && pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
+      snprintf(p, sizeof p, "%s/%s", base, de->d_name);
+      remove_dir(p);
+    }
+  }
+  if (d) closedir(d);
+}
+
+/* Creates the folder (chamcc-fuzz-PID) and its fixed files once. */
 static void setup(void) {
   if (dir[0]) return;
   const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(dir, sizeof dir, "%s/chamcc-fuzz-XXXXXX", base);
-  if (!mkdtemp(dir)) {
+  remove_stale(base);
+  snprintf(dir, sizeof dir, "%s/chamcc-fuzz-%d", base, (int)getpid());
+  if (mkdir(dir, 0700) && errno != EEXIST) {
     perror(dir);
     abort();
   }
@@ -58,6 +84,7 @@ static void setup(void) {
     fwrite(&v, sizeof v, 1, f);
   }
   if (!f || fclose(f)) abort();
+  unlink(link_);
   if (symlink("/etc/hostname", link_)) perror(link_);
   atexit(cleanup);
 }
