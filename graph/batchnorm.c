@@ -145,6 +145,14 @@ static void to_elementwise(gr_graph *g, int bn) {
   add->n_attr = 0;
 }
 
+/* Every input of BN node n is float32 (parameters computed at run time included). */
+static int float_inputs(const gr_graph *g, const gr_node *n, chm_err *e) {
+  for (int j = 0; j < 5; j++)
+    if (g->tensors[n->in[j]].dtype != GR_F32)
+      return gr_node_error(e, g, n, "input '%s' must be float32", g->tensors[n->in[j]].name);
+  return 0;
+}
+
 /* Are all of BN node n's parameters constants? */
 static bool constant_params(const gr_graph *g, const gr_node *n) {
   for (int j = 1; j < 5; j++)
@@ -159,7 +167,8 @@ int gr_fold_batchnorm(gr_graph *g, chm_err *e) {
   bool appended = false;
   for (int i = 0; i < count && !rc; i++) {
     if (g->nodes[i].op != GR_OP_BATCH_NORMALIZATION) continue;
-    if (!constant_params(g, &g->nodes[i]) && g->tensors[g->nodes[i].in[0]].dtype == GR_F32) {
+    if (!constant_params(g, &g->nodes[i])) {
+      if ((rc = float_inputs(g, &g->nodes[i], e))) break;
       to_elementwise(g, i);
       appended = true;
       continue;

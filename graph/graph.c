@@ -26,7 +26,10 @@ const gr_attr *gr_attr_find(const gr_node *n, const char *name) {
 int64_t gr_attr_int(const gr_node *n, const char *name, int64_t dflt) {
   const gr_attr *a = gr_attr_find(n, name);
   if (a && a->kind == GR_ATTR_INT) return a->i;
-  if (a && a->kind == GR_ATTR_FLOAT) return (int64_t)a->f;
+  if (a && a->kind == GR_ATTR_FLOAT) { /* a float given for an int: in range, or the default */
+    bool fits = a->f > -9.2e18f && a->f < 9.2e18f; /* false for NaN */
+    return fits ? (int64_t)a->f : dflt;
+  }
   return dflt;
 }
 

@@ -111,6 +111,20 @@ static int narrow_int_size(int32_t onnx_type) {
   }
 }
 
+/* Bytes per element of the types kept opaque (GR_OTHER), 0 if variable (strings). */
+static size_t opaque_size(int32_t onnx_type) {
+  switch (onnx_type) {
+  case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__BFLOAT16: return 2;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT32: return 4;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__UINT64:
+  case ONNX__TENSOR_PROTO__DATA_TYPE__COMPLEX64: return 8;
+  case ONNX__TENSOR_PROTO__DATA_TYPE__COMPLEX128: return 16;
+  default: return 0;
+  }
+}
+
 static int32_t widen(const uint8_t *p, int32_t onnx_type) {
   switch (onnx_type) {
   case ONNX__TENSOR_PROTO__DATA_TYPE__INT8: return (int8_t)p[0];
@@ -201,10 +215,11 @@ static int read_raw(importer *im, const Onnx__TensorProto *tp, const char *tname
                     int64_t n, void **out) {
   int narrow = narrow_int_size(tp->data_type);
   size_t esize = narrow ? (size_t)narrow : gr__dtype_size(dt);
-  if (dt == GR_OTHER) return 0; /* size unknown to us: kept opaque */
-  if (tp->raw_data.len != (size_t)n * esize)
+  if (dt == GR_OTHER) esize = opaque_size(tp->data_type); /* kept opaque, but its size checked */
+  if (esize && tp->raw_data.len != (size_t)n * esize)
     return chm_errorf(im->e, "%s: tensor '%s': raw_data has %zu bytes, its shape needs %lld",
                       im->g->path, tname, tp->raw_data.len, (long long)(n * (int64_t)esize));
+  if (dt == GR_OTHER) return 0;
   int32_t *dst = *out = chm_arena_alloc(im->g->arena, (size_t)n * gr__dtype_size(dt) + 1);
   if (narrow)
     for (int64_t i = 0; i < n; i++)

@@ -91,7 +91,7 @@ static int check_node(const gr_graph *g, const gr_node *n, chm_err *e) {
     return gr_node_error(e, g, n, "expects %d to %d inputs, got %d", d->min_in, d->max_in,
                          n->n_in);
   }
-  for (int j = 0; j < d->min_in; j++)
+  for (int j = 0; j < (d->max_in == MANY ? n->n_in : d->min_in); j++) /* variadic: every one */
     if (n->in[j] < 0) return gr_node_error(e, g, n, "required input %d is missing", j + 1);
   if (n->n_out < d->min_out || n->n_out > d->max_out)
     return gr_node_error(e, g, n, "expects %d to %d outputs, got %d", d->min_out, d->max_out,

@@ -26,8 +26,8 @@ static void split_variadic(gr_graph *g) {
     if (n->op != GR_OP_MAX && n->op != GR_OP_MIN) continue;
     if (n->n_in == 1) n->op = GR_OP_IDENTITY;
     if (n->n_in <= 2) continue;
-    int acc = n->in[0];
-    for (int j = 1; j < n->n_in - 1; j++) {
+    int acc = n->in[0], n_in = n->n_in; /* n dangles once gr__add_node grows the node array */
+    for (int j = 1; j < n_in - 1; j++) {
       int tmp = gr__unique_tensor(g, g->tensors[g->nodes[i].out[0]].name);
       int in[2] = {acc, g->nodes[i].in[j]};
       char *name = chm_arena_printf(g->arena, "%s_%d", g->nodes[i].name, j);
@@ -125,8 +125,8 @@ static int infer_one(gr_graph *g, int i, chm_err *e) {
     return 0;
   }
   if (n->op == GR_OP_IDENTITY || n->op == GR_OP_DROPOUT) {
-    remove_identity(g, n);
-    return 0;
+    remove_identity(g, n); /* a graph output keeps a copy: that runs, so it is checked */
+    return n->op ? check_runtime(g, n, e) : 0;
   }
   if (n->op == GR_OP_BATCH_NORMALIZATION) return 0; /* checked by fold_batchnorm */
   return check_runtime(g, n, e);

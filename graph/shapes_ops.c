@@ -146,6 +146,8 @@ int gr__infer_pow(gr_graph *g, gr_node *n, chm_err *e) {
   char b1[128], b2[128];
   int64_t shape[GR_MAX_RANK];
   int rank;
+  if (!gr__dtype_size(x->dtype) || !gr__dtype_size(p->dtype))
+    return gr_node_error(e, g, n, "the input types are not supported");
   if (gr__broadcast(x, p, shape, &rank))
     return gr_node_error(e, g, n, "shapes %s and %s do not broadcast", shp(x, b1), shp(p, b2));
   bool keeps_shape = rank == x->rank && !memcmp(shape, x->shape, (size_t)rank * sizeof *shape);
