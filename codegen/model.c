@@ -497,6 +497,8 @@ static int lower_matmul(lower *l, const gr_node *n) {
   const gr_tensor *A = T(l, n->in[0]), *B = T(l, n->in[1]), *Y = T(l, n->out[0]);
   int64_t K = A->shape[A->rank - 1];
   int64_t N = B->rank == 1 ? 1 : B->shape[B->rank - 1];
+  if (K == 0 || gr_numel(Y) == 0)
+    return gr_node_error(l->e, l->g, n, "a MatMul with an empty dimension is not supported");
   if (B->data && B->rank <= 2) {
     int64_t M = gr_numel(A) / K;
     const float *bias = n->n_in > 2 ? T(l, n->in[2])->data : NULL; /* fused (graph/fuse.c) */

@@ -162,13 +162,14 @@ int gr__infer_pow(gr_graph *g, gr_node *n, chm_err *e) {
       gr__set_inputs(g, n, 2, xx);
     }
   }
+  gr_dtype dt = x->dtype;
   if (n->op == GR_OP_POW && p->data && p->dtype != GR_F32) {
     int t = gr__add_const_unique(g, p->name, GR_F32, p->rank, p->shape);
-    p = in_t(g, n, 1); /* the tensor array may have moved */
+    p = in_t(g, n, 1); /* the tensor array may have moved: x and p dangle */
     for (int64_t i = 0; i < gr_numel(p); i++) ((float *)g->tensors[t].data)[i] = (float)gr__get_f(p, i);
     n->in[1] = t;
   }
-  return set_out(g, n, x->dtype, rank, shape, e);
+  return set_out(g, n, dt, rank, shape, e);
 }
 
 /* PRelu: the slope broadcasts to X's shape (not the other way). Before
