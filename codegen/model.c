@@ -58,6 +58,7 @@ typedef struct lower {
   chm_arena *a;                /* kernels, packed weights */
   node_plan *plan;             /* per node */
   int *primary;                /* per tensor: kind its producer writes */
+  int *uses;                   /* per tensor: readers (inputs and residuals) */
   int *concat_of;              /* per tensor: the Concat output it is written into, -1 if none */
   int64_t *concat_cb;          /* ... at this channel block */
   int64_t (*halo)[N_KINDS][2]; /* per tensor and kind: halo requested */
@@ -241,21 +242,13 @@ static void plan_concat(lower *l, int ni) {
   const gr_node *n = &l->g->nodes[ni];
   const gr_tensor *y = T(l, n->out[0]);
   if (n->op != GR_OP_CONCAT || y->rank != 4 || y->shape[0] != 1 || gr_attr_int(n, "axis", 0) != 1) return;
-  int *uses = chm_calloc((size_t)l->g->n_tensors + 1, sizeof *uses);
-  for (int i = 0; i < l->g->n_nodes; i++) {
-    const gr_node *r = &l->g->nodes[i];
-    for (int j = 0; j < r->n_in; j++)
-      if (r->in[j] >= 0) uses[r->in[j]]++;
-    if (r->residual >= 0) uses[r->residual]++;
-  }
   int ok = 1;
   for (int i = 0; i < n->n_in && ok; i++) {
     int t = n->in[i], p = T(l, t)->producer;
     ok = p >= 0 && l->g->nodes[p].op == GR_OP_CONV && l->plan[p].out_kind == KIND_BLOCKED &&
-         uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0 &&
+         l->uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0 &&
          (i == n->n_in - 1 || T(l, t)->shape[1] % l->L == 0);
   }
-  free(uses);
   if (!ok) return;
   int64_t cb = 0;
   for (int i = 0; i < n->n_in; i++) {
@@ -927,6 +920,13 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   l.concat_of = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *l.concat_of);
   l.concat_cb = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.concat_cb);
   for (int t = 0; t < g->n_tensors; t++) l.concat_of[t] = -1;
+  l.uses = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.uses);
+  for (int i = 0; i < g->n_nodes; i++) {
+    const gr_node *r = &g->nodes[i];
+    for (int j = 0; j < r->n_in; j++)
+      if (r->in[j] >= 0) l.uses[r->in[j]]++;
+    if (r->residual >= 0) l.uses[r->residual]++;
+  }
   l.halo = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.halo);
   l.vb = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *l.vb);
   for (int t = 0; t < g->n_tensors; t++)
@@ -952,6 +952,7 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   chm_vec_free(&l.const_n);
   free(l.plan);
   free(l.primary);
+  free(l.uses);
   free(l.concat_of);
   free(l.concat_cb);
   free(l.halo);
