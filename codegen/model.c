@@ -726,13 +726,12 @@ static int lower_layernorm(lower *l, const gr_node *n) {
   const gr_tensor *x = T(l, n->in[0]);
   int axis = (int)gr_attr_int(n, "axis", x->rank - 1);
   int64_t rows = chm_prod(x->shape, axis), len = chm_prod(x->shape + axis, x->rank - axis);
-  int stats = n->n_out > 1, args[6] = {get_buf(l, n->in[0], KIND_PLAIN), const_len(l, T(l, n->in[1]), len),
+  int stats = n->n_out - 1, args[6] = {get_buf(l, n->in[0], KIND_PLAIN), const_len(l, T(l, n->in[1]), len),
                                         const_len(l, T(l, n->in[2]), len), out_buf(l, n->out[0], KIND_PLAIN)};
-  for (int j = 1; j < 3 && stats; j++) /* Mean and InvStdDev (the second may be absent: a scratch) */
-    args[3 + j] = j < n->n_out ? out_buf(l, n->out[j], KIND_PLAIN) : out_buf(l, n->out[1], KIND_PLAIN);
+  for (int j = 1; j <= stats; j++) args[3 + j] = out_buf(l, n->out[j], KIND_PLAIN); /* Mean, InvStdDev */
   float eps = gr_attr_float(n, "epsilon", 1e-5f);
   if (rows > 0 && len > 0)
-    add_step(l, tpl_layernorm_kernel(l->a, kname(l, "layernorm"), rows, len, eps, stats), args, stats ? 6 : 4);
+    add_step(l, tpl_layernorm_kernel(l->a, kname(l, "layernorm"), rows, len, eps, stats), args, 4 + stats);
   return 0;
 }
 

@@ -332,7 +332,7 @@ ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, in
   ir_kernel *k = ir_kernel_new(&b, a, name);
   ir_buf *in = ir_param(&b, "in", rows * len), *scale = ir_param(&b, "scale", len);
   ir_buf *bias = ir_param(&b, "bias", len), *out = ir_param(&b, "out", rows * len);
-  ir_buf *smean = stats ? ir_param(&b, "mean", rows) : NULL, *sinv = stats ? ir_param(&b, "invstd", rows) : NULL;
+  ir_buf *smean = stats > 0 ? ir_param(&b, "mean", rows) : NULL, *sinv = stats > 1 ? ir_param(&b, "invstd", rows) : NULL;
   int vr = ir_new_var(&b), vi = ir_new_var(&b);
   ir_expr *i = ir_var(&b, vi), *idx = ir_add(&b, ir_muli(&b, ir_var(&b, vr), len), i);
   ir_buf *acc = ir_local(&b, "acc", 2); /* mean, then 1 / std */
@@ -348,10 +348,8 @@ ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, in
   ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 1), ir_bin(&b, IR_DIV, ir_float(&b, 1, 1), ir_unary(&b, IR_SQRT, var))));
   ir_expr *y = ir_fma(&b, ir_mul(&b, d, inv), ir_load(&b, scale, i, 1), ir_load(&b, bias, i, 1));
   ir_seq_add(&b, body, loop(&b, vi, len, IR_LOOP_SERIAL, ir_store(&b, out, idx, y)));
-  if (stats) {
-    ir_seq_add(&b, body, ir_store(&b, smean, ir_var(&b, vr), mean));
-    ir_seq_add(&b, body, ir_store(&b, sinv, ir_var(&b, vr), inv));
-  }
+  if (smean) ir_seq_add(&b, body, ir_store(&b, smean, ir_var(&b, vr), mean));
+  if (sinv) ir_seq_add(&b, body, ir_store(&b, sinv, ir_var(&b, vr), inv));
   k->body = loop(&b, vr, rows, rows * len >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL,
                  ir_alloc(&b, acc, body));
   return k;

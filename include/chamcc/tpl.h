@@ -198,8 +198,8 @@ ir_kernel *tpl_gemm_kernel(chm_arena *a, const char *name, const tpl_gemm *g); /
 /* Softmax over `axis_len` contiguous... out[o][a][i] over a. params: in, out */
 ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int64_t axis, int64_t inner);
 /* Layer normalization of `rows` rows of `len` contiguous values:
- * (x - mean) / sqrt(var + eps) * scale[i] + bias[i]; with `stats`, also
- * each row's mean and 1 / sqrt(var + eps). params: in, scale, bias, out[, mean, invstd] */
+ * (x - mean) / sqrt(var + eps) * scale[i] + bias[i]; `stats` (0 to 2) of
+ * each row's mean and 1 / sqrt(var + eps) too. params: in, scale, bias, out[, mean[, invstd]] */
 ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, int64_t len, float eps,
                                 int stats);
 /* Reduction of a plain tensor over the dims whose bit is set in `axes`
