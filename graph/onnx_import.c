@@ -31,6 +31,7 @@ typedef struct importer {
   char *dir;           /* real path of the model's folder (malloc'ed) */
   int *table;          /* hash table of tensor indices, -1 = empty */
   int table_size;      /* power of two */
+  int table_used;      /* entries in table (some tensors are not named in it) */
   bool *defined;       /* per tensor: produced, input or initializer (malloc'ed) */
   int defined_cap;     /* capacity of defined[] */
   const gr_input_shape *shapes; /* the user's input shapes */
@@ -54,14 +55,20 @@ static void table_insert(importer *im, int t) {
   unsigned h = hash_str(im->g->tensors[t].name) & mask;
   while (im->table[h] >= 0) h = (h + 1) & mask;
   im->table[h] = t;
+  im->table_used++;
 }
 
+/* Doubles the table, keeping its entries. Only tensors that were named in
+ * it go back in: attribute tensors and unnamed outputs are private. */
 static void table_grow(importer *im) {
-  free(im->table);
-  im->table_size = im->table_size ? im->table_size * 2 : 256;
+  int *old = im->table, old_size = im->table_size;
+  im->table_size = old_size ? old_size * 2 : 256;
   im->table = chm_malloc((size_t)im->table_size * sizeof(int));
   memset(im->table, -1, (size_t)im->table_size * sizeof(int));
-  for (int t = 0; t < im->g->n_tensors; t++) table_insert(im, t);
+  im->table_used = 0;
+  for (int h = 0; h < old_size; h++)
+    if (old[h] >= 0) table_insert(im, old[h]);
+  free(old);
 }
 
 static int lookup(importer *im, const char *name) {
@@ -76,7 +83,7 @@ static int lookup(importer *im, const char *name) {
 static int intern(importer *im, const char *name) {
   int t = lookup(im, name);
   if (t >= 0) return t;
-  if (2 * (im->g->n_tensors + 1) > im->table_size) table_grow(im);
+  if (2 * (im->table_used + 1) > im->table_size) table_grow(im);
   t = gr__add_tensor(im->g, name);
   table_insert(im, t);
   if (t >= im->defined_cap) {
