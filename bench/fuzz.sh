@@ -66,7 +66,7 @@ if [ ! -f "$B/seeds/.done" ]; then
 fi
 cp "$here"/tests/fuzz/regressions/*.onnx "$B/seeds/" 2>/dev/null || true
 { cat "$here/tests/fuzz/onnx.dict"
-  sed -n 's/^GR_OP([A-Z_0-9]*, *\("[A-Za-z]*"\).*/op_\1=\1/p' "$here/include/chamcc/ops.def" | tr -d '"' |
+  sed -n 's/^GR_OP([A-Z_0-9]*, *\("[A-Za-z]*"\).*/op_\1=\1/p' "$here/graph/include/chamcc/ops.def" | tr -d '"' |
     sed 's/=\(.*\)/="\1"/'
 } >"$B/onnx.dict"
 say "$(find "$B/seeds" -name '*.onnx' | wc -l) seeds, $(grep -c '=' "$B/onnx.dict") dictionary words"

@@ -13,7 +13,7 @@
  * over rounds.
  */
 #define _GNU_SOURCE
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
 
 #include <pthread.h>
 #include <stdio.h>

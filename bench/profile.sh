@@ -49,7 +49,7 @@ if [ -z "$log" ]; then log=$work/empty.jsonl; : >"$log"; fi
 
 "$chamcc" "$onnx" -o "$work/libmodel.a" --name model --threads "$threads" -v --tuner none --log "$log" \
   2>"$work/plan.txt" || { cat "$work/plan.txt" >&2; exit 1; }
-cc -std=gnu11 -O2 -DCHM_RT_PROFILE -I"$here/include" -c "$here/runtime/rt.c" -o "$work/rt_profile.o"
+cc -std=gnu11 -O2 -DCHM_RT_PROFILE -I"$here/runtime/include" -c "$here/runtime/rt.c" -o "$work/rt_profile.o"
 # -no-pie: the addresses the runtime prints are the ones nm lists
 cc -O2 -no-pie -I"$work" "$here/tests/tools/run_model.c" "$work/rt_profile.o" "$work/libmodel.a" -lpthread -lm \
   -o "$work/run"

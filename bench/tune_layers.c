@@ -41,7 +41,7 @@
  * in a model too large for the cache (rmt_bench); tuning always measures
  * hot, so a log never mixes the two.
  */
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
 
 #include <cjson/cJSON.h>
 #include <float.h>
@@ -123,17 +123,17 @@ static layer_row row_of(const tune_log *log, const tune_task *t) {
 }
 
 /* GFLOP/s of config idx measured afresh by m; 0 if it fails. */
-static double measure_with(tune_measurer *m, const tune_task *t, const int *idx) {
+static double measure_with(meas_measurer *m, const tune_task *t, const int *idx) {
   tune_record r = {.flops = t->flops};
-  tune_measure(m, idx, &r);
-  if (r.status != TUNE_OK) fprintf(stderr, "tune_layers: %s: %s\n", tune_status_name(r.status), r.message);
+  tune_measure(m, t, idx, &r);
+  if (r.status != MEAS_OK) fprintf(stderr, "tune_layers: %s: %s\n", meas_status_name(r.status), r.message);
   return tune_throughput(&r);
 }
 
 /* The measurer options of --eval: th threads, `repeats` repeats of at
  * least min_s seconds, hot or cold. */
-static tune_measure_opts eval_opts(int th, double min_s, int repeats, int cold) {
-  tune_measure_opts o = tune_measure_defaults();
+static meas_opts eval_opts(int th, double min_s, int repeats, int cold) {
+  meas_opts o = meas_defaults();
   o.nthreads = th, o.repeats = repeats, o.min_repeat_ms = min_s * 1e3, o.cold = cold;
   o.timeout_s = 60 + 4 * repeats * min_s;
   return o;
@@ -147,11 +147,11 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
   const tune_record *best = tune_log_best(log, t->key);
-  tune_measurer *m[2];
+  meas_measurer *m[2];
   for (int th = 1; th <= 2; th++) {
-    tune_measure_opts o = eval_opts(th, min_s, repeats, cold);
+    meas_opts o = eval_opts(th, min_s, repeats, cold);
     chm_err e = {0};
-    m[th - 1] = tune_measurer_new(t, tgt, &o, &e);
+    m[th - 1] = tune_measurer_new(t, tgt, &o, NULL, &e);
   }
   printf("%s", str(l, "name"));
   for (int th = 0; th < 2; th++) printf("\t%.1f", m[th] ? measure_with(m[th], t, def) : 0.0);
@@ -160,7 +160,7 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
     else printf("\t-");
   printf("\t%d\n", tune_log_count(log, t->key));
   fflush(stdout);
-  for (int th = 0; th < 2; th++) tune_measurer_free(m[th]);
+  for (int th = 0; th < 2; th++) meas_free(m[th]);
 }
 
 enum { MAX_CONFIGS = 16, MAX_ROUNDS = 31 };
@@ -222,13 +222,13 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
   if (!rounds) return 0;
   static double g[2][MAX_CONFIGS + 1][MAX_ROUNDS];
   for (int th = 1; th <= 2; th++) {
-    tune_measure_opts o = eval_opts(th, min_s, repeats, cold);
+    meas_opts o = eval_opts(th, min_s, repeats, cold);
     chm_err e = {0};
-    tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
+    meas_measurer *m = tune_measurer_new(t, tgt, &o, NULL, &e);
     if (!m) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
     for (int r = 0; r < rounds; r++)
       for (int i = 0; i <= n_cfgs; i++) g[th - 1][i][r] = measure_with(m, t, idx[i]);
-    tune_measurer_free(m);
+    meas_free(m);
   }
   printf("layer\tconfig\t1T\t2T\n");
   for (int i = 0; i <= n_cfgs; i++) {
@@ -346,7 +346,7 @@ int main(int argc, char **argv) {
     free(text);
     return 0;
   }
-  tune_measure_opts mo = tune_measure_defaults();
+  meas_opts mo = meas_defaults();
   mo.nthreads = threads;
   tune_session s = {.log = tl, .target = &tgt, .meter = tune_meter_local(&tgt, &mo), .method = method,
                     .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};

@@ -39,7 +39,7 @@
  * Only records of this machine's target and CPU and of this chamcc's
  * kernels are read (tune_log_read). Prints markdown on stdout.
  */
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -115,23 +115,28 @@ static void collect_runs(tune_log **logs, int n_logs, const char *task, int nk, 
  * relative spread (max - min over rounds, of the median) over configs. */
 static double time_configs(const tune_task *t, const cg_target *tgt, cfgs_t *cfgs, int rounds) {
   chm_err e = {0};
-  tune_measure_opts o = tune_measure_defaults();
-  tune_measurer *m = tune_measurer_new(t, tgt, &o, &e);
+  meas_opts o = meas_defaults();
+  meas_measurer *m = tune_measurer_new(t, tgt, &o, NULL, &e);
   if (!m) {
     fprintf(stderr, "tune_picks: %s: %s\n", t->key, e.msg);
     return 0;
   }
   int n = cfgs->len;
-  int *idx = chm_calloc((size_t)n * TUNE_MAX_KNOBS + 1, sizeof *idx);
-  for (int c = 0; c < n; c++) memcpy(idx + c * TUNE_MAX_KNOBS, cfgs->data[c].idx, sizeof cfgs->data[c].idx);
-  tune_built **b = tune_build_batch(m, idx, n, 0, NULL);
-  free(idx);
+  chm_arena *a = chm_arena_new();
+  const ir_kernel **k = chm_calloc((size_t)n + 1, sizeof *k);
+  for (int c = 0; c < n; c++) /* an invalid config: NULL, a failed build */
+    k[c] = tune_task_check(t, cfgs->data[c].idx) ? NULL : tune_task_kernel(t, cfgs->data[c].idx, a, "candidate");
+  meas_built **b = meas_build_batch(m, k, n, 0, NULL);
+  free(k);
+  chm_arena_free(a);
   double *g = chm_calloc((size_t)n * rounds, sizeof *g);
   for (int k = 0; k < rounds; k++)
     for (int c = 0; c < n; c++) {
       tune_record r = {.flops = t->flops};
-      tune_run_built(m, b[c], &r);
-      if (r.status != TUNE_OK) fprintf(stderr, "tune_picks: %s: %s\n", tune_status_name(r.status), r.message);
+      meas_result res;
+      meas_run(m, b[c], &res);
+      tune_record_result(&r, &res);
+      if (r.status != MEAS_OK) fprintf(stderr, "tune_picks: %s: %s\n", meas_status_name(r.status), r.message);
       g[c * rounds + k] = tune_throughput(&r);
     }
   double *spread = chm_calloc((size_t)n, sizeof *spread);
@@ -139,13 +144,13 @@ static double time_configs(const tune_task *t, const cg_target *tgt, cfgs_t *cfg
     double *v = &g[c * rounds];
     cfgs->data[c].value = tune_median(v, rounds); /* sorts v */
     spread[c] = v[rounds - 1] > 0 && v[0] > 0 ? (v[rounds - 1] - v[0]) / cfgs->data[c].value : 0;
-    tune_built_free(b[c]);
+    meas_built_free(b[c]);
   }
   double s = tune_median(spread, n);
   free(spread);
   free(g);
   free(b);
-  tune_measurer_free(m);
+  meas_free(m);
   return s;
 }
 
@@ -158,7 +163,7 @@ static void values_from_logs(tune_log **logs, int n_logs, const char *task, int 
     for (int l = 0; l < n_logs; l++)
       for (int i = 0; i < tune_log_size(logs[l]); i++) {
         const tune_record *rec = tune_log_get(logs[l], i);
-        if (!strcmp(rec->task, task) && !rec->confirm && rec->status == TUNE_OK &&
+        if (!strcmp(rec->task, task) && !rec->confirm && rec->status == MEAS_OK &&
             !memcmp(rec->config, cfgs->data[c].idx, (size_t)nk * sizeof(int)))
           chm_vec_push(&v, tune_throughput(rec));
       }

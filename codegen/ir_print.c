@@ -101,6 +101,15 @@ static const char *loop_name(ir_loop_kind k) {
   }
 }
 
+static void print_stmt(const ir_stmt *s, int depth, FILE *f);
+
+/* " {", the body one level deeper, and the closing brace. */
+static void print_body(const ir_stmt *body, int depth, FILE *f) {
+  fputs(" {\n", f);
+  print_stmt(body, depth + 1, f);
+  fprintf(f, "%*s}\n", 2 * depth, "");
+}
+
 static void print_stmt(const ir_stmt *s, int depth, FILE *f) {
   fprintf(f, "%*s", 2 * depth, "");
   switch (s->kind) {
@@ -109,16 +118,13 @@ static void print_stmt(const ir_stmt *s, int depth, FILE *f) {
     print_expr(s->lo, f);
     fputs(", ", f);
     print_expr(s->hi, f);
-    fputs(") {\n", f);
-    print_stmt(s->body, depth + 1, f);
-    fprintf(f, "%*s}\n", 2 * depth, "");
+    fputc(')', f);
+    print_body(s->body, depth, f);
     break;
   case IR_LET:
     fprintf(f, "let v%d = ", s->var);
     print_expr(s->value, f);
-    fputs(" {\n", f);
-    print_stmt(s->body, depth + 1, f);
-    fprintf(f, "%*s}\n", 2 * depth, "");
+    print_body(s->body, depth, f);
     break;
   case IR_STORE:
     fprintf(f, "%s[", s->buf->name);
@@ -136,16 +142,13 @@ static void print_stmt(const ir_stmt *s, int depth, FILE *f) {
     fprintf(f, "%*s}\n", 2 * depth, "");
     break;
   case IR_ALLOC:
-    fprintf(f, "local %s[%lld] {\n", s->buf->name, (long long)s->buf->size);
-    print_stmt(s->body, depth + 1, f);
-    fprintf(f, "%*s}\n", 2 * depth, "");
+    fprintf(f, "local %s[%lld]", s->buf->name, (long long)s->buf->size);
+    print_body(s->body, depth, f);
     break;
   case IR_IF:
     fputs("if ", f);
     print_expr(s->value, f);
-    fputs(" {\n", f);
-    print_stmt(s->body, depth + 1, f);
-    fprintf(f, "%*s}\n", 2 * depth, "");
+    print_body(s->body, depth, f);
     break;
   }
 }

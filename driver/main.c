@@ -12,11 +12,13 @@
  * is checked before the model is read: a bad -o must not cost a tuning run.
  */
 #include "chamcc/archive.h"
+#include "chamcc/rt_object.h"
 #include "chamcc/cg.h"
 #include "chamcc/graph.h"
 #include "chamcc/model.h"
 #include "chamcc/remote.h"
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
+#include "report.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -407,7 +409,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   tune_session s = {0};
   s.log = log;
   s.target = t;
-  tune_measure_opts mo = tune_measure_defaults();
+  meas_opts mo = meas_defaults();
   mo.nthreads = o->threads;
   s.meter = o->runner ? tune_meter_remote(t, &mo, o->runner) : tune_meter_local(t, &mo);
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");

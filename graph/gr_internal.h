@@ -43,7 +43,7 @@ bool gr__same_shape(const gr_tensor *a, const gr_tensor *b);
 int gr__broadcast(const gr_tensor *a, const gr_tensor *b, int64_t *out, int *rank); /* -1 if incompatible */
 void gr__copy_shape(gr_tensor *dst, const gr_tensor *src);  /* dtype, rank, shape */
 
-/* ---- graph/ops.c: the operator table (include/chamcc/ops.def) ---- */
+/* ---- graph/ops.c: the operator table (graph/include/chamcc/ops.def) ---- */
 
 enum { MANY = 1 << 30 }; /* no upper bound on an input count */
 

@@ -238,22 +238,21 @@ void gr__set_float(gr_graph *g, gr_node *n, const char *name, float v) {
   a->f = v;
 }
 
+/* count elements of `size` bytes at v, copied into g's arena (one spare). */
+static void *arena_copy(gr_graph *g, const void *v, int count, size_t size) {
+  void *copy = chm_arena_alloc(g->arena, (size_t)(count + 1) * size);
+  memmove(copy, v, (size_t)count * size);
+  return copy;
+}
+
 void gr__set_ints(gr_graph *g, gr_node *n, const char *name, const int64_t *v, int count) {
-  int64_t *copy = chm_arena_alloc(g->arena, (size_t)(count + 1) * sizeof *copy);
-  memmove(copy, v, (size_t)count * sizeof *copy);
   gr_attr *a = attr_slot(g, n, name);
-  a->kind = GR_ATTR_INTS;
-  a->ints = copy;
-  a->n = count;
+  *a = (gr_attr){.name = a->name, .kind = GR_ATTR_INTS, .ints = arena_copy(g, v, count, sizeof *v), .n = count};
 }
 
 void gr__set_floats(gr_graph *g, gr_node *n, const char *name, const float *v, int count) {
-  float *copy = chm_arena_alloc(g->arena, (size_t)(count + 1) * sizeof *copy);
-  memmove(copy, v, (size_t)count * sizeof *copy);
   gr_attr *a = attr_slot(g, n, name);
-  a->kind = GR_ATTR_FLOATS;
-  a->floats = copy;
-  a->n = count;
+  *a = (gr_attr){.name = a->name, .kind = GR_ATTR_FLOATS, .floats = arena_copy(g, v, count, sizeof *v), .n = count};
 }
 
 void gr__set_string(gr_graph *g, gr_node *n, const char *name, const char *s) {

@@ -1,5 +1,5 @@
 /*
- * ops.c — the operator table (built from include/chamcc/ops.def) and
+ * ops.c — the operator table (built from graph/include/chamcc/ops.def) and
  * gr_check_ops, which checks every node's input and output counts against
  * it. Checking counts here means the later passes can index in[] and out[]
  * without re-checking. Which attributes are valid is checked where they are

@@ -1,6 +1,6 @@
 /*
  * runner.c — chamcc-runner: measures candidates for a chamcc that tunes
- * from another machine (protocol in include/chamcc/remote.h).
+ * from another machine (protocol in measure/include/chamcc/remote.h).
  *
  *   chamcc-runner [--port N] [--bind ADDR] [--key-file FILE] [--max-bytes N]
  *                 [--idle-timeout S]

@@ -1,7 +1,7 @@
 /*
  * rt.c — the runtime linked into every library chamcc generates (and into
  * chamcc itself): the thread pool behind chm_rt_parallel_for and the
- * workspace pools behind chm_rt_ws_acquire/release. See include/chamcc/rt.h.
+ * workspace pools behind chm_rt_ws_acquire/release. See runtime/include/chamcc/rt.h.
  *
  * Needs only libc, pthreads and C11 atomics (Linux: the futex system call).
  *

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "chamcc/archive.h"
+#include "chamcc/rt_object.h"
 #include "rt_blob.h"
 
 /* The architecture component of TRIPLE, normalised, or NULL if not Linux/glibc. */

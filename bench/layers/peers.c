@@ -1,7 +1,7 @@
 /*
  * peers.c — the library side of the per-layer peer benchmark: every layer
  * of cnn_layers.json timed with OpenBLAS (im2col + sgemm + bias on NCHW,
- * search/reference.c) and with oneDNN (its convolution / inner-product
+ * measure/reference.c) and with oneDNN (its convolution / inner-product
  * primitive in the layout it prefers), at 1 and 2 threads.
  *
  *   peers LAYERS.json [--layers a,b,c] [--libs blas,dnnl] [--min-time S] [--repeats R]
@@ -22,7 +22,7 @@
  * omp_set_num_threads before creating the primitive for oneDNN (Debian's
  * libdnnl is built on OpenMP / libgomp).
  */
-#include "chamcc/search.h"
+#include "chamcc/measure.h"
 
 #include <cblas.h>
 #include <cjson/cJSON.h>
@@ -191,9 +191,9 @@ static void blas_call(void *p) {
   blas_run *r = p;
   const tpl_gconv *g = &r->l->g;
   if (r->l->dense)
-    tune_ref_dense(g->n, g->c, g->k, 0, r->x, r->w, r->bias, NULL, NULL, r->y);
+    meas_ref_dense(g->n, g->c, g->k, 0, r->x, r->w, r->bias, NULL, NULL, r->y);
   else
-    tune_ref_conv(g, r->x, r->w, r->bias, NULL, r->y);
+    meas_ref_conv(g, r->x, r->w, r->bias, NULL, r->y);
 }
 
 static double bench_blas(const layer *l, int threads, const opts *o) {

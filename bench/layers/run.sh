@@ -10,7 +10,7 @@
 # log of build/bench/tune_layers, e.g. bench/tuners.sh's), measured afresh
 # by `tune_layers --eval` at 1 and 2 threads (build it first).
 #
-# Builds peers.c (with search/reference.c) by hand with cc — benchmarks stay
+# Builds peers.c (with measure/reference.c) by hand with cc — benchmarks stay
 # out of the CMake build — writes one-layer ONNX models with Debian's
 # python3-onnx into a scratch directory, runs peers then ort_layers.js one
 # after the other, and merges both with table.awk. --quick: 3 layers and
@@ -62,8 +62,9 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/chamcc-bench-layers.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 echo "building peers ..." >&2
-cc -O2 -std=gnu11 -fopenmp -I"$root/include" $(pkg-config --cflags openblas) \
-  "$here/peers.c" "$root/search/reference.c" "$root/common/util.c" \
+cc -O2 -std=gnu11 -fopenmp -I"$root/common/include" -I"$root/codegen/include" -I"$root/graph/include" \
+  -I"$root/runtime/include" -I"$root/measure/include" $(pkg-config --cflags openblas) \
+  "$here/peers.c" "$root/measure/reference.c" "$root/common/util.c" \
   -o "$scratch/peers" $(pkg-config --libs openblas) -ldnnl -lcjson -lm
 
 echo "writing one-layer models ..." >&2

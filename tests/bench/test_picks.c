@@ -15,7 +15,7 @@
  * Target: autotvm's final pick, c3 = 200; 98% of it is 196, which c4 reaches.
  */
 #include "chamcc/cg.h"
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +52,7 @@ static void write_run(const char *name, int run, const char *tuner, int n, doubl
   tune_log *l = tune_log_open(path_of(name), tgt.triple, tgt.cpu, NULL, NULL, &e);
   if (!l) fprintf(stderr, "%s\n", e.msg), exit(2);
   for (int m = 1; m <= n; m++) {
-    tune_record r = {.flops = task.flops, .n_config = task.space.n_knobs, .n_times = 1, .status = TUNE_OK,
+    tune_record r = {.flops = task.flops, .n_config = task.space.n_knobs, .n_times = 1, .status = MEAS_OK,
                      .compile_s = cost};
     snprintf(r.task, sizeof r.task, "%s", task.key);
     snprintf(r.tuner, sizeof r.tuner, "%s", tuner);

@@ -1,5 +1,5 @@
 /*
- * test_costmodel.c — the XGBoost cost model (search/costmodel.c). One
+ * test_costmodel.c — the XGBoost cost model (tune/costmodel.c). One
  * program, one subcommand per CTest test:
  *
  *   spearman        tune_spearman against hand-computed values, with ties
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
 
 #include "../check.h"
 

@@ -9,7 +9,7 @@
  *   dims        tensor and value_info dimensions: extreme values (0, -1,
  *               2^31, 2^62, INT64_MIN/MAX...), small changes, a dim more/less
  *   attributes  ints, int lists, floats, strings, types; added and dropped
- *   op types    swapped among the ops chamcc knows (include/chamcc/ops.def)
+ *   op types    swapped among the ops chamcc knows (graph/include/chamcc/ops.def)
  *               and a few it does not
  *   wiring      node inputs / outputs renamed to other values, dropped, added;
  *               nodes dropped, duplicated, reordered; graph inputs, outputs

@@ -1,6 +1,6 @@
 /*
- * test_ppo.c — tests of the PPO agent (search/ppo.c) and its networks
- * (search/nn.c). One program, one sub-test per argument:
+ * test_ppo.c — tests of the PPO agent (tune/ppo.c) and its networks
+ * (tune/nn.c). One program, one sub-test per argument:
  *
  *   gradcheck   forward pass against an independent recomputation (with the
  *               temperature), and the PPO loss gradient (log-prob surrogate,
@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "chamcc/search.h"
-#include "../../search/nn.h"
+#include "chamcc/tune.h"
+#include "nn.h"
 
 #include "../check.h"
 

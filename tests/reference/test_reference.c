@@ -1,5 +1,5 @@
 /*
- * test_reference.c — tune_ref_conv and tune_ref_dense against naive loops
+ * test_reference.c — meas_ref_conv and meas_ref_dense against naive loops
  * accumulating in double.
  *
  *   test_reference conv N    N random convs: groups (1, 2-3, depthwise),
@@ -14,7 +14,7 @@
  * has no meaningful relative error; it must stay below 1e-5. Inputs are
  * uniform in [-1, 1), seeded, so a failure repeats.
  */
-#include "chamcc/search.h"
+#include "chamcc/measure.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -103,7 +103,7 @@ static int check_conv(tpl_gconv g, int64_t pb, int64_t pr, int use_bias, int use
   int64_t ny = g.n * g.k * g.oh * g.ow;
   float *x = rnd_buf(nx), *w = rnd_buf(nw), *b = use_bias ? rnd_buf(g.k) : NULL;
   float *res = use_res ? rnd_buf(ny) : NULL, *got = rnd_buf(ny), *want = rnd_buf(ny);
-  tune_ref_conv(&g, x, w, b, res, got);
+  meas_ref_conv(&g, x, w, b, res, got);
   naive_conv(&g, x, w, b, res, want);
   double e = max_err(got, want, ny);
   int bad = !(e <= 1e-5);
@@ -169,7 +169,7 @@ static int check_dense(int i) {
   const tpl_epi *ep = i % 9 == 8 ? NULL : &e;
   float *a = rnd_buf(m * k), *b = rnd_buf(k * n), *bias = use_bias ? rnd_buf(n) : NULL;
   float *res = use_res ? rnd_buf(m * n) : NULL, *got = rnd_buf(m * n), *want = rnd_buf(m * n);
-  tune_ref_dense(m, k, n, trans_a, a, b, bias, res, ep, got);
+  meas_ref_dense(m, k, n, trans_a, a, b, bias, res, ep, got);
   for (int64_t r = 0; r < m; r++)
     for (int64_t j = 0; j < n; j++) {
       double s = (bias ? bias[j] : 0) + (res ? res[r * n + j] : 0);

@@ -1,11 +1,12 @@
 /*
- * test_report.c — tests of search/report.c. Each test writes small tuning
+ * test_report.c — tests of driver/report.c. Each test writes small tuning
  * logs as JSON lines by hand, runs tune_report, and checks the markdown
  * table against hand-computed numbers and the SVG for balanced tags and the
  * expected numbers of panels and curves (and with `xmllint --noout` when it
  * is installed). Usage: test_report NAME SCRATCH_DIR.
  */
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
+#include "report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

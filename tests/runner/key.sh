@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 command -v "$KERNEL_CC" >/dev/null || skip "$KERNEL_CC is not installed"
 for k in ok mark; do
   kind=$(echo "$k" | tr a-z A-Z)
-  "$KERNEL_CC" -std=gnu11 -O1 -fPIC -shared -I"$SRC/include" -DKIND="$kind" "$HERE/kernels.c" -o "$WORK/$k.so" ||
+  "$KERNEL_CC" -std=gnu11 -O1 -fPIC -shared -I"$SRC/measure/include" -I"$SRC/common/include" -I"$SRC/runtime/include" -DKIND="$kind" "$HERE/kernels.c" -o "$WORK/$k.so" ||
     fail "cannot build $k.so"
 done
 (umask 077 && head -c 32 /dev/urandom >"$WORK/key" && head -c 32 /dev/urandom >"$WORK/wrong.key") ||

@@ -1,5 +1,5 @@
 /*
- * test_reconnect.c — chamcc's runner client (search/remote.c) against a
+ * test_reconnect.c — chamcc's runner client (measure/remote.c) against a
  * running chamcc-runner started with --idle-timeout 2:
  *
  *   test_reconnect HOST PORT DIR      (DIR: ok.so and crash.so of kernels.c)

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "chamcc/archive.h"
+#include "chamcc/rt_object.h"
 
 enum { SKIP = 77, MAX_MEMBERS = 16, MAX_SYMS = 256 };
 

@@ -1,10 +1,10 @@
 /*
- * test_sampler.c — tests of search/sampler.c: k-means and the knee rule on
+ * test_sampler.c — tests of tune/sampler.c: k-means and the knee rule on
  * hand-made point sets, k-means++ determinism, the most-common-value rule,
  * and a property test that synthesis never returns an invalid, visited or
  * duplicate config. One test per command-line name (see CMakeLists.txt).
  */
-#include "chamcc/search.h"
+#include "chamcc/tune.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,0 +1,217 @@
+/*
+ * test_tuner_fake.c — the tuning loop, exactly, with the fake measurer
+ * (tune_meter_fake: a known smooth time per config plus seeded noise, no
+ * compiling), so each case takes milliseconds on any machine.
+ *
+ *   test_tuner_fake budget METHOD   the budget is spent exactly, no config
+ *                                   twice, the 4 best confirmed
+ *                                   TUNE_CONFIRM_ROUNDS times each, the best
+ *                                   is a confirmed config
+ *   test_tuner_fake optimum METHOD  on a small conv task the best found is
+ *                                   the true optimum, within twice the
+ *                                   noise (a model-based METHOD)
+ *   test_tuner_fake resume          a second run continues the log: it
+ *                                   measures only the rest, nothing twice;
+ *                                   a third measures nothing
+ *   test_tuner_fake infra           infra errors are neither written nor
+ *                                   charged, nor do they cost a
+ *                                   confirmation; TUNE_INFRA_LIMIT in a
+ *                                   row fail the task
+ *   test_tuner_fake stop            the stop flag ends the task after the
+ *                                   measurement in flight
+ */
+#include "chamcc/tune.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../check.h"
+#include "../conv_layer.h"
+
+enum { CONFIRM = 4, NOISE_PERCENT = 2, OPT_BUDGET = 128 };
+
+static cg_target tgt;
+
+/* A small conv task: 1024 configs, 640 of them valid (with 8 lanes). */
+static tune_task small_task(void) {
+  tune_task t;
+  tpl_conv w = conv_layer(16, 8, 16, 3, 1, 1, tgt.lanes);
+  tune_task_init_conv(&t, &w);
+  t.uses = 1;
+  return t;
+}
+
+static void on_warn(void *ctx, const char *msg) { printf("warning: %s\n", msg); }
+
+static tune_session session(tune_log *log, tune_meter *m, const char *method) {
+  tune_session s = {.log = log, .target = &tgt, .meter = m, .method = tune_method_find(method), .seed = 3,
+                    .batch = 16, .confirm = CONFIRM, .warn = on_warn};
+  CHECK(s.method, "unknown method %s", method);
+  return s;
+}
+
+static tune_meter *fake(int infra_every) {
+  return tune_meter_fake(&(tune_fake_opts){.seed = 7, .noise = NOISE_PERCENT / 100.0, .infra_every = infra_every});
+}
+
+static tune_log *empty_log(void) {
+  chm_err e = {0};
+  return tune_log_open(NULL, tgt.triple, tgt.cpu, NULL, NULL, &e);
+}
+
+/* Records of the log: single measurements (checking that no config comes
+ * twice among them) and confirmations. */
+static void count(const tune_log *log, const tune_task *t, int *singles, int *confirms) {
+  *singles = *confirms = 0;
+  for (int i = 0; i < tune_log_size(log); i++) {
+    const tune_record *r = tune_log_get(log, i);
+    CHECK(r->status == MEAS_OK, "record %d: %s", i, meas_status_name(r->status));
+    if (r->confirm) {
+      ++*confirms;
+      continue;
+    }
+    ++*singles;
+    for (int j = 0; j < i; j++) {
+      const tune_record *q = tune_log_get(log, j);
+      CHECK(q->confirm || memcmp(q->config, r->config, sizeof(int) * t->space.n_knobs),
+            "records %d and %d measure the same config", j, i);
+    }
+  }
+}
+
+/* Runs one task; 0 or the tuner's error. */
+static int run(tune_session *s, const tune_task *t, int budget) {
+  chm_err e = {0};
+  int rc = tune_task_run(s, t, budget, 0, 1, &e);
+  if (rc) printf("tune_task_run: %s\n", e.msg);
+  return rc;
+}
+
+static void test_budget(const char *method) {
+  tune_task t = small_task();
+  tune_log *log = empty_log();
+  tune_meter *m = fake(0);
+  tune_session s = session(log, m, method);
+  int budget = 40, singles, confirms;
+  CHECK(run(&s, &t, budget) == 0);
+  count(log, &t, &singles, &confirms);
+  CHECK(singles == budget, "%d measurements, budget %d", singles, budget);
+  CHECK(confirms == CONFIRM * TUNE_CONFIRM_ROUNDS, "%d confirmations", confirms);
+  CHECK(tune_fake_count(m) == tune_log_size(log), "%d measured, %d recorded", tune_fake_count(m),
+        tune_log_size(log));
+  const tune_record *best = tune_log_best(log, t.key);
+  CHECK(best && best->confirm, "the best is not a confirmed config");
+  tune_meter_free(m);
+  tune_log_close(log);
+}
+
+/* The smallest noise-free time over every valid config of t. */
+static double true_optimum(const tune_task *t) {
+  double best = INFINITY;
+  int idx[TUNE_MAX_KNOBS];
+  for (int64_t i = 0; i < tune_space_size(&t->space); i++) {
+    tune_space_config(&t->space, i, idx);
+    if (!tune_task_check(t, idx) && tune_fake_seconds(t, idx) < best) best = tune_fake_seconds(t, idx);
+  }
+  return best;
+}
+
+static void test_optimum(const char *method) {
+  tune_task t = small_task();
+  tune_log *log = empty_log();
+  tune_meter *m = fake(0);
+  tune_session s = session(log, m, method);
+  s.batch = 64;
+  CHECK(run(&s, &t, OPT_BUDGET) == 0);
+  const tune_record *best = tune_log_best(log, t.key);
+  double opt = true_optimum(&t), got = best ? tune_fake_seconds(&t, best->config) : INFINITY;
+  printf("%s: space of %lld, best found %.4f ms, optimum %.4f ms\n", method, (long long)tune_space_size(&t.space),
+         got * 1e3, opt * 1e3);
+  CHECK(got <= opt * (1 + 2 * NOISE_PERCENT / 100.0), "best %.4f ms, optimum %.4f ms", got * 1e3, opt * 1e3);
+  tune_meter_free(m);
+  tune_log_close(log);
+}
+
+static void test_resume(void) {
+  tune_task t = small_task();
+  tune_log *log = empty_log();
+  tune_meter *m = fake(0);
+  tune_session s = session(log, m, "chameleon");
+  s.confirm = 0;
+  int singles, confirms;
+  CHECK(run(&s, &t, 20) == 0 && tune_fake_count(m) == 20, "first run: %d measured", tune_fake_count(m));
+  s.confirm = CONFIRM;
+  CHECK(run(&s, &t, 50) == 0);
+  int second = tune_fake_count(m) - 20;
+  CHECK(second == 30 + CONFIRM * TUNE_CONFIRM_ROUNDS, "the second run measured %d", second);
+  count(log, &t, &singles, &confirms);
+  CHECK(singles == 50 && confirms == CONFIRM * TUNE_CONFIRM_ROUNDS, "%d measurements, %d confirmations", singles,
+        confirms);
+  int before = tune_fake_count(m);
+  CHECK(run(&s, &t, 50) == 0 && tune_fake_count(m) == before, "a third run measured %d",
+        tune_fake_count(m) - before);
+  tune_meter_free(m);
+  tune_log_close(log);
+}
+
+static void test_infra(void) {
+  tune_task t = small_task();
+  tune_log *log = empty_log();
+  tune_meter *m = fake(4); /* every 4th fails: never 3 in a row */
+  tune_session s = session(log, m, "random");
+  int singles, confirms;
+  CHECK(run(&s, &t, 30) == 0);
+  count(log, &t, &singles, &confirms);
+  int made = tune_fake_count(m);
+  CHECK(singles == 30 && confirms == CONFIRM * TUNE_CONFIRM_ROUNDS, "%d measurements, %d confirmations", singles,
+        confirms);
+  CHECK(made - tune_log_size(log) == made / 4, "%d made, %d recorded", made, tune_log_size(log));
+  tune_meter_free(m);
+  tune_log_close(log);
+
+  log = empty_log();
+  m = fake(1); /* the measuring is broken */
+  s = session(log, m, "random");
+  chm_err e = {0};
+  CHECK(tune_task_run(&s, &t, 30, 0, 1, &e) == -1 && strstr(e.msg, "3 times in a row"), "'%s'", e.msg);
+  CHECK(tune_log_size(log) == 0 && tune_fake_count(m) == TUNE_INFRA_LIMIT, "%d records, %d measured",
+        tune_log_size(log), tune_fake_count(m));
+  tune_meter_free(m);
+  tune_log_close(log);
+}
+
+static volatile int stop_flag;
+
+static void stop_at_10(void *ctx, const tune_progress *p) {
+  if (p->done == 10) stop_flag = 1;
+}
+
+static void test_stop(void) {
+  tune_task t = small_task();
+  tune_log *log = empty_log();
+  tune_meter *m = fake(0);
+  tune_session s = session(log, m, "autotvm");
+  s.stop = &stop_flag, s.progress = stop_at_10;
+  CHECK(run(&s, &t, 40) == 0);
+  CHECK(tune_log_size(log) == 10 && tune_fake_count(m) == 10, "%d records, %d measured", tune_log_size(log),
+        tune_fake_count(m));
+  tune_meter_free(m);
+  tune_log_close(log);
+}
+
+int main(int argc, char **argv) {
+  chm_err e = {0};
+  if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
+  const char *what = argc > 1 ? argv[1] : "", *method = argc > 2 ? argv[2] : "chameleon";
+  double t0 = chm_now();
+  if (!strcmp(what, "budget")) test_budget(method);
+  else if (!strcmp(what, "optimum")) test_optimum(method);
+  else if (!strcmp(what, "resume")) test_resume();
+  else if (!strcmp(what, "infra")) test_infra();
+  else if (!strcmp(what, "stop")) test_stop();
+  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum METHOD | resume | infra | stop\n"), 2;
+  printf("%s %s: %.3f s\n", what, method, chm_now() - t0);
+  if (failures) fprintf(stderr, "test_tuner_fake: %d checks failed\n", failures);
+  return failures != 0;
+}

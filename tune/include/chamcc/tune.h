@@ -1,0 +1,394 @@
+/*
+ * tune.h — the tuning machinery (prefix `tune_`): knob spaces, tasks, the
+ * tuning log, the measurer interface the tuner calls, the cost model,
+ * search methods and the tuning loop (all in tune/).
+ *
+ * Measuring a kernel is measure/'s (measure.h): this part turns configs
+ * into kernels and measurement results into log records. Nothing here
+ * touches LLVM.
+ *
+ * A config is an index vector (one option index per knob) and, equally,
+ * one integer (mixed radix over the knobs). Every role is a small struct
+ * of function pointers so that methods are swapped in one line and all of
+ * them run in the same harness.
+ */
+#ifndef CHAMCC_TUNE_H
+#define CHAMCC_TUNE_H
+
+#include "chamcc/cg.h"
+#include "chamcc/measure.h"
+#include "chamcc/model.h"
+#include "chamcc/tpl.h"
+
+enum {
+  TUNE_MAX_KNOBS = 16,   /* knobs per space */
+  TUNE_MAX_VALUES = 64,  /* options per knob */
+  TUNE_LOG_VERSION = 1,  /* format version of the tuning log */
+  /* Revision of the kernel templates and their code generation. A
+   * measurement says how fast one revision's kernel was; when the kernels
+   * change, old timings say nothing about the new ones. 2: the conv
+   * template's addresses became one base plus constants (the same configs
+   * ran up to 1.3x faster); 3: loops of one iteration became lets (1x1
+   * convs and one-block reduction chunks stopped spilling); 4: the conv
+   * template's reduction chunks run outside the row tiles of a parallel
+   * iteration, and its grain may cover all of them (the knob's options and
+   * the meaning of ic_bn with grain > 1 changed); LLVM's machine scheduler
+   * no longer follows the cyclic critical path (llvm_target.c), which
+   * removed the spills of tiles of 2 vectors x 7 pixels. */
+  TUNE_KERNELS = 4,
+};
+
+/* ---- tune/task.c: knob spaces ---- */
+
+typedef struct tune_knob {
+  const char *name;              /* e.g. "ow_bn" */
+  int n;                         /* number of options */
+  int64_t v[TUNE_MAX_VALUES];    /* the options' values */
+} tune_knob;
+
+typedef struct tune_space {
+  int n_knobs;                   /* knobs in use */
+  tune_knob knobs[TUNE_MAX_KNOBS];
+} tune_space;
+
+int64_t tune_space_size(const tune_space *s);                     /* all configs, valid or not */
+int64_t tune_space_index(const tune_space *s, const int *idx);    /* index vector -> integer */
+void tune_space_config(const tune_space *s, int64_t i, int *idx); /* integer -> index vector */
+
+/* ---- tune/log.c: the tuning log (JSON lines) ---- */
+
+typedef struct tune_record {
+  int version;                   /* TUNE_LOG_VERSION when written */
+  char target[64];               /* triple */
+  char cpu[64];                  /* CPU name */
+  char task[256];                /* task key */
+  char tuner[32];                /* method that proposed it */
+  double flops;                  /* floating-point operations of the task */
+  int n_config;                  /* knobs */
+  int config[TUNE_MAX_KNOBS];    /* option index per knob */
+  int n_times;                   /* repeats */
+  double times[MEAS_MAX_REPEATS];/* seconds per run, one per repeat */
+  meas_status status;            /* outcome */
+  char message[256];             /* error text, "" when ok */
+  double timestamp;              /* Unix seconds */
+  double compile_s, run_s;       /* seconds spent building and running */
+  /* Wall-clock cost of the measurement, for time-to-result comparisons
+   * (optional in the log, 0 when absent): its share of its round's batch
+   * compile (builds run in parallel, so this is less than compile_s), of the
+   * cost-model fit and of the model optimizer's search that proposed it. */
+  double build_s, fit_s, opt_s;
+  /* A confirmation: a finalist measured again after the task's budget was
+   * spent (optional in the log, "confirm":1). It does not count towards the
+   * budget; when a task has confirmations, its best config is chosen among
+   * them (see tune_log_best). */
+  int confirm;
+  /* TUNE_KERNELS of the chamcc that measured it (optional in the log,
+   * "kernels":N; absent is 1). */
+  int kernels;
+} tune_record;
+
+/* Wall-clock seconds the record cost: build (compile_s when the log has no
+ * build_s), run, fit and optimizer shares. */
+double tune_record_cost(const tune_record *r);
+
+double tune_record_median(const tune_record *r); /* median of times; INFINITY unless ok */
+double tune_median(double *v, int n);             /* median of v[n], sorting v (INFINITY sorts last); INFINITY if n < 1 */
+double tune_lower_median(double *v, int n);       /* the same, but the lower middle value when n is even */
+
+typedef struct tune_log tune_log;
+
+/* Opens PATH for reading and appending (created if missing) and loads the
+ * records whose target and cpu match (others are kept in the file but
+ * ignored). When target or cpu is given, only records of this chamcc's
+ * kernels (TUNE_KERNELS) are loaded too: a log opened for one machine is
+ * used to build for it. With both NULL every record is loaded. A malformed
+ * line is reported through warn ("PATH:LINE: why") and skipped. NULL path:
+ * an in-memory log. */
+tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
+                        void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+/* The same for a reader (a report, a retime): PATH must exist and is never
+ * written, not even to end a cut last line; tune_log_append fails. */
+tune_log *tune_log_read(const char *path, const char *target, const char *cpu,
+                        void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+/* Appends r (as one JSON line, flushed at once) and keeps it in memory;
+ * refuses a MEAS_INFRA_ERROR (not a measurement). */
+int tune_log_append(tune_log *l, const tune_record *r, chm_err *e);
+int tune_log_size(const tune_log *l);                     /* records loaded or appended */
+int tune_log_stale(const tune_log *l);  /* records of this target/cpu from other kernels, not loaded */
+const tune_record *tune_log_get(const tune_log *l, int i);
+int tune_log_count(const tune_log *l, const char *task);  /* records of one task (not confirmations) */
+int tune_log_confirms(const tune_log *l, const char *task, const int *config, int n); /* of this config */
+/* The best config's record: with confirmations, the confirmed config with
+ * the smallest median over all its confirmations' times pooled (one of its
+ * confirmation records); without, the ok record with the smallest median
+ * time. NULL if none. */
+const tune_record *tune_log_best(const tune_log *l, const char *task);
+/* Whether `task` already has a record for this config. */
+int tune_log_has(const tune_log *l, const char *task, const int *config, int n);
+void tune_log_close(tune_log *l);
+
+/* ---- tune/costmodel.c: XGBoost cost model ---- */
+
+typedef struct tune_cm tune_cm;
+
+/* objective: "reg" (squared error on normalized throughput) or "rank"
+ * (pairwise ranking), as AutoTVM's XGBTuner. */
+tune_cm *tune_cm_new(const char *objective, unsigned seed, chm_err *e);
+/* Fits on n rows of nf features; y is throughput (higher is better, 0 for
+ * failed configs). Replaces any previous fit. */
+int tune_cm_fit(tune_cm *m, const float *x, int n, int nf, const float *y, chm_err *e);
+/* Scores n rows (higher is better); 0 for all when never fitted. */
+int tune_cm_predict(tune_cm *m, const float *x, int n, int nf, float *out, chm_err *e);
+void tune_cm_free(tune_cm *m);
+/* Spearman rank correlation of a and b (ties get average ranks). */
+double tune_spearman(const float *a, const float *b, int n);
+
+/* ---- tune/task.c: tasks (one per distinct workload) ---- */
+
+typedef enum tune_kind {
+  TUNE_CONV,  /* tpl_conv (regular or depthwise) */
+  TUNE_DENSE, /* tpl_dense */
+} tune_kind;
+
+enum { TUNE_MAX_FEATURES = 40 };
+
+typedef struct tune_task {
+  char key[256];       /* stable text naming the workload (not the epilogue) */
+  tune_kind kind;      /* which template */
+  tpl_conv conv;       /* TUNE_CONV: the first workload seen with this key */
+  tpl_dense dense;     /* TUNE_DENSE */
+  double flops;        /* floating-point operations of one call */
+  int uses;            /* calls per model run */
+  tune_space space;    /* its knobs */
+} tune_task;
+
+void tune_task_init_conv(tune_task *t, const tpl_conv *w);
+void tune_task_init_dense(tune_task *t, const tpl_dense *w);
+/* The task a key names, for the cost-model features of other tasks' records
+ * (the input halo is taken as the padding, the epilogue as none) on a target
+ * with `vregs` vector registers (which the key leaves out: a log's records
+ * are of one target; 0 = tpl_vregs's guess). 0 if the key parses and names a
+ * valid task, else -1. */
+int tune_task_from_key(const char *key, int vregs, tune_task *t);
+/* NULL if the config is valid, else why not. */
+const char *tune_task_check(const tune_task *t, const int *idx);
+void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c);
+void tune_task_dense_cfg(const tune_task *t, const int *idx, tpl_dense_cfg *c);
+/* The index vector of the template's default config. */
+void tune_task_default(const tune_task *t, int *idx);
+ir_kernel *tune_task_kernel(const tune_task *t, const int *idx, chm_arena *a, const char *name);
+/* A short readable name, e.g. "conv 64x56x56->64 k3 s1". */
+void tune_task_name(const tune_task *t, char *buf, size_t size);
+/* Cost-model features of a config; returns how many (<= TUNE_MAX_FEATURES). */
+int tune_task_features(const tune_task *t, const int *idx, float *f);
+
+/* ---- tune/meter.c: tasks measured by measure/ ---- */
+
+/* The measurer of task t's workload (meas_new): here, or with addr on the
+ * chamcc-runner there. */
+meas_measurer *tune_measurer_new(const tune_task *t, const cg_target *tgt, const meas_opts *o, const char *addr,
+                                 chm_err *e);
+/* Measures config idx of t with m (built by tune_measurer_new for t) and
+ * fills the result fields of r (status, message, times, compile_s, run_s). */
+void tune_measure(meas_measurer *m, const tune_task *t, const int *idx, tune_record *r);
+/* Copies a measurement's result fields into r. */
+void tune_record_result(tune_record *r, const meas_result *res);
+
+/* ---- tune/meter.c, tune/meter_fake.c: the measurer the tuner calls ---- */
+
+/* A batch of configs to measure, and where each result goes. */
+typedef struct tune_batch {
+  const int *cfgs;        /* n configs, TUNE_MAX_KNOBS ints apart */
+  int n;                  /* how many */
+  tune_record *recs;      /* n records (task and config filled); the measurer fills the result fields */
+  int (*done)(void *ctx, tune_record *r); /* after each measurement; non-zero: measure no more */
+  void *ctx;              /* passed to done */
+  volatile int *stop;     /* once set, build no more (may be NULL) */
+} tune_batch;
+
+/* The measurer as the tuner sees it: prepared once per task, asked to
+ * measure batches of configs, closed. The caller makes one (local, remote
+ * or fake) and hands it to the tune_session; the tuner only calls these. */
+typedef struct tune_meter tune_meter;
+struct tune_meter {
+  const char *name;                                             /* "local", "remote", "fake" */
+  /* Gets ready to measure task t: its state, or NULL with e set. */
+  void *(*prepare)(tune_meter *m, const tune_task *t, chm_err *e);
+  /* Measures b's configs in order, filling status, message, times,
+   * compile_s, run_s and build_s of each record, and calls b->done after
+   * each. Returns how many it measured. A failure of the measuring itself
+   * is a record with MEAS_INFRA_ERROR. */
+  int (*measure)(void *task, const tune_batch *b);
+  void (*close)(void *task);                                    /* ends a prepared task */
+  void (*free)(tune_meter *m);                                  /* the measurer itself */
+};
+
+/* Candidates built for tgt and run here, each in a child process
+ * (meas_new: preparing a task fails unless tgt is this machine). */
+tune_meter *tune_meter_local(const cg_target *tgt, const meas_opts *o);
+/* Candidates built for tgt and measured by the chamcc-runner at ADDR
+ * (addr is not copied). */
+tune_meter *tune_meter_remote(const cg_target *tgt, const meas_opts *o, const char *addr);
+void tune_meter_free(tune_meter *m); /* NULL is fine */
+
+/* A measurer for tests that builds nothing: a config's time is
+ * tune_fake_seconds times (1 + noise x a seeded uniform draw in [-1, 1)),
+ * and each measurement draws anew. */
+typedef struct tune_fake_opts {
+  unsigned seed;     /* of the noise */
+  double noise;      /* relative spread of the times (0: exact) */
+  int infra_every;   /* every n-th measurement is an infra error (0: none) */
+} tune_fake_opts;
+
+tune_meter *tune_meter_fake(const tune_fake_opts *o);
+/* The noise-free time of config idx of t: 1 ms times 1 + 8 x the sum over
+ * knobs of the squared distance to the knob's option 2(n-1)/3, in units of
+ * its option count. Smallest at that point, growing smoothly away from it. */
+double tune_fake_seconds(const tune_task *t, const int *idx);
+int tune_fake_count(const tune_meter *m); /* measurements made so far, infra errors included */
+
+/* ---- tune/methods.c, tune/tuner.c: methods, the tuning loop, budgets ---- */
+
+/* What a method may ask of the tuner while proposing. */
+typedef struct tune_ctx {
+  const tune_task *task;  /* the task */
+  const tune_log *log;    /* measurements so far (visited configs) */
+  unsigned *rng;          /* the tuner's random state */
+  double *fit_s;          /* a method adds the seconds it spends fitting a cost model here */
+  int warm_start;         /* a model-based method may learn from other tasks' records */
+} tune_ctx;
+
+/* A search method: proposes configs and learns from their results. */
+typedef struct tune_method {
+  const char *name;                                             /* as on the command line */
+  void *(*create)(const tune_task *t, unsigned seed);
+  /* Up to n valid, unvisited, distinct configs into out (n x TUNE_MAX_KNOBS
+   * ints); returns how many (0: nothing left to try). */
+  int (*propose)(void *st, const tune_ctx *c, int *out, int n);
+  /* Results of measured configs (also fed the log's old records on resume). */
+  void (*update)(void *st, const tune_ctx *c, const tune_record *r, int n);
+  void (*destroy)(void *st);
+} tune_method;
+
+const tune_method *tune_method_find(const char *name); /* NULL if unknown (tune/methods.c) */
+const char *tune_method_names(void);                   /* "chameleon, autotvm, ..." */
+
+/* The one random number generator (tune/rand.c): xorshift32 on *rng. */
+unsigned tune_rand(unsigned *rng);                                        /* 31 random bits */
+double tune_randf(unsigned *rng);                                         /* [0, 1) */
+/* Shared helpers for methods (tune/tuner.c). */
+int tune_random_valid(const tune_task *t, unsigned *rng, int *idx);       /* 0 if none found */
+int tune_visited(const tune_ctx *c, const int *idx);                      /* measured already */
+double tune_throughput(const tune_record *r);                            /* GFLOP/s, 0 if not ok */
+/* Appends idx to a batch of *n configs if valid, unvisited and not yet in
+ * it (returns 1), else leaves the batch alone (returns 0). */
+int tune_batch_add(const tune_ctx *c, int *out, int *n, const int *idx);
+/* Adds random configs until the batch holds `want` (or the space runs dry). */
+void tune_batch_fill_random(const tune_ctx *c, int *out, int *n, int want);
+
+typedef struct tune_progress {
+  int task_i, n_tasks;       /* which task */
+  const tune_task *task;     /* it */
+  int done, budget;          /* its measurements */
+  double best_gflops;        /* best so far */
+  double elapsed_s;          /* since tuning started */
+  double eta_s;              /* estimate of the time left, all tasks */
+  const tune_record *last;   /* the latest measurement */
+} tune_progress;
+
+typedef struct tune_session {
+  tune_log *log;               /* where results go */
+  const cg_target *target;     /* what candidates are built for (the records' target and cpu) */
+  tune_meter *meter;           /* measures the candidates */
+  const tune_method *method;   /* the search method */
+  unsigned seed;               /* randomness */
+  int batch;                   /* proposals per round (64) */
+  void (*progress)(void *ctx, const tune_progress *p); /* may be NULL */
+  void *progress_ctx;          /* passed to progress and warn */
+  void (*warn)(void *ctx, const char *msg); /* why a task ended early; may be NULL */
+  volatile int *stop;          /* set non-zero to stop after the current measurement */
+  /* Until a task has 64 measurements of its own, model-based methods fit
+   * their cost model on the log's records of other tasks too (normalized
+   * per task) instead of proposing random configs. chamcc's builds turn it
+   * on; the benchmarks leave it off, to compare the methods as published. */
+  int warm_start;
+  /* After a task's budget: its `confirm` best configs (by the log's single
+   * measurements, which flatter lucky samples) are measured again,
+   * CONFIRM_ROUNDS times each in alternation, and the build takes the best
+   * of those. 0: off (the benchmarks, which re-measure on their own). */
+  int confirm;
+} tune_session;
+enum {
+  TUNE_CONFIRM_ROUNDS = 3, /* confirmations of each finalist */
+  TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
+  TUNE_IDLE_ROUNDS = 3,    /* rounds in a row that propose only measured configs end a task */
+};
+
+/* Tunes one task until the log holds `budget` measurements of it, or the
+ * method has nothing new to propose (s->warn says so), or *s->stop is set.
+ * Fails on a log error or TUNE_INFRA_LIMIT infra errors in a row. */
+int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, int n_tasks, chm_err *e);
+/* Shares `total` measurements over tasks (at least in proportion to their
+ * FLOPs x uses, at least `min_each` each), or `per_task` each if > 0: the
+ * budget of each, for the caller's loop over tune_task_run. */
+void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int min_each, int *budget);
+
+/* ---- tune/model_tune.c: tasks of a model, and builds from a log ---- */
+
+/* The distinct tunable workloads met when lowering g for target t (uses =
+ * how many kernel calls share each). *tasks is malloc'ed. */
+int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
+                       chm_err *e);
+/* A config provider for mdl_compile that takes each task's best config
+ * from the log (the template default where the log has none), counting
+ * the tunable layers it saw and how many of them the log served. */
+typedef struct tune_log_use {
+  const tune_log *log; /* the log (records of the build's target and CPU) */
+  int layers;          /* tunable layers lowered */
+  int from_log;        /* of them, built with a config from the log */
+} tune_log_use;
+mdl_tuning tune_log_provider(tune_log_use *u);
+
+/* ---- model optimizers and samplers (Chameleon) ---- */
+
+/* What an optimizer may ask about configs of one space: the cost model's
+ * score (higher is better), validity, whether measured, a random start. */
+typedef struct tune_oracle {
+  void *ctx;                                                            /* passed back */
+  const tune_space *space;                                              /* the knobs */
+  void (*score)(void *ctx, const int (*cfg)[TUNE_MAX_KNOBS], int n, float *out);
+  int (*valid)(void *ctx, const int *cfg);                              /* 1 if valid */
+  int (*visited)(void *ctx, const int *cfg);                            /* 1 if measured */
+  int (*random_valid)(void *ctx, unsigned *rng, int *cfg);              /* 0 if none found */
+} tune_oracle;
+
+/* tune/ppo.c — Chameleon's adaptive exploration: a PPO agent walking the
+ * knob space (one of decrement / stay / increment per knob per step),
+ * rewarded by the cost model's score of the point reached. It keeps its
+ * weights across planning rounds of the same task. */
+typedef struct tune_ppo tune_ppo;
+tune_ppo *tune_ppo_new(const tune_space *s, unsigned seed);
+/* One planning round: 128 walks from random valid starts, each up to 500
+ * steps (fewer when 75% of the knobs are saturated), PPO updates after each
+ * walk; writes the n best unvisited configs by score among all points
+ * visited, best first; returns how many. */
+int tune_ppo_plan(tune_ppo *p, const tune_oracle *o, int (*out)[TUNE_MAX_KNOBS], int n);
+void tune_ppo_free(tune_ppo *p);
+
+/* tune/sampler.c — Chameleon's adaptive sampling and sample synthesis.
+ * k-means (k-means++ seeding) over the knobs with the most options, k by the
+ * knee rule (k = 8, 16, ..., 64; stop at the first k whose loss does not fall
+ * by more than 2.5x from the previous k); one synthesized representative per
+ * cluster (centroid on the clustered knobs, the cluster's most common value
+ * on the others; an invalid, visited or duplicate result is replaced by the
+ * valid unvisited member nearest the centroid). Returns how many configs
+ * were written to out (at most max_out). */
+int tune_adaptive_sample(const tune_oracle *o, const int (*proposals)[TUNE_MAX_KNOBS], int n,
+                         unsigned *rng, int (*out)[TUNE_MAX_KNOBS], int max_out);
+/* k-means with k-means++ seeding on n points of d dimensions; fills assign[n]
+ * and centroids[k*d]; returns the loss (sum of squared distances). */
+double tune_kmeans(const double *x, int n, int d, int k, unsigned *rng, int *assign, double *centroids);
+/* The knee rule's k for these points (as above), with its assignment. */
+int tune_knee_k(const double *x, int n, int d, unsigned *rng, int *assign, double *centroids);
+
+#endif

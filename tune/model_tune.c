@@ -1,0 +1,81 @@
+/*
+ * model_tune.c — the bridge between whole models and tuning: collecting a
+ * model's tasks by lowering it with a recording config provider, and
+ * building it with the best configs of a tuning log.
+ */
+#include "chamcc/tune.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct collector {
+  CHM_VEC(tune_task) tasks; /* distinct so far */
+} collector;
+
+static void add_task(collector *c, const tune_task *t) {
+  for (int i = 0; i < c->tasks.len; i++)
+    if (!strcmp(c->tasks.data[i].key, t->key)) {
+      c->tasks.data[i].uses++;
+      return;
+    }
+  chm_vec_push(&c->tasks, *t);
+  c->tasks.data[c->tasks.len - 1].uses = 1;
+}
+
+static void collect_conv(void *ctx, const tpl_conv *w, tpl_conv_cfg *cfg) {
+  tune_task t;
+  tune_task_init_conv(&t, w);
+  add_task(ctx, &t);
+  (void)cfg;
+}
+
+static void collect_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
+  tune_task t;
+  tune_task_init_dense(&t, w);
+  add_task(ctx, &t);
+  (void)cfg;
+}
+
+int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
+                       chm_err *e) {
+  collector c = {0};
+  mdl_tuning tu = {&c, collect_conv, collect_dense};
+  mdl_options o = {.prefix = "collect", .target = t, .nthreads = nthreads, .tuning = &tu, .plan_only = 1};
+  mdl_stats st;
+  unsigned char *obj = NULL;
+  size_t size = 0;
+  int rc = mdl_compile(g, &o, &obj, &size, &st, e);
+  free(obj);
+  *tasks = c.tasks.data;
+  *n = c.tasks.len;
+  return rc;
+}
+
+/* Best config of the task made from this workload, if the log has one. */
+static const tune_record *best_for(const tune_log *log, const tune_task *t) {
+  const tune_record *r = tune_log_best(log, t->key);
+  return r && r->n_config == t->space.n_knobs && !tune_task_check(t, r->config) ? r : NULL;
+}
+
+static void best_conv(void *ctx, const tpl_conv *w, tpl_conv_cfg *cfg) {
+  tune_log_use *u = ctx;
+  tune_task t;
+  tune_task_init_conv(&t, w);
+  const tune_record *r = best_for(u->log, &t);
+  u->layers++;
+  if (r) tune_task_conv_cfg(&t, r->config, cfg), u->from_log++;
+}
+
+static void best_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
+  tune_log_use *u = ctx;
+  tune_task t;
+  tune_task_init_dense(&t, w);
+  const tune_record *r = best_for(u->log, &t);
+  u->layers++;
+  if (r) tune_task_dense_cfg(&t, r->config, cfg), u->from_log++;
+}
+
+mdl_tuning tune_log_provider(tune_log_use *u) {
+  mdl_tuning tu = {u, best_conv, best_dense};
+  return tu;
+}
