@@ -52,6 +52,7 @@ typedef struct options {
   unsigned seed;         /* --seed S */
   const char *runner;    /* --runner HOST:PORT: measure on a chamcc-runner there */
   const char *runner_key; /* --runner-key FILE: the key that runner asks for */
+  const rmt_key *key;    /* its contents, once loaded (check_runner) */
   gr_input_shape shapes[16]; /* --input-shape NAME=DIMS, repeatable */
   int n_shapes;
 } options;
@@ -297,19 +298,19 @@ static int check_writable(const char *what, const char *path, chm_err *e) {
 }
 
 /* The runner answers, and takes our key if it asks for one. */
-static int check_runner(const options *o, chm_err *e) {
+static int check_runner(options *o, chm_err *e) {
   if (o->runner_key) {
     static rmt_key key;
     char why[512];
     if (rmt_key_load(o->runner_key, &key, why, sizeof why)) return chm_errorf(e, "--runner-key: %s", why);
-    rmt_use_key(&key);
+    o->key = &key;
   }
-  return rmt_probe(o->runner, e);
+  return rmt_probe(o->runner, o->key, e);
 }
 
 /* Everything that can fail before the model is read: the files to write
  * (library, header, log, dumps) and the runner. */
-static int check_before_work(const options *o, const char *hpath, const char *logpath, int measure, chm_err *e) {
+static int check_before_work(options *o, const char *hpath, const char *logpath, int measure, chm_err *e) {
   if (o->output && (check_writable("-o", o->output, e) || check_writable("the header", hpath, e))) return -1;
   if (check_writable("the tuning log", logpath, e)) return -1;
   if (o->emit_llvm && check_writable("--emit-llvm", o->emit_llvm, e)) return -1;
@@ -411,6 +412,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.target = t;
   meas_opts mo = meas_defaults();
   mo.nthreads = o->threads;
+  mo.key = o->key;
   s.meter = o->runner ? tune_meter_remote(t, &mo, o->runner) : tune_meter_local(t, &mo);
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;

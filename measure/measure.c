@@ -179,7 +179,7 @@ meas_measurer *meas_new(const tpl_conv *conv, const tpl_dense *dense, const cg_t
   if (m->is_dense) prepare_dense(m, &seed);
   else prepare_conv(m, &seed);
   set_timing(m);
-  if (addr && (rmt_find_linker(m->linker, sizeof m->linker, e) || !(m->remote = rmt_client_new(addr, &m->rt, e)))) {
+  if (addr && (rmt_find_linker(m->linker, sizeof m->linker, e) || !(m->remote = rmt_client_new(addr, &m->rt, m->o.key, e)))) {
     meas_free(m);
     return NULL;
   }

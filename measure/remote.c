@@ -7,8 +7,8 @@
  * The client connects lazily, reads the runner's HELLO (answering its
  * nonce with the key when it asks: see remote_auth.c), sends the TASK once
  * per connection, then one CANDIDATE per measurement and waits for its
- * RESULT. The key is one per process, set by the driver (rmt_use_key),
- * like the runner's address. Whatever goes wrong
+ * RESULT. The key comes with the address (the measurer's options).
+ * Whatever goes wrong
  * on the network (refused, lost, silent) becomes an infra error that names
  * the runner (the candidate is not at fault: the tuner records nothing),
  * and the connection is dropped: the next candidate reconnects, so a
@@ -228,14 +228,6 @@ static int dial(const char *addr, char *why, size_t size) {
 
 /* ---- the greeting ---- */
 
-static rmt_key client_key; /* what rmt_use_key set */
-static int have_key;       /* whether it set one */
-
-void rmt_use_key(const rmt_key *k) {
-  have_key = k != NULL;
-  if (k) client_key = *k;
-}
-
 /* Reads one frame of type `want` on c; -1 with why otherwise (an ERROR
  * frame's text, or what went wrong). */
 static int expect_frame(rmt_conn *c, uint32_t want, const char *what, unsigned char **p, uint64_t *n, char *why,
@@ -253,14 +245,14 @@ static int expect_frame(rmt_conn *c, uint32_t want, const char *what, unsigned c
 }
 
 /* Answers the nonce of a runner that wants the key, and waits for READY. */
-static int prove_key(rmt_conn *c, const rmt_hello *h, char *why, size_t size) {
-  if (!have_key) {
+static int prove_key(rmt_conn *c, const rmt_hello *h, const rmt_key *key, char *why, size_t size) {
+  if (!key) {
     snprintf(why, size, "needs a key: pass --runner-key FILE (the file given to its --key-file)");
     return -1;
   }
   unsigned char mac[RMT_MAC], *p = NULL;
   uint64_t n = 0;
-  if (rmt_auth_answer(&client_key, h->nonce, mac)) {
+  if (rmt_auth_answer(key, h->nonce, mac)) {
     snprintf(why, size, "cannot compute the key's answer (libcrypto's HMAC failed)");
     return -1;
   }
@@ -275,7 +267,7 @@ static int prove_key(rmt_conn *c, const rmt_hello *h, char *why, size_t size) {
 
 /* The start of every connection: the runner's HELLO, and the key if it
  * asks for one. -1 with why ("runner ADDR" goes before it). */
-static int greet(rmt_conn *c, char *why, size_t size) {
+static int greet(rmt_conn *c, const rmt_key *key, char *why, size_t size) {
   unsigned char *p = NULL;
   uint64_t n = 0;
   rmt_hello h;
@@ -291,10 +283,10 @@ static int greet(rmt_conn *c, char *why, size_t size) {
              h.version, RMT_VERSION);
     return -1;
   }
-  return h.flags & RMT_KEYED ? prove_key(c, &h, why, size) : 0;
+  return h.flags & RMT_KEYED ? prove_key(c, &h, key, why, size) : 0;
 }
 
-int rmt_probe(const char *addr, chm_err *e) {
+int rmt_probe(const char *addr, const rmt_key *key, chm_err *e) {
   char why[512], host[256], port[16];
   if (split_addr(addr, host, sizeof host, port, sizeof port))
     return chm_errorf(e, "--runner '%s' is not HOST:PORT (e.g. 192.168.1.20:9190)", addr);
@@ -303,7 +295,7 @@ int rmt_probe(const char *addr, chm_err *e) {
   struct timeval tv = {CONNECT_S, 0}; /* a runner busy with another client greets later */
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   rmt_conn c = {fd, 1 << 20, NULL, ""};
-  int rc = greet(&c, why, sizeof why);
+  int rc = greet(&c, key, why, sizeof why);
   close(fd);
   return rc ? chm_errorf(e, "--runner %s: %s", addr, why) : 0;
 }
@@ -317,9 +309,10 @@ struct rmt_client {
   double timeout_s;        /* the TASK's timeout */
   rmt_conn conn;           /* conn.fd < 0 when not connected */
   double last_used;        /* when the connection last carried a result */
+  rmt_key *key;            /* what a runner that asks gets proved, or NULL (malloc'ed copy) */
 };
 
-rmt_client *rmt_client_new(const char *addr, const rmt_task *t, chm_err *e) {
+rmt_client *rmt_client_new(const char *addr, const rmt_task *t, const rmt_key *key, chm_err *e) {
   char host[256], port[16];
   if (split_addr(addr, host, sizeof host, port, sizeof port)) {
     chm_errorf(e, "--runner '%s' is not HOST:PORT", addr);
@@ -332,6 +325,10 @@ rmt_client *rmt_client_new(const char *addr, const rmt_task *t, chm_err *e) {
   c->timeout_s = t->timeout_s;
   c->conn.fd = -1;
   c->conn.max_bytes = 1 << 20; /* a RESULT or an ERROR is small */
+  if (key) {
+    c->key = chm_malloc(sizeof *c->key);
+    *c->key = *key;
+  }
   return c;
 }
 
@@ -339,6 +336,7 @@ void rmt_client_free(rmt_client *c) {
   if (!c) return;
   if (c->conn.fd >= 0) close(c->conn.fd);
   free(c->task);
+  free(c->key);
   free(c);
 }
 
@@ -388,7 +386,7 @@ static int ensure_connected(rmt_client *c, rmt_result *r) {
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* small RESULTs, one at a time */
   set_timeouts(fd, c->timeout_s + SLACK_S);
   c->conn.fd = fd;
-  if (greet(&c->conn, why, sizeof why)) {
+  if (greet(&c->conn, c->key, why, sizeof why)) {
     memset(r, 0, sizeof *r);
     r->status = RMT_INFRA_ERROR;
     snprintf(r->message, sizeof r->message, "runner %.60s %.130s", c->addr, why);

@@ -61,7 +61,7 @@ int main(int argc, char **argv) {
   snprintf(addr, sizeof addr, "%s:%s", argv[1], argv[2]);
   rmt_task t = make_task();
   chm_err e = {0};
-  rmt_client *c = rmt_client_new(addr, &t, &e);
+  rmt_client *c = rmt_client_new(addr, &t, NULL, &e);
   CHECK(c, "%s", e.msg);
   if (!c) return 1;
 
@@ -72,13 +72,13 @@ int main(int argc, char **argv) {
   CHECK(measure(c, argv[3], "ok.so").status == RMT_OK, "after the crash");
   rmt_client_free(c);
 
-  c = rmt_client_new("127.0.0.1:1", &t, &e); /* nothing listens on port 1 */
+  c = rmt_client_new("127.0.0.1:1", &t, NULL, &e); /* nothing listens on port 1 */
   rmt_result r = measure(c, argv[3], "ok.so");
   CHECK(r.status == RMT_INFRA_ERROR && strstr(r.message, "runner 127.0.0.1:1: connect"), "refused: '%s'", r.message);
   rmt_client_free(c);
 
   chm_err bad = {0};
-  CHECK(!rmt_client_new("no-port-here", &t, &bad), "a malformed address was accepted");
+  CHECK(!rmt_client_new("no-port-here", &t, NULL, &bad), "a malformed address was accepted");
   CHECK(strstr(bad.msg, "HOST:PORT"), "message '%s'", bad.msg);
 
   if (failures) fprintf(stderr, "test_reconnect: %d checks failed\n", failures);

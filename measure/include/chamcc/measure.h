@@ -19,6 +19,7 @@
 #define CHAMCC_MEASURE_H
 
 #include "chamcc/cg.h"
+#include "chamcc/remote.h"
 #include "chamcc/tpl.h"
 
 enum { MEAS_MAX_REPEATS = 16 }; /* timed repeats kept per measurement */
@@ -53,6 +54,7 @@ typedef struct meas_opts {
   int nthreads;         /* threads of parallel loops (0 = all cores) */
   int cold;             /* time each run alone with the weights flushed from the caches (rmt_bench) */
   int build_threads;    /* candidates meas_build_batch compiles at once (0: all cores) */
+  const rmt_key *key;   /* proved to a runner that asks for a key (NULL: none; not copied) */
 } meas_opts;
 
 meas_opts meas_defaults(void);

@@ -225,21 +225,17 @@ int rmt_find_linker(char *path, size_t size, chm_err *e);
 int rmt_link_shared(const char *linker, const unsigned char *obj, size_t size, unsigned char **so,
                     size_t *so_size, char *why, size_t why_size);
 
-/* The key that this process's clients prove to a runner that asks for
- * one (NULL: none; such a runner refuses them). Set by the driver before
- * any client connects; k is copied. */
-void rmt_use_key(const rmt_key *k);
-
 /* Connects to ADDR (HOST:PORT), reads the runner's HELLO, proves the key
- * if it asks for one, and closes: is a runner there that will take our
- * candidates? */
-int rmt_probe(const char *addr, chm_err *e);
+ * if it asks for one (key NULL: none; such a runner refuses us), and
+ * closes: is a runner there that will take our candidates? */
+int rmt_probe(const char *addr, const rmt_key *key, chm_err *e);
 
 typedef struct rmt_client rmt_client;
 
 /* A client for the runner at ADDR (HOST:PORT) measuring candidates of
- * task t (copied; connects on first use). */
-rmt_client *rmt_client_new(const char *addr, const rmt_task *t, chm_err *e);
+ * task t, proving key to a runner that asks (t and key are copied; key
+ * may be NULL; connects on first use). */
+rmt_client *rmt_client_new(const char *addr, const rmt_task *t, const rmt_key *key, chm_err *e);
 /* Sends one candidate and waits for its result. A refused connection, a
  * lost one, no answer in time or an ERROR frame is an infra error naming
  * the runner; the next call reconnects and sends the TASK again. */
