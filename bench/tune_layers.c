@@ -82,6 +82,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
   if (!strcmp(str(l, "op"), "dense")) {
     tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "IN"), num(l, "OUT"), 0, L, {0}, tgt->vregs};
     tune_task_init_dense(t, &d);
+    t->mach = tune_machine_of(tgt, 0);
     return;
   }
   tpl_conv w = {0};
@@ -97,6 +98,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
   w.groups = w.depthwise ? 1 : g;
   w.vregs = tgt->vregs;
   tune_task_init_conv(t, &w);
+  t->mach = tune_machine_of(tgt, 0);
 }
 
 /* One row of the tuning table, from the log's records of a task: the

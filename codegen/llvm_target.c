@@ -134,5 +134,6 @@ int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e
   LLVMDisposeMessage(host);
   if (!t->is_aarch64) x86_width(t);
   t->vregs = t->is_aarch64 || t->wide512 ? 32 : 16;
+  cg_target_caches(t, is_host);
   return 0;
 }

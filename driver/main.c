@@ -508,13 +508,18 @@ int main(int argc, char **argv) {
   if (o.verbose) print_input_shapes(g);
   if (o.verbose) gr_dump(g, stderr);
 
-  tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
+  /* the library's thread count, when it is known here: records of others are not used */
+  int threads = o.threads ? o.threads : native ? chm_num_cpus() : 0;
+  tune_log *log = tune_log_open_for(logpath, target.triple, target.cpu, threads, warn_log, &o, &e);
   if (!log) die(e.msg);
   if (tune_log_stale(log) && !o.quiet)
     fprintf(stderr,
             "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are "
             "ignored\n",
             logpath, tune_log_stale(log), target.triple, target.cpu);
+  if (tune_log_other_threads(log) && !o.quiet)
+    fprintf(stderr, "chamcc: %s: %d measurements on another thread count than %d are ignored (--threads)\n",
+            logpath, tune_log_other_threads(log), threads);
   if (measure && (native || o.runner)) tune_model(&o, g, &target, log, logpath);
   if (o.tune_only) {
     if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);

@@ -11,7 +11,8 @@
  *
  * (build_s, fit_s and opt_s are optional: logs written before they existed
  * read as 0. "confirm":1 marks a confirmation, see tune.h; absent is 0.
- * "kernels" is the kernel revision, TUNE_KERNELS; absent is 1. There is no
+ * "kernels" is the kernel revision, TUNE_KERNELS; absent is 1. "threads" is
+ * the thread count the kernel ran on; absent is 0, unknown. There is no
  * "infra_error" line: a failure of the measuring itself is no measurement,
  * and tune_log_append refuses it.)
  *
@@ -91,6 +92,8 @@ struct tune_log {
   log_hash task_hash;          /* task name -> tasks index */
   log_hash cfg_hash;           /* (task, config) -> record index */
   int stale;                   /* records of this target/cpu but older kernels, not loaded */
+  int threads;                 /* filter: load only records of this thread count (or unknown); 0 = any */
+  int other_threads;           /* records of this target/cpu and kernels on other thread counts, not loaded */
 };
 
 /* ---- status and median ---- */
@@ -405,6 +408,16 @@ static int get_kernels(const cJSON *o, tune_record *r, char *why) {
   return 0;
 }
 
+/* Optional "threads": 1 to 4096 (absent: 0, unknown). */
+static int get_threads(const cJSON *o, tune_record *r, char *why) {
+  double v = 0;
+  if (get_opt_num(o, "threads", &v, why)) return -1;
+  if (cJSON_GetObjectItemCaseSensitive(o, "threads") && (v < 1 || v > 4096 || v != (int)v))
+    return bad(why, "threads is %g (want 1 to 4096)", v);
+  r->threads = (int)v;
+  return 0;
+}
+
 /* Optional "confirm": 0 or 1. */
 static int get_confirm(const cJSON *o, tune_record *r, char *why) {
   double v = 0;
@@ -440,7 +453,8 @@ static int record_from_json(const cJSON *o, tune_record *r, char *why) {
       get_num(o, "timestamp", &r->timestamp, why) ||
       get_num(o, "compile_s", &r->compile_s, why) || get_num(o, "run_s", &r->run_s, why) ||
       get_opt_num(o, "build_s", &r->build_s, why) || get_opt_num(o, "fit_s", &r->fit_s, why) ||
-      get_opt_num(o, "opt_s", &r->opt_s, why) || get_confirm(o, r, why) || get_kernels(o, r, why))
+      get_opt_num(o, "opt_s", &r->opt_s, why) || get_confirm(o, r, why) || get_kernels(o, r, why) ||
+      get_threads(o, r, why))
     return -1;
   return 0;
 }
@@ -469,6 +483,13 @@ static int stale(const tune_log *l, const tune_record *r) {
 }
 
 int tune_log_stale(const tune_log *l) { return l->stale; }
+
+/* Measured on another thread count than the one asked for. */
+static int other_threads(const tune_log *l, const tune_record *r) {
+  return l->threads && r->threads && r->threads != l->threads;
+}
+
+int tune_log_other_threads(const tune_log *l) { return l->other_threads; }
 
 /* Reads all of fd from offset 0 into a NUL-terminated buffer. */
 static char *read_all(int fd, size_t *size) {
@@ -501,6 +522,7 @@ static void load_lines(tune_log *l, char *buf, size_t size,
     else if (!parse_line(p, unterminated, &r, why)) {
       if (matches(l, &r)) {
         if (stale(l, &r)) l->stale++;
+        else if (other_threads(l, &r)) l->other_threads++;
         else store(l, &r);
       }
       why[0] = 0;
@@ -546,10 +568,11 @@ static int open_file(tune_log *l, int readonly, void (*warn)(void *, const char 
   return unterminated ? terminate_last_line(l, e) : 0;
 }
 
-static tune_log *log_new(const char *path, const char *target, const char *cpu, int readonly,
+static tune_log *log_new(const char *path, const char *target, const char *cpu, int threads, int readonly,
                          void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e) {
   tune_log *l = chm_calloc(1, sizeof *l);
   l->fd = -1;
+  l->threads = threads;
   l->path = path ? chm_strdup(path) : NULL;
   l->target = target ? chm_strdup(target) : NULL;
   l->cpu = cpu ? chm_strdup(cpu) : NULL;
@@ -564,13 +587,18 @@ static tune_log *log_new(const char *path, const char *target, const char *cpu, 
 
 tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e) {
-  return log_new(path, target, cpu, 0, warn, ctx, e);
+  return log_new(path, target, cpu, 0, 0, warn, ctx, e);
+}
+
+tune_log *tune_log_open_for(const char *path, const char *target, const char *cpu, int threads,
+                            void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e) {
+  return log_new(path, target, cpu, threads, 0, warn, ctx, e);
 }
 
 tune_log *tune_log_read(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e) {
   if (!path) return chm_errorf(e, "tune_log_read: no path"), NULL;
-  return log_new(path, target, cpu, 1, warn, ctx, e);
+  return log_new(path, target, cpu, 0, 1, warn, ctx, e);
 }
 
 void tune_log_close(tune_log *l) {
@@ -671,6 +699,7 @@ static void record_to_line(const tune_record *r, strbuf *b) {
   sb_num(b, "fit_s", r->fit_s);
   sb_num(b, "opt_s", r->opt_s);
   if (r->confirm) sb_printf(b, ",\"confirm\":1");
+  if (r->threads > 0) sb_printf(b, ",\"threads\":%d", r->threads);
   sb_printf(b, ",\"kernels\":%d}\n", r->kernels);
 }
 
@@ -683,6 +712,8 @@ static int check_record(const tune_log *l, const tune_record *r, chm_err *e) {
     return chm_errorf(e, "tuning log: record has %d times", r->n_times);
   if (r->confirm != 0 && r->confirm != 1)
     return chm_errorf(e, "tuning log: record has confirm = %d", r->confirm);
+  if (r->threads < 0 || r->threads > 4096)
+    return chm_errorf(e, "tuning log: record has %d threads", r->threads);
   if (r->status == MEAS_INFRA_ERROR)
     return chm_errorf(e, "tuning log: an infra_error is not a measurement (%s)", r->message);
   if ((unsigned)r->status >= N_STATUS)

@@ -117,6 +117,7 @@ static warm_task *warm_find(warm_tasks *ts, const char *key, const mb_state *m) 
   /* same template, so the same features (their number depends on the kind only) */
   n.ok = !tune_task_from_key(key, m->t->kind == TUNE_DENSE ? m->t->dense.vregs : m->t->conv.vregs, &n.t) &&
          n.t.kind == m->t->kind;
+  n.t.mach = m->t->mach; /* the log's records are of this machine */
   chm_vec_push(ts, n);
   return &ts->data[ts->len - 1];
 }

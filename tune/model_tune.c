@@ -10,9 +10,11 @@
 
 typedef struct collector {
   CHM_VEC(tune_task) tasks; /* distinct so far */
+  tune_machine mach;        /* the target's, for every task */
 } collector;
 
-static void add_task(collector *c, const tune_task *t) {
+static void add_task(collector *c, tune_task *t) {
+  t->mach = c->mach;
   for (int i = 0; i < c->tasks.len; i++)
     if (!strcmp(c->tasks.data[i].key, t->key)) {
       c->tasks.data[i].uses++;
@@ -38,7 +40,7 @@ static void collect_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
 
 int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
                        chm_err *e) {
-  collector c = {0};
+  collector c = {.mach = tune_machine_of(t, nthreads)};
   mdl_tuning tu = {&c, collect_conv, collect_dense};
   mdl_options o = {.prefix = "collect", .target = t, .nthreads = nthreads, .tuning = &tu, .plan_only = 1};
   mdl_stats st;

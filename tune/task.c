@@ -57,9 +57,21 @@ void tune_space_config(const tune_space *s, int64_t i, int *idx) {
   }
 }
 
+tune_machine tune_machine_of(const cg_target *tgt, int threads) {
+  tune_machine m = {threads > 0 ? threads : chm_num_cpus(), tgt->l1d, tgt->l2};
+  return m;
+}
+
+/* Until the caller says otherwise: all cores of this machine, small caches. */
+static tune_machine default_machine(void) {
+  tune_machine m = {chm_num_cpus(), 32 << 10, 256 << 10};
+  return m;
+}
+
 void tune_task_init_conv(tune_task *t, const tpl_conv *w) {
   memset(t, 0, sizeof *t);
   t->kind = TUNE_CONV;
+  t->mach = default_machine();
   t->conv = *w;
   int64_t cin = tpl_conv_in_per_group(w);
   t->flops = 2.0 * (double)(w->out.n * w->out.c * w->out.h * w->out.w) * (double)(cin * w->kh * w->kw);
@@ -99,6 +111,7 @@ void tune_task_init_conv(tune_task *t, const tpl_conv *w) {
 void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
   memset(t, 0, sizeof *t);
   t->kind = TUNE_DENSE;
+  t->mach = default_machine();
   t->dense = *w;
   t->flops = 2.0 * (double)w->m * (double)w->k * (double)w->n;
   snprintf(t->key, sizeof t->key, "dense m%lld k%lld n%lld ta%d l%d", (long long)w->m, (long long)w->k,
@@ -219,9 +232,12 @@ static int dense_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)c.nb_bn;
   f[n++] = (float)c.m_bn;
   f[n++] = (float)(c.nb_bn * c.m_bn);
-  f[n++] = (float)((w->m / c.m_bn) * (nb / c.nb_bn)); /* parallel iterations */
-  f[n++] = (float)((w->m / c.m_bn) * (nb / c.nb_bn) % 2);
-  f[n++] = (float)(c.nb_bn * w->lanes * w->k * 4);   /* weight bytes per tile */
+  int64_t iters = (w->m / c.m_bn) * (nb / c.nb_bn), th = t->mach.threads;
+  double wbytes = (double)c.nb_bn * w->lanes * w->k * 4;
+  f[n++] = (float)iters;                                   /* parallel iterations */
+  f[n++] = (float)(iters % th) / (float)iters;             /* imbalance on the threads */
+  f[n++] = (float)wbytes;                                  /* weight bytes per tile */
+  f[n++] = (float)(wbytes / (double)t->mach.l2);           /* weights per tile vs L2 */
   return n;
 }
 
@@ -237,7 +253,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   int64_t n_oht = w->out.h / c.oh_bn, n_g = (n_oht + c.grain - 1) / c.grain;
   int64_t iters = w->out.n * (tpl_view_cblocks(&w->out) / c.oc_bn) * n_g;
   int64_t in_rows = (c.oh_bn - 1) * w->sh + (w->kh - 1) * w->dh + 1;
-  int64_t in_cols = (c.ow_bn - 1) * w->sw + (w->kw - 1) * w->dw + 1;
+  int64_t in_cols = (c.ow_bn - 1) * w->sw + (w->kw - 1) * w->dw + 1, th = t->mach.threads;
   for (int k = 0; k < N_CONV_KNOBS; k++) f[n++] = (float)t->space.knobs[k].v[idx[k]];
   f[n++] = (float)acc;
   f[n++] = (float)regs;
@@ -247,7 +263,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)(w->out.w / c.ow_bn);                                   /* full tiles per row */
   f[n++] = (float)(w->out.w % c.ow_bn);                                   /* tail columns */
   f[n++] = (float)iters;                                                  /* parallel iterations */
-  f[n++] = (float)(iters % 2) / (float)iters;                            /* imbalance on 2 threads */
+  f[n++] = (float)(iters % th) / (float)iters;                           /* imbalance on the threads */
   f[n++] = (float)(icb / c.ic_bn);                                        /* reduction chunks */
   f[n++] = (float)(acc * (w->depthwise ? 1 : cbi) * (c.unroll_kw ? w->kw : 1)); /* unrolled FMAs */
   f[n++] = (float)w->out.c / (float)(tpl_view_cblocks(&w->out) * L);     /* output lane use */
@@ -257,8 +273,8 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)acc / (float)(c.oc_bn + (int64_t)c.ow_bn * c.oh_bn);
   f[n++] = (float)(c.ic_bn * cbi);                                        /* reduction chunk length */
   double wbytes = (double)c.oc_bn * L * c.ic_bn * cbi * w->kh * w->kw * 4;
-  f[n++] = (float)(wbytes / (48 * 1024));                                 /* weights vs L1 */
-  f[n++] = (float)(wbytes * (double)(tpl_view_cblocks(&w->out) / c.oc_bn) / (2 << 20)); /* all weights vs L2 */
+  f[n++] = (float)(wbytes / (double)t->mach.l1d);                        /* weights vs L1 */
+  f[n++] = (float)(wbytes * (double)(tpl_view_cblocks(&w->out) / c.oc_bn) / (double)t->mach.l2); /* all weights vs L2 */
   f[n++] = (float)((c.ow_bn - w->out.w % c.ow_bn) % c.ow_bn) / (float)w->out.w; /* wasted tail share */
   f[n++] = (float)((double)t->flops / (double)iters / 1e6);               /* MFLOP per parallel iteration */
   /* A rough analytical model of the inner loop: per input channel a tile
@@ -272,14 +288,14 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
     double ta = (double)c.oc_bn * tail * c.oh_bn, te = ta / fmax(ta, c.oc_bn + (double)tail * c.oh_bn);
     eff = (eff * full + te * tail) / w->out.w;
   }
-  double balance = (double)iters / (2.0 * ((iters + 1) / 2));
+  double balance = (double)iters / ((double)th * (double)((iters + th - 1) / th));
   double chunk = 1.0 - (icb / c.ic_bn - 1) * 2.0 / ((double)c.ic_bn * cbi * w->kh * w->kw + 2.0);
   f[n++] = (float)eff;
   f[n++] = (float)(eff * balance * chunk);
   f[n++] = (float)(c.ow_bn * c.oh_bn);                                    /* pixels per tile */
   f[n++] = (float)(tpl_view_cblocks(&w->out) / c.oc_bn);                  /* channel tiles */
   f[n++] = (float)((w->out.h / c.oh_bn) * ((w->out.w + c.ow_bn - 1) / c.ow_bn)); /* tiles per plane */
-  f[n++] = (float)(iters / 2.0 / fmax(1.0, (double)(tpl_view_cblocks(&w->out) / c.oc_bn))); /* rows of tiles per thread and channel tile */
+  f[n++] = (float)((double)iters / th / fmax(1.0, (double)(tpl_view_cblocks(&w->out) / c.oc_bn))); /* rows of tiles per thread and channel tile */
   return n;
 }
 

@@ -77,6 +77,7 @@ static void fill_record(tune_session *s, const tune_task *t, const int *idx, tun
   snprintf(r->task, sizeof r->task, "%s", t->key);
   snprintf(r->tuner, sizeof r->tuner, "%s", s->method->name);
   r->flops = t->flops;
+  r->threads = t->mach.threads;
   r->n_config = t->space.n_knobs;
   memcpy(r->config, idx, (size_t)t->space.n_knobs * sizeof(int));
 }

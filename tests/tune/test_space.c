@@ -149,7 +149,48 @@ static void test_keys(void) {
   }
 }
 
+/* The features read the machine: another thread count or other cache
+ * sizes change them (and the same machine gives the same ones). */
+static void test_machine_features(void) {
+  tune_task t;
+  int idx[TUNE_MAX_KNOBS];
+  float a[TUNE_MAX_FEATURES], b[TUNE_MAX_FEATURES];
+  for (int dense = 0; dense < 2; dense++) {
+    tpl_conv w = resnet_conv(64, 28, 64, 3, 1, 1);
+    if (dense) tune_task_init_dense(&t, &(tpl_dense){3, 512, 1000, 0, 16, {0}, 32});
+    else tune_task_init_conv(&t, &w);
+    tune_task_default(&t, idx);
+    tune_machine base = {2, 48 << 10, 2 << 20};
+    t.mach = base;
+    int n = tune_task_features(&t, idx, a);
+    tune_task u = t;
+    CHECK(tune_task_features(&u, idx, b) == n && !memcmp(a, b, (size_t)n * sizeof(float)));
+    u.mach.threads = 3;
+    tune_task_features(&u, idx, b);
+    CHECK(memcmp(a, b, (size_t)n * sizeof(float)) != 0, "%s: threads do not change the features",
+          dense ? "dense" : "conv");
+    u.mach = base, u.mach.l2 = 1 << 20;
+    tune_task_features(&u, idx, b);
+    CHECK(memcmp(a, b, (size_t)n * sizeof(float)) != 0, "%s: L2 does not change the features", dense ? "dense" : "conv");
+    if (!dense) {
+      u.mach = base, u.mach.l1d = 32 << 10;
+      tune_task_features(&u, idx, b);
+      CHECK(memcmp(a, b, (size_t)n * sizeof(float)) != 0, "conv: L1 does not change the features");
+    }
+  }
+  /* and a target's machine carries its caches and the threads asked for */
+  chm_err e = {0};
+  cg_target tgt;
+  CHECK(cg_target_init(&tgt, "x86_64-linux-gnu", "sapphirerapids", &e) == 0);
+  tune_machine m = tune_machine_of(&tgt, 3);
+  CHECK(m.threads == 3 && m.l1d == 48 << 10 && m.l2 == 2 << 20);
+  CHECK(cg_target_init(&tgt, "aarch64-linux-gnu", "neoverse-n1", &e) == 0);
+  m = tune_machine_of(&tgt, 0);
+  CHECK(m.threads == chm_num_cpus() && m.l1d == 64 << 10 && m.l2 == 1 << 20);
+}
+
 int main(void) {
+  test_machine_features();
   test_keys();
   test_round_trip();
   test_reasons();

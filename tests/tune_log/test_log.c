@@ -90,6 +90,7 @@ static tune_record make(const char *task, int seed, meas_status st) {
   r.compile_s = 0.1 / (seed + 3);
   r.run_s = 0.2 / (seed + 7);
   r.build_s = 0.03 / (seed + 5), r.fit_s = 0.001 * seed, r.opt_s = 0.7 / (seed + 11);
+  r.threads = seed % 5; /* 0: unknown, not written */
   return r;
 }
 
@@ -105,7 +106,7 @@ static int same(const tune_record *a, const tune_record *b) {
            !memcmp(&a->compile_s, &b->compile_s, sizeof(double)) &&
            !memcmp(&a->run_s, &b->run_s, sizeof(double)) && !memcmp(&a->build_s, &b->build_s, sizeof(double)) &&
            !memcmp(&a->fit_s, &b->fit_s, sizeof(double)) && !memcmp(&a->opt_s, &b->opt_s, sizeof(double)) &&
-           a->confirm == b->confirm;
+           a->confirm == b->confirm && a->threads == b->threads;
   return ok;
 }
 
@@ -616,6 +617,52 @@ static void test_kernels(void) {
   tune_log_close(l);
 }
 
+/* "threads" round-trips; a log opened for a thread count loads that one's
+ * records and those that do not say, and counts the others. */
+static void test_threads(void) {
+  const char *path = scratch("threads.jsonl");
+#define REC(task, extra)                                                                      \
+  "{\"version\":1,\"target\":\"T\",\"cpu\":\"C\",\"task\":\"" task "\",\"flops\":1e6,"       \
+  "\"config\":[1,2,3],\"tuner\":\"ga\",\"times\":[0.5],\"status\":\"ok\",\"message\":\"\","    \
+  "\"timestamp\":1.5,\"compile_s\":0.1,\"run_s\":0.2,\"kernels\":%d" extra "}\n"
+  char text[2048];
+  snprintf(text, sizeof text, REC("any", "") REC("two", ",\"threads\":2") REC("four", ",\"threads\":4")
+           REC("zero", ",\"threads\":0") REC("many", ",\"threads\":5000") REC("half", ",\"threads\":1.5"),
+           TUNE_KERNELS, TUNE_KERNELS, TUNE_KERNELS, TUNE_KERNELS, TUNE_KERNELS, TUNE_KERNELS);
+#undef REC
+  write_file(path, text);
+  warns w;
+  memset(&w, 0, sizeof w);
+  chm_err e = {0};
+  tune_log *l = tune_log_open_for(path, "T", "C", 2, on_warn, &w, &e);
+  CHECK(l != NULL, "open: %s", e.msg);
+  if (!l) return;
+  static const int want[] = {4, 5, 6};
+  expect_lines(&w, want, 3);
+  CHECK(tune_log_size(l) == 2 && tune_log_count(l, "any") == 1 && tune_log_count(l, "two") == 1,
+        "loaded %d records, want the unknown one and the 2-thread one", tune_log_size(l));
+  CHECK(tune_log_other_threads(l) == 1, "%d on other thread counts, want 1", tune_log_other_threads(l));
+  CHECK(tune_log_get(l, 1)->threads == 2 && tune_log_get(l, 0)->threads == 0);
+  tune_record r = make("new", 3, MEAS_OK);
+  r.threads = 2;
+  snprintf(r.target, sizeof r.target, "T");
+  snprintf(r.cpu, sizeof r.cpu, "C");
+  append(l, &r);
+  r.threads = -1;
+  CHECK(tune_log_append(l, &r, &e) == -1 && strstr(e.msg, "threads"), "a negative thread count was written");
+  tune_log_close(l);
+  l = tune_log_open_for(path, "T", "C", 4, NULL, NULL, &e);
+  if (!l) return;
+  CHECK(tune_log_size(l) == 2 && tune_log_count(l, "four") == 1 && tune_log_other_threads(l) == 2,
+        "for 4 threads: %d loaded, %d others", tune_log_size(l), tune_log_other_threads(l));
+  tune_log_close(l);
+  l = open_log(path, "T", "C", &w);
+  if (!l) return;
+  CHECK(tune_log_size(l) == 4 && tune_log_other_threads(l) == 0 && tune_log_count(l, "new") == 1,
+        "any thread count: %d loaded", tune_log_size(l));
+  tune_log_close(l);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: test_log TEST SCRATCH_DIR\n");
@@ -630,7 +677,7 @@ int main(int argc, char **argv) {
       {"roundtrip", test_roundtrip}, {"escape", test_escape},       {"filter", test_filter},
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
       {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
-      {"readonly", test_readonly},
+      {"readonly", test_readonly},   {"threads", test_threads},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {

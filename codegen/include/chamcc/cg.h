@@ -20,12 +20,17 @@ typedef struct cg_target {
   int vregs;           /* vector registers: 32 (AVX-512, NEON) or 16 (AVX2, SSE) */
   int wide512;         /* AVX-512: keep 512-bit vectors (function attributes) */
   int is_aarch64;      /* the target is AArch64 */
+  int64_t l1d, l2;     /* bytes of data L1 and L2 per core (this machine's, or the CPU's published sizes) */
 } cg_target;
 
 /* Fills t for TRIPLE (NULL: the host) and CPU (NULL: the host's, or the
  * triple's generic CPU). Unknown triples or CPUs are errors listing what
  * is supported. */
 int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e);
+/* Sets t->l1d and t->l2: read from the machine when is_host, else the
+ * sizes of t->cpu from a table (codegen/target_caches.c), else 32 KiB and
+ * 256 KiB. */
+void cg_target_caches(cg_target *t, int is_host);
 
 typedef struct cg_module cg_module;
 

@@ -85,6 +85,9 @@ typedef struct tune_record {
   /* TUNE_KERNELS of the chamcc that measured it (optional in the log,
    * "kernels":N; absent is 1). */
   int kernels;
+  /* Threads the kernel ran on (optional in the log, "threads":N; absent is
+   * 0, unknown: the logs before it). */
+  int threads;
 } tune_record;
 
 /* Wall-clock seconds the record cost: build (compile_s when the log has no
@@ -106,6 +109,12 @@ typedef struct tune_log tune_log;
  * an in-memory log. */
 tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+/* The same, for builds on `threads` threads (0: any): records measured on
+ * another thread count are not loaded but counted (tune_log_other_threads);
+ * records that do not say (0) are loaded. */
+tune_log *tune_log_open_for(const char *path, const char *target, const char *cpu, int threads,
+                            void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+int tune_log_other_threads(const tune_log *l); /* records of this target/cpu on other thread counts */
 /* The same for a reader (a report, a retime): PATH must exist and is never
  * written, not even to end a cut last line; tune_log_append fails. */
 tune_log *tune_log_read(const char *path, const char *target, const char *cpu,
@@ -152,6 +161,12 @@ typedef enum tune_kind {
 
 enum { TUNE_MAX_FEATURES = 40 };
 
+/* What the cost model's features know of the machine a task runs on. */
+typedef struct tune_machine {
+  int threads;       /* threads of the parallel loops */
+  int64_t l1d, l2;   /* bytes of data L1 and L2 per core */
+} tune_machine;
+
 typedef struct tune_task {
   char key[256];       /* stable text naming the workload (not the epilogue) */
   tune_kind kind;      /* which template */
@@ -160,10 +175,13 @@ typedef struct tune_task {
   double flops;        /* floating-point operations of one call */
   int uses;            /* calls per model run */
   tune_space space;    /* its knobs */
+  tune_machine mach;   /* where it runs (tune_task_init_*: all cores, 32 KiB L1, 256 KiB L2) */
 } tune_task;
 
 void tune_task_init_conv(tune_task *t, const tpl_conv *w);
 void tune_task_init_dense(tune_task *t, const tpl_dense *w);
+/* The machine of a target built for `threads` threads (0: all cores). */
+tune_machine tune_machine_of(const cg_target *tgt, int threads);
 /* The task a key names, for the cost-model features of other tasks' records
  * (the input halo is taken as the padding, the epilogue as none) on a target
  * with `vregs` vector registers (which the key leaves out: a log's records
