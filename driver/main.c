@@ -413,6 +413,10 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   meas_opts mo = meas_defaults();
   mo.nthreads = o->threads;
   mo.key = o->key;
+  if (!o->runner) { /* readings above this machine's FMA peak are not believed */
+    s.peak_threads = o->threads ? o->threads : chm_num_cpus();
+    s.peak_gflops = tune_peak(s.peak_threads);
+  }
   s.meter = o->runner ? tune_meter_remote(t, &mo, o->runner) : tune_meter_local(t, &mo);
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;

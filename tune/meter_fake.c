@@ -8,7 +8,9 @@
  * milliseconds on any machine. Every measurement draws new noise from one
  * seeded stream (so confirmations differ from the first measurement), and
  * every infra_every-th measurement fails as an infra error would, to check
- * that the tuner neither records nor charges those.
+ * that the tuner neither records nor charges those; every spike_every-th
+ * reads ten times too fast, to check that the tuner measures such a
+ * reading again instead of believing it.
  */
 #include "chamcc/tune.h"
 
@@ -57,6 +59,7 @@ static void fake_one(fake_meter *f, const tune_task *t, const int *idx, tune_rec
   r->status = MEAS_OK;
   r->n_times = 1;
   r->times[0] = tune_fake_seconds(t, idx) * (1 + f->o.noise * u);
+  if (f->o.spike_every > 0 && f->count % f->o.spike_every == 0) r->times[0] /= 10;
 }
 
 static int fake_measure(void *task, const tune_batch *b) {

@@ -205,11 +205,48 @@ typedef struct sink {
   chm_err *e;            /* a log error */
   int rc;                /* -1 once recording failed */
   task_run *k;           /* progress to report, or NULL (confirmations) */
+  int (*redo)[TUNE_MAX_KNOBS]; /* configs whose reading was suspect, to measure again (or NULL) */
+  int n_redo;            /* how many */
 } sink;
+
+double tune_peak(int threads) {
+  double best = 0;
+  for (int i = 0; i < 3; i++) {
+    double p = meas_peak_gflops(threads, 4000000, NULL, 0);
+    if (p > best) best = p;
+  }
+  return 1.1 * best;
+}
+
+/* A reading above the machine's peak: something stalled the clock. The
+ * peak is measured again first when the session says so. */
+static int suspect(tune_session *s, const tune_record *r) {
+  if (!(s->peak_gflops > 0) || tune_throughput(r) <= s->peak_gflops) return 0;
+  if (s->peak_threads > 0) {
+    double p = tune_peak(s->peak_threads);
+    if (p > s->peak_gflops) s->peak_gflops = p;
+  }
+  return tune_throughput(r) > s->peak_gflops;
+}
+
+/* Turns a suspect reading into no measurement (like an infra error, but
+ * not one in a row: the measuring works), and keeps its config to redo. */
+static void reject(sink *k, tune_record *r) {
+  char msg[sizeof r->message];
+  snprintf(msg, sizeof msg, "suspect reading: %.1f GFLOP/s, above the machine's peak of %.1f",
+           tune_throughput(r), k->s->peak_gflops);
+  r->status = MEAS_INFRA_ERROR;
+  snprintf(r->message, sizeof r->message, "%s", msg);
+  if (k->redo) memcpy(k->redo[k->n_redo++], r->config, sizeof k->redo[0]);
+}
 
 /* A batch's done callback: records r; non-zero to measure no more. */
 static int on_measured(void *ctx, tune_record *r) {
   sink *k = ctx;
+  if (suspect(k->s, r)) {
+    reject(k, r);
+    return k->rc || stopped(k->s);
+  }
   int w = record(k->s, r, k->infra, k->e);
   if (w < 0) k->rc = -1;
   if (w > 0 && k->k) progress(k->k, r);
@@ -238,31 +275,62 @@ static int confirm(tune_session *s, const tune_task *t, void *mt, int *infra, ch
   int fin[MAX_FINALISTS][TUNE_MAX_KNOBS], cfgs[MAX_FINALISTS][TUNE_MAX_KNOBS];
   tune_record recs[MAX_FINALISTS];
   int n = finalists(s->log, t, s->confirm, fin);
-  sink k = {s, infra, e, 0, NULL};
-  for (int want = 1; want <= TUNE_CONFIRM_ROUNDS && !k.rc && !stopped(s);) {
+  sink k = {s, infra, e, 0, NULL, NULL, 0};
+  /* rounds that recorded nothing (all infra errors or suspect readings) end it after a few */
+  for (int want = 1, empty = 0; want <= TUNE_CONFIRM_ROUNDS && !k.rc && !stopped(s);) {
     int m = lacking(s, t, fin, n, want, cfgs, recs);
-    if (m) s->meter->measure(mt, &(tune_batch){&cfgs[0][0], m, recs, on_measured, &k, s->stop});
-    else want++;
+    if (!m) {
+      want++;
+      continue;
+    }
+    int before = tune_log_size(s->log);
+    s->meter->measure(mt, &(tune_batch){&cfgs[0][0], m, recs, on_measured, &k, s->stop});
+    if (tune_log_size(s->log) > before) empty = 0;
+    else if (++empty > TUNE_SUSPECT_RETRIES) break;
   }
   return k.rc;
 }
 
+/* Tells the user that n configs kept reading above the peak. */
+static void suspect_note(const task_run *k, int n, int times) {
+  if (!k->s->warn) return;
+  char name[64], msg[256];
+  tune_task_name(k->t, name, sizeof name);
+  snprintf(msg, sizeof msg, "task %s: %d configs read above the machine's peak of %.1f GFLOP/s %d times in a "
+           "row; they are not recorded (is the machine's clock or load changing?)", name, n, k->s->peak_gflops, times);
+  k->s->warn(k->s->progress_ctx, msg);
+}
+
 /* Measures the n configs one by one until the user stops, appending each
- * to the log as it comes; the method learns from those written. The
- * round's cost-model fit and optimizer time are shared equally by its
- * records. */
+ * to the log as it comes; the method learns from those written. Configs
+ * that read above the peak are measured again. The round's cost-model fit
+ * and optimizer time are shared equally by its records. */
 static int measure_round(task_run *k, const int *cfgs, int n, double t_prop, tune_record *recs, chm_err *e) {
   double share_fit = k->fit_s / n, share_opt = (t_prop > k->fit_s ? t_prop - k->fit_s : 0) / n;
-  for (int i = 0; i < n; i++) {
-    fill_record(k->s, k->t, cfgs + i * TUNE_MAX_KNOBS, &recs[i]);
-    recs[i].fit_s = share_fit, recs[i].opt_s = share_opt; /* the log stamps the time */
+  int(*redo)[TUNE_MAX_KNOBS] = chm_malloc((size_t)n * sizeof *redo), *again = chm_malloc((size_t)n * sizeof *redo);
+  sink out = {k->s, &k->infra, e, 0, k, redo, 0};
+  /* the batch, then its suspect readings again, up to TUNE_SUSPECT_RETRIES times */
+  for (int round = 0; n > 0 && !out.rc && !stopped(k->s); round++) {
+    for (int i = 0; i < n; i++) {
+      fill_record(k->s, k->t, cfgs + i * TUNE_MAX_KNOBS, &recs[i]);
+      recs[i].fit_s = round ? 0 : share_fit, recs[i].opt_s = round ? 0 : share_opt; /* the log stamps the time */
+    }
+    out.n_redo = 0;
+    int measured = k->s->meter->measure(k->mt, &(tune_batch){cfgs, n, recs, on_measured, &out, k->s->stop});
+    int got = 0; /* the written ones, in order */
+    for (int i = 0; i < measured; i++)
+      if (recs[i].status != MEAS_INFRA_ERROR) recs[got++] = recs[i];
+    if (got && !out.rc) k->s->method->update(k->st, &k->c, recs, got);
+    if (out.n_redo && round == TUNE_SUSPECT_RETRIES) {
+      suspect_note(k, out.n_redo, round + 1);
+      break;
+    }
+    n = out.n_redo;
+    memcpy(again, redo, (size_t)n * sizeof *redo);
+    cfgs = again;
   }
-  sink out = {k->s, &k->infra, e, 0, k};
-  int measured = k->s->meter->measure(k->mt, &(tune_batch){cfgs, n, recs, on_measured, &out, k->s->stop});
-  int got = 0; /* the written ones, in order */
-  for (int i = 0; i < measured; i++)
-    if (recs[i].status != MEAS_INFRA_ERROR) recs[got++] = recs[i];
-  if (got && !out.rc) k->s->method->update(k->st, &k->c, recs, got);
+  free(redo);
+  free(again);
   return out.rc;
 }
 
@@ -304,7 +372,14 @@ static int search(task_run *k, int batch, chm_err *e) {
       note(k->s, &k->p, why);
       break;
     }
-    if (n > 0) idle = 0, rc = measure_round(k, cfgs, n, t_prop, recs, e);
+    if (n == 0) continue;
+    int before = k->p.done;
+    rc = measure_round(k, cfgs, n, t_prop, recs, e);
+    idle = k->p.done > before ? 0 : idle + 1;
+    if (!rc && idle >= TUNE_IDLE_ROUNDS && !stopped(k->s)) {
+      note(k->s, &k->p, "no reading was recorded for several rounds in a row");
+      break;
+    }
   }
   free(cfgs);
   free(recs);

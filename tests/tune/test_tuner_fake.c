@@ -181,6 +181,40 @@ static void test_infra(void) {
   tune_log_close(log);
 }
 
+/* Readings above the peak are measured again and never recorded; a
+ * machine whose every reading is impossible ends the task, recording
+ * nothing. */
+static void test_suspect(void) {
+  tune_task t = small_task();
+  tune_log *log = empty_log();
+  tune_meter *m = tune_meter_fake(&(tune_fake_opts){.seed = 7, .noise = NOISE_PERCENT / 100.0, .spike_every = 5});
+  tune_session s = session(log, m, "random");
+  s.peak_gflops = t.flops / true_optimum(&t) / 1e9 * 1.5; /* no true reading comes near it, every spike is above */
+  int singles, confirms;
+  CHECK(run(&s, &t, 30) == 0);
+  count(log, &t, &singles, &confirms);
+  int made = tune_fake_count(m);
+  CHECK(singles == 30 && confirms == CONFIRM * TUNE_CONFIRM_ROUNDS, "%d measurements, %d confirmations", singles,
+        confirms);
+  CHECK(made - tune_log_size(log) == made / 5, "%d made, %d recorded, %d spikes", made, tune_log_size(log), made / 5);
+  for (int i = 0; i < tune_log_size(log); i++)
+    CHECK(tune_throughput(tune_log_get(log, i)) <= s.peak_gflops, "record %d is above the peak", i);
+  /* every spiked config of the search was measured again and recorded: no single is missing */
+  tune_meter_free(m);
+  tune_log_close(log);
+
+  log = empty_log();
+  m = fake(0);
+  s = session(log, m, "random");
+  s.peak_gflops = 1e-6; /* every reading is above it */
+  CHECK(run(&s, &t, 30) == 0);
+  CHECK(tune_log_size(log) == 0, "%d records of impossible readings", tune_log_size(log));
+  CHECK(tune_fake_count(m) <= TUNE_IDLE_ROUNDS * s.batch * (1 + TUNE_SUSPECT_RETRIES),
+        "%d measurements before giving up", tune_fake_count(m));
+  tune_meter_free(m);
+  tune_log_close(log);
+}
+
 static volatile int stop_flag;
 
 static void stop_at_10(void *ctx, const tune_progress *p) {
@@ -210,7 +244,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(what, "resume")) test_resume();
   else if (!strcmp(what, "infra")) test_infra();
   else if (!strcmp(what, "stop")) test_stop();
-  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum METHOD | resume | infra | stop\n"), 2;
+  else if (!strcmp(what, "suspect")) test_suspect();
+  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum METHOD | resume | infra | suspect | stop\n"), 2;
   printf("%s %s: %.3f s\n", what, method, chm_now() - t0);
   if (failures) fprintf(stderr, "test_tuner_fake: %d checks failed\n", failures);
   return failures != 0;

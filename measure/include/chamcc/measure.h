@@ -90,6 +90,15 @@ void meas_built_free(meas_built *b); /* NULL is fine */
 /* meas_build, then meas_run. */
 void meas_kernel(meas_measurer *m, const ir_kernel *k, meas_result *r);
 
+/* ---- measure/peak.c: the machine's FMA peak ---- */
+
+/* GFLOP/s of `threads` threads running `iters` iterations of independent
+ * vector FMA chains at once (wall time of the slowest): what this machine's
+ * cores can do at all. The vector FMA used goes to isa_name ("AVX-512 x16";
+ * may be NULL). 0 when this CPU has no vector FMA chamcc knows (AVX2+FMA,
+ * AVX-512, NEON). About 10^7 iterations take 50 ms at 4 GHz. */
+double meas_peak_gflops(int threads, long iters, char *isa_name, size_t name_size);
+
 /* ---- measure/reference.c: OpenBLAS references ---- */
 
 /* Convolution on plain NCHW (im2col + sgemm, any groups) with bias, the

@@ -256,6 +256,7 @@ typedef struct tune_fake_opts {
   unsigned seed;     /* of the noise */
   double noise;      /* relative spread of the times (0: exact) */
   int infra_every;   /* every n-th measurement is an infra error (0: none) */
+  int spike_every;   /* every n-th measurement reads 10x too fast, as a machine that stalled the clock would (0: none) */
 } tune_fake_opts;
 
 tune_meter *tune_meter_fake(const tune_fake_opts *o);
@@ -335,12 +336,26 @@ typedef struct tune_session {
    * CONFIRM_ROUNDS times each in alternation, and the build takes the best
    * of those. 0: off (the benchmarks, which re-measure on their own). */
   int confirm;
+  /* The machine's FMA peak for the measuring threads, GFLOP/s (measured at
+   * start-up, tune_peak). A reading above it is impossible, so it is
+   * suspect: not recorded, measured again (TUNE_SUSPECT_RETRIES times at
+   * most). 0: no check. With peak_threads > 0 the peak is measured again
+   * (on that many threads) before a reading is called suspect, since a
+   * start-up under load reads it low; the higher value is kept. */
+  double peak_gflops;
+  int peak_threads;
 } tune_session;
 enum {
+  TUNE_SUSPECT_RETRIES = 2, /* re-measurements of a reading above the peak */
   TUNE_CONFIRM_ROUNDS = 3, /* confirmations of each finalist */
   TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
   TUNE_IDLE_ROUNDS = 3,    /* rounds in a row that propose only measured configs end a task */
 };
+
+/* The FMA peak of this machine on `threads` threads, GFLOP/s, as the
+ * suspect rule uses it: the best of a few short runs, with 10% slack for a
+ * clock that boosts later; 0 if this CPU has no vector FMA chamcc knows. */
+double tune_peak(int threads);
 
 /* Tunes one task until the log holds `budget` measurements of it, or the
  * method has nothing new to propose (s->warn says so), or *s->stop is set.
