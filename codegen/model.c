@@ -806,27 +806,63 @@ static void lower_outputs(lower *l) {
 
 /* ---- 3. memory ---- */
 
+/* A placed workspace buffer's bytes: [start, end). */
+typedef struct span {
+  int64_t start, end;
+} span;
+
+static int cmp_span(const void *a, const void *b) {
+  const span *x = a, *y = b;
+  return (x->start > y->start) - (x->start < y->start);
+}
+
+/* Bytes of buffer b in the workspace, rounded up to a cache line. */
+static int64_t ws_bytes(const vbuf *b) { return (tpl_view_size(&b->view) * 4 + 63) & ~(int64_t)63; }
+
+/* A workspace buffer by the step that first writes it, then its index. */
+typedef struct birth {
+  int first, i;
+} birth;
+
+static int cmp_birth(const void *a, const void *b) {
+  const birth *x = a, *y = b;
+  if (x->first != y->first) return (x->first > y->first) - (x->first < y->first);
+  return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Places the workspace buffers in the order they come alive, each at the
+ * lowest offset where it overlaps none of the buffers still alive then
+ * (first fit over their spans, sorted by start): a linear scan, so that
+ * thousands of buffers take milliseconds. Slices of a Concat sit in their
+ * parent. Returns the workspace's size. */
 static int64_t plan_memory(lower *l) {
   int64_t total = 0;
-  for (int i = 0; i < l->bufs.len; i++) {
-    vbuf *b = &l->bufs.data[i];
-    if (b->loc.kind != CG_ARG_WS || b->parent >= 0) continue;
-    int64_t size = (tpl_view_size(&b->view) * 4 + 63) & ~(int64_t)63, off = 0;
-    for (int moved = 1; moved;) { /* first fit among buffers live at the same time */
-      moved = 0;
-      for (int j = 0; j < i; j++) {
-        vbuf *o = &l->bufs.data[j];
-        if (o->loc.kind != CG_ARG_WS || o->parent >= 0 || o->last < b->first || b->last < o->first) continue;
-        int64_t osz = (tpl_view_size(&o->view) * 4 + 63) & ~(int64_t)63;
-        if (off < o->loc.i + osz && o->loc.i < off + size) {
-          off = o->loc.i + osz;
-          moved = 1;
-        }
-      }
+  int n = 0, n_live = 0, *alive = chm_malloc((size_t)(l->bufs.len + 1) * sizeof *alive);
+  birth *order = chm_malloc((size_t)(l->bufs.len + 1) * sizeof *order);
+  span *spans = chm_malloc((size_t)(l->bufs.len + 1) * sizeof *spans);
+  for (int i = 0; i < l->bufs.len; i++)
+    if (l->bufs.data[i].loc.kind == CG_ARG_WS && l->bufs.data[i].parent < 0)
+      order[n++] = (birth){l->bufs.data[i].first, i};
+  qsort(order, (size_t)n, sizeof *order, cmp_birth);
+  for (int i = 0; i < n; i++) {
+    vbuf *b = &l->bufs.data[order[i].i];
+    int k = 0; /* drop the buffers dead by now, keep the spans of the others */
+    for (int j = 0; j < n_live; j++) {
+      const vbuf *o = &l->bufs.data[alive[j]];
+      if (o->last < b->first) continue;
+      alive[k] = alive[j];
+      spans[k++] = (span){o->loc.i, o->loc.i + ws_bytes(o)};
     }
+    n_live = k;
+    qsort(spans, (size_t)n_live, sizeof *spans, cmp_span);
+    int64_t size = ws_bytes(b), off = 0;
+    for (int j = 0; j < n_live && spans[j].start < off + size; j++)
+      if (spans[j].end > off) off = spans[j].end;
     b->loc.i = off;
     if (off + size > total) total = off + size;
+    alive[n_live++] = order[i].i;
   }
+  free(order), free(alive), free(spans);
   for (int i = 0; i < l->bufs.len; i++) { /* slices: their parent's place plus their offset */
     vbuf *b = &l->bufs.data[i];
     if (b->parent >= 0) b->loc.i = l->bufs.data[b->parent].loc.i + b->off * 4;
