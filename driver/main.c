@@ -85,7 +85,9 @@ static void usage(FILE *f) {
           "                     shared in proportion to each task's FLOPs)\n"
           "  --seed S           random seed of the search (default 1)\n"
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
-          "                     (needed to tune for another machine, e.g. --target aarch64-...)\n"
+          "                     (needed to tune for another machine, e.g. --target aarch64-...);\n"
+          "                     HOST:PORT,HOST:PORT,... spreads candidates over several boards\n"
+          "                     of the same CPU\n"
           "  --runner-key FILE  the key file given to that runner's --key-file\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
@@ -297,7 +299,17 @@ static int check_writable(const char *what, const char *path, chm_err *e) {
   return rc;
 }
 
-/* The runner answers, and takes our key if it asks for one. */
+/* What each runner measured, when there are several. */
+static void print_runners(const tune_meter *m, double wall_s) {
+  const tune_runner_stats *st;
+  int n = tune_meter_runners(m, &st);
+  for (int i = 0; n > 1 && i < n; i++)
+    fprintf(stderr, "chamcc: runner %s: %d candidates measured, %.1f s busy (%.2f per second of tuning)%s\n",
+            st[i].addr, st[i].measured, st[i].busy_s, wall_s > 0 ? st[i].measured / wall_s : 0.0,
+            st[i].lost ? ", lost during some batches" : "");
+}
+
+/* Every runner answers, and takes our key if it asks for one. */
 static int check_runner(options *o, chm_err *e) {
   if (o->runner_key) {
     static rmt_key key;
@@ -305,7 +317,11 @@ static int check_runner(options *o, chm_err *e) {
     if (rmt_key_load(o->runner_key, &key, why, sizeof why)) return chm_errorf(e, "--runner-key: %s", why);
     o->key = &key;
   }
-  return rmt_probe(o->runner, o->key, e);
+  char list[MEAS_MAX_RUNNERS][MEAS_ADDR_MAX];
+  int n = meas_split_runners(o->runner, list, e);
+  for (int i = 0; i < n; i++)
+    if (rmt_probe(list[i], o->key, e)) return -1;
+  return n < 0 ? -1 : 0;
 }
 
 /* Everything that can fail before the model is read: the files to write
@@ -428,7 +444,9 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.warn = warn_tune;
   s.stop = &interrupted;
   int rc = 0, size0 = tune_log_size(log);
+  double t_tune = chm_now();
   for (int i = 0; i < n && !rc && !interrupted; i++) rc = tune_task_run(&s, &tasks[i], budget[i], i, n, &e);
+  if (!o->quiet) print_runners(s.meter, chm_now() - t_tune);
   tune_meter_free(s.meter);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);

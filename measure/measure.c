@@ -51,7 +51,8 @@ struct meas_measurer {
   cg_target target;        /* what candidates are built for */
   meas_opts o;     /* timing options */
   rmt_task rt;             /* arguments, expected output (packed, NaN = any) and timing */
-  rmt_client *remote;      /* the runner measuring for us, or NULL: measured here */
+  rmt_client *remote[MEAS_MAX_RUNNERS]; /* the runners measuring for us (none: measured here) */
+  int n_remote;            /* how many */
   char linker[4096];       /* ld.lld, when remote */
 };
 
@@ -162,6 +163,32 @@ static int check_local(const cg_target *tgt, chm_err *e) {
                     tgt->triple, host.triple);
 }
 
+/* One client per runner of the comma-separated list ADDRS. */
+static int add_runners(meas_measurer *m, const char *addrs, chm_err *e) {
+  char list[MEAS_MAX_RUNNERS][MEAS_ADDR_MAX];
+  int n = meas_split_runners(addrs, list, e);
+  for (int i = 0; i < n; i++)
+    if (!(m->remote[m->n_remote++] = rmt_client_new(list[i], &m->rt, m->o.key, e))) return -1;
+  return n < 0 ? -1 : 0;
+}
+
+int meas_split_runners(const char *addrs, char (*out)[MEAS_ADDR_MAX], chm_err *e) {
+  int n = 0;
+  const char *p = addrs;
+  for (;;) {
+    size_t len = strcspn(p, ",");
+    if (len == 0 || len >= MEAS_ADDR_MAX)
+      return chm_errorf(e, "--runner '%s': %s", addrs, len ? "an address is too long" : "an empty address"), -1;
+    if (n == MEAS_MAX_RUNNERS) return chm_errorf(e, "--runner '%s': more than %d runners", addrs, MEAS_MAX_RUNNERS), -1;
+    if (out) memcpy(out[n], p, len), out[n][len] = 0;
+    n++;
+    if (!p[len]) return n;
+    p += len + 1;
+  }
+}
+
+int meas_runners(const meas_measurer *m) { return m->n_remote; }
+
 meas_measurer *meas_new(const tpl_conv *conv, const tpl_dense *dense, const cg_target *tgt, const meas_opts *o,
                         const char *addr, chm_err *e) {
   CHM_ASSERT(!conv != !dense);
@@ -179,7 +206,7 @@ meas_measurer *meas_new(const tpl_conv *conv, const tpl_dense *dense, const cg_t
   if (m->is_dense) prepare_dense(m, &seed);
   else prepare_conv(m, &seed);
   set_timing(m);
-  if (addr && (rmt_find_linker(m->linker, sizeof m->linker, e) || !(m->remote = rmt_client_new(addr, &m->rt, m->o.key, e)))) {
+  if (addr && (rmt_find_linker(m->linker, sizeof m->linker, e) || add_runners(m, addr, e))) {
     meas_free(m);
     return NULL;
   }
@@ -188,7 +215,7 @@ meas_measurer *meas_new(const tpl_conv *conv, const tpl_dense *dense, const cg_t
 
 void meas_free(meas_measurer *m) {
   if (!m) return;
-  rmt_client_free(m->remote);
+  for (int i = 0; i < m->n_remote; i++) rmt_client_free(m->remote[i]);
   rmt_task_free(&m->rt);
   free(m);
 }
@@ -251,7 +278,7 @@ meas_built *meas_build(const meas_measurer *m, const ir_kernel *k) {
   if (mod) {
     cg_export_kernels(mod);
     if (!cg_add_kernel(mod, &named, &e) && !cg_finish(mod, &e)) {
-      if (m->remote) build_shared(m, mod, b, &e);
+      if (m->n_remote) build_shared(m, mod, b, &e);
       else build_jit(mod, named.name, b, &e);
     }
   }
@@ -262,7 +289,9 @@ meas_built *meas_build(const meas_measurer *m, const ir_kernel *k) {
   return b;
 }
 
-void meas_run(meas_measurer *m, const meas_built *b, meas_result *r) {
+void meas_run(meas_measurer *m, const meas_built *b, meas_result *r) { meas_run_on(m, 0, b, r); }
+
+void meas_run_on(meas_measurer *m, int runner, const meas_built *b, meas_result *r) {
   rmt_result rep = {0};
   r->compile_s = b->compile_s;
   r->run_s = 0;
@@ -272,8 +301,9 @@ void meas_run(meas_measurer *m, const meas_built *b, meas_result *r) {
              b->fn || b->so ? "kernel signature mismatch" : b->message);
   } else {
     double t1 = chm_now();
-    if (m->remote) {
-      rmt_client_measure(m->remote, b->so, b->so_size, &rep);
+    if (m->n_remote) {
+      CHM_ASSERT(runner >= 0 && runner < m->n_remote);
+      rmt_client_measure(m->remote[runner], b->so, b->so_size, &rep);
     } else {
       local_run l = {b->fn, &m->rt};
       rmt_run_isolated(child_run, &l, m->rt.timeout_s, &rep);

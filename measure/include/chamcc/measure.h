@@ -22,7 +22,11 @@
 #include "chamcc/remote.h"
 #include "chamcc/tpl.h"
 
-enum { MEAS_MAX_REPEATS = 16 }; /* timed repeats kept per measurement */
+enum {
+  MEAS_MAX_REPEATS = 16, /* timed repeats kept per measurement */
+  MEAS_MAX_RUNNERS = 16, /* runners one measurer spreads candidates over */
+  MEAS_ADDR_MAX = 256,   /* bytes of a runner's HOST:PORT */
+};
 
 typedef enum meas_status {
   MEAS_OK,            /* "ok" */
@@ -65,8 +69,9 @@ typedef struct meas_measurer meas_measurer;
 
 /* The measurer of one workload: exactly one of conv and dense is given.
  * With addr NULL, candidates are JIT-compiled for tgt, which must be this
- * machine, and run here; with addr (HOST:PORT), they are linked into
- * shared objects and measured by the chamcc-runner there (measure/remote.c). */
+ * machine, and run here; with addr (HOST:PORT, or several separated by
+ * commas: runners of the same CPU), they are linked into shared objects
+ * and measured by the chamcc-runner there (measure/remote.c). */
 meas_measurer *meas_new(const tpl_conv *conv, const tpl_dense *dense, const cg_target *tgt,
                         const meas_opts *o, const char *addr, chm_err *e);
 void meas_free(meas_measurer *m); /* NULL is fine */
@@ -86,6 +91,14 @@ meas_built **meas_build_batch(const meas_measurer *m, const ir_kernel *const *k,
  * output against the reference (relative error 1e-4), then times it. A
  * failed build is a compile error. */
 void meas_run(meas_measurer *m, const meas_built *b, meas_result *r);
+/* The same on runner i of the address list (0 <= i < meas_runners(m));
+ * different runners may be used from different threads at once. */
+void meas_run_on(meas_measurer *m, int runner, const meas_built *b, meas_result *r);
+int meas_runners(const meas_measurer *m); /* runners of the address list; 0 when measured here */
+/* Splits a comma-separated runner list into out (MEAS_MAX_RUNNERS entries,
+ * may be NULL); returns how many, or -1 with e set (an empty or long
+ * address, too many). */
+int meas_split_runners(const char *addrs, char (*out)[MEAS_ADDR_MAX], chm_err *e);
 void meas_built_free(meas_built *b); /* NULL is fine */
 /* meas_build, then meas_run. */
 void meas_kernel(meas_measurer *m, const ir_kernel *k, meas_result *r);

@@ -241,11 +241,25 @@ struct tune_meter {
   void (*free)(tune_meter *m);                                  /* the measurer itself */
 };
 
+/* What one runner of a remote meter did, over all tasks so far. */
+typedef struct tune_runner_stats {
+  char addr[MEAS_ADDR_MAX];  /* HOST:PORT */
+  int measured;              /* candidates it measured */
+  int lost;                  /* batches it dropped out of (its candidates went to the others) */
+  double busy_s;             /* seconds spent measuring */
+} tune_runner_stats;
+
+/* The runners of a remote meter and what each did; 0 for other meters. */
+int tune_meter_runners(const tune_meter *m, const tune_runner_stats **stats);
+
 /* Candidates built for tgt and run here, each in a child process
  * (meas_new: preparing a task fails unless tgt is this machine). */
 tune_meter *tune_meter_local(const cg_target *tgt, const meas_opts *o);
 /* Candidates built for tgt and measured by the chamcc-runner at ADDR
- * (addr is not copied). */
+ * (addr is not copied). With several runners (ADDR,ADDR,...; machines of
+ * the same CPU), a batch's candidates are spread over them, one at a time
+ * each; a runner that fails gives its candidate to the others and sits
+ * out the rest of the batch, and nothing is charged to the config. */
 tune_meter *tune_meter_remote(const cg_target *tgt, const meas_opts *o, const char *addr);
 void tune_meter_free(tune_meter *m); /* NULL is fine */
 
