@@ -3,6 +3,7 @@
  * and calls exit().
  *
  *   chamcc MODEL.onnx -o libNAME.a [options]
+ *   chamcc tune MODEL.onnx... [--shard K/N] [options]
  *
  * Loads and normalizes the graph, lowers it to one LLVM module, and writes
  * libNAME.a (the kernels plus the runtime for the target) and NAME.h beside
@@ -23,6 +24,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,9 @@
 #endif
 
 typedef struct options {
-  const char *model;     /* input .onnx */
+  const char *model;     /* input .onnx (the first of models) */
+  char **models;         /* every model given (several only for `chamcc tune`) */
+  int n_models;
   const char *output;    /* libNAME.a */
   const char *name;      /* symbol prefix, from --name or the output file */
   const char *triple;    /* --target */
@@ -55,12 +59,16 @@ typedef struct options {
   const rmt_key *key;    /* its contents, once loaded (check_runner) */
   gr_input_shape shapes[16]; /* --input-shape NAME=DIMS, repeatable */
   int n_shapes;
+  int shard_k, shard_n;  /* --shard K/N: tune share K (0-based) of N; shard_n = 0: all */
+  int shard_count;       /* --shard-count N: N for JOB_COMPLETION_INDEX */
+  const char *shard_from; /* what chose the shard ("--shard", "SLURM_ARRAY_TASK_ID=..."), NULL: none */
+  int list_tasks;        /* --list-tasks: print the (shard's) tasks, tune nothing */
 } options;
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: chamcc MODEL.onnx -o libNAME.a [options]    build (tuning what the log lacks)\n"
-          "       chamcc tune MODEL.onnx [options]             tune only\n"
+          "       chamcc tune MODEL.onnx... [options]          tune only (the tasks of all the models)\n"
           "       chamcc report LOG... -o FILE.svg              tuning curves and a table\n"
           "\n"
           "Compiles an ONNX model into a static library libNAME.a and a header NAME.h\n"
@@ -87,6 +95,17 @@ static void usage(FILE *f) {
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
           "                     (needed to tune for another machine, e.g. --target aarch64-...)\n"
           "  --runner-key FILE  the key file given to that runner's --key-file\n"
+          "\n"
+          "tune options (a model zoo on many machines):\n"
+          "  --shard K/N        tune share K (0 <= K < N) of the distinct tasks of all the\n"
+          "                     models, split by budget into N near-equal shares; the same\n"
+          "                     command on N machines tunes every task once. The log gets\n"
+          "                     .shardK-of-N before its extension (tuning.shard0-of-4.jsonl)\n"
+          "                     Without --shard: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT\n"
+          "                     of a Slurm job array, or Kubernetes' JOB_COMPLETION_INDEX\n"
+          "                     with --shard-count; --shard 0/1 tunes everything\n"
+          "  --shard-count N    the share count for JOB_COMPLETION_INDEX (the Job's completions)\n"
+          "  --list-tasks       print the tasks (of the shard) with their budgets; tune nothing\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
           "  -v                 print the compilation plan and timings\n"
@@ -153,6 +172,18 @@ static int parse_shape(char *arg, gr_input_shape *s) {
   return s->rank == 0 || (*p == ']' && p[1]) ? -1 : 0;
 }
 
+enum { SHARD_MAX = 100000 }; /* shares of a job array */
+
+/* K/N with 0 <= K < N. */
+static int parse_shard(const char *arg, int *k, int *n) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", arg);
+  char *slash = strchr(buf, '/');
+  if (!slash) return -1;
+  *slash = 0;
+  return chm_parse_int(slash + 1, 1, SHARD_MAX, n) || chm_parse_int(buf, 0, *n - 1, k) ? -1 : 0;
+}
+
 static options parse_args(int argc, char **argv) {
   options o = {0};
   o.seed = 1;
@@ -163,7 +194,8 @@ static options parse_args(int argc, char **argv) {
     argc--;
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
-         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE };
+         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
+         OPT_SHARD_COUNT, OPT_LIST_TASKS };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -172,7 +204,9 @@ static options parse_args(int argc, char **argv) {
       {"log", required_argument, 0, OPT_LOG},         {"tuner", required_argument, 0, OPT_TUNER},
       {"trials", required_argument, 0, OPT_TRIALS},   {"seed", required_argument, 0, OPT_SEED},
       {"runner", required_argument, 0, OPT_RUNNER},   {"runner-key", required_argument, 0, OPT_RUNNER_KEY},
-      {"input-shape", required_argument, 0, OPT_SHAPE}, {0, 0, 0, 0}};
+      {"input-shape", required_argument, 0, OPT_SHAPE}, {"shard", required_argument, 0, OPT_SHARD},
+      {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
+      {0, 0, 0, 0}};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":o:vqh", longs, NULL)) != -1) {
@@ -215,6 +249,15 @@ static options parse_args(int argc, char **argv) {
       if (parse_shape(optarg, &o.shapes[o.n_shapes++]))
         bad_usage("--input-shape needs NAME=D0,D1,... (dimensions >= 0, at most 8), e.g. input=1,3,224,224");
       break;
+    case OPT_SHARD:
+      if (parse_shard(optarg, &o.shard_k, &o.shard_n))
+        bad_usage("--shard needs K/N with 0 <= K < N <= 100000, e.g. --shard 0/4");
+      o.shard_from = "--shard";
+      break;
+    case OPT_SHARD_COUNT:
+      if (chm_parse_int(optarg, 1, SHARD_MAX, &o.shard_count)) bad_usage("--shard-count needs a positive number");
+      break;
+    case OPT_LIST_TASKS: o.list_tasks = 1; break;
     case ':': {
       char msg[128];
       snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
@@ -228,8 +271,13 @@ static options parse_args(int argc, char **argv) {
     }
   }
   if (optind >= argc) bad_usage("no input model given");
-  if (optind + 1 < argc) bad_usage("more than one input model given");
-  o.model = argv[optind];
+  if (optind + 1 < argc && !o.tune_only) bad_usage("more than one input model given (`chamcc tune` takes several)");
+  o.models = argv + optind;
+  o.n_models = argc - optind;
+  o.model = o.models[0];
+  if (!o.tune_only && (o.shard_n || o.shard_count || o.list_tasks))
+    bad_usage("--shard, --shard-count and --list-tasks go with `chamcc tune`");
+  if (o.n_models > 1 && o.n_shapes) bad_usage("--input-shape goes with one model");
   if (o.name && !valid_identifier(o.name)) bad_usage("--name must be a C identifier");
   if (o.runner_key && !o.runner) bad_usage("--runner-key goes with --runner HOST:PORT");
   return o;
@@ -388,16 +436,13 @@ static char *default_log(void) {
   return p;
 }
 
-/* Tunes the model's tasks that the log lacks; returns or dies (saying how
- * many measurements it saved). */
-static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log,
-                       const char *logpath) {
+enum { CONFIRM_FINALISTS = 4 }; /* best configs of a task measured again before a build trusts one */
+
+/* Tunes tasks[n] until the log holds budget[i] measurements of each;
+ * returns or dies (saying how many measurements it saved). */
+static void tune_tasks(const options *o, const cg_target *t, tune_log *log, const char *logpath,
+                       const tune_task *tasks, const int *budget, int n) {
   chm_err e = {0};
-  tune_task *tasks = NULL;
-  int n = 0;
-  if (tune_collect_tasks(g, t, o->threads, &tasks, &n, &e)) die(e.msg);
-  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
-  tune_budgets(tasks, n, 24 * n, o->trials, 8, budget);
   progress_state ps = {o, budget, n, 0, 0, 0, chm_now(), isatty(2), -1};
   for (int i = 0; i < n; i++) {
     int have = tune_log_count(log, tasks[i].key);
@@ -418,7 +463,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.seed = o->seed;
   s.batch = 64;
   s.warm_start = 1; /* learn from the log's other tasks until a task has its own data */
-  s.confirm = 4;    /* measure the 4 best again before trusting one */
+  s.confirm = CONFIRM_FINALISTS;
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.warn = warn_tune;
@@ -428,14 +473,188 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   tune_meter_free(s.meter);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
-  free(budget);
-  free(tasks);
   if (!rc && !interrupted) return;
   int saved = tune_log_size(log) - size0;
   if (rc) fprintf(stderr, "%schamcc: %s\n", ps.tty ? "\n" : "", e.msg);
   else fprintf(stderr, "%schamcc: interrupted (%s)\n", ps.tty ? "\n" : "", strsignal(interrupted));
   fprintf(stderr, "chamcc: %d measurements saved in %s; the same command continues from there\n", saved, logpath);
   exit(rc ? 1 : 128 + interrupted);
+}
+
+/* Budgets of n tasks: 24 measurements per task on average, in proportion
+ * to FLOPs x uses, at least 8 each; or --trials N each. */
+static int *task_budgets(const options *o, const tune_task *tasks, int n) {
+  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
+  tune_budgets(tasks, n, 24 * n, o->trials, 8, budget);
+  return budget;
+}
+
+/* Tunes the model's tasks that the log lacks (a build); returns or dies. */
+static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log,
+                       const char *logpath) {
+  chm_err e = {0};
+  tune_task *tasks = NULL;
+  int n = 0;
+  if (tune_collect_tasks(g, t, o->threads, &tasks, &n, &e)) die(e.msg);
+  int *budget = task_budgets(o, tasks, n);
+  tune_tasks(o, t, log, logpath, tasks, budget, n);
+  free(budget);
+  free(tasks);
+}
+
+/* ---- chamcc tune: a model zoo, and shards of it ---- */
+
+/* An environment variable as a number in [lo, hi] into *v: 1 if set, 0 if
+ * unset or empty; dies if it is anything else. */
+static int env_int(const char *name, int lo, int hi, int *v) {
+  const char *s = getenv(name);
+  if (!s || !*s) return 0;
+  if (chm_parse_int(s, lo, hi, v)) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s=%.40s is not a number from %d to %d", name, s, lo, hi);
+    die(msg);
+  }
+  return 1;
+}
+
+/* A Slurm job array task: share ID - MIN of COUNT, for an array of
+ * consecutive indices (--array=A-B); 0 if this is no array task. */
+static int shard_from_slurm(options *o, char *from, size_t size) {
+  int id, count, min = 0, max = -1, step = 1;
+  if (!env_int("SLURM_ARRAY_TASK_ID", 0, INT_MAX - 1, &id)) return 0;
+  if (!env_int("SLURM_ARRAY_TASK_COUNT", 1, SHARD_MAX, &count))
+    die("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not: pass --shard K/N");
+  env_int("SLURM_ARRAY_TASK_MIN", 0, INT_MAX - 1, &min);
+  if (!env_int("SLURM_ARRAY_TASK_MAX", 0, INT_MAX - 1, &max)) max = min + count - 1;
+  env_int("SLURM_ARRAY_TASK_STEP", 1, INT_MAX - 1, &step);
+  if (step != 1 || max - min + 1 != count || id < min || id > max) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "the Slurm job array is not a range of consecutive indices (task %d of %d..%d, "
+             "count %d, step %d): submit it with --array=0-%d, or pass --shard K/N", id, min, max, count, step,
+             count - 1);
+    die(msg);
+  }
+  o->shard_k = id - min;
+  o->shard_n = count;
+  snprintf(from, size, "SLURM_ARRAY_TASK_ID=%d, SLURM_ARRAY_TASK_COUNT=%d", id, count);
+  return 1;
+}
+
+/* A Kubernetes indexed Job: share JOB_COMPLETION_INDEX of --shard-count. */
+static int shard_from_k8s(options *o, char *from, size_t size) {
+  int id;
+  if (!env_int("JOB_COMPLETION_INDEX", 0, INT_MAX - 1, &id)) return 0;
+  if (!o->shard_count)
+    die("JOB_COMPLETION_INDEX is set (a Kubernetes indexed Job): give the number of shares with "
+        "--shard-count N (the Job's completions), or pass --shard K/N");
+  if (id >= o->shard_count) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "JOB_COMPLETION_INDEX=%d is not below --shard-count %d", id, o->shard_count);
+    die(msg);
+  }
+  o->shard_k = id;
+  o->shard_n = o->shard_count;
+  snprintf(from, size, "JOB_COMPLETION_INDEX=%d, --shard-count %d", id, o->shard_count);
+  return 1;
+}
+
+/* Without --shard, the shard a scheduler gave this run, if any: a Slurm job
+ * array first, then a Kubernetes indexed Job. */
+static void shard_from_env(options *o) {
+  static char from[160];
+  if (o->shard_n) {
+    if (o->shard_count) bad_usage("--shard-count goes with JOB_COMPLETION_INDEX, not with --shard");
+    return;
+  }
+  if (shard_from_slurm(o, from, sizeof from) || shard_from_k8s(o, from, sizeof from)) o->shard_from = from;
+  else if (o->shard_count)
+    bad_usage("--shard-count is for a Kubernetes indexed Job, but JOB_COMPLETION_INDEX is not set");
+}
+
+/* PATH with ".shardK-of-N" before its extension (tune.jsonl ->
+ * tune.shard1-of-4.jsonl; no extension: appended). */
+static char *shard_log_path(const char *path, int k, int n) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  const char *dot = strrchr(base, '.');
+  size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
+  char *p = chm_malloc(strlen(path) + 40);
+  sprintf(p, "%.*s.shard%d-of-%d%s", (int)stem, path, k, n, path + stem);
+  return p;
+}
+
+/* The distinct tasks of every model given, joined by key. */
+static tune_task *zoo_tasks(const options *o, const cg_target *t, int *n) {
+  chm_err e = {0};
+  tune_task *all = NULL;
+  *n = 0;
+  for (int m = 0; m < o->n_models; m++) {
+    gr_graph *g = gr_load_shapes(o->models[m], o->shapes, o->n_shapes, &e);
+    if (!g) die(e.msg);
+    if (g->notice && !o->quiet) fprintf(stderr, "chamcc: %s: %s\n", o->models[m], g->notice);
+    tune_task *tasks = NULL;
+    int k = 0;
+    if (tune_collect_tasks(g, t, o->threads, &tasks, &k, &e)) die(e.msg);
+    tune_tasks_union(&all, n, tasks, k);
+    free(tasks);
+    gr_free(g);
+  }
+  return all;
+}
+
+/* Keeps the tasks of this run's shard (and their budgets), in their order,
+ * at the front; returns how many. Every shard computes the same split: it
+ * depends on the tasks and budgets alone, not on this machine's log. */
+static int keep_shard(const options *o, tune_task *tasks, int *budget, int n) {
+  if (o->shard_n <= 1) return n;
+  int *work = chm_malloc((size_t)(n ? n : 1) * sizeof *work), *shard = chm_malloc((size_t)(n ? n : 1) * sizeof *shard);
+  long long mine = 0, all = 0;
+  for (int i = 0; i < n; i++) work[i] = budget[i] + CONFIRM_FINALISTS * TUNE_CONFIRM_ROUNDS;
+  tune_shard_partition(tasks, work, n, o->shard_n, shard);
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    all += work[i];
+    if (shard[i] != o->shard_k) continue;
+    mine += work[i];
+    tasks[kept] = tasks[i];
+    budget[kept++] = budget[i];
+  }
+  if (!o->quiet)
+    fprintf(stderr, "chamcc: shard %d of %d (%s): %d of %d tasks, %lld of %lld measurements\n", o->shard_k,
+            o->shard_n, o->shard_from, kept, n, mine, all);
+  free(work);
+  free(shard);
+  return kept;
+}
+
+/* --list-tasks: budget, uses, GFLOP and key of each task, one a line. */
+static void print_tasks(const tune_task *tasks, const int *budget, int n) {
+  for (int i = 0; i < n; i++)
+    printf("%d\t%d\t%.4f\t%s\n", budget[i], tasks[i].uses, tasks[i].flops / 1e9, tasks[i].key);
+}
+
+/* chamcc tune MODEL...: the distinct tasks of all the models (of this
+ * shard) tuned into logpath. */
+static void tune_zoo(const options *o, const cg_target *t, const char *logpath, int measure) {
+  chm_err e = {0};
+  int n = 0;
+  tune_task *tasks = zoo_tasks(o, t, &n);
+  int *budget = task_budgets(o, tasks, n);
+  n = keep_shard(o, tasks, budget, n);
+  if (o->list_tasks) {
+    print_tasks(tasks, budget, n);
+  } else {
+    tune_log *log = tune_log_open(logpath, t->triple, t->cpu, warn_log, (void *)o, &e);
+    if (!log) die(e.msg);
+    if (tune_log_stale(log) && !o->quiet)
+      fprintf(stderr, "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are ignored\n",
+              logpath, tune_log_stale(log), t->triple, t->cpu);
+    if (measure) tune_tasks(o, t, log, logpath, tasks, budget, n);
+    if (!o->quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %d tasks\n", logpath, n);
+    tune_log_close(log);
+  }
+  free(budget);
+  free(tasks);
 }
 
 /* chamcc report LOG... -o FILE.svg: curves per task and tuner, a table on stdout. */
@@ -498,8 +717,20 @@ int main(int argc, char **argv) {
   }
 
   char *logpath = o.log ? chm_strdup(o.log) : default_log();
+  if (o.tune_only) shard_from_env(&o);
+  if (o.shard_n > 1) {
+    char *p = shard_log_path(logpath, o.shard_k, o.shard_n);
+    free(logpath);
+    logpath = p;
+  }
   char *hpath = o.output ? header_path(o.output, name) : NULL;
-  if (check_before_work(&o, hpath, logpath, measure, &e)) die(e.msg);
+  if (!o.list_tasks && check_before_work(&o, hpath, logpath, measure, &e)) die(e.msg);
+  if (o.tune_only) {
+    tune_zoo(&o, &target, logpath, measure);
+    free(logpath);
+    free(name);
+    return 0;
+  }
 
   gr_graph *g = gr_load_shapes(o.model, o.shapes, o.n_shapes, &e);
   if (!g) die(e.msg);
@@ -516,15 +747,6 @@ int main(int argc, char **argv) {
             "ignored\n",
             logpath, tune_log_stale(log), target.triple, target.cpu);
   if (measure && (native || o.runner)) tune_model(&o, g, &target, log, logpath);
-  if (o.tune_only) {
-    if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);
-    tune_log_close(log);
-    gr_free(g);
-    free(logpath);
-    free(hpath);
-    free(name);
-    return 0;
-  }
 
   tune_log_use use = {log, 0, 0};
   mdl_tuning tu = tune_log_provider(&use);

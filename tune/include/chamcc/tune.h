@@ -349,6 +349,17 @@ typedef struct tune_log_use {
 } tune_log_use;
 mdl_tuning tune_log_provider(tune_log_use *u);
 
+/* ---- tune/shard.c: a model zoo's tasks split over machines ---- */
+
+/* Adds the tasks of `more` to *all (malloc'ed, *n of them): a task whose key
+ * is already there adds its uses to it. */
+void tune_tasks_union(tune_task **all, int *n, const tune_task *more, int m);
+/* Splits n tasks (distinct keys) into nshards shares of near-equal work
+ * (work[i]: the measurements task i gets): shard[i] in 0..nshards-1. The
+ * same tasks and work give the same split on every machine and in any
+ * order; no share exceeds another by more than the largest work[i]. */
+void tune_shard_partition(const tune_task *tasks, const int *work, int n, int nshards, int *shard);
+
 /* ---- model optimizers and samplers (Chameleon) ---- */
 
 /* What an optimizer may ask about configs of one space: the cost model's
