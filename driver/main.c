@@ -22,6 +22,7 @@
 #include "report.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -50,7 +51,8 @@ typedef struct options {
   int verbose;           /* -v */
   int quiet;             /* -q */
   int tune_only;         /* `chamcc tune`: tune, build nothing */
-  const char *log;       /* --log FILE (NULL: the default log) */
+  char **logs;           /* --log FILE or FOLDER, repeatable (none: the default log) */
+  int n_logs;
   const char *tuner;     /* --tuner NAME ("none": measure nothing) */
   int trials;            /* --trials N per task (0: the default budget) */
   unsigned seed;         /* --seed S */
@@ -63,6 +65,7 @@ typedef struct options {
   int shard_count;       /* --shard-count N: N for JOB_COMPLETION_INDEX */
   const char *shard_from; /* what chose the shard ("--shard", "SLURM_ARRAY_TASK_ID=..."), NULL: none */
   int list_tasks;        /* --list-tasks: print the (shard's) tasks, tune nothing */
+  int print_configs;     /* --print-configs: each tunable layer's config, on stdout */
 } options;
 
 static void usage(FILE *f) {
@@ -70,6 +73,8 @@ static void usage(FILE *f) {
           "usage: chamcc MODEL.onnx -o libNAME.a [options]    build (tuning what the log lacks)\n"
           "       chamcc tune MODEL.onnx... [options]          tune only (the tasks of all the models)\n"
           "       chamcc report LOG... -o FILE.svg              tuning curves and a table\n"
+          "       chamcc log merge OUT.jsonl LOG...             join the logs of many machines\n"
+          "       chamcc log stats LOG...                       tasks, measurements, best GFLOP/s\n"
           "\n"
           "Compiles an ONNX model into a static library libNAME.a and a header NAME.h\n"
           "(written beside the library). The library needs only libc, libm and pthreads.\n"
@@ -85,8 +90,10 @@ static void usage(FILE *f) {
           "  --input-shape NAME=D0,D1,...\n"
           "                     compile input NAME for this shape (fixes its symbolic\n"
           "                     dimensions; repeatable). A symbolic batch is 1 otherwise\n"
-          "  --log FILE         tuning log to read and append to\n"
-          "                     (default: $XDG_CACHE_HOME/chamcc/tuning.jsonl)\n"
+          "  --log FILE|FOLDER  tuning log to read and append to (default:\n"
+          "                     $XDG_CACHE_HOME/chamcc/tuning.jsonl). Repeatable: all are\n"
+          "                     read, new measurements go to the first; a folder means its\n"
+          "                     *.jsonl files, and appending to FOLDER/tuning.jsonl\n"
           "  --tuner NAME       %s, or none (measure nothing;\n"
           "                     build from the log's best configs and defaults)\n"
           "  --trials N         measurements per task (default: a budget of 24 per task,\n"
@@ -108,6 +115,8 @@ static void usage(FILE *f) {
           "  --list-tasks       print the tasks (of the shard) with their budgets; tune nothing\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
+          "  --print-configs    print each tunable layer's task, and its config: from the\n"
+          "                     log (option indices) or the default (on stdout)\n"
           "  -v                 print the compilation plan and timings\n"
           "  -q                 print nothing but errors\n"
           "  --help, --version\n",
@@ -187,6 +196,7 @@ static int parse_shard(const char *arg, int *k, int *n) {
 static options parse_args(int argc, char **argv) {
   options o = {0};
   o.seed = 1;
+  o.logs = chm_calloc((size_t)argc, sizeof *o.logs);
   if (argc > 1 && !strcmp(argv[1], "tune")) {
     o.tune_only = 1;
     argv[1] = argv[0];
@@ -195,7 +205,7 @@ static options parse_args(int argc, char **argv) {
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
          OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
-         OPT_SHARD_COUNT, OPT_LIST_TASKS };
+         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -206,6 +216,7 @@ static options parse_args(int argc, char **argv) {
       {"runner", required_argument, 0, OPT_RUNNER},   {"runner-key", required_argument, 0, OPT_RUNNER_KEY},
       {"input-shape", required_argument, 0, OPT_SHAPE}, {"shard", required_argument, 0, OPT_SHARD},
       {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
+      {"print-configs", no_argument, 0, OPT_PRINT_CONFIGS},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -225,7 +236,7 @@ static options parse_args(int argc, char **argv) {
     case OPT_THREADS:
       if (chm_parse_int(optarg, 0, 1024, &o.threads)) bad_usage("--threads needs a number between 0 and 1024");
       break;
-    case OPT_LOG: o.log = optarg; break;
+    case OPT_LOG: o.logs[o.n_logs++] = optarg; break;
     case OPT_TUNER:
       o.tuner = optarg;
       if (strcmp(optarg, "none") && !tune_method_find(optarg)) {
@@ -258,6 +269,7 @@ static options parse_args(int argc, char **argv) {
       if (chm_parse_int(optarg, 1, SHARD_MAX, &o.shard_count)) bad_usage("--shard-count needs a positive number");
       break;
     case OPT_LIST_TASKS: o.list_tasks = 1; break;
+    case OPT_PRINT_CONFIGS: o.print_configs = 1; break;
     case ':': {
       char msg[128];
       snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
@@ -277,6 +289,7 @@ static options parse_args(int argc, char **argv) {
   o.model = o.models[0];
   if (!o.tune_only && (o.shard_n || o.shard_count || o.list_tasks))
     bad_usage("--shard, --shard-count and --list-tasks go with `chamcc tune`");
+  if (o.tune_only && o.print_configs) bad_usage("--print-configs goes with a build, not `chamcc tune`");
   if (o.n_models > 1 && o.n_shapes) bad_usage("--input-shape goes with one model");
   if (o.name && !valid_identifier(o.name)) bad_usage("--name must be a C identifier");
   if (o.runner_key && !o.runner) bad_usage("--runner-key goes with --runner HOST:PORT");
@@ -436,6 +449,122 @@ static char *default_log(void) {
   return p;
 }
 
+/* ---- the logs: several files, folders ---- */
+
+/* PATH with ".shardK-of-N" before its extension (tune.jsonl ->
+ * tune.shard1-of-4.jsonl; no extension: appended). */
+static char *shard_log_path(const char *path, int k, int n) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  const char *dot = strrchr(base, '.');
+  size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
+  char *p = chm_malloc(strlen(path) + 40);
+  sprintf(p, "%.*s.shard%d-of-%d%s", (int)stem, path, k, n, path + stem);
+  return p;
+}
+
+/* The logs of a run: one file appended to, others only read. */
+typedef struct log_files {
+  char *append;             /* where new measurements go */
+  CHM_VEC(char *) read;     /* other files, read too */
+  char desc[4200];          /* for messages: "PATH" or "PATH and N more logs" */
+} log_files;
+
+static int is_folder(const char *path) {
+  struct stat st;
+  return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Two strings of 64 bytes each: target, then CPU. */
+static int cmp_str_pair(const void *a, const void *b) {
+  int c = strcmp(a, b);
+  return c ? c : strcmp((const char *)a + 64, (const char *)b + 64);
+}
+
+/* Adds the *.jsonl files of a folder to v, sorted by name. */
+static void add_folder(const char *dir, void *vec) {
+  CHM_VEC(char *) *v = vec;
+  DIR *d = opendir(dir);
+  if (!d) {
+    char msg[4200];
+    snprintf(msg, sizeof msg, "%s: %s", dir, strerror(errno));
+    die(msg);
+  }
+  int first = v->len;
+  for (struct dirent *de; (de = readdir(d));) {
+    size_t n = strlen(de->d_name);
+    if (n <= 6 || strcmp(de->d_name + n - 6, ".jsonl") || de->d_name[0] == '.') continue;
+    char *p = chm_malloc(strlen(dir) + n + 2);
+    sprintf(p, "%s/%s", dir, de->d_name);
+    if (is_folder(p)) free(p);
+    else chm_vec_push(v, p);
+  }
+  closedir(d);
+  qsort(v->data + first, (size_t)(v->len - first), sizeof *v->data, cmp_str);
+}
+
+/* Adds a --log argument or a log named on the command line: the file, or
+ * a folder's *.jsonl files. */
+static void add_log_arg(const char *arg, void *vec) {
+  CHM_VEC(char *) *v = vec;
+  if (is_folder(arg)) add_folder(arg, v);
+  else chm_vec_push(v, chm_strdup(arg));
+}
+
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) || stat(b, &sb)) return !strcmp(a, b);
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The files of the --log options: the first names the file appended to
+ * (a folder: FOLDER/tuning.jsonl; none: the default log; a shard's log has
+ * .shardK-of-N before the extension); every file named is read (the first
+ * one of a shard only if it exists). */
+static void resolve_logs(const options *o, log_files *lf) {
+  const char *first = o->n_logs ? o->logs[0] : NULL;
+  char *append = !first ? default_log() : is_folder(first) ? chm_malloc(strlen(first) + 16) : chm_strdup(first);
+  if (first && is_folder(first)) sprintf(append, "%s/tuning.jsonl", first);
+  lf->append = o->shard_n > 1 ? shard_log_path(append, o->shard_k, o->shard_n) : chm_strdup(append);
+  free(append);
+  CHM_VEC(char *) all = {0};
+  for (int i = 0; i < o->n_logs; i++)
+    if (i > 0 || is_folder(o->logs[i]) || !access(o->logs[i], F_OK)) /* a shard's FILE need not exist */
+      add_log_arg(o->logs[i], &all);
+  for (int i = 0; i < all.len; i++) {
+    int dup = same_file(all.data[i], lf->append);
+    for (int j = 0; j < lf->read.len && !dup; j++) dup = same_file(all.data[i], lf->read.data[j]);
+    if (dup) free(all.data[i]);
+    else chm_vec_push(&lf->read, all.data[i]);
+  }
+  chm_vec_free(&all);
+  if (lf->read.len)
+    snprintf(lf->desc, sizeof lf->desc, "%s and %d more log%s", lf->append, lf->read.len, lf->read.len > 1 ? "s" : "");
+  else snprintf(lf->desc, sizeof lf->desc, "%s", lf->append);
+}
+
+static void free_logs(log_files *lf) {
+  free(lf->append);
+  for (int i = 0; i < lf->read.len; i++) free(lf->read.data[i]);
+  chm_vec_free(&lf->read);
+}
+
+/* The log appended to, with the records of the others loaded; says how
+ * many records of older kernels it ignores. */
+static tune_log *open_logs(const options *o, const log_files *lf, const cg_target *t) {
+  chm_err e = {0};
+  tune_log *log = tune_log_open(lf->append, t->triple, t->cpu, warn_log, (void *)o, &e);
+  if (!log) die(e.msg);
+  for (int i = 0; i < lf->read.len; i++)
+    if (tune_log_load(log, lf->read.data[i], warn_log, (void *)o, &e)) die(e.msg);
+  if (tune_log_stale(log) && !o->quiet)
+    fprintf(stderr, "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are ignored\n",
+            lf->desc, tune_log_stale(log), t->triple, t->cpu);
+  return log;
+}
+
 enum { CONFIRM_FINALISTS = 4 }; /* best configs of a task measured again before a build trusts one */
 
 /* Tunes tasks[n] until the log holds budget[i] measurements of each;
@@ -571,18 +700,6 @@ static void shard_from_env(options *o) {
     bad_usage("--shard-count is for a Kubernetes indexed Job, but JOB_COMPLETION_INDEX is not set");
 }
 
-/* PATH with ".shardK-of-N" before its extension (tune.jsonl ->
- * tune.shard1-of-4.jsonl; no extension: appended). */
-static char *shard_log_path(const char *path, int k, int n) {
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  const char *dot = strrchr(base, '.');
-  size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
-  char *p = chm_malloc(strlen(path) + 40);
-  sprintf(p, "%.*s.shard%d-of-%d%s", (int)stem, path, k, n, path + stem);
-  return p;
-}
-
 /* The distinct tasks of every model given, joined by key. */
 static tune_task *zoo_tasks(const options *o, const cg_target *t, int *n) {
   chm_err e = {0};
@@ -634,9 +751,8 @@ static void print_tasks(const tune_task *tasks, const int *budget, int n) {
 }
 
 /* chamcc tune MODEL...: the distinct tasks of all the models (of this
- * shard) tuned into logpath. */
-static void tune_zoo(const options *o, const cg_target *t, const char *logpath, int measure) {
-  chm_err e = {0};
+ * shard) tuned into the log. */
+static void tune_zoo(const options *o, const cg_target *t, const log_files *lf, int measure) {
   int n = 0;
   tune_task *tasks = zoo_tasks(o, t, &n);
   int *budget = task_budgets(o, tasks, n);
@@ -644,13 +760,9 @@ static void tune_zoo(const options *o, const cg_target *t, const char *logpath, 
   if (o->list_tasks) {
     print_tasks(tasks, budget, n);
   } else {
-    tune_log *log = tune_log_open(logpath, t->triple, t->cpu, warn_log, (void *)o, &e);
-    if (!log) die(e.msg);
-    if (tune_log_stale(log) && !o->quiet)
-      fprintf(stderr, "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are ignored\n",
-              logpath, tune_log_stale(log), t->triple, t->cpu);
-    if (measure) tune_tasks(o, t, log, logpath, tasks, budget, n);
-    if (!o->quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %d tasks\n", logpath, n);
+    tune_log *log = open_logs(o, lf, t);
+    if (measure) tune_tasks(o, t, log, lf->append, tasks, budget, n);
+    if (!o->quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %d tasks\n", lf->append, n);
     tune_log_close(log);
   }
   free(budget);
@@ -688,8 +800,137 @@ static int report_main(int argc, char **argv) {
   return 0;
 }
 
+/* --print-configs: a tunable layer's task, and where its config came from. */
+static void print_config(void *ctx, const tune_task *t, const tune_record *r) {
+  int idx[TUNE_MAX_KNOBS];
+  const int *c = r ? r->config : idx;
+  if (!r) tune_task_default(t, idx);
+  printf("config\t%s\t%s\t", t->key, r ? "log" : "default");
+  for (int k = 0; k < t->space.n_knobs; k++) printf("%s%d", k ? "," : "", c[k]);
+  printf("\n");
+  (void)ctx;
+}
+
+/* ---- chamcc log merge | stats ---- */
+
+static void warn_always(void *ctx, const char *msg) {
+  fprintf(stderr, "chamcc: warning: %s\n", msg);
+  (void)ctx;
+}
+
+/* The logs named from argv[first] on (folders: their *.jsonl files). */
+static char **log_args(int argc, char **argv, int first, int *n) {
+  CHM_VEC(char *) v = {0};
+  for (int i = first; i < argc; i++) {
+    if (argv[i][0] == '-') {
+      char msg[256];
+      snprintf(msg, sizeof msg, "log: unknown option '%s'", argv[i]);
+      bad_usage(msg);
+    }
+    add_log_arg(argv[i], &v);
+  }
+  *n = v.len;
+  return v.data;
+}
+
+/* chamcc log merge OUT IN...: one file of every distinct record. */
+static int merge_main(int argc, char **argv) {
+  if (argc < 5) bad_usage("log merge: needs OUT.jsonl and at least one log to read");
+  int n;
+  char **in = log_args(argc, argv, 4, &n);
+  if (!n) bad_usage("log merge: the folders named hold no *.jsonl file");
+  chm_err e = {0};
+  tune_merge_stats st;
+  if (check_writable("log merge: the output", argv[3], &e)) die(e.msg);
+  if (tune_log_merge(argv[3], (const char *const *)in, n, warn_always, NULL, &st, &e)) die(e.msg);
+  fprintf(stderr, "chamcc: wrote %s: %d records from %d logs (%d duplicates left out, %d malformed lines skipped)\n",
+          argv[3], st.records, st.files, st.duplicates, st.malformed);
+  for (int i = 0; i < n; i++) free(in[i]);
+  free(in);
+  return 0;
+}
+
+typedef struct log_group {
+  char target[64], cpu[64]; /* one machine kind */
+} log_group;
+
+/* The distinct (target, CPU) of every record of the logs, sorted. */
+static int log_groups(char **in, int n, log_group **out) {
+  chm_err e = {0};
+  tune_log *all = tune_log_open(NULL, NULL, NULL, NULL, NULL, &e);
+  for (int i = 0; i < n; i++)
+    if (tune_log_load(all, in[i], warn_always, NULL, &e)) die(e.msg);
+  CHM_VEC(log_group) g = {0};
+  for (int i = 0; i < tune_log_size(all); i++) {
+    const tune_record *r = tune_log_get(all, i);
+    int j = 0;
+    while (j < g.len && (strcmp(g.data[j].target, r->target) || strcmp(g.data[j].cpu, r->cpu))) j++;
+    if (j < g.len) continue;
+    log_group x;
+    snprintf(x.target, sizeof x.target, "%s", r->target);
+    snprintf(x.cpu, sizeof x.cpu, "%s", r->cpu);
+    chm_vec_push(&g, x);
+  }
+  tune_log_close(all);
+  qsort(g.data, (size_t)g.len, sizeof *g.data, cmp_str_pair);
+  *out = g.data;
+  return g.len;
+}
+
+/* One machine kind's tasks: what a build for it would use. */
+static void print_group(char **in, int n, const log_group *g) {
+  chm_err e = {0};
+  tune_log *l = tune_log_open(NULL, g->target, g->cpu, NULL, NULL, &e);
+  for (int i = 0; i < n; i++)
+    if (tune_log_load(l, in[i], NULL, NULL, &e)) die(e.msg);
+  tune_task_stats *ts;
+  int nt = tune_log_task_stats(l, &ts), meas = 0, failed = 0, conf = 0;
+  double cost = 0;
+  for (int i = 0; i < nt; i++) meas += ts[i].measured, failed += ts[i].failed, conf += ts[i].confirms, cost += ts[i].cost_s;
+  printf("%s, %s: %d tasks, %d measurements (%d failed), %d confirmations, %.1f s of tuning", g->target, g->cpu, nt,
+         meas, failed, conf, cost);
+  if (tune_log_stale(l)) printf("; %d measurements of older kernels not counted", tune_log_stale(l));
+  printf("\n  %8s %6s %8s %12s %8s  %s\n", "measured", "failed", "confirms", "best GFLOP/s", "tuning s", "task");
+  for (int i = 0; i < nt; i++)
+    printf("  %8d %6d %8d %12.1f %8.1f  %s\n", ts[i].measured, ts[i].failed, ts[i].confirms,
+           ts[i].best ? tune_throughput(ts[i].best) : 0.0, ts[i].cost_s, ts[i].task);
+  free(ts);
+  tune_log_close(l);
+}
+
+/* chamcc log stats LOG...: per target and CPU, per task. */
+static int stats_main(int argc, char **argv) {
+  int n;
+  char **in = log_args(argc, argv, 3, &n);
+  if (!n) bad_usage("log stats: no tuning log given");
+  log_group *g;
+  int ng = log_groups(in, n, &g);
+  for (int i = 0; i < ng; i++) print_group(in, n, &g[i]);
+  if (!ng) printf("no records\n");
+  for (int i = 0; i < n; i++) free(in[i]);
+  free(in);
+  free(g);
+  return 0;
+}
+
+static int log_main(int argc, char **argv) {
+  const char *cmd = argc > 2 ? argv[2] : "";
+  if (!strcmp(cmd, "merge")) return merge_main(argc, argv);
+  if (!strcmp(cmd, "stats")) return stats_main(argc, argv);
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    printf("usage: chamcc log merge OUT.jsonl LOG...   every distinct record of the logs into OUT,\n"
+           "                                           sorted (idempotent, input order does not matter)\n"
+           "       chamcc log stats LOG...             per target and CPU: tasks, measurements, best\n"
+           "                                           GFLOP/s per task (what a build would use)\n"
+           "A LOG may be a folder: its *.jsonl files.\n");
+    exit(0);
+  }
+  bad_usage("log: needs `merge OUT.jsonl LOG...` or `stats LOG...`");
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "report")) return report_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "log")) return log_main(argc, argv);
   options o = parse_args(argc, argv);
   chm_err e = {0};
   double t0 = chm_now();
@@ -716,18 +957,15 @@ int main(int argc, char **argv) {
     die(msg);
   }
 
-  char *logpath = o.log ? chm_strdup(o.log) : default_log();
   if (o.tune_only) shard_from_env(&o);
-  if (o.shard_n > 1) {
-    char *p = shard_log_path(logpath, o.shard_k, o.shard_n);
-    free(logpath);
-    logpath = p;
-  }
+  log_files lf = {0};
+  resolve_logs(&o, &lf);
   char *hpath = o.output ? header_path(o.output, name) : NULL;
-  if (!o.list_tasks && check_before_work(&o, hpath, logpath, measure, &e)) die(e.msg);
+  if (!o.list_tasks && check_before_work(&o, hpath, lf.append, measure, &e)) die(e.msg);
   if (o.tune_only) {
-    tune_zoo(&o, &target, logpath, measure);
-    free(logpath);
+    tune_zoo(&o, &target, &lf, measure);
+    free_logs(&lf);
+    free(o.logs);
     free(name);
     return 0;
   }
@@ -739,16 +977,10 @@ int main(int argc, char **argv) {
   if (o.verbose) print_input_shapes(g);
   if (o.verbose) gr_dump(g, stderr);
 
-  tune_log *log = tune_log_open(logpath, target.triple, target.cpu, warn_log, &o, &e);
-  if (!log) die(e.msg);
-  if (tune_log_stale(log) && !o.quiet)
-    fprintf(stderr,
-            "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are "
-            "ignored\n",
-            logpath, tune_log_stale(log), target.triple, target.cpu);
-  if (measure && (native || o.runner)) tune_model(&o, g, &target, log, logpath);
+  tune_log *log = open_logs(&o, &lf, &target);
+  if (measure && (native || o.runner)) tune_model(&o, g, &target, log, lf.append);
 
-  tune_log_use use = {log, 0, 0};
+  tune_log_use use = {log, 0, 0, o.print_configs ? print_config : NULL, NULL};
   mdl_tuning tu = tune_log_provider(&use);
   mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0};
   mdl_stats st;
@@ -769,12 +1001,13 @@ int main(int argc, char **argv) {
             (double)st.weight_bytes / 1e6, (double)st.ws_bytes / 1e6, chm_now() - t0);
   if (!o.quiet)
     fprintf(stderr, "chamcc: %d of %d tunable layers use a tuned config from %s (%s, %s)\n", use.from_log,
-            use.layers, logpath, target.triple, target.cpu);
+            use.layers, lf.desc, target.triple, target.cpu);
   if (o.verbose)
     fprintf(stderr, "chamcc: load %.2f s, lower %.2f s, optimize %.2f s, codegen %.2f s\n", t_load,
             st.lower_s, st.opt_s, st.emit_s);
   tune_log_close(log);
-  free(logpath);
+  free_logs(&lf);
+  free(o.logs);
   free(obj);
   free(hpath);
   free(name);
