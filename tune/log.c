@@ -798,21 +798,21 @@ static double wall_now(void) {
  * not ending in '\n' re-checks under an exclusive lock, and must not take a
  * write in progress for a line cut short by a kill (it would add a '\n'
  * after the finished line: an empty line). */
-static int write_line(tune_log *l, const char *p, size_t n, chm_err *e) {
-  while (flock(l->fd, LOCK_SH) < 0)
-    if (errno != EINTR) return chm_errorf(e, "%s: flock: %s", l->path, strerror(errno));
+static int write_line(int fd, const char *path, const char *p, size_t n, chm_err *e) {
+  while (flock(fd, LOCK_SH) < 0)
+    if (errno != EINTR) return chm_errorf(e, "%s: flock: %s", path, strerror(errno));
   int rc = 0;
   while (n > 0) {
-    ssize_t k = write(l->fd, p, n);
+    ssize_t k = write(fd, p, n);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) {
-      rc = chm_errorf(e, "%s: write: %s", l->path, k < 0 ? strerror(errno) : "no progress");
+      rc = chm_errorf(e, "%s: write: %s", path, k < 0 ? strerror(errno) : "no progress");
       break;
     }
     p += k;
     n -= (size_t)k;
   }
-  flock(l->fd, LOCK_UN);
+  flock(fd, LOCK_UN);
   return rc;
 }
 
@@ -831,7 +831,7 @@ int tune_log_append(tune_log *l, const tune_record *r, chm_err *e) {
     strbuf b = {chm_malloc(1024), 0, 1024};
     b.p[0] = 0;
     record_to_line(&c, &b);
-    int rc = write_line(l, b.p, b.n, e);
+    int rc = write_line(l->fd, l->path, b.p, b.n, e);
     free(b.p);
     if (rc) return -1;
   }
@@ -873,12 +873,12 @@ static int write_sorted(const tune_log *l, const char *out, chm_err *e) {
   free(v);
   char *tmp = chm_malloc(strlen(out) + 32);
   sprintf(tmp, "%s.tmp.%d", out, (int)getpid());
-  tune_log w = {.path = tmp, .fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-  int rc = w.fd < 0 ? chm_errorf(e, "%s: %s", tmp, strerror(errno)) : write_line(&w, b.p, b.n, e);
-  if (w.fd >= 0 && !rc && fsync(w.fd)) rc = chm_errorf(e, "%s: fsync: %s", tmp, strerror(errno));
-  if (w.fd >= 0) close(w.fd);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = fd < 0 ? chm_errorf(e, "%s: %s", tmp, strerror(errno)) : write_line(fd, tmp, b.p, b.n, e);
+  if (fd >= 0 && !rc && fsync(fd)) rc = chm_errorf(e, "%s: fsync: %s", tmp, strerror(errno));
+  if (fd >= 0) close(fd);
   if (!rc && rename(tmp, out)) rc = chm_errorf(e, "%s: %s", out, strerror(errno));
-  if (rc && w.fd >= 0) unlink(tmp);
+  if (rc && fd >= 0) unlink(tmp);
   free(tmp);
   free(b.p);
   return rc;
