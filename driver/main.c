@@ -3,6 +3,7 @@
  * and calls exit().
  *
  *   chamcc MODEL.onnx -o libNAME.a [options]
+ *   chamcc tune MODEL.onnx... [--shard K/N] [options]
  *
  * Loads and normalizes the graph, lowers it to one LLVM module, and writes
  * libNAME.a (the kernels plus the runtime for the target) and NAME.h beside
@@ -21,8 +22,10 @@
 #include "report.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +38,9 @@
 #endif
 
 typedef struct options {
-  const char *model;     /* input .onnx */
+  const char *model;     /* input .onnx (the first of models) */
+  char **models;         /* every model given (several only for `chamcc tune`) */
+  int n_models;
   const char *output;    /* libNAME.a */
   const char *name;      /* symbol prefix, from --name or the output file */
   const char *triple;    /* --target */
@@ -46,7 +51,8 @@ typedef struct options {
   int verbose;           /* -v */
   int quiet;             /* -q */
   int tune_only;         /* `chamcc tune`: tune, build nothing */
-  const char *log;       /* --log FILE (NULL: the default log) */
+  char **logs;           /* --log FILE or FOLDER, repeatable (none: the default log) */
+  int n_logs;
   const char *tuner;     /* --tuner NAME ("none": measure nothing) */
   int trials;            /* --trials N per task (0: the default budget) */
   unsigned seed;         /* --seed S */
@@ -55,13 +61,20 @@ typedef struct options {
   const rmt_key *key;    /* its contents, once loaded (check_runner) */
   gr_input_shape shapes[16]; /* --input-shape NAME=DIMS, repeatable */
   int n_shapes;
+  int shard_k, shard_n;  /* --shard K/N: tune share K (0-based) of N; shard_n = 0: all */
+  int shard_count;       /* --shard-count N: N for JOB_COMPLETION_INDEX */
+  const char *shard_from; /* what chose the shard ("--shard", "SLURM_ARRAY_TASK_ID=..."), NULL: none */
+  int list_tasks;        /* --list-tasks: print the (shard's) tasks, tune nothing */
+  int print_configs;     /* --print-configs: each tunable layer's config, on stdout */
 } options;
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: chamcc MODEL.onnx -o libNAME.a [options]    build (tuning what the log lacks)\n"
-          "       chamcc tune MODEL.onnx [options]             tune only\n"
+          "       chamcc tune MODEL.onnx... [options]          tune only (the tasks of all the models)\n"
           "       chamcc report LOG... -o FILE.svg              tuning curves and a table\n"
+          "       chamcc log merge OUT.jsonl LOG...             join the logs of many machines\n"
+          "       chamcc log stats LOG...                       tasks, measurements, best GFLOP/s\n"
           "\n"
           "Compiles an ONNX model into a static library libNAME.a and a header NAME.h\n"
           "(written beside the library). The library needs only libc, libm and pthreads.\n"
@@ -77,8 +90,10 @@ static void usage(FILE *f) {
           "  --input-shape NAME=D0,D1,...\n"
           "                     compile input NAME for this shape (fixes its symbolic\n"
           "                     dimensions; repeatable). A symbolic batch is 1 otherwise\n"
-          "  --log FILE         tuning log to read and append to\n"
-          "                     (default: $XDG_CACHE_HOME/chamcc/tuning.jsonl)\n"
+          "  --log FILE|FOLDER  tuning log to read and append to (default:\n"
+          "                     $XDG_CACHE_HOME/chamcc/tuning.jsonl). Repeatable: all are\n"
+          "                     read, new measurements go to the first; a folder means its\n"
+          "                     *.jsonl files, and appending to FOLDER/tuning.jsonl\n"
           "  --tuner NAME       %s, or none (measure nothing;\n"
           "                     build from the log's best configs and defaults)\n"
           "  --trials N         measurements per task (default: a budget of 24 per task,\n"
@@ -89,8 +104,21 @@ static void usage(FILE *f) {
           "                     HOST:PORT,HOST:PORT,... spreads candidates over several boards\n"
           "                     of the same CPU\n"
           "  --runner-key FILE  the key file given to that runner's --key-file\n"
+          "\n"
+          "tune options (a model zoo on many machines):\n"
+          "  --shard K/N        tune share K (0 <= K < N) of the distinct tasks of all the\n"
+          "                     models, split by budget into N near-equal shares; the same\n"
+          "                     command on N machines tunes every task once. The log gets\n"
+          "                     .shardK-of-N before its extension (tuning.shard0-of-4.jsonl)\n"
+          "                     Without --shard: SLURM_ARRAY_TASK_ID / SLURM_ARRAY_TASK_COUNT\n"
+          "                     of a Slurm job array, or Kubernetes' JOB_COMPLETION_INDEX\n"
+          "                     with --shard-count; --shard 0/1 tunes everything\n"
+          "  --shard-count N    the share count for JOB_COMPLETION_INDEX (the Job's completions)\n"
+          "  --list-tasks       print the tasks (of the shard) with their budgets; tune nothing\n"
           "  --emit-llvm FILE   also write the optimized LLVM IR\n"
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
+          "  --print-configs    print each tunable layer's task, and its config: from the\n"
+          "                     log (option indices) or the default (on stdout)\n"
           "  -v                 print the compilation plan and timings\n"
           "  -q                 print nothing but errors\n"
           "  --help, --version\n",
@@ -155,9 +183,22 @@ static int parse_shape(char *arg, gr_input_shape *s) {
   return s->rank == 0 || (*p == ']' && p[1]) ? -1 : 0;
 }
 
+enum { SHARD_MAX = 100000 }; /* shares of a job array */
+
+/* K/N with 0 <= K < N. */
+static int parse_shard(const char *arg, int *k, int *n) {
+  char buf[64];
+  snprintf(buf, sizeof buf, "%s", arg);
+  char *slash = strchr(buf, '/');
+  if (!slash) return -1;
+  *slash = 0;
+  return chm_parse_int(slash + 1, 1, SHARD_MAX, n) || chm_parse_int(buf, 0, *n - 1, k) ? -1 : 0;
+}
+
 static options parse_args(int argc, char **argv) {
   options o = {0};
   o.seed = 1;
+  o.logs = chm_calloc((size_t)argc, sizeof *o.logs);
   if (argc > 1 && !strcmp(argv[1], "tune")) {
     o.tune_only = 1;
     argv[1] = argv[0];
@@ -165,7 +206,8 @@ static options parse_args(int argc, char **argv) {
     argc--;
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
-         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE };
+         OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
+         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -174,7 +216,10 @@ static options parse_args(int argc, char **argv) {
       {"log", required_argument, 0, OPT_LOG},         {"tuner", required_argument, 0, OPT_TUNER},
       {"trials", required_argument, 0, OPT_TRIALS},   {"seed", required_argument, 0, OPT_SEED},
       {"runner", required_argument, 0, OPT_RUNNER},   {"runner-key", required_argument, 0, OPT_RUNNER_KEY},
-      {"input-shape", required_argument, 0, OPT_SHAPE}, {0, 0, 0, 0}};
+      {"input-shape", required_argument, 0, OPT_SHAPE}, {"shard", required_argument, 0, OPT_SHARD},
+      {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
+      {"print-configs", no_argument, 0, OPT_PRINT_CONFIGS},
+      {0, 0, 0, 0}};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, ":o:vqh", longs, NULL)) != -1) {
@@ -193,7 +238,7 @@ static options parse_args(int argc, char **argv) {
     case OPT_THREADS:
       if (chm_parse_int(optarg, 0, 1024, &o.threads)) bad_usage("--threads needs a number between 0 and 1024");
       break;
-    case OPT_LOG: o.log = optarg; break;
+    case OPT_LOG: o.logs[o.n_logs++] = optarg; break;
     case OPT_TUNER:
       o.tuner = optarg;
       if (strcmp(optarg, "none") && !tune_method_find(optarg)) {
@@ -217,6 +262,16 @@ static options parse_args(int argc, char **argv) {
       if (parse_shape(optarg, &o.shapes[o.n_shapes++]))
         bad_usage("--input-shape needs NAME=D0,D1,... (dimensions >= 0, at most 8), e.g. input=1,3,224,224");
       break;
+    case OPT_SHARD:
+      if (parse_shard(optarg, &o.shard_k, &o.shard_n))
+        bad_usage("--shard needs K/N with 0 <= K < N <= 100000, e.g. --shard 0/4");
+      o.shard_from = "--shard";
+      break;
+    case OPT_SHARD_COUNT:
+      if (chm_parse_int(optarg, 1, SHARD_MAX, &o.shard_count)) bad_usage("--shard-count needs a positive number");
+      break;
+    case OPT_LIST_TASKS: o.list_tasks = 1; break;
+    case OPT_PRINT_CONFIGS: o.print_configs = 1; break;
     case ':': {
       char msg[128];
       snprintf(msg, sizeof msg, "option '%s' needs an argument", argv[optind - 1]);
@@ -230,8 +285,14 @@ static options parse_args(int argc, char **argv) {
     }
   }
   if (optind >= argc) bad_usage("no input model given");
-  if (optind + 1 < argc) bad_usage("more than one input model given");
-  o.model = argv[optind];
+  if (optind + 1 < argc && !o.tune_only) bad_usage("more than one input model given (`chamcc tune` takes several)");
+  o.models = argv + optind;
+  o.n_models = argc - optind;
+  o.model = o.models[0];
+  if (!o.tune_only && (o.shard_n || o.shard_count || o.list_tasks))
+    bad_usage("--shard, --shard-count and --list-tasks go with `chamcc tune`");
+  if (o.tune_only && o.print_configs) bad_usage("--print-configs goes with a build, not `chamcc tune`");
+  if (o.n_models > 1 && o.n_shapes) bad_usage("--input-shape goes with one model");
   if (o.name && !valid_identifier(o.name)) bad_usage("--name must be a C identifier");
   if (o.runner_key && !o.runner) bad_usage("--runner-key goes with --runner HOST:PORT");
   return o;
@@ -404,16 +465,136 @@ static char *default_log(void) {
   return p;
 }
 
-/* Tunes the model's tasks that the log lacks; returns or dies (saying how
- * many measurements it saved). */
-static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log,
-                       const char *logpath) {
+/* ---- the logs: several files, folders ---- */
+
+/* PATH with ".shardK-of-N" before its extension (tune.jsonl ->
+ * tune.shard1-of-4.jsonl; no extension: appended). */
+static char *shard_log_path(const char *path, int k, int n) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  const char *dot = strrchr(base, '.');
+  size_t stem = dot && dot != base ? (size_t)(dot - path) : strlen(path);
+  char *p = chm_malloc(strlen(path) + 40);
+  sprintf(p, "%.*s.shard%d-of-%d%s", (int)stem, path, k, n, path + stem);
+  return p;
+}
+
+/* The logs of a run: one file appended to, others only read. */
+typedef struct log_files {
+  char *append;             /* where new measurements go */
+  CHM_VEC(char *) read;     /* other files, read too */
+  char desc[4200];          /* for messages: "PATH" or "PATH and N more logs" */
+} log_files;
+
+static int is_folder(const char *path) {
+  struct stat st;
+  return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Two strings of 64 bytes each: target, then CPU. */
+static int cmp_str_pair(const void *a, const void *b) {
+  int c = strcmp(a, b);
+  return c ? c : strcmp((const char *)a + 64, (const char *)b + 64);
+}
+
+/* Adds the *.jsonl files of a folder to v, sorted by name. */
+static void add_folder(const char *dir, void *vec) {
+  CHM_VEC(char *) *v = vec;
+  DIR *d = opendir(dir);
+  if (!d) {
+    char msg[4200];
+    snprintf(msg, sizeof msg, "%s: %s", dir, strerror(errno));
+    die(msg);
+  }
+  int first = v->len;
+  for (struct dirent *de; (de = readdir(d));) {
+    size_t n = strlen(de->d_name);
+    if (n <= 6 || strcmp(de->d_name + n - 6, ".jsonl") || de->d_name[0] == '.') continue;
+    char *p = chm_malloc(strlen(dir) + n + 2);
+    sprintf(p, "%s/%s", dir, de->d_name);
+    if (is_folder(p)) free(p);
+    else chm_vec_push(v, p);
+  }
+  closedir(d);
+  qsort(v->data + first, (size_t)(v->len - first), sizeof *v->data, cmp_str);
+}
+
+/* Adds a --log argument or a log named on the command line: the file, or
+ * a folder's *.jsonl files. */
+static void add_log_arg(const char *arg, void *vec) {
+  CHM_VEC(char *) *v = vec;
+  if (is_folder(arg)) add_folder(arg, v);
+  else chm_vec_push(v, chm_strdup(arg));
+}
+
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  if (stat(a, &sa) || stat(b, &sb)) return !strcmp(a, b);
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The files of the --log options: the first names the file appended to
+ * (a folder: FOLDER/tuning.jsonl; none: the default log; a shard's log has
+ * .shardK-of-N before the extension); every file named is read (the first
+ * one of a shard only if it exists). */
+static void resolve_logs(const options *o, log_files *lf) {
+  const char *first = o->n_logs ? o->logs[0] : NULL;
+  char *append = !first ? default_log() : is_folder(first) ? chm_malloc(strlen(first) + 16) : chm_strdup(first);
+  if (first && is_folder(first)) sprintf(append, "%s/tuning.jsonl", first);
+  lf->append = o->shard_n > 1 ? shard_log_path(append, o->shard_k, o->shard_n) : chm_strdup(append);
+  free(append);
+  CHM_VEC(char *) all = {0};
+  for (int i = 0; i < o->n_logs; i++)
+    if (i > 0 || is_folder(o->logs[i]) || !access(o->logs[i], F_OK)) /* a shard's FILE need not exist */
+      add_log_arg(o->logs[i], &all);
+  for (int i = 0; i < all.len; i++) {
+    int dup = same_file(all.data[i], lf->append);
+    for (int j = 0; j < lf->read.len && !dup; j++) dup = same_file(all.data[i], lf->read.data[j]);
+    if (dup) free(all.data[i]);
+    else chm_vec_push(&lf->read, all.data[i]);
+  }
+  chm_vec_free(&all);
+  if (lf->read.len)
+    snprintf(lf->desc, sizeof lf->desc, "%s and %d more log%s", lf->append, lf->read.len, lf->read.len > 1 ? "s" : "");
+  else snprintf(lf->desc, sizeof lf->desc, "%s", lf->append);
+}
+
+static void free_logs(log_files *lf) {
+  free(lf->append);
+  for (int i = 0; i < lf->read.len; i++) free(lf->read.data[i]);
+  chm_vec_free(&lf->read);
+}
+
+/* The log appended to, with the records of the others loaded; says how
+ * many records of older kernels it ignores. */
+static tune_log *open_logs(const options *o, const log_files *lf, const cg_target *t) {
   chm_err e = {0};
-  tune_task *tasks = NULL;
-  int n = 0;
-  if (tune_collect_tasks(g, t, o->threads, &tasks, &n, &e)) die(e.msg);
-  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
-  tune_budgets(tasks, n, 24 * n, o->trials, 8, budget);
+  cg_target host;
+  int native = !cg_target_init(&host, NULL, NULL, &e) && !strcmp(host.triple, t->triple) && !strcmp(host.cpu, t->cpu);
+  /* the library's thread count, when it is known here: records of others are not used */
+  int threads = o->threads ? o->threads : native ? chm_num_cpus() : 0;
+  tune_log *log = tune_log_open_for(lf->append, t->triple, t->cpu, threads, warn_log, (void *)o, &e);
+  if (!log) die(e.msg);
+  for (int i = 0; i < lf->read.len; i++)
+    if (tune_log_load(log, lf->read.data[i], warn_log, (void *)o, &e)) die(e.msg);
+  if (tune_log_stale(log) && !o->quiet)
+    fprintf(stderr, "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are ignored\n",
+            lf->desc, tune_log_stale(log), t->triple, t->cpu);
+  if (tune_log_other_threads(log) && !o->quiet)
+    fprintf(stderr, "chamcc: %s: %d measurements on another thread count than %d are ignored (--threads)\n",
+            lf->desc, tune_log_other_threads(log), threads);
+  return log;
+}
+
+enum { CONFIRM_FINALISTS = 4 }; /* best configs of a task measured again before a build trusts one */
+
+/* Tunes tasks[n] until the log holds budget[i] measurements of each;
+ * returns or dies (saying how many measurements it saved). */
+static void tune_tasks(const options *o, const cg_target *t, tune_log *log, const char *logpath,
+                       const tune_task *tasks, const int *budget, int n) {
+  chm_err e = {0};
   progress_state ps = {o, budget, n, 0, 0, 0, chm_now(), isatty(2), -1};
   for (int i = 0; i < n; i++) {
     int have = tune_log_count(log, tasks[i].key);
@@ -438,7 +619,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   s.seed = o->seed;
   s.batch = 64;
   s.warm_start = 1; /* learn from the log's other tasks until a task has its own data */
-  s.confirm = 4;    /* measure the 4 best again before trusting one */
+  s.confirm = CONFIRM_FINALISTS;
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.warn = warn_tune;
@@ -450,14 +631,171 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   tune_meter_free(s.meter);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
-  free(budget);
-  free(tasks);
   if (!rc && !interrupted) return;
   int saved = tune_log_size(log) - size0;
   if (rc) fprintf(stderr, "%schamcc: %s\n", ps.tty ? "\n" : "", e.msg);
   else fprintf(stderr, "%schamcc: interrupted (%s)\n", ps.tty ? "\n" : "", strsignal(interrupted));
   fprintf(stderr, "chamcc: %d measurements saved in %s; the same command continues from there\n", saved, logpath);
   exit(rc ? 1 : 128 + interrupted);
+}
+
+/* Budgets of n tasks: 24 measurements per task on average, in proportion
+ * to FLOPs x uses, at least 8 each; or --trials N each. */
+static int *task_budgets(const options *o, const tune_task *tasks, int n) {
+  int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
+  tune_budgets(tasks, n, 24 * n, o->trials, 8, budget);
+  return budget;
+}
+
+/* Tunes the model's tasks that the log lacks (a build); returns or dies. */
+static void tune_model(const options *o, const gr_graph *g, const cg_target *t, tune_log *log,
+                       const char *logpath) {
+  chm_err e = {0};
+  tune_task *tasks = NULL;
+  int n = 0;
+  if (tune_collect_tasks(g, t, o->threads, &tasks, &n, &e)) die(e.msg);
+  int *budget = task_budgets(o, tasks, n);
+  tune_tasks(o, t, log, logpath, tasks, budget, n);
+  free(budget);
+  free(tasks);
+}
+
+/* ---- chamcc tune: a model zoo, and shards of it ---- */
+
+/* An environment variable as a number in [lo, hi] into *v: 1 if set, 0 if
+ * unset or empty; dies if it is anything else. */
+static int env_int(const char *name, int lo, int hi, int *v) {
+  const char *s = getenv(name);
+  if (!s || !*s) return 0;
+  if (chm_parse_int(s, lo, hi, v)) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s=%.40s is not a number from %d to %d", name, s, lo, hi);
+    die(msg);
+  }
+  return 1;
+}
+
+/* A Slurm job array task: share ID - MIN of COUNT, for an array of
+ * consecutive indices (--array=A-B); 0 if this is no array task. */
+static int shard_from_slurm(options *o, char *from, size_t size) {
+  int id, count, min = 0, max = -1, step = 1;
+  if (!env_int("SLURM_ARRAY_TASK_ID", 0, INT_MAX - 1, &id)) return 0;
+  if (!env_int("SLURM_ARRAY_TASK_COUNT", 1, SHARD_MAX, &count))
+    die("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not: pass --shard K/N");
+  env_int("SLURM_ARRAY_TASK_MIN", 0, INT_MAX - 1, &min);
+  if (!env_int("SLURM_ARRAY_TASK_MAX", 0, INT_MAX - 1, &max)) max = min + count - 1;
+  env_int("SLURM_ARRAY_TASK_STEP", 1, INT_MAX - 1, &step);
+  if (step != 1 || max - min + 1 != count || id < min || id > max) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "the Slurm job array is not a range of consecutive indices (task %d of %d..%d, "
+             "count %d, step %d): submit it with --array=0-%d, or pass --shard K/N", id, min, max, count, step,
+             count - 1);
+    die(msg);
+  }
+  o->shard_k = id - min;
+  o->shard_n = count;
+  snprintf(from, size, "SLURM_ARRAY_TASK_ID=%d, SLURM_ARRAY_TASK_COUNT=%d", id, count);
+  return 1;
+}
+
+/* A Kubernetes indexed Job: share JOB_COMPLETION_INDEX of --shard-count. */
+static int shard_from_k8s(options *o, char *from, size_t size) {
+  int id;
+  if (!env_int("JOB_COMPLETION_INDEX", 0, INT_MAX - 1, &id)) return 0;
+  if (!o->shard_count)
+    die("JOB_COMPLETION_INDEX is set (a Kubernetes indexed Job): give the number of shares with "
+        "--shard-count N (the Job's completions), or pass --shard K/N");
+  if (id >= o->shard_count) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "JOB_COMPLETION_INDEX=%d is not below --shard-count %d", id, o->shard_count);
+    die(msg);
+  }
+  o->shard_k = id;
+  o->shard_n = o->shard_count;
+  snprintf(from, size, "JOB_COMPLETION_INDEX=%d, --shard-count %d", id, o->shard_count);
+  return 1;
+}
+
+/* Without --shard, the shard a scheduler gave this run, if any: a Slurm job
+ * array first, then a Kubernetes indexed Job. */
+static void shard_from_env(options *o) {
+  static char from[160];
+  if (o->shard_n) {
+    if (o->shard_count) bad_usage("--shard-count goes with JOB_COMPLETION_INDEX, not with --shard");
+    return;
+  }
+  if (shard_from_slurm(o, from, sizeof from) || shard_from_k8s(o, from, sizeof from)) o->shard_from = from;
+  else if (o->shard_count)
+    bad_usage("--shard-count is for a Kubernetes indexed Job, but JOB_COMPLETION_INDEX is not set");
+}
+
+/* The distinct tasks of every model given, joined by key. */
+static tune_task *zoo_tasks(const options *o, const cg_target *t, int *n) {
+  chm_err e = {0};
+  tune_task *all = NULL;
+  *n = 0;
+  for (int m = 0; m < o->n_models; m++) {
+    gr_graph *g = gr_load_shapes(o->models[m], o->shapes, o->n_shapes, &e);
+    if (!g) die(e.msg);
+    if (g->notice && !o->quiet) fprintf(stderr, "chamcc: %s: %s\n", o->models[m], g->notice);
+    tune_task *tasks = NULL;
+    int k = 0;
+    if (tune_collect_tasks(g, t, o->threads, &tasks, &k, &e)) die(e.msg);
+    tune_tasks_union(&all, n, tasks, k);
+    free(tasks);
+    gr_free(g);
+  }
+  return all;
+}
+
+/* Keeps the tasks of this run's shard (and their budgets), in their order,
+ * at the front; returns how many. Every shard computes the same split: it
+ * depends on the tasks and budgets alone, not on this machine's log. */
+static int keep_shard(const options *o, tune_task *tasks, int *budget, int n) {
+  if (o->shard_n <= 1) return n;
+  int *work = chm_malloc((size_t)(n ? n : 1) * sizeof *work), *shard = chm_malloc((size_t)(n ? n : 1) * sizeof *shard);
+  long long mine = 0, all = 0;
+  for (int i = 0; i < n; i++) work[i] = budget[i] + CONFIRM_FINALISTS * TUNE_CONFIRM_ROUNDS;
+  tune_shard_partition(tasks, work, n, o->shard_n, shard);
+  int kept = 0;
+  for (int i = 0; i < n; i++) {
+    all += work[i];
+    if (shard[i] != o->shard_k) continue;
+    mine += work[i];
+    tasks[kept] = tasks[i];
+    budget[kept++] = budget[i];
+  }
+  if (!o->quiet)
+    fprintf(stderr, "chamcc: shard %d of %d (%s): %d of %d tasks, %lld of %lld measurements\n", o->shard_k,
+            o->shard_n, o->shard_from, kept, n, mine, all);
+  free(work);
+  free(shard);
+  return kept;
+}
+
+/* --list-tasks: budget, uses, GFLOP and key of each task, one a line. */
+static void print_tasks(const tune_task *tasks, const int *budget, int n) {
+  for (int i = 0; i < n; i++)
+    printf("%d\t%d\t%.4f\t%s\n", budget[i], tasks[i].uses, tasks[i].flops / 1e9, tasks[i].key);
+}
+
+/* chamcc tune MODEL...: the distinct tasks of all the models (of this
+ * shard) tuned into the log. */
+static void tune_zoo(const options *o, const cg_target *t, const log_files *lf, int measure) {
+  int n = 0;
+  tune_task *tasks = zoo_tasks(o, t, &n);
+  int *budget = task_budgets(o, tasks, n);
+  n = keep_shard(o, tasks, budget, n);
+  if (o->list_tasks) {
+    print_tasks(tasks, budget, n);
+  } else {
+    tune_log *log = open_logs(o, lf, t);
+    if (measure) tune_tasks(o, t, log, lf->append, tasks, budget, n);
+    if (!o->quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %d tasks\n", lf->append, n);
+    tune_log_close(log);
+  }
+  free(budget);
+  free(tasks);
 }
 
 /* chamcc report LOG... -o FILE.svg: curves per task and tuner, a table on stdout. */
@@ -491,8 +829,137 @@ static int report_main(int argc, char **argv) {
   return 0;
 }
 
+/* --print-configs: a tunable layer's task, and where its config came from. */
+static void print_config(void *ctx, const tune_task *t, const tune_record *r) {
+  int idx[TUNE_MAX_KNOBS];
+  const int *c = r ? r->config : idx;
+  if (!r) tune_task_default(t, idx);
+  printf("config\t%s\t%s\t", t->key, r ? "log" : "default");
+  for (int k = 0; k < t->space.n_knobs; k++) printf("%s%d", k ? "," : "", c[k]);
+  printf("\n");
+  (void)ctx;
+}
+
+/* ---- chamcc log merge | stats ---- */
+
+static void warn_always(void *ctx, const char *msg) {
+  fprintf(stderr, "chamcc: warning: %s\n", msg);
+  (void)ctx;
+}
+
+/* The logs named from argv[first] on (folders: their *.jsonl files). */
+static char **log_args(int argc, char **argv, int first, int *n) {
+  CHM_VEC(char *) v = {0};
+  for (int i = first; i < argc; i++) {
+    if (argv[i][0] == '-') {
+      char msg[256];
+      snprintf(msg, sizeof msg, "log: unknown option '%s'", argv[i]);
+      bad_usage(msg);
+    }
+    add_log_arg(argv[i], &v);
+  }
+  *n = v.len;
+  return v.data;
+}
+
+/* chamcc log merge OUT IN...: one file of every distinct record. */
+static int merge_main(int argc, char **argv) {
+  if (argc < 5) bad_usage("log merge: needs OUT.jsonl and at least one log to read");
+  int n;
+  char **in = log_args(argc, argv, 4, &n);
+  if (!n) bad_usage("log merge: the folders named hold no *.jsonl file");
+  chm_err e = {0};
+  tune_merge_stats st;
+  if (check_writable("log merge: the output", argv[3], &e)) die(e.msg);
+  if (tune_log_merge(argv[3], (const char *const *)in, n, warn_always, NULL, &st, &e)) die(e.msg);
+  fprintf(stderr, "chamcc: wrote %s: %d records from %d logs (%d duplicates left out, %d malformed lines skipped)\n",
+          argv[3], st.records, st.files, st.duplicates, st.malformed);
+  for (int i = 0; i < n; i++) free(in[i]);
+  free(in);
+  return 0;
+}
+
+typedef struct log_group {
+  char target[64], cpu[64]; /* one machine kind */
+} log_group;
+
+/* The distinct (target, CPU) of every record of the logs, sorted. */
+static int log_groups(char **in, int n, log_group **out) {
+  chm_err e = {0};
+  tune_log *all = tune_log_open(NULL, NULL, NULL, NULL, NULL, &e);
+  for (int i = 0; i < n; i++)
+    if (tune_log_load(all, in[i], warn_always, NULL, &e)) die(e.msg);
+  CHM_VEC(log_group) g = {0};
+  for (int i = 0; i < tune_log_size(all); i++) {
+    const tune_record *r = tune_log_get(all, i);
+    int j = 0;
+    while (j < g.len && (strcmp(g.data[j].target, r->target) || strcmp(g.data[j].cpu, r->cpu))) j++;
+    if (j < g.len) continue;
+    log_group x;
+    snprintf(x.target, sizeof x.target, "%s", r->target);
+    snprintf(x.cpu, sizeof x.cpu, "%s", r->cpu);
+    chm_vec_push(&g, x);
+  }
+  tune_log_close(all);
+  qsort(g.data, (size_t)g.len, sizeof *g.data, cmp_str_pair);
+  *out = g.data;
+  return g.len;
+}
+
+/* One machine kind's tasks: what a build for it would use. */
+static void print_group(char **in, int n, const log_group *g) {
+  chm_err e = {0};
+  tune_log *l = tune_log_open(NULL, g->target, g->cpu, NULL, NULL, &e);
+  for (int i = 0; i < n; i++)
+    if (tune_log_load(l, in[i], NULL, NULL, &e)) die(e.msg);
+  tune_task_stats *ts;
+  int nt = tune_log_task_stats(l, &ts), meas = 0, failed = 0, conf = 0;
+  double cost = 0;
+  for (int i = 0; i < nt; i++) meas += ts[i].measured, failed += ts[i].failed, conf += ts[i].confirms, cost += ts[i].cost_s;
+  printf("%s, %s: %d tasks, %d measurements (%d failed), %d confirmations, %.1f s of tuning", g->target, g->cpu, nt,
+         meas, failed, conf, cost);
+  if (tune_log_stale(l)) printf("; %d measurements of older kernels not counted", tune_log_stale(l));
+  printf("\n  %8s %6s %8s %12s %8s  %s\n", "measured", "failed", "confirms", "best GFLOP/s", "tuning s", "task");
+  for (int i = 0; i < nt; i++)
+    printf("  %8d %6d %8d %12.1f %8.1f  %s\n", ts[i].measured, ts[i].failed, ts[i].confirms,
+           ts[i].best ? tune_throughput(ts[i].best) : 0.0, ts[i].cost_s, ts[i].task);
+  free(ts);
+  tune_log_close(l);
+}
+
+/* chamcc log stats LOG...: per target and CPU, per task. */
+static int stats_main(int argc, char **argv) {
+  int n;
+  char **in = log_args(argc, argv, 3, &n);
+  if (!n) bad_usage("log stats: no tuning log given");
+  log_group *g;
+  int ng = log_groups(in, n, &g);
+  for (int i = 0; i < ng; i++) print_group(in, n, &g[i]);
+  if (!ng) printf("no records\n");
+  for (int i = 0; i < n; i++) free(in[i]);
+  free(in);
+  free(g);
+  return 0;
+}
+
+static int log_main(int argc, char **argv) {
+  const char *cmd = argc > 2 ? argv[2] : "";
+  if (!strcmp(cmd, "merge")) return merge_main(argc, argv);
+  if (!strcmp(cmd, "stats")) return stats_main(argc, argv);
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    printf("usage: chamcc log merge OUT.jsonl LOG...   every distinct record of the logs into OUT,\n"
+           "                                           sorted (idempotent, input order does not matter)\n"
+           "       chamcc log stats LOG...             per target and CPU: tasks, measurements, best\n"
+           "                                           GFLOP/s per task (what a build would use)\n"
+           "A LOG may be a folder: its *.jsonl files.\n");
+    exit(0);
+  }
+  bad_usage("log: needs `merge OUT.jsonl LOG...` or `stats LOG...`");
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "report")) return report_main(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "log")) return log_main(argc, argv);
   options o = parse_args(argc, argv);
   chm_err e = {0};
   double t0 = chm_now();
@@ -519,9 +986,18 @@ int main(int argc, char **argv) {
     die(msg);
   }
 
-  char *logpath = o.log ? chm_strdup(o.log) : default_log();
+  if (o.tune_only) shard_from_env(&o);
+  log_files lf = {0};
+  resolve_logs(&o, &lf);
   char *hpath = o.output ? header_path(o.output, name) : NULL;
-  if (check_before_work(&o, hpath, logpath, measure, &e)) die(e.msg);
+  if (!o.list_tasks && check_before_work(&o, hpath, lf.append, measure, &e)) die(e.msg);
+  if (o.tune_only) {
+    tune_zoo(&o, &target, &lf, measure);
+    free_logs(&lf);
+    free(o.logs);
+    free(name);
+    return 0;
+  }
 
   gr_graph *g = gr_load_shapes(o.model, o.shapes, o.n_shapes, &e);
   if (!g) die(e.msg);
@@ -530,30 +1006,10 @@ int main(int argc, char **argv) {
   if (o.verbose) print_input_shapes(g);
   if (o.verbose) gr_dump(g, stderr);
 
-  /* the library's thread count, when it is known here: records of others are not used */
-  int threads = o.threads ? o.threads : native ? chm_num_cpus() : 0;
-  tune_log *log = tune_log_open_for(logpath, target.triple, target.cpu, threads, warn_log, &o, &e);
-  if (!log) die(e.msg);
-  if (tune_log_stale(log) && !o.quiet)
-    fprintf(stderr,
-            "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are "
-            "ignored\n",
-            logpath, tune_log_stale(log), target.triple, target.cpu);
-  if (tune_log_other_threads(log) && !o.quiet)
-    fprintf(stderr, "chamcc: %s: %d measurements on another thread count than %d are ignored (--threads)\n",
-            logpath, tune_log_other_threads(log), threads);
-  if (measure && (native || o.runner)) tune_model(&o, g, &target, log, logpath);
-  if (o.tune_only) {
-    if (!o.quiet) fprintf(stderr, "chamcc: tuning log %s is complete for %s\n", logpath, o.model);
-    tune_log_close(log);
-    gr_free(g);
-    free(logpath);
-    free(hpath);
-    free(name);
-    return 0;
-  }
+  tune_log *log = open_logs(&o, &lf, &target);
+  if (measure && (native || o.runner)) tune_model(&o, g, &target, log, lf.append);
 
-  tune_log_use use = {log, 0, 0};
+  tune_log_use use = {log, 0, 0, o.print_configs ? print_config : NULL, NULL};
   mdl_tuning tu = tune_log_provider(&use);
   mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0};
   mdl_stats st;
@@ -574,12 +1030,13 @@ int main(int argc, char **argv) {
             (double)st.weight_bytes / 1e6, (double)st.ws_bytes / 1e6, chm_now() - t0);
   if (!o.quiet)
     fprintf(stderr, "chamcc: %d of %d tunable layers use a tuned config from %s (%s, %s)\n", use.from_log,
-            use.layers, logpath, target.triple, target.cpu);
+            use.layers, lf.desc, target.triple, target.cpu);
   if (o.verbose)
     fprintf(stderr, "chamcc: load %.2f s, lower %.2f s, optimize %.2f s, codegen %.2f s\n", t_load,
             st.lower_s, st.opt_s, st.emit_s);
   tune_log_close(log);
-  free(logpath);
+  free_logs(&lf);
+  free(o.logs);
   free(obj);
   free(hpath);
   free(name);

@@ -41,10 +41,24 @@
  * Records of another kernel revision are not loaded either, unless target
  * and cpu are both NULL (the report, which compares tuners, reads all).
  *
+ * Several files (the logs of many machines, tune_log_load) load into one
+ * log; a record identical in every field to one already loaded (the same
+ * measurement read twice, from a shard's log and a merge of it) is counted
+ * as a duplicate and not loaded again. Which record is the best does not
+ * depend on the order records were loaded: equal medians are decided by
+ * tune_record_cmp, a total order over all fields.
+ *
+ * Merging (tune_log_merge) loads every input into one unfiltered log, sorts
+ * it by tune_record_cmp (target, CPU, kernels, task, then time: each task's
+ * measurements in the order they were made) and writes each record once,
+ * in the canonical form the writer produces: so merging is idempotent and
+ * the order of the inputs does not matter, byte for byte.
+ *
  * In memory: records live in fixed-size blocks (pointers returned by
- * tune_log_get / tune_log_best stay valid until tune_log_close). Two open
+ * tune_log_get / tune_log_best stay valid until tune_log_close). Three open
  * addressing hash tables make lookups O(1): tasks (key string -> count and
- * best record) and configs (task slot + index vector -> a record).
+ * best record), configs (task slot + index vector -> a record) and records
+ * (every field -> the record, to find duplicates).
  */
 #include "chamcc/tune.h"
 
@@ -91,9 +105,11 @@ struct tune_log {
   CHM_VEC(log_task) tasks;     /* distinct tasks */
   log_hash task_hash;          /* task name -> tasks index */
   log_hash cfg_hash;           /* (task, config) -> record index */
+  log_hash rec_hash;           /* every field -> record index */
   int stale;                   /* records of this target/cpu but older kernels, not loaded */
   int threads;                 /* filter: load only records of this thread count (or unknown); 0 = any */
   int other_threads;           /* records of this target/cpu and kernels on other thread counts, not loaded */
+  int dups;                    /* records read that were already loaded, not loaded again */
 };
 
 /* ---- status and median ---- */
@@ -139,6 +155,42 @@ double tune_record_median(const tune_record *r) {
 /* Whether r's config is config[0..n). */
 static int same_config(const tune_record *r, const int *config, int n) {
   return r->n_config == n && !memcmp(r->config, config, (size_t)n * sizeof(int));
+}
+
+/* ---- comparing whole records ---- */
+
+static int cmp_num(double a, double b) {
+  if (a != b) return a < b ? -1 : 1;
+  return memcmp(&a, &b, sizeof a); /* -0 and 0 print differently */
+}
+
+static int cmp_ints(const int *a, int na, const int *b, int nb) {
+  for (int i = 0; i < na && i < nb; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return (na > nb) - (na < nb);
+}
+
+static int cmp_nums(const double *a, int na, const double *b, int nb) {
+  for (int i = 0; i < na && i < nb; i++) {
+    int c = cmp_num(a[i], b[i]);
+    if (c) return c;
+  }
+  return (na > nb) - (na < nb);
+}
+
+int tune_record_cmp(const tune_record *a, const tune_record *b) {
+  int c;
+  if ((c = strcmp(a->target, b->target)) || (c = strcmp(a->cpu, b->cpu))) return c;
+  if (a->kernels != b->kernels) return a->kernels < b->kernels ? -1 : 1;
+  if ((c = strcmp(a->task, b->task)) || (c = cmp_num(a->timestamp, b->timestamp))) return c;
+  if (a->confirm != b->confirm) return a->confirm < b->confirm ? -1 : 1;
+  if ((c = cmp_ints(a->config, a->n_config, b->config, b->n_config))) return c;
+  if ((c = strcmp(a->tuner, b->tuner))) return c;
+  if (a->status != b->status) return a->status < b->status ? -1 : 1;
+  if ((c = cmp_nums(a->times, a->n_times, b->times, b->n_times)) || (c = strcmp(a->message, b->message))) return c;
+  const double fa[] = {a->flops, a->compile_s, a->run_s, a->build_s, a->fit_s, a->opt_s, a->version, a->threads};
+  const double fb[] = {b->flops, b->compile_s, b->run_s, b->build_s, b->fit_s, b->opt_s, b->version, b->threads};
+  return cmp_nums(fa, 8, fb, 8);
 }
 
 /* ---- hashing ---- */
@@ -195,8 +247,25 @@ static int cfg_eq(const tune_log *l, int i, const void *key) {
 
 static uint64_t task_key(const char *name) { return fnv(FNV0, name, strlen(name)); }
 
+/* A hash of the fields tune_record_cmp compares (strings up to their NUL). */
+static uint64_t rec_key(const tune_record *r) {
+  uint64_t h = fnv(FNV0, r->target, strlen(r->target));
+  h = fnv(h, r->cpu, strlen(r->cpu));
+  h = fnv(h, r->task, strlen(r->task));
+  h = fnv(h, r->tuner, strlen(r->tuner));
+  h = fnv(h, r->message, strlen(r->message));
+  h = fnv(h, r->config, (size_t)r->n_config * sizeof *r->config);
+  h = fnv(h, r->times, (size_t)r->n_times * sizeof *r->times);
+  const double v[] = {r->flops, r->timestamp, r->compile_s, r->run_s, r->build_s, r->fit_s, r->opt_s};
+  const int k[] = {r->version, r->kernels, r->threads, r->confirm, (int)r->status, r->n_config, r->n_times};
+  return fnv(fnv(h, v, sizeof v), k, sizeof k);
+}
+
+static int rec_eq(const tune_log *l, int i, const void *r) { return !tune_record_cmp(rec_at(l, i), r); }
+
 static uint64_t entry_key(const tune_log *l, const log_hash *t, int i) {
   if (t == &l->task_hash) return task_key(l->tasks.data[i].name);
+  if (t == &l->rec_hash) return rec_key(rec_at(l, i));
   const tune_record *r = rec_at(l, i);
   return cfg_key(l->rec_task[i], r->config, r->n_config);
 }
@@ -252,12 +321,22 @@ static void store(tune_log *l, const tune_record *r) {
   } else {
     lt->count++;
     double med = tune_record_median(r);
-    if (med < lt->best_med) lt->best = i, lt->best_med = med;
+    if (med < lt->best_med || (med == lt->best_med && lt->best >= 0 && tune_record_cmp(r, rec_at(l, lt->best)) < 0))
+      lt->best = i, lt->best_med = med;
   }
   hash_grow(l, &l->cfg_hash);
   cfg_probe p = {t, r->config, r->n_config};
   int pos = hash_find(&l->cfg_hash, cfg_key(t, r->config, r->n_config), cfg_eq, l, &p);
   if (!l->cfg_hash.slot[pos]) l->cfg_hash.slot[pos] = i + 1, l->cfg_hash.used++;
+  hash_grow(l, &l->rec_hash);
+  pos = hash_find(&l->rec_hash, rec_key(r), rec_eq, l, r);
+  if (!l->rec_hash.slot[pos]) l->rec_hash.slot[pos] = i + 1, l->rec_hash.used++;
+}
+
+/* Whether a record identical to r is loaded. */
+static int loaded(const tune_log *l, const tune_record *r) {
+  int pos = hash_find(&l->rec_hash, rec_key(r), rec_eq, l, r);
+  return l->rec_hash.slot[pos] != 0;
 }
 
 int tune_log_size(const tune_log *l) { return l->n; }
@@ -307,7 +386,7 @@ const tune_record *tune_log_best(const tune_log *l, const char *task) {
   for (int j = 0; j < lt->conf.len; j++) { /* O(conf^2), a dozen records */
     const tune_record *r = rec_at(l, lt->conf.data[j]);
     double m = pooled_median(l, lt, r);
-    if (m < best_med) best = r, best_med = m;
+    if (m < best_med || (m == best_med && best && tune_record_cmp(r, best) < 0)) best = r, best_med = m;
   }
   if (best) return best;
   return lt->best < 0 ? NULL : rec_at(l, lt->best);
@@ -508,7 +587,7 @@ static char *read_all(int fd, size_t *size) {
   return buf;
 }
 
-static void load_lines(tune_log *l, char *buf, size_t size,
+static void load_lines(tune_log *l, const char *path, char *buf, size_t size,
                        void (*warn)(void *, const char *), void *ctx) {
   char *p = buf, *end = buf + size;
   for (int line = 1; p < end; line++) {
@@ -523,12 +602,13 @@ static void load_lines(tune_log *l, char *buf, size_t size,
       if (matches(l, &r)) {
         if (stale(l, &r)) l->stale++;
         else if (other_threads(l, &r)) l->other_threads++;
+        else if (loaded(l, &r)) l->dups++;
         else store(l, &r);
       }
       why[0] = 0;
     }
     if (why[0] && warn) {
-      snprintf(msg, sizeof msg, "%s:%d: %s", l->path, line, why);
+      snprintf(msg, sizeof msg, "%s:%d: %s", path, line, why);
       warn(ctx, msg);
     }
     p = nl ? nl + 1 : end;
@@ -561,7 +641,7 @@ static int open_file(tune_log *l, int readonly, void (*warn)(void *, const char 
   size_t size;
   char *buf = read_all(l->fd, &size);
   if (!buf) return chm_errorf(e, "%s: read error: %s", l->path, strerror(errno));
-  load_lines(l, buf, size, warn, ctx);
+  load_lines(l, l->path, buf, size, warn, ctx);
   int unterminated = size > 0 && buf[size - 1] != '\n';
   free(buf);
   if (readonly) return close(l->fd), l->fd = -1, 0;
@@ -578,6 +658,7 @@ static tune_log *log_new(const char *path, const char *target, const char *cpu, 
   l->cpu = cpu ? chm_strdup(cpu) : NULL;
   hash_init(&l->task_hash);
   hash_init(&l->cfg_hash);
+  hash_init(&l->rec_hash);
   if (path && open_file(l, readonly, warn, ctx, e)) {
     tune_log_close(l);
     return NULL;
@@ -611,6 +692,7 @@ void tune_log_close(tune_log *l) {
   chm_vec_free(&l->tasks);
   free(l->task_hash.slot);
   free(l->cfg_hash.slot);
+  free(l->rec_hash.slot);
   free(l->path);
   free(l->target);
   free(l->cpu);
@@ -747,21 +829,21 @@ static double wall_now(void) {
  * not ending in '\n' re-checks under an exclusive lock, and must not take a
  * write in progress for a line cut short by a kill (it would add a '\n'
  * after the finished line: an empty line). */
-static int write_line(tune_log *l, const char *p, size_t n, chm_err *e) {
-  while (flock(l->fd, LOCK_SH) < 0)
-    if (errno != EINTR) return chm_errorf(e, "%s: flock: %s", l->path, strerror(errno));
+static int write_line(int fd, const char *path, const char *p, size_t n, chm_err *e) {
+  while (flock(fd, LOCK_SH) < 0)
+    if (errno != EINTR) return chm_errorf(e, "%s: flock: %s", path, strerror(errno));
   int rc = 0;
   while (n > 0) {
-    ssize_t k = write(l->fd, p, n);
+    ssize_t k = write(fd, p, n);
     if (k < 0 && errno == EINTR) continue;
     if (k <= 0) {
-      rc = chm_errorf(e, "%s: write: %s", l->path, k < 0 ? strerror(errno) : "no progress");
+      rc = chm_errorf(e, "%s: write: %s", path, k < 0 ? strerror(errno) : "no progress");
       break;
     }
     p += k;
     n -= (size_t)k;
   }
-  flock(l->fd, LOCK_UN);
+  flock(fd, LOCK_UN);
   return rc;
 }
 
@@ -780,10 +862,102 @@ int tune_log_append(tune_log *l, const tune_record *r, chm_err *e) {
     strbuf b = {chm_malloc(1024), 0, 1024};
     b.p[0] = 0;
     record_to_line(&c, &b);
-    int rc = write_line(l, b.p, b.n, e);
+    int rc = write_line(l->fd, l->path, b.p, b.n, e);
     free(b.p);
     if (rc) return -1;
   }
   store(l, &c);
   return 0;
+}
+
+/* ---- many files: loading, merging, statistics ---- */
+
+int tune_log_duplicates(const tune_log *l) { return l->dups; }
+
+int tune_log_load(tune_log *l, const char *path, void (*warn)(void *ctx, const char *msg), void *ctx,
+                  chm_err *e) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return chm_errorf(e, "%s: %s", path, strerror(errno));
+  size_t size;
+  char *buf = read_all(fd, &size);
+  int err = errno;
+  close(fd);
+  if (!buf) return chm_errorf(e, "%s: read error: %s", path, strerror(err));
+  load_lines(l, path, buf, size, warn, ctx);
+  free(buf);
+  return 0;
+}
+
+static int cmp_rec_ptr(const void *a, const void *b) {
+  return tune_record_cmp(*(const tune_record *const *)a, *(const tune_record *const *)b);
+}
+
+/* Every record of l, sorted, one canonical line each, into out (through a
+ * temporary file renamed over it: a reader never sees half a merge). */
+static int write_sorted(const tune_log *l, const char *out, chm_err *e) {
+  const tune_record **v = chm_malloc((size_t)(l->n ? l->n : 1) * sizeof *v);
+  for (int i = 0; i < l->n; i++) v[i] = rec_at(l, i);
+  qsort(v, (size_t)l->n, sizeof *v, cmp_rec_ptr);
+  strbuf b = {chm_malloc(1 << 16), 0, 1 << 16};
+  b.p[0] = 0;
+  for (int i = 0; i < l->n; i++) record_to_line(v[i], &b);
+  free(v);
+  char *tmp = chm_malloc(strlen(out) + 32);
+  sprintf(tmp, "%s.tmp.%d", out, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int rc = fd < 0 ? chm_errorf(e, "%s: %s", tmp, strerror(errno)) : write_line(fd, tmp, b.p, b.n, e);
+  if (fd >= 0 && !rc && fsync(fd)) rc = chm_errorf(e, "%s: fsync: %s", tmp, strerror(errno));
+  if (fd >= 0) close(fd);
+  if (!rc && rename(tmp, out)) rc = chm_errorf(e, "%s: %s", out, strerror(errno));
+  if (rc && fd >= 0) unlink(tmp);
+  free(tmp);
+  free(b.p);
+  return rc;
+}
+
+typedef struct merge_warn {
+  void (*warn)(void *ctx, const char *msg); /* the caller's */
+  void *ctx;                                /* its context */
+  int n;                                    /* malformed lines */
+} merge_warn;
+
+static void count_warn(void *ctx, const char *msg) {
+  merge_warn *m = ctx;
+  m->n++;
+  if (m->warn) m->warn(m->ctx, msg);
+}
+
+int tune_log_merge(const char *out, const char *const *in, int n, void (*warn)(void *ctx, const char *msg),
+                   void *ctx, tune_merge_stats *st, chm_err *e) {
+  tune_log *l = log_new(NULL, NULL, NULL, 0, 0, NULL, NULL, e);
+  merge_warn mw = {warn, ctx, 0};
+  int rc = 0;
+  for (int i = 0; i < n && !rc; i++) rc = tune_log_load(l, in[i], count_warn, &mw, e);
+  if (!rc) rc = write_sorted(l, out, e);
+  *st = (tune_merge_stats){n, l->n, l->dups, mw.n};
+  tune_log_close(l);
+  return rc;
+}
+
+static int cmp_stats(const void *a, const void *b) {
+  return strcmp(((const tune_task_stats *)a)->task, ((const tune_task_stats *)b)->task);
+}
+
+int tune_log_task_stats(const tune_log *l, tune_task_stats **out) {
+  int n = l->tasks.len;
+  tune_task_stats *s = chm_calloc((size_t)(n ? n : 1), sizeof *s);
+  for (int t = 0; t < n; t++) {
+    s[t].task = l->tasks.data[t].name;
+    s[t].best = tune_log_best(l, s[t].task);
+  }
+  for (int i = 0; i < l->n; i++) {
+    const tune_record *r = rec_at(l, i);
+    tune_task_stats *ts = &s[l->rec_task[i]];
+    ts->cost_s += tune_record_cost(r);
+    if (r->confirm) ts->confirms++;
+    else ts->measured++, ts->failed += r->status != MEAS_OK;
+  }
+  qsort(s, (size_t)n, sizeof *s, cmp_stats);
+  *out = s;
+  return n;
 }

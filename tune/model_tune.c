@@ -66,6 +66,7 @@ static void best_conv(void *ctx, const tpl_conv *w, tpl_conv_cfg *cfg) {
   const tune_record *r = best_for(u->log, &t);
   u->layers++;
   if (r) tune_task_conv_cfg(&t, r->config, cfg), u->from_log++;
+  if (u->chosen) u->chosen(u->ctx, &t, r);
 }
 
 static void best_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
@@ -75,6 +76,7 @@ static void best_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
   const tune_record *r = best_for(u->log, &t);
   u->layers++;
   if (r) tune_task_dense_cfg(&t, r->config, cfg), u->from_log++;
+  if (u->chosen) u->chosen(u->ctx, &t, r);
 }
 
 mdl_tuning tune_log_provider(tune_log_use *u) {

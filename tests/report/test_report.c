@@ -263,12 +263,15 @@ static void test_errors(void) {
 }
 
 /* One measurement with the wall-clock parts (build_s, fit_s, opt_s). */
+/* One record; each gets its own timestamp, since a log loads records
+ * identical in every field once. */
 static void rec_parts(FILE *f, const char *tuner, double time, double build, double run, double fit, double opt) {
+  static int stamp;
   fprintf(f,
           "{\"version\":1,\"target\":\"x86_64-linux-gnu\",\"cpu\":\"skx\",\"task\":\"T\",\"flops\":1e9,"
           "\"config\":[0,0],\"tuner\":\"%s\",\"times\":[%g],\"status\":\"ok\",\"message\":\"\","
-          "\"timestamp\":1700000000,\"compile_s\":9,\"run_s\":%g,\"build_s\":%g,\"fit_s\":%g,\"opt_s\":%g}\n",
-          tuner, time, run, build, fit, opt);
+          "\"timestamp\":%d,\"compile_s\":9,\"run_s\":%g,\"build_s\":%g,\"fit_s\":%g,\"opt_s\":%g}\n",
+          tuner, time, 1700000000 + stamp++, run, build, fit, opt);
 }
 
 /* The head to head against autotvm and the time breakdown.

@@ -16,6 +16,11 @@
  *   appendbad  bad records are refused with an error, not written
  *   concurrent two forked processes append 1000 records each: 2000 lines
  *   scale      50 000 records, 100 000 has() probes in well under a second
+ *   merge      logs of two machines merged: the same bytes in either order,
+ *              merging again changes nothing, duplicates once, malformed
+ *              lines reported with file and line, older kernels kept
+ *   load       several logs loaded into one: duplicates once, the best
+ *              config the same in any order
  */
 #include <math.h>
 #include <stdio.h>
@@ -181,6 +186,7 @@ static void test_escape(void) {
   snprintf(r.cpu, sizeof r.cpu, "c");
   snprintf(r.message, sizeof r.message, "error: line 1\nline \"2\"\n\\line 3\n");
   append(l, &r);
+  r.timestamp += 1; /* another measurement: identical records are one (a copy) */
   append(l, &r);
   tune_log_close(l);
   CHECK(count_lines(path) == 2, "%d lines for 2 records", count_lines(path));
@@ -546,7 +552,10 @@ static void test_confirm(void) {
   tune_record rs[] = {conf_rec(1, 0, 1, one), conf_rec(2, 0, 1, half), conf_rec(3, 0, 0, NULL),
                       conf_rec(1, 1, 2, six), conf_rec(2, 1, 2, slow), conf_rec(1, 1, 2, six),
                       conf_rec(2, 1, 2, slow)};
-  for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) CHECK(tune_log_append(l, &rs[i], &e) == 0);
+  for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
+    rs[i].timestamp += (double)i; /* distinct measurements: identical records are one (a copy) */
+    CHECK(tune_log_append(l, &rs[i], &e) == 0);
+  }
   for (int pass = 0; pass < 2; pass++) { /* in memory, then read back from the file */
     CHECK(tune_log_count(l, "T") == 3);
     int c1 = 1, c2 = 2, c3 = 3;
@@ -663,6 +672,147 @@ static void test_threads(void) {
   tune_log_close(l);
 }
 
+/* ---- merge / load ---- */
+
+/* The whole of a file, NUL-terminated (malloc'ed), or NULL. */
+static char *slurp(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  static char buf[1 << 20];
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return strdup(buf);
+}
+
+static int same_bytes(const char *a, const char *b) {
+  char *x = slurp(a), *y = slurp(b);
+  int same = x && y && !strcmp(x, y);
+  free(x);
+  free(y);
+  return same;
+}
+
+static int merge(const char *out, const char *a, const char *b, const char *c, warns *w, tune_merge_stats *st) {
+  const char *in[] = {a, b, c};
+  chm_err e = {0};
+  memset(w, 0, sizeof *w);
+  int rc = tune_log_merge(out, in, c ? 3 : b ? 2 : 1, on_warn, w, st, &e);
+  CHECK(rc == 0, "merge into %s: %s", out, e.msg);
+  return rc;
+}
+
+/* Two machines' logs that share records (one appended to both, as a copy
+ * would), with confirmations, another CPU, older kernels and a malformed
+ * line: their merge is the same bytes in either order, merging it again
+ * changes nothing, every distinct record is in it once, and the malformed
+ * line is reported with its file and line. */
+static void test_merge(void) {
+  char pa[4096], pb[4096], o1[4096], o2[4096], o3[4096];
+  snprintf(pa, sizeof pa, "%s", scratch("merge_a.jsonl"));
+  snprintf(pb, sizeof pb, "%s", scratch("merge_b.jsonl"));
+  snprintf(o1, sizeof o1, "%s", scratch("merge_ab.jsonl"));
+  snprintf(o2, sizeof o2, "%s", scratch("merge_ba.jsonl"));
+  snprintf(o3, sizeof o3, "%s", scratch("merge_again.jsonl"));
+  warns w;
+  tune_log *a = open_log(pa, NULL, NULL, &w), *b = open_log(pb, NULL, NULL, &w);
+  if (!a || !b) return;
+  for (int i = 0; i < 6; i++) {
+    tune_record r = make(i % 2 ? "T1" : "T2", 100 - i, i == 3 ? MEAS_TIMEOUT : MEAS_OK);
+    r.confirm = i == 5;
+    append(i < 4 ? a : b, &r);
+    if (i == 2) append(b, &r); /* the same measurement in both logs */
+  }
+  tune_record other = make("T1", 7, MEAS_OK);
+  snprintf(other.cpu, sizeof other.cpu, "neoverse-n1");
+  append(b, &other);
+  tune_log_close(a);
+  tune_log_close(b);
+  FILE *f = fopen(pb, "a");
+  if (f) {
+    fputs("{\"version\":1,\"target\":\"x86_64-linux-gnu\",\"cpu\":\"skylake-avx512\",\"task\":\"old\","
+          "\"flops\":1e6,\"config\":[1],\"tuner\":\"ga\",\"times\":[0.5],\"status\":\"ok\",\"message\":\"\","
+          "\"timestamp\":1.5,\"compile_s\":0.1,\"run_s\":0.2,\"kernels\":1}\n"
+          "{\"version\":1, cut\n",
+          f);
+    fclose(f);
+  }
+  tune_merge_stats st;
+  if (merge(o1, pa, pb, NULL, &w, &st)) return;
+  CHECK(st.files == 2 && st.records == 8 && st.duplicates == 1 && st.malformed == 1,
+        "merged %d files: %d records, %d duplicates, %d malformed; want 2, 8, 1, 1", st.files, st.records,
+        st.duplicates, st.malformed);
+  CHECK(w.n == 1 && w.line[0] == 6 && strstr(w.msg[0], "merge_b.jsonl:6:"), "malformed line: %s",
+        w.n ? w.msg[0] : "not reported");
+  CHECK(count_lines(o1) == 8, "%d lines in the merge", count_lines(o1));
+  if (merge(o2, pb, pa, NULL, &w, &st)) return;
+  CHECK(same_bytes(o1, o2), "merge(a, b) and merge(b, a) differ");
+  if (merge(o3, o1, NULL, NULL, &w, &st)) return;
+  CHECK(same_bytes(o1, o3) && st.duplicates == 0, "merge(merge(a, b)) differs from merge(a, b)");
+  if (merge(o3, o1, pa, pb, &w, &st)) return;
+  CHECK(same_bytes(o1, o3) && st.duplicates == 9, "merge(merge(a, b), a, b) differs from merge(a, b)");
+  /* the older kernels' record is kept, but a log for this machine skips it */
+  char *text = slurp(o1);
+  CHECK(text && strstr(text, "\"task\":\"old\"") && strstr(text, "\"kernels\":1}"), "older record not kept");
+  free(text);
+  tune_log *m = open_log(o1, "x86_64-linux-gnu", "skylake-avx512", &w);
+  if (!m) return;
+  CHECK(tune_log_size(m) == 6 && tune_log_stale(m) == 1 && tune_log_count(m, "T1") == 2,
+        "merged log for this machine: %d records, %d stale, %d of T1", tune_log_size(m), tune_log_stale(m),
+        tune_log_count(m, "T1"));
+  /* merging into one of the inputs replaces it */
+  if (merge(pa, pa, pb, NULL, &w, &st)) return;
+  CHECK(same_bytes(o1, pa), "merge into an input differs");
+  tune_log_close(m);
+}
+
+/* Logs loaded one after another: a record read twice is loaded once; the
+ * best config does not depend on the order (equal medians included). */
+static void test_load(void) {
+  char pa[4096], pb[4096];
+  snprintf(pa, sizeof pa, "%s", scratch("load_a.jsonl"));
+  snprintf(pb, sizeof pb, "%s", scratch("load_b.jsonl"));
+  warns w;
+  tune_log *a = open_log(pa, NULL, NULL, &w), *b = open_log(pb, NULL, NULL, &w);
+  if (!a || !b) return;
+  static const double t1[] = {2.0, 1.0, 3.0}, t2[] = {2.0, 2.0, 2.0}, t3[] = {5.0};
+  tune_record r1 = conf_rec(4, 0, 3, t1), r2 = conf_rec(2, 0, 3, t2), r3 = conf_rec(1, 0, 1, t3);
+  r2.timestamp = r1.timestamp + 1; /* equal medians; r1 earlier */
+  append(a, &r1);
+  append(a, &r3);
+  append(b, &r2);
+  append(b, &r3);
+  tune_log_close(a);
+  tune_log_close(b);
+  const char *orders[2][2] = {{pa, pb}, {pb, pa}};
+  for (int o = 0; o < 2; o++) {
+    chm_err e = {0};
+    tune_log *l = open_log(NULL, "x86_64-linux-gnu", "skylake-avx512", &w);
+    if (!l) return;
+    for (int i = 0; i < 2; i++) CHECK(tune_log_load(l, orders[o][i], on_warn, &w, &e) == 0, "%s", e.msg);
+    CHECK(tune_log_load(l, orders[o][0], on_warn, &w, &e) == 0, "%s", e.msg);
+    CHECK(tune_log_size(l) == 3 && tune_log_duplicates(l) == 3 && tune_log_count(l, "T") == 3,
+          "order %d: %d records, %d duplicates", o, tune_log_size(l), tune_log_duplicates(l));
+    const tune_record *best = tune_log_best(l, "T");
+    CHECK(best && best->config[0] == 4, "order %d: best config %d, want 4 (the earlier of equal medians)", o,
+          best ? best->config[0] : -1);
+    CHECK(tune_log_load(l, scratch("missing.jsonl"), on_warn, &w, &e) != 0 && strstr(e.msg, "missing.jsonl"),
+          "a missing log: %s", e.msg);
+    tune_log_close(l);
+  }
+  /* a line copied within one file (cat a b > c) is one record too */
+  char *text = slurp(pa);
+  FILE *f = fopen(pa, "a");
+  if (text && f) fputs(text, f);
+  if (f) fclose(f);
+  free(text);
+  tune_log *l = open_log(pa, "x86_64-linux-gnu", "skylake-avx512", &w);
+  if (!l) return;
+  CHECK(tune_log_size(l) == 2 && tune_log_duplicates(l) == 2 && count_lines(pa) == 4, "copied lines: %d records",
+        tune_log_size(l));
+  tune_log_close(l);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: test_log TEST SCRATCH_DIR\n");
@@ -677,7 +827,8 @@ int main(int argc, char **argv) {
       {"roundtrip", test_roundtrip}, {"escape", test_escape},       {"filter", test_filter},
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
       {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
-      {"readonly", test_readonly},   {"threads", test_threads},
+      {"readonly", test_readonly},   {"threads", test_threads},     {"merge", test_merge},
+      {"load", test_load},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {

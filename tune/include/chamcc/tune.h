@@ -102,7 +102,7 @@ typedef struct tune_log tune_log;
 
 /* Opens PATH for reading and appending (created if missing) and loads the
  * records whose target and cpu match (others are kept in the file but
- * ignored). When target or cpu is given, only records of this chamcc's
+ * ignored); a line identical to one loaded before (a copy) is loaded once. When target or cpu is given, only records of this chamcc's
  * kernels (TUNE_KERNELS) are loaded too: a log opened for one machine is
  * used to build for it. With both NULL every record is loaded. A malformed
  * line is reported through warn ("PATH:LINE: why") and skipped. NULL path:
@@ -135,6 +135,46 @@ const tune_record *tune_log_best(const tune_log *l, const char *task);
 /* Whether `task` already has a record for this config. */
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n);
 void tune_log_close(tune_log *l);
+/* A total order over records: target, CPU, kernel revision, task,
+ * timestamp, confirmation, config, then every other field; 0 only for
+ * records identical in every field. */
+int tune_record_cmp(const tune_record *a, const tune_record *b);
+
+/* ---- tune/log.c: the logs of many machines ---- */
+
+/* Adds the records of the file at PATH (read only, it must exist) that l's
+ * target, CPU and kernel revision admit; a record identical to one already
+ * loaded is a duplicate (counted, not loaded); malformed lines go to warn
+ * as "PATH:LINE: why" and are skipped. The records are not appended to l's
+ * own file. */
+int tune_log_load(tune_log *l, const char *path, void (*warn)(void *ctx, const char *msg), void *ctx,
+                  chm_err *e);
+int tune_log_duplicates(const tune_log *l); /* records read again and not loaded */
+
+typedef struct tune_merge_stats {
+  int files;      /* inputs read */
+  int records;    /* distinct records written */
+  int duplicates; /* records read more than once (written once) */
+  int malformed;  /* lines skipped (each reported through warn) */
+} tune_merge_stats;
+/* Writes to OUT every distinct record of the inputs (every target, CPU and
+ * kernel revision), sorted by tune_record_cmp, one canonical line each:
+ * merge(merge(a, b)) = merge(a, b) = merge(b, a), byte for byte. OUT may be
+ * one of the inputs; it is replaced at once (written aside and renamed). */
+int tune_log_merge(const char *out, const char *const *in, int n, void (*warn)(void *ctx, const char *msg),
+                   void *ctx, tune_merge_stats *st, chm_err *e);
+
+/* What a log holds of one task. */
+typedef struct tune_task_stats {
+  const char *task;        /* its key (owned by the log) */
+  int measured;            /* measurements, confirmations not counted */
+  int failed;              /* of them, not ok */
+  int confirms;            /* confirmations */
+  const tune_record *best; /* tune_log_best, NULL if none */
+  double cost_s;           /* wall-clock seconds its records cost (tune_record_cost) */
+} tune_task_stats;
+/* One entry per task of l, sorted by key, into *out (malloc'ed); returns how many. */
+int tune_log_task_stats(const tune_log *l, tune_task_stats **out);
 
 /* ---- tune/costmodel.c: XGBoost cost model ---- */
 
@@ -393,8 +433,23 @@ typedef struct tune_log_use {
   const tune_log *log; /* the log (records of the build's target and CPU) */
   int layers;          /* tunable layers lowered */
   int from_log;        /* of them, built with a config from the log */
+  /* Told each tunable layer's task and the record its config came from
+   * (NULL: the template default); may be NULL. */
+  void (*chosen)(void *ctx, const tune_task *t, const tune_record *r);
+  void *ctx;           /* passed to chosen */
 } tune_log_use;
 mdl_tuning tune_log_provider(tune_log_use *u);
+
+/* ---- tune/shard.c: a model zoo's tasks split over machines ---- */
+
+/* Adds the tasks of `more` to *all (malloc'ed, *n of them): a task whose key
+ * is already there adds its uses to it. */
+void tune_tasks_union(tune_task **all, int *n, const tune_task *more, int m);
+/* Splits n tasks (distinct keys) into nshards shares of near-equal work
+ * (work[i]: the measurements task i gets): shard[i] in 0..nshards-1. The
+ * same tasks and work give the same split on every machine and in any
+ * order; no share exceeds another by more than the largest work[i]. */
+void tune_shard_partition(const tune_task *tasks, const int *work, int n, int nshards, int *shard);
 
 /* ---- model optimizers and samplers (Chameleon) ---- */
 
