@@ -439,13 +439,20 @@ static int get_str(const cJSON *o, const char *key, char *buf, size_t size, int 
   return 0;
 }
 
+/* The array at key, of at most max elements (*n of them); NULL with why. */
+static const cJSON *get_array(const cJSON *o, const char *key, int max, const char *what, int *n, char *why) {
+  const cJSON *a = get_key(o, key);
+  if (!a) return bad(why, "missing key '%s'", key), NULL;
+  if (!cJSON_IsArray(a)) return bad(why, "key '%s' is not an array", key), NULL;
+  *n = cJSON_GetArraySize(a);
+  if (*n > max) return bad(why, "%s has %d %s (at most %d)", key, *n, what, max), NULL;
+  return a;
+}
+
 static int get_config(const cJSON *o, tune_record *r, char *why) {
-  const cJSON *a = get_key(o, "config");
-  if (!a) return bad(why, "missing key 'config'");
-  if (!cJSON_IsArray(a)) return bad(why, "key 'config' is not an array");
-  int n = cJSON_GetArraySize(a);
-  if (n > TUNE_MAX_KNOBS) return bad(why, "config has %d knobs (at most %d)", n, TUNE_MAX_KNOBS);
-  int k = 0;
+  int n, k = 0;
+  const cJSON *a = get_array(o, "config", TUNE_MAX_KNOBS, "knobs", &n, why);
+  if (!a) return -1;
   for (const cJSON *it = a->child; it; it = it->next, k++) {
     double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
     if (!cJSON_IsNumber(it) || v != floor(v) || v < 0 || v >= TUNE_MAX_VALUES)
@@ -457,13 +464,9 @@ static int get_config(const cJSON *o, tune_record *r, char *why) {
 }
 
 static int get_times(const cJSON *o, tune_record *r, char *why) {
-  const cJSON *a = get_key(o, "times");
-  if (!a) return bad(why, "missing key 'times'");
-  if (!cJSON_IsArray(a)) return bad(why, "key 'times' is not an array");
-  int n = cJSON_GetArraySize(a);
-  if (n > MEAS_MAX_REPEATS)
-    return bad(why, "times has %d repeats (at most %d)", n, MEAS_MAX_REPEATS);
-  int k = 0;
+  int n, k = 0;
+  const cJSON *a = get_array(o, "times", MEAS_MAX_REPEATS, "repeats", &n, why);
+  if (!a) return -1;
   for (const cJSON *it = a->child; it; it = it->next, k++) {
     if (!cJSON_IsNumber(it) || it->valuedouble < 0)
       return bad(why, "times[%d] is not a non-negative number", k);

@@ -53,30 +53,29 @@ int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune
   return rc;
 }
 
-/* Best config of the task made from this workload, if the log has one. */
-static const tune_record *best_for(const tune_log *log, const tune_task *t) {
-  const tune_record *r = tune_log_best(log, t->key);
-  return r && r->n_config == t->space.n_knobs && !tune_task_check(t, r->config) ? r : NULL;
+/* Counts a tunable layer of task t and returns the best config of t in
+ * the log, if the log has a valid one (counted as served). */
+static const tune_record *best_for(tune_log_use *u, const tune_task *t) {
+  const tune_record *r = tune_log_best(u->log, t->key);
+  if (r && (r->n_config != t->space.n_knobs || tune_task_check(t, r->config))) r = NULL;
+  u->layers++;
+  u->from_log += r != NULL;
+  if (u->chosen) u->chosen(u->ctx, t, r);
+  return r;
 }
 
 static void best_conv(void *ctx, const tpl_conv *w, tpl_conv_cfg *cfg) {
-  tune_log_use *u = ctx;
   tune_task t;
   tune_task_init_conv(&t, w);
-  const tune_record *r = best_for(u->log, &t);
-  u->layers++;
-  if (r) tune_task_conv_cfg(&t, r->config, cfg), u->from_log++;
-  if (u->chosen) u->chosen(u->ctx, &t, r);
+  const tune_record *r = best_for(ctx, &t);
+  if (r) tune_task_conv_cfg(&t, r->config, cfg);
 }
 
 static void best_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
-  tune_log_use *u = ctx;
   tune_task t;
   tune_task_init_dense(&t, w);
-  const tune_record *r = best_for(u->log, &t);
-  u->layers++;
-  if (r) tune_task_dense_cfg(&t, r->config, cfg), u->from_log++;
-  if (u->chosen) u->chosen(u->ctx, &t, r);
+  const tune_record *r = best_for(ctx, &t);
+  if (r) tune_task_dense_cfg(&t, r->config, cfg);
 }
 
 mdl_tuning tune_log_provider(tune_log_use *u) {
