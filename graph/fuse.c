@@ -32,10 +32,8 @@ typedef struct fuser {
 
 static void refresh(fuser *f) {
   gr_graph *g = f->g;
-  f->uses = chm_realloc(f->uses, (size_t)(g->n_tensors + 1) * sizeof(int));
-  f->reader = chm_realloc(f->reader, (size_t)(g->n_tensors + 1) * sizeof(int));
-  gr__count_uses(g, f->uses);
-  memset(f->reader, -1, (size_t)g->n_tensors * sizeof(int));
+  gr__count_uses(g, f->uses = gr__per_tensor(g, f->uses, 0));
+  f->reader = gr__per_tensor(g, f->reader, -1);
   for (int i = 0; i < g->n_nodes; i++) {
     const gr_node *n = &g->nodes[i];
     if (!n->op) continue;

@@ -37,6 +37,8 @@ size_t gr__dtype_size(gr_dtype dt);                         /* bytes per element
 const char *gr__dtype_name(gr_dtype dt);
 void gr__compact(gr_graph *g);                              /* drop nodes with op NULL, recompute producers */
 void gr__count_uses(const gr_graph *g, int *uses);          /* readers per tensor (inputs + residual) */
+int *gr__per_tensor(const gr_graph *g, int *v, int fill);    /* v resized to one int per tensor, all `fill` */
+void *gr__copy(gr_graph *g, const void *v, size_t count, size_t size); /* count elements copied into g's arena (one spare) */
 void gr__replace_uses(gr_graph *g, int from, int to);       /* rewire every reader of `from` to `to` */
 char *gr__shape_str(const gr_tensor *t, char *buf, size_t size); /* "[1,3,224,224]" */
 bool gr__same_shape(const gr_tensor *a, const gr_tensor *b);

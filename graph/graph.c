@@ -238,21 +238,20 @@ void gr__set_float(gr_graph *g, gr_node *n, const char *name, float v) {
   a->f = v;
 }
 
-/* count elements of `size` bytes at v, copied into g's arena (one spare). */
-static void *arena_copy(gr_graph *g, const void *v, int count, size_t size) {
-  void *copy = chm_arena_alloc(g->arena, (size_t)(count + 1) * size);
-  memmove(copy, v, (size_t)count * size);
+void *gr__copy(gr_graph *g, const void *v, size_t count, size_t size) {
+  void *copy = chm_arena_alloc(g->arena, (count + 1) * size);
+  if (count) memmove(copy, v, count * size);
   return copy;
 }
 
 void gr__set_ints(gr_graph *g, gr_node *n, const char *name, const int64_t *v, int count) {
   gr_attr *a = attr_slot(g, n, name);
-  *a = (gr_attr){.name = a->name, .kind = GR_ATTR_INTS, .ints = arena_copy(g, v, count, sizeof *v), .n = count};
+  *a = (gr_attr){.name = a->name, .kind = GR_ATTR_INTS, .ints = gr__copy(g, v, (size_t)count, sizeof *v), .n = count};
 }
 
 void gr__set_floats(gr_graph *g, gr_node *n, const char *name, const float *v, int count) {
   gr_attr *a = attr_slot(g, n, name);
-  *a = (gr_attr){.name = a->name, .kind = GR_ATTR_FLOATS, .floats = arena_copy(g, v, count, sizeof *v), .n = count};
+  *a = (gr_attr){.name = a->name, .kind = GR_ATTR_FLOATS, .floats = gr__copy(g, v, (size_t)count, sizeof *v), .n = count};
 }
 
 void gr__set_string(gr_graph *g, gr_node *n, const char *name, const char *s) {
@@ -297,6 +296,12 @@ void gr__compact(gr_graph *g) {
   for (int i = 0; i < g->n_nodes; i++)
     for (int j = 0; j < g->nodes[i].n_out; j++)
       if (g->nodes[i].out[j] >= 0) g->tensors[g->nodes[i].out[j]].producer = i;
+}
+
+int *gr__per_tensor(const gr_graph *g, int *v, int fill) {
+  v = chm_realloc(v, (size_t)(g->n_tensors + 1) * sizeof *v);
+  for (int i = 0; i <= g->n_tensors; i++) v[i] = fill;
+  return v;
 }
 
 void gr__count_uses(const gr_graph *g, int *uses) {

@@ -434,14 +434,12 @@ static int load_attr(importer *im, const Onnx__AttributeProto *ap, gr_node *n, g
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS:
     a->kind = GR_ATTR_INTS;
     a->n = (int)ap->n_ints;
-    a->ints = chm_arena_alloc(g->arena, (ap->n_ints + 1) * sizeof(int64_t));
-    if (ap->n_ints) memcpy(a->ints, ap->ints, ap->n_ints * sizeof(int64_t));
+    a->ints = gr__copy(g, ap->ints, ap->n_ints, sizeof(int64_t));
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOATS:
     a->kind = GR_ATTR_FLOATS;
     a->n = (int)ap->n_floats;
-    a->floats = chm_arena_alloc(g->arena, (ap->n_floats + 1) * sizeof(float));
-    if (ap->n_floats) memcpy(a->floats, ap->floats, ap->n_floats * sizeof(float));
+    a->floats = gr__copy(g, ap->floats, ap->n_floats, sizeof(float));
     break;
   case ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR: {
     if (!ap->t) return gr_node_error(im->e, g, n, "attribute '%s' has no tensor", a->name);

@@ -31,10 +31,8 @@ typedef struct matcher {
 
 static void refresh(matcher *m) {
   gr_graph *g = m->g;
-  m->uses = chm_realloc(m->uses, (size_t)(g->n_tensors + 1) * sizeof(int));
-  m->producer = chm_realloc(m->producer, (size_t)(g->n_tensors + 1) * sizeof(int));
-  gr__count_uses(g, m->uses);
-  memset(m->producer, -1, (size_t)g->n_tensors * sizeof(int));
+  gr__count_uses(g, m->uses = gr__per_tensor(g, m->uses, 0));
+  m->producer = gr__per_tensor(g, m->producer, -1);
   for (int i = 0; i < g->n_nodes; i++)
     for (int j = 0; g->nodes[i].op && j < g->nodes[i].n_out; j++) m->producer[g->nodes[i].out[j]] = i;
 }
