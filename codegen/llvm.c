@@ -183,36 +183,30 @@ static LLVMValueRef floor_divmod(cg_module *m, LLVMValueRef a, LLVMValueRef b, i
   return LLVMBuildSelect(m->bld, fix, LLVMBuildSub(m->bld, q, ci64(m, 1), ""), q, "");
 }
 
-static LLVMValueRef emit_int_bin(cg_module *m, ir_op op, LLVMValueRef a, LLVMValueRef b) {
-  switch (op) {
-  case IR_ADD: return LLVMBuildAdd(m->bld, a, b, "");
-  case IR_SUB: return LLVMBuildSub(m->bld, a, b, "");
-  case IR_MUL: return LLVMBuildMul(m->bld, a, b, "");
-  case IR_DIV: return floor_divmod(m, a, b, 0);
-  case IR_MOD: return floor_divmod(m, a, b, 1);
-  case IR_MIN: return LLVMBuildSelect(m->bld, LLVMBuildICmp(m->bld, LLVMIntSLT, a, b, ""), a, b, "");
-  case IR_MAX: return LLVMBuildSelect(m->bld, LLVMBuildICmp(m->bld, LLVMIntSGT, a, b, ""), a, b, "");
-  case IR_LT: return LLVMBuildICmp(m->bld, LLVMIntSLT, a, b, "");
-  case IR_LE: return LLVMBuildICmp(m->bld, LLVMIntSLE, a, b, "");
-  case IR_EQ: return LLVMBuildICmp(m->bld, LLVMIntEQ, a, b, "");
-  default: CHM_ASSERT(0 && "bad integer op");
-  }
-  return NULL;
+/* A compare of integers or floats: the predicate for a < b (IR_LT, IR_MIN),
+ * a > b (IR_MAX), a <= b or a == b. */
+static LLVMValueRef emit_cmp(cg_module *m, ir_op op, int is_float, LLVMValueRef a, LLVMValueRef b) {
+  int k = op == IR_MAX ? 1 : op == IR_LE ? 2 : op == IR_EQ ? 3 : 0;
+  static const LLVMIntPredicate ip[] = {LLVMIntSLT, LLVMIntSGT, LLVMIntSLE, LLVMIntEQ};
+  static const LLVMRealPredicate fp[] = {LLVMRealOLT, LLVMRealOGT, LLVMRealOLE, LLVMRealOEQ};
+  return is_float ? LLVMBuildFCmp(m->bld, fp[k], a, b, "") : LLVMBuildICmp(m->bld, ip[k], a, b, "");
 }
 
-static LLVMValueRef emit_float_bin(cg_module *m, ir_op op, LLVMValueRef a, LLVMValueRef b) {
+/* A binary op on integers or floats. Min and max are a select on a
+ * compare: the pattern x86 and NEON turn into one min/max. */
+static LLVMValueRef emit_bin(cg_module *m, ir_op op, int is_float, LLVMValueRef a, LLVMValueRef b) {
   switch (op) {
-  case IR_ADD: return LLVMBuildFAdd(m->bld, a, b, "");
-  case IR_SUB: return LLVMBuildFSub(m->bld, a, b, "");
-  case IR_MUL: return LLVMBuildFMul(m->bld, a, b, "");
-  case IR_DIV: return LLVMBuildFDiv(m->bld, a, b, "");
-  /* select on a compare: the pattern x86 and NEON turn into one min/max */
-  case IR_MIN: return LLVMBuildSelect(m->bld, LLVMBuildFCmp(m->bld, LLVMRealOLT, a, b, ""), a, b, "");
-  case IR_MAX: return LLVMBuildSelect(m->bld, LLVMBuildFCmp(m->bld, LLVMRealOGT, a, b, ""), a, b, "");
-  case IR_LT: return LLVMBuildFCmp(m->bld, LLVMRealOLT, a, b, "");
-  case IR_LE: return LLVMBuildFCmp(m->bld, LLVMRealOLE, a, b, "");
-  case IR_EQ: return LLVMBuildFCmp(m->bld, LLVMRealOEQ, a, b, "");
-  default: CHM_ASSERT(0 && "bad float op");
+  case IR_ADD: return (is_float ? LLVMBuildFAdd : LLVMBuildAdd)(m->bld, a, b, "");
+  case IR_SUB: return (is_float ? LLVMBuildFSub : LLVMBuildSub)(m->bld, a, b, "");
+  case IR_MUL: return (is_float ? LLVMBuildFMul : LLVMBuildMul)(m->bld, a, b, "");
+  case IR_DIV: return is_float ? LLVMBuildFDiv(m->bld, a, b, "") : floor_divmod(m, a, b, 0);
+  case IR_MOD: CHM_ASSERT(!is_float && "a float modulo"); return floor_divmod(m, a, b, 1);
+  case IR_MIN:
+  case IR_MAX: return LLVMBuildSelect(m->bld, emit_cmp(m, op, is_float, a, b), a, b, "");
+  case IR_LT:
+  case IR_LE:
+  case IR_EQ: return emit_cmp(m, op, is_float, a, b);
+  default: CHM_ASSERT(0 && "bad binary op");
   }
   return NULL;
 }
@@ -255,7 +249,7 @@ static LLVMValueRef emit_expr(cg_module *m, fn_state *fs, const ir_expr *e) {
   case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MOD:
   case IR_MIN: case IR_MAX: case IR_LT: case IR_LE: case IR_EQ: {
     LLVMValueRef a = emit_expr(m, fs, e->a), b = emit_expr(m, fs, e->b);
-    return e->a->type.scalar == IR_I64 ? emit_int_bin(m, e->op, a, b) : emit_float_bin(m, e->op, a, b);
+    return emit_bin(m, e->op, e->a->type.scalar != IR_I64, a, b);
   }
   case IR_AND: return LLVMBuildAnd(m->bld, emit_expr(m, fs, e->a), emit_expr(m, fs, e->b), "");
   case IR_SELECT:
