@@ -639,20 +639,31 @@ static int read_axes(gr_graph *g, gr_node *n, int64_t *axes, int *count, chm_err
   return 0;
 }
 
+/* The axes of Squeeze / Unsqueeze as a mask over a tensor of rank `rank`
+ * (Unsqueeze, plus = 1: the output's, the input's rank plus the axes'
+ * count); a repeated axis is an error. */
+static int axes_mask(gr_graph *g, gr_node *n, int rank, int plus, bool *mask, int *count, chm_err *e) {
+  int64_t axes[GR_MAX_RANK];
+  if (read_axes(g, n, axes, count, e)) return -1;
+  if (plus) rank += *count;
+  if (rank > GR_MAX_RANK) return gr_node_error(e, g, n, "bad axes count %d", *count);
+  for (int i = 0; i < *count; i++) {
+    int64_t ax;
+    if (norm_axis(g, n, axes[i], rank, &ax, e)) return -1;
+    if (mask[ax]) return gr_node_error(e, g, n, "axis %lld is repeated", (long long)ax);
+    mask[ax] = true;
+  }
+  return 0;
+}
+
 static int squeeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *shape,
                           int *rank, chm_err *e) {
-  int64_t axes[GR_MAX_RANK];
-  int count = 0;
-  if (read_axes(g, n, axes, &count, e)) return -1;
   bool drop[GR_MAX_RANK] = {0};
-  for (int i = 0; i < count; i++) {
-    int64_t ax;
-    if (norm_axis(g, n, axes[i], x->rank, &ax, e)) return -1;
-    if (x->shape[ax] != 1)
-      return gr_node_error(e, g, n, "cannot squeeze axis %lld of size %lld", (long long)ax,
-                           (long long)x->shape[ax]);
-    drop[ax] = true;
-  }
+  int count = 0;
+  if (axes_mask(g, n, x->rank, 0, drop, &count, e)) return -1;
+  for (int i = 0; i < x->rank; i++)
+    if (drop[i] && x->shape[i] != 1)
+      return gr_node_error(e, g, n, "cannot squeeze axis %d of size %lld", i, (long long)x->shape[i]);
   *rank = 0;
   for (int i = 0; i < x->rank; i++)
     if (!(count ? drop[i] : x->shape[i] == 1)) shape[(*rank)++] = x->shape[i];
@@ -661,18 +672,11 @@ static int squeeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *
 
 static int unsqueeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *shape,
                             int *rank, chm_err *e) {
-  int64_t axes[GR_MAX_RANK];
-  int count = 0;
-  if (read_axes(g, n, axes, &count, e)) return -1;
-  *rank = x->rank + count;
-  if (count == 0 || *rank > GR_MAX_RANK) return gr_node_error(e, g, n, "bad axes count %d", count);
   bool add[GR_MAX_RANK] = {0};
-  for (int i = 0; i < count; i++) {
-    int64_t ax;
-    if (norm_axis(g, n, axes[i], *rank, &ax, e)) return -1;
-    if (add[ax]) return gr_node_error(e, g, n, "axis %lld is repeated", (long long)ax);
-    add[ax] = true;
-  }
+  int count = 0;
+  if (axes_mask(g, n, x->rank, 1, add, &count, e)) return -1;
+  if (count == 0) return gr_node_error(e, g, n, "bad axes count %d", count);
+  *rank = x->rank + count;
   for (int i = 0, k = 0; i < *rank; i++) shape[i] = add[i] ? 1 : x->shape[k++];
   return 0;
 }
