@@ -561,6 +561,13 @@ static void resolve_logs(const options *o, log_files *lf) {
   else snprintf(lf->desc, sizeof lf->desc, "%s", lf->append);
 }
 
+/* The logs to read exist and can be read (before the model is). */
+static int check_read_logs(const log_files *lf, chm_err *e) {
+  for (int i = 0; i < lf->read.len; i++)
+    if (access(lf->read.data[i], R_OK)) return chm_errorf(e, "the tuning log %s: %s", lf->read.data[i], strerror(errno));
+  return 0;
+}
+
 static void free_logs(log_files *lf) {
   free(lf->append);
   for (int i = 0; i < lf->read.len; i++) free(lf->read.data[i]);
@@ -990,7 +997,8 @@ int main(int argc, char **argv) {
   log_files lf = {0};
   resolve_logs(&o, &lf);
   char *hpath = o.output ? header_path(o.output, name) : NULL;
-  if (!o.list_tasks && check_before_work(&o, hpath, lf.append, measure, &e)) die(e.msg);
+  if (!o.list_tasks && (check_before_work(&o, hpath, lf.append, measure, &e) || check_read_logs(&lf, &e)))
+    die(e.msg);
   if (o.tune_only) {
     tune_zoo(&o, &target, &lf, measure);
     free_logs(&lf);

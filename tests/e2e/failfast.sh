@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # chamcc refuses what it can check before any work (issue 26): the output
-# folder, the header beside the library, the tuning log's folder, the
+# folder, the header beside the library, the tuning log's folder, the logs
+# to read (a second --log that does not exist; a --log folder is fine), the
 # dumps' paths, the target and CPU names and the runner. Each case must
 # exit 1 within 5 seconds with one "chamcc: ..." line that says what is
 # wrong, and write nothing (no library, header or log).
@@ -53,7 +54,7 @@ expect "-o $W/adir is a folder" "$missing" -o "$W/adir" "${log[@]}"
 expect "the header $W/hdr/x.h is a folder" "$missing" -o "$W/hdr/libx.a" "${log[@]}"
 expect "the tuning log /no/such/dir/t.jsonl: the folder /no/such/dir does not exist" \
   "$missing" -o "$W/out/libx.a" --log /no/such/dir/t.jsonl
-expect "the tuning log $W/adir is a folder" tune "$missing" --log "$W/adir"
+expect "the tuning log $W/nolog.jsonl: No such file" tune "$missing" --log "$W/adir" --log "$W/nolog.jsonl"
 XDG_CACHE_HOME=/no/such/dir expect "the tuning log /no/such/dir/chamcc/tuning.jsonl: the folder /no/such/dir/chamcc" \
   tune "$missing"
 expect "--emit-llvm /no/such/dir/x.ll: the folder" "$missing" -o "$W/out/libx.a" "${log[@]}" --emit-llvm /no/such/dir/x.ll
