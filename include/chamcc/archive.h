@@ -26,4 +26,9 @@ int chm_ar_write(const char *path, const chm_ar_member *m, int n, chm_err *e);
  * was built without that target's runtime. */
 const unsigned char *chm_rt_object(const char *triple, size_t *size);
 
+/* The text of a source file that `chamcc --emit-c` copies into its tree,
+ * embedded at build time: "rt.c", "rt.h" (runtime/rt.c, include/chamcc/rt.h)
+ * or "chamcc_vec.h"; NULL for another name. */
+const unsigned char *chm_rt_source(const char *name, size_t *size);
+
 #endif

@@ -20,6 +20,7 @@ typedef struct cg_target {
   int vregs;           /* vector registers: 32 (AVX-512, NEON) or 16 (AVX2, SSE) */
   int wide512;         /* AVX-512: keep 512-bit vectors (function attributes) */
   int is_aarch64;      /* the target is AArch64 */
+  int is_riscv64;      /* the target is RISC-V 64: only the C back end (--emit-c) builds for it */
 } cg_target;
 
 /* Fills t for TRIPLE (NULL: the host) and CPU (NULL: the host's, or the
