@@ -497,13 +497,13 @@ static void outline_fn(emitter *m, const ir_stmt *s, const char *fn, const char 
     if (vuse[v]) out(m, "  %s v%d;\n", ctype_name(m->vars[v].type), v), fields++;
   if (!fields) out(m, "  char unused;\n");
   out(m, "} %s_ctx;\n\n", fn);
-  out(m, "static void %s(void *ctx, int64_t begin, int64_t end) {\n", fn);
-  out(m, "  const %s_ctx *cx = ctx;\n", fn);
+  /* the loop is a function of its pointers, so that they are restrict parameters */
+  out(m, "static void %s_loop(", fn);
   for (int i = 0; i < k->n_params; i++)
-    if (puse[i]) out(m, "  %sfloat *restrict %s = cx->%s;\n", m->written[i] ? "" : "const ", m->pname[i], m->pname[i]);
+    if (puse[i]) out(m, "%sfloat *restrict %s, ", m->written[i] ? "" : "const ", m->pname[i]);
   for (int v = 0; v < k->n_vars; v++)
-    if (vuse[v]) out(m, "  const %s v%d = cx->v%d;\n", ctype_name(m->vars[v].type), v, v);
-  if (!fields) out(m, "  (void)cx;\n");
+    if (vuse[v]) out(m, "const %s v%d, ", ctype_name(m->vars[v].type), v);
+  out(m, "int64_t begin, int64_t end) {\n");
   int64_t lo;
   int zero = int_const(m, s->lo, &lo) && lo == 0;
   out(m, "  for (int64_t v%d = begin", s->var);
@@ -516,6 +516,15 @@ static void outline_fn(emitter *m, const ir_stmt *s, const char *fn, const char 
   st(m, s->body);
   m->vars[s->var] = old;
   out(m, "  }\n}\n\n");
+  out(m, "static void %s(void *ctx, int64_t begin, int64_t end) {\n", fn);
+  out(m, "  const %s_ctx *cx = ctx;\n", fn);
+  if (!fields) out(m, "  (void)cx;\n");
+  out(m, "  %s_loop(", fn);
+  for (int i = 0; i < k->n_params; i++)
+    if (puse[i]) out(m, "cx->%s, ", m->pname[i]);
+  for (int v = 0; v < k->n_vars; v++)
+    if (vuse[v]) out(m, "cx->v%d, ", v);
+  out(m, "begin, end);\n}\n\n");
 }
 
 /* A parallel loop: outlined, and handed to the runtime's thread pool. */

@@ -271,7 +271,7 @@ static int write_makefile(tree *t) {
   fprintf(f, " for %s (%s):\n# %d-lane float vectors. Needs a C99 compiler and nothing of chamcc.\n#\n", p->target->triple,
           p->target->cpu, p->target->lanes);
   fprintf(f, "#   make                                   cc, with GCC/Clang vector extensions\n"
-             "#   make CC=aarch64-linux-gnu-gcc TARGET_CFLAGS=     a cross compiler\n"
+             "#   make CC=aarch64-linux-gnu-gcc          a cross compiler (for a tree emitted with --target)\n"
              "#   make CFLAGS='-O2 -std=c99 -pedantic -DCHAMCC_SCALAR'   ISO C99 only: no extensions\n"
              "#\n# Link with: cc app.c lib%s.a -lpthread -lm\n\n", P);
   fprintf(f, "TARGET_CFLAGS = %s\nCFLAGS = -O3 -fno-math-errno -ffp-contract=fast -Wall -Wextra\n"
