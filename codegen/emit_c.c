@@ -18,7 +18,8 @@
  * every compiler keeps in registers; any other local stays an array. A
  * parallel loop is outlined into a static function NAME_parN(ctx, begin,
  * end) that the runtime's chm_rt_parallel_for runs; its context struct
- * carries the parameters and variables the loop reads. Floor division and
+ * carries the parameters and variables the loop reads, which it passes to
+ * NAME_parN_loop as parameters (restrict pointers that gcc honours). Floor division and
  * modulo become C's / and % where the dividend is known to be >= 0 (loop
  * variables from 0, sums and products of such), chm_floordiv otherwise.
  */
