@@ -61,7 +61,7 @@ cg_module *cg_module_new(const cg_target *t, const char *name, int nthreads, chm
   LLVMTargetRef target;
   char *msg = NULL;
   if (t->is_riscv64) {
-    chm_errorf(e, "chamcc builds %s only as C source: use --emit-c DIR", t->triple);
+    chm_errorf(e, "%s is built only as C source: use --emit-c DIR", t->triple);
     return NULL;
   }
   if (LLVMGetTargetFromTriple(t->triple, &target, &msg)) {

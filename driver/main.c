@@ -500,7 +500,8 @@ int main(int argc, char **argv) {
 
   cg_target target;
   if (cg_target_init(&target, o.triple, o.cpu, &e)) die(e.msg);
-  if (target.is_riscv64 && !o.emit_c) die("chamcc builds riscv64 only as C source: add --emit-c DIR");
+  if (target.is_riscv64 && !o.emit_c) die("riscv64 is built only as C source: add --emit-c DIR");
+  if (target.is_riscv64 && o.runner) die("no tuning for riscv64 yet (candidates are built by LLVM): drop --runner");
   cg_target host;
   if (cg_target_init(&host, NULL, NULL, &e)) die(e.msg);
   int native = !strcmp(host.triple, target.triple) && !strcmp(host.cpu, target.cpu);
