@@ -60,6 +60,10 @@ static int llvm_error(chm_err *e, const char *what, char *msg) {
 cg_module *cg_module_new(const cg_target *t, const char *name, int nthreads, chm_err *e) {
   LLVMTargetRef target;
   char *msg = NULL;
+  if (t->is_riscv64) {
+    chm_errorf(e, "%s is built only as C source: use --emit-c DIR", t->triple);
+    return NULL;
+  }
   if (LLVMGetTargetFromTriple(t->triple, &target, &msg)) {
     llvm_error(e, "target", msg);
     return NULL;

@@ -4,7 +4,8 @@
  *
  * The host is described by LLVM's own host queries (CPU name and feature
  * string); a cross target by its triple and a CPU from a known list, with
- * LLVM's default features for that CPU.
+ * LLVM's default features for that CPU. RISC-V 64 is a target of the C
+ * back end only (emitc.h): cg_module_new refuses it.
  */
 #include "chamcc/cg.h"
 
@@ -25,6 +26,9 @@ static const char *const x86_cpus[] = {
     "x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4", "haswell", "broadwell", "skylake",
     "skylake-avx512", "cascadelake", "icelake-server", "sapphirerapids", "znver2",
     "znver3", "znver4", "znver5", NULL};
+
+/* RISC-V 64 (C back end only): RVV 1.0's minimum VLEN, 128 bits, or 256. */
+static const char *const riscv64_cpus[] = {"generic", "zvl256b", NULL};
 
 static int in_list(const char *const *list, const char *s) {
   for (int i = 0; list[i]; i++)
@@ -126,14 +130,25 @@ int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e
     snprintf(t->features, sizeof t->features, "+neon");
     t->is_aarch64 = 1;
     t->lanes = 4;
+  } else if (!strcmp(triple, "riscv64-linux-gnu") || !strcmp(triple, "riscv64-unknown-linux-gnu")) {
+    snprintf(t->triple, sizeof t->triple, "riscv64-unknown-linux-gnu");
+    const char *c = cpu ? cpu : "generic";
+    if (!in_list(riscv64_cpus, c)) {
+      LLVMDisposeMessage(host);
+      return list_error(e, "RISC-V CPU", c, riscv64_cpus);
+    }
+    snprintf(t->cpu, sizeof t->cpu, "%s", c);
+    t->is_riscv64 = 1;
+    t->lanes = strcmp(c, "zvl256b") ? 4 : 8;
   } else {
     LLVMDisposeMessage(host);
-    static const char *const triples[] = {"x86_64-linux-gnu", "aarch64-linux-gnu", NULL};
+    static const char *const triples[] = {"x86_64-linux-gnu", "aarch64-linux-gnu",
+                                          "riscv64-linux-gnu (with --emit-c)", NULL};
     return list_error(e, "target", triple, triples);
   }
   LLVMDisposeMessage(host);
-  if (!t->is_aarch64) x86_width(t);
-  t->vregs = t->is_aarch64 || t->wide512 ? 32 : 16;
+  if (!t->is_aarch64 && !t->is_riscv64) x86_width(t);
+  t->vregs = t->is_aarch64 || t->is_riscv64 || t->wide512 ? 32 : 16;
   cg_target_caches(t, is_host);
   return 0;
 }

@@ -15,8 +15,11 @@
  *            space of buffers whose last reader already ran (a slice takes
  *            its parent's offset plus its own).
  * 4. emit:   distinct kernels (identical loop IR is emitted once), the
- *            constants, and NAME_run calling the steps in order.
+ *            constants, and NAME_run calling the steps in order: the same
+ *            program goes to one of two back ends, LLVM (an object file,
+ *            cg.h) or C (a source tree, emitc.h, with mdl_options.emit_c).
  */
+#include "chamcc/emitc.h"
 #include "chamcc/model.h"
 #include "chamcc/tpl.h"
 
@@ -44,6 +47,7 @@ typedef struct step {
   int n_args;        /* its params */
   int args[8];       /* vbuf index per param */
   int node;          /* the graph node it was lowered for, -1 for a graph output's copy */
+  const char *config;/* the tuned template's config, for the C back end's comments (or NULL) */
 } step;
 
 typedef struct node_plan {
@@ -68,6 +72,7 @@ typedef struct lower {
   CHM_VEC(const float *) consts; /* constant data, by id */
   CHM_VEC(int64_t) const_n;      /* their element counts */
   int node;                      /* the node being lowered, -1 after the last */
+  const char *config;            /* the next step's config text (lower_conv_blocked, lower_dense) */
   chm_err *e;
 } lower;
 
@@ -302,7 +307,8 @@ static int const_vbuf(lower *l, const float *data, int64_t n) {
 }
 
 static void add_step(lower *l, ir_kernel *k, const int *args, int n) {
-  step s = {.k = k, .n_args = n, .node = l->node};
+  step s = {.k = k, .n_args = n, .node = l->node, .config = l->config};
+  l->config = NULL;
   for (int i = 0; i < n; i++) {
     s.args[i] = args[i];
     vbuf *b = &l->bufs.data[args[i]];
@@ -400,6 +406,9 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   if (res >= 0) args[na++] = res;
   args[na++] = out;
   ir_kernel *k = tpl_conv_kernel(l->a, kname(l, w.depthwise ? "dwconv" : w.groups > 1 ? "grconv" : "conv"), &w, &cfg);
+  l->config = chm_arena_printf(l->a, "config: oc_bn %d ow_bn %d oh_bn %d ic_bn %d win_outer %d unroll_kw %d "
+                               "row_outer %d grain %d", cfg.oc_bn, cfg.ow_bn, cfg.oh_bn, cfg.ic_bn, cfg.win_outer,
+                               cfg.unroll_kw, cfg.row_outer, cfg.grain);
   add_step(l, k, args, na);
   return 0;
 }
@@ -442,6 +451,7 @@ static int lower_dense(lower *l, const gr_node *n, int64_t m, int64_t k, int64_t
   int na = 3;
   if (n->residual >= 0) args[na++] = get_buf(l, n->residual, KIND_PLAIN);
   args[na++] = out_buf(l, n->out[0], KIND_PLAIN);
+  l->config = chm_arena_printf(l->a, "config: nb_bn %d m_bn %d", cfg.nb_bn, cfg.m_bn);
   add_step(l, tpl_dense_kernel(l->a, kname(l, "dense"), &w, &cfg), args, na);
   return 0;
 }
@@ -883,65 +893,114 @@ static char *kernel_text(const ir_kernel *k) {
   return buf;
 }
 
-static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_stats *st) {
-  cg_module *m = cg_module_new(l->o->target, l->o->prefix, l->o->nthreads, l->e);
-  if (!m) return -1;
-  for (int i = 0; i < l->consts.len; i++) cg_add_const(m, l->consts.data[i], l->const_n.data[i]);
+/* What either back end receives: the distinct kernels, and NAME_run's
+ * calls and I/O; the constants are l->consts. */
+typedef struct program {
+  cg_call *calls;           /* one per step */
+  const char **call_notes;  /* per step: the node it runs for */
+  const ir_kernel **kernels;/* distinct kernels, in the order of their first call */
+  const char **notes;       /* per distinct kernel: its node and config */
+  int n_kernels;
+  cg_io *ins, *outs;        /* the graph's inputs and outputs */
+  cg_entry en;              /* the entry function */
+} program;
+
+static const char *step_note(lower *l, const step *sp) {
+  const gr_node *n = sp->node < 0 ? NULL : &l->g->nodes[sp->node];
+  if (!n) return "a graph output";
+  return chm_arena_printf(l->a, "%s '%s'%s%s", gr_op_name(n->op), n->name, sp->config ? "; " : "",
+                          sp->config ? sp->config : "");
+}
+
+/* Builds the program from the steps: identical kernels (the same printed
+ * IR) are kept once and called by the first one's name. */
+static void collect(lower *l, int64_t ws, program *pg, mdl_stats *st) {
+  int n = l->steps.len;
+  char **texts = chm_calloc((size_t)n + 1, sizeof *texts);
   FILE *dump = l->o->dump_ir ? fopen(l->o->dump_ir, "w") : NULL;
-  char **texts = chm_calloc((size_t)l->steps.len + 1, sizeof *texts);
-  cg_call *calls = chm_calloc((size_t)l->steps.len + 1, sizeof *calls);
-  int rc = 0;
-  for (int s = 0; s < l->steps.len && !rc; s++) {
+  pg->calls = chm_arena_alloc(l->a, ((size_t)n + 1) * sizeof *pg->calls);
+  pg->call_notes = chm_arena_alloc(l->a, ((size_t)n + 1) * sizeof *pg->call_notes);
+  pg->kernels = chm_arena_alloc(l->a, ((size_t)n + 1) * sizeof *pg->kernels);
+  pg->notes = chm_arena_alloc(l->a, ((size_t)n + 1) * sizeof *pg->notes);
+  for (int s = 0; s < n; s++) {
     step *sp = &l->steps.data[s];
     texts[s] = kernel_text(sp->k);
-    calls[s].kernel = sp->k->name;
+    pg->calls[s].kernel = sp->k->name;
+    pg->call_notes[s] = step_note(l, sp);
     for (int p = 0; p < s; p++)
       if (!strcmp(texts[p], texts[s])) {
-        calls[s].kernel = calls[p].kernel; /* identical kernel: call the first */
+        pg->calls[s].kernel = pg->calls[p].kernel; /* identical kernel: call the first */
         break;
       }
-    if (calls[s].kernel == sp->k->name) {
+    if (pg->calls[s].kernel == sp->k->name) {
       if (dump) ir_print_kernel(sp->k, dump);
-      rc = cg_add_kernel(m, sp->k, l->e);
-      st->n_kernels++;
+      pg->notes[pg->n_kernels] = pg->call_notes[s];
+      pg->kernels[pg->n_kernels++] = sp->k;
     }
     if (l->o->verbose) { /* the plan: which kernel each call runs, for which node (bench/profile.sh reads it) */
-      const gr_node *n = sp->node < 0 ? NULL : &l->g->nodes[sp->node];
-      fprintf(stderr, "call %d: %s for %s '%s'\n", s, calls[s].kernel, n ? gr_op_name(n->op) : "graph output",
-              n ? n->name : "");
+      const gr_node *nd = sp->node < 0 ? NULL : &l->g->nodes[sp->node];
+      fprintf(stderr, "call %d: %s for %s '%s'\n", s, pg->calls[s].kernel, nd ? gr_op_name(nd->op) : "graph output",
+              nd ? nd->name : "");
     }
-    calls[s].n_args = sp->n_args;
-    calls[s].args = chm_arena_alloc(l->a, (size_t)sp->n_args * sizeof(cg_arg));
-    for (int i = 0; i < sp->n_args; i++) calls[s].args[i] = l->bufs.data[sp->args[i]].loc;
+    pg->calls[s].n_args = sp->n_args;
+    pg->calls[s].args = chm_arena_alloc(l->a, (size_t)sp->n_args * sizeof(cg_arg));
+    for (int i = 0; i < sp->n_args; i++) pg->calls[s].args[i] = l->bufs.data[sp->args[i]].loc;
   }
   if (dump) fclose(dump);
+  for (int s = 0; s < n; s++) free(texts[s]);
+  free(texts);
   const gr_graph *g = l->g;
-  cg_io *ins = chm_calloc((size_t)g->n_inputs + 1, sizeof *ins), *outs = chm_calloc((size_t)g->n_outputs + 1, sizeof *outs);
+  pg->ins = chm_arena_alloc(l->a, ((size_t)g->n_inputs + 1) * sizeof *pg->ins);
+  pg->outs = chm_arena_alloc(l->a, ((size_t)g->n_outputs + 1) * sizeof *pg->outs);
   for (int i = 0; i < g->n_inputs; i++) {
     const gr_tensor *t = T(l, g->inputs[i]);
-    ins[i] = (cg_io){t->name, t->rank, t->shape};
+    pg->ins[i] = (cg_io){t->name, t->rank, t->shape};
   }
   for (int i = 0; i < g->n_outputs; i++) {
     const gr_tensor *t = T(l, g->outputs[i]);
-    outs[i] = (cg_io){t->name, t->rank, t->shape};
+    pg->outs[i] = (cg_io){t->name, t->rank, t->shape};
   }
-  cg_entry en = {l->o->prefix, g->n_inputs, ins, g->n_outputs, outs, ws, l->steps.len, calls};
+  pg->en = (cg_entry){l->o->prefix, g->n_inputs, pg->ins, g->n_outputs, pg->outs, ws, n, pg->calls};
+  st->n_kernels = pg->n_kernels;
+  st->n_calls = n;
+}
+
+/* The LLVM back end: one module, O3, an object file. */
+static int emit_llvm(lower *l, const program *pg, unsigned char **obj, size_t *size, mdl_stats *st) {
+  cg_module *m = cg_module_new(l->o->target, l->o->prefix, l->o->nthreads, l->e);
+  if (!m) return -1;
+  for (int i = 0; i < l->consts.len; i++) cg_add_const(m, l->consts.data[i], l->const_n.data[i]);
+  int rc = 0;
+  for (int i = 0; i < pg->n_kernels && !rc; i++) rc = cg_add_kernel(m, pg->kernels[i], l->e);
   double t0 = chm_now();
-  if (!rc) rc = cg_add_entry(m, &en, l->e);
+  if (!rc) rc = cg_add_entry(m, &pg->en, l->e);
   if (!rc) rc = cg_finish(m, l->e);
   double t1 = chm_now();
   if (!rc && l->o->emit_llvm) rc = cg_write_ir(m, l->o->emit_llvm, l->e);
   if (!rc) rc = cg_emit_object(m, obj, size, l->e);
   st->opt_s = t1 - t0;
   st->emit_s = chm_now() - t1;
-  st->n_calls = l->steps.len;
-  for (int s = 0; s < l->steps.len; s++) free(texts[s]);
-  free(texts);
-  free(calls);
-  free(ins);
-  free(outs);
   cg_module_free(m);
   return rc;
+}
+
+/* The C back end: a source tree in o->emit_c, with NAME.h. */
+static int emit_c(lower *l, const program *pg, mdl_stats *st) {
+  const mdl_options *o = l->o;
+  const char *base = strrchr(l->g->path, '/');
+  ec_program p = {o->prefix, base ? base + 1 : l->g->path, o->target, o->nthreads, pg->n_kernels, pg->kernels, pg->notes,
+                  l->consts.len, l->consts.data, l->const_n.data, &pg->en, pg->call_notes};
+  double t0 = chm_now();
+  int rc = ec_write_tree(&p, o->emit_c, l->e);
+  if (!rc) rc = mdl_write_header(l->g, o->prefix, chm_arena_printf(l->a, "%s/%s.h", o->emit_c, o->prefix), l->e);
+  st->emit_s = chm_now() - t0;
+  return rc;
+}
+
+static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_stats *st) {
+  program pg = {0};
+  collect(l, ws, &pg, st);
+  return l->o->emit_c ? emit_c(l, &pg, st) : emit_llvm(l, &pg, obj, size, st);
 }
 
 int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
@@ -1001,7 +1060,8 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
 int mdl_write_header(const gr_graph *g, const char *p, const char *path, chm_err *e) {
   FILE *f = fopen(path, "w");
   if (!f) return chm_errorf(e, "%s: cannot write", path);
-  fprintf(f, "/* %s.h — generated by chamcc from %s. Link with -lpthread -lm. */\n", p, g->path);
+  const char *base = strrchr(g->path, '/'); /* the model's file name: no path of this machine */
+  fprintf(f, "/* %s.h — generated by chamcc from %s. Link with -lpthread -lm. */\n", p, base ? base + 1 : g->path);
   fprintf(f, "#ifndef %s_H_\n#define %s_H_\n\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", p, p);
   fprintf(f, "/* Inputs and outputs are dense float32 arrays in the model's own layout:\n");
   for (int i = 0; i < g->n_inputs; i++) {

@@ -48,6 +48,7 @@ typedef struct options {
   int threads;           /* --threads (0 = all cores) */
   const char *emit_llvm; /* --emit-llvm FILE */
   const char *dump_ir;   /* --dump-ir FILE */
+  const char *emit_c;    /* --emit-c DIR: a C source tree instead of libNAME.a */
   int verbose;           /* -v */
   int quiet;             /* -q */
   int tune_only;         /* `chamcc tune`: tune, build nothing */
@@ -119,6 +120,10 @@ static void usage(FILE *f) {
           "  --dump-ir FILE     also write the loop IR of every kernel\n"
           "  --print-configs    print each tunable layer's task, and its config: from the\n"
           "                     log (option indices) or the default (on stdout)\n"
+          "  --emit-c DIR       write the library as C source into DIR instead (kernels,\n"
+          "                     runtime, weights, NAME.h, Makefile, CMakeLists.txt): any C\n"
+          "                     compiler builds libNAME.a there; --target riscv64-linux-gnu\n"
+          "                     is built this way only\n"
           "  -v                 print the compilation plan and timings\n"
           "  -q                 print nothing but errors\n"
           "  --help, --version\n",
@@ -207,7 +212,7 @@ static options parse_args(int argc, char **argv) {
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
          OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
-         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS };
+         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -219,6 +224,7 @@ static options parse_args(int argc, char **argv) {
       {"input-shape", required_argument, 0, OPT_SHAPE}, {"shard", required_argument, 0, OPT_SHARD},
       {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
       {"print-configs", no_argument, 0, OPT_PRINT_CONFIGS},
+      {"emit-c", required_argument, 0, OPT_EMIT_C},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -235,6 +241,7 @@ static options parse_args(int argc, char **argv) {
     case OPT_CPU: o.cpu = optarg; break;
     case OPT_LLVM: o.emit_llvm = optarg; break;
     case OPT_DUMP: o.dump_ir = optarg; break;
+    case OPT_EMIT_C: o.emit_c = optarg; break;
     case OPT_THREADS:
       if (chm_parse_int(optarg, 0, 1024, &o.threads)) bad_usage("--threads needs a number between 0 and 1024");
       break;
@@ -360,6 +367,15 @@ static int check_writable(const char *what, const char *path, chm_err *e) {
   return rc;
 }
 
+/* --emit-c DIR: a folder we may write in, or one we can make. */
+static int check_emit_dir(const char *dir, chm_err *e) {
+  struct stat st;
+  if (stat(dir, &st)) return check_writable("--emit-c", dir, e);
+  if (!S_ISDIR(st.st_mode)) return chm_errorf(e, "--emit-c %s is not a folder", dir);
+  if (access(dir, W_OK | X_OK)) return chm_errorf(e, "--emit-c %s: %s", dir, strerror(errno));
+  return 0;
+}
+
 /* What each runner measured, when there are several. */
 static void print_runners(const tune_meter *m, double wall_s) {
   const tune_runner_stats *st;
@@ -386,12 +402,13 @@ static int check_runner(options *o, chm_err *e) {
 }
 
 /* Everything that can fail before the model is read: the files to write
- * (library, header, log, dumps) and the runner. */
+ * (library, header, log, dumps, the --emit-c folder) and the runner. */
 static int check_before_work(options *o, const char *hpath, const char *logpath, int measure, chm_err *e) {
   if (o->output && (check_writable("-o", o->output, e) || check_writable("the header", hpath, e))) return -1;
   if (check_writable("the tuning log", logpath, e)) return -1;
   if (o->emit_llvm && check_writable("--emit-llvm", o->emit_llvm, e)) return -1;
   if (o->dump_ir && check_writable("--dump-ir", o->dump_ir, e)) return -1;
+  if (o->emit_c && check_emit_dir(o->emit_c, e)) return -1;
   return measure && o->runner ? check_runner(o, e) : 0;
 }
 
@@ -971,7 +988,8 @@ int main(int argc, char **argv) {
   chm_err e = {0};
   double t0 = chm_now();
   char *default_out = NULL;
-  if (!o.output && !o.tune_only) {
+  if (o.emit_c && (o.output || o.tune_only)) bad_usage("--emit-c DIR writes a source tree, not -o libNAME.a");
+  if (!o.output && !o.tune_only && !o.emit_c) {
     default_out = name_from_output(o.model);
     char *p = chm_malloc(strlen(default_out) + 6);
     sprintf(p, "lib%s.a", default_out);
@@ -982,6 +1000,8 @@ int main(int argc, char **argv) {
 
   cg_target target;
   if (cg_target_init(&target, o.triple, o.cpu, &e)) die(e.msg);
+  if (target.is_riscv64 && !o.emit_c) die("riscv64 is built only as C source: add --emit-c DIR");
+  if (target.is_riscv64 && o.runner) die("no tuning for riscv64 yet (candidates are built by LLVM): drop --runner");
   cg_target host;
   if (cg_target_init(&host, NULL, NULL, &e)) die(e.msg);
   int native = !strcmp(host.triple, target.triple) && !strcmp(host.cpu, target.cpu);
@@ -1019,11 +1039,25 @@ int main(int argc, char **argv) {
 
   tune_log_use use = {log, 0, 0, o.print_configs ? print_config : NULL, NULL};
   mdl_tuning tu = tune_log_provider(&use);
-  mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0};
+  mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0, o.emit_c};
   mdl_stats st;
   unsigned char *obj = NULL;
   size_t size = 0;
   if (mdl_compile(g, &mo, &obj, &size, &st, &e)) die(e.msg);
+  if (o.emit_c) {
+    if (!o.quiet)
+      fprintf(stderr, "chamcc: wrote the C source of lib%s.a in %s (%s, %d lanes, %d kernels, %.1f MB weights): "
+              "run make there\n", name, o.emit_c, target.triple, target.lanes, st.n_kernels,
+              (double)st.weight_bytes / 1e6);
+    tune_log_close(log);
+    free_logs(&lf);
+    free(o.logs);
+    free(hpath);
+    free(name);
+    free(default_out);
+    gr_free(g);
+    return 0;
+  }
 
   if (write_archive(&o, &target, name, obj, size, &e)) die(e.msg);
   if (mdl_write_header(g, name, hpath, &e)) {

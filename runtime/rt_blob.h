@@ -14,5 +14,7 @@ typedef struct chm_rt_blob {
 } chm_rt_blob;
 
 extern const chm_rt_blob chm_rt_blobs[];
+/* The sources `chamcc --emit-c` copies, `arch` holding the file's name. */
+extern const chm_rt_blob chm_rt_sources[];
 
 #endif

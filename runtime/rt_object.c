@@ -5,6 +5,7 @@
  * The runtime sleeps on Linux futexes and is compiled against glibc, so only
  * "ARCH-*linux-gnu*" triples match (x86_64-linux-gnu, x86_64-pc-linux-gnu,
  * aarch64-unknown-linux-gnu, ...); "arm64" and "amd64" are accepted aliases.
+ * chm_rt_source looks up the runtime's sources the same way, by file name.
  */
 #include <string.h>
 
@@ -27,6 +28,17 @@ const unsigned char *chm_rt_object(const char *triple, size_t *size) {
   const char *arch = triple ? triple_arch(triple, buf, sizeof buf) : NULL;
   for (const chm_rt_blob *b = chm_rt_blobs; arch && b->arch; b++) {
     if (!strcmp(b->arch, arch)) {
+      if (size) *size = b->size;
+      return b->data;
+    }
+  }
+  if (size) *size = 0;
+  return NULL;
+}
+
+const unsigned char *chm_rt_source(const char *name, size_t *size) {
+  for (const chm_rt_blob *b = chm_rt_sources; name && b->arch; b++) {
+    if (!strcmp(b->arch, name)) {
       if (size) *size = b->size;
       return b->data;
     }

@@ -16,6 +16,7 @@ pkgs=(
   libonnx-testdata python3-onnx python3-torchvision python3-numpy
   nodejs
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 )
 [ "${CHAMCC_SETUP_BENCH:-0}" = 1 ] && pkgs+=(libdnnl-dev)
 

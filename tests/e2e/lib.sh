@@ -13,6 +13,14 @@
 # and run under qemu-aarch64 (called explicitly: binfmt is not assumed), the
 # test skipping when either is absent; CHAMCC_E2E_SLOWDOWN multiplies the
 # step timeout (default 10 under qemu).
+# riscv64-linux-gnu likewise with riscv64-linux-gnu-gcc and qemu-riscv64
+# (CHAMCC_E2E_QEMU_CPU, e.g. rv64,v=true,vlen=256, is given to it as -cpu).
+# CHAMCC_E2E_EMITC=1 builds every library through the C back end: chamcc
+# --emit-c writes DIR/tree, and `make` builds libmodel.a there from nothing
+# but that tree, with CC=$CHAMCC_E2E_EMITC_CC (default: the target's
+# compiler) and, when they are set, CFLAGS=$CHAMCC_E2E_EMITC_CFLAGS and
+# TARGET_CFLAGS=$CHAMCC_E2E_EMITC_TARGET_CFLAGS; a compiler warning fails
+# the build.
 # Exit status convention: 0 pass, 1 fail, 77 skipped (a prerequisite is absent).
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +44,11 @@ aarch64-*)
   TARGET_CC=aarch64-linux-gnu-gcc
   TARGET_RUN=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
   [ "$(uname -m)" = aarch64 ] && TARGET_CC=cc TARGET_RUN=()
+  STEP_TIMEOUT=$((STEP_TIMEOUT * ${CHAMCC_E2E_SLOWDOWN:-10})) ;;
+riscv64-*)
+  TARGET_CC=riscv64-linux-gnu-gcc
+  TARGET_RUN=(qemu-riscv64 -L /usr/riscv64-linux-gnu)
+  [ -n "${CHAMCC_E2E_QEMU_CPU:-}" ] && TARGET_RUN+=(-cpu "$CHAMCC_E2E_QEMU_CPU")
   STEP_TIMEOUT=$((STEP_TIMEOUT * ${CHAMCC_E2E_SLOWDOWN:-10})) ;;
 esac
 
@@ -73,7 +86,9 @@ need_tool() { # need_tool NAME: a helper from tests/tools
 need_cmd() { command -v "$1" >/dev/null || skip "$1 is not installed"; }
 # need_target: the target's compiler and emulator (when cross-compiling).
 need_target() {
-  command -v "$TARGET_CC" >/dev/null || skip "$TARGET_CC is not installed (apt install gcc-aarch64-linux-gnu)"
+  command -v "$TARGET_CC" >/dev/null || skip "$TARGET_CC is not installed (scripts/setup.sh installs the cross compilers)"
+  [ -z "${CHAMCC_E2E_EMITC_CC:-}" ] || command -v "${CHAMCC_E2E_EMITC_CC%% *}" >/dev/null ||
+    skip "${CHAMCC_E2E_EMITC_CC%% *} is not installed"
   [ ${#TARGET_RUN[@]} -eq 0 ] || command -v "${TARGET_RUN[0]}" >/dev/null ||
     skip "${TARGET_RUN[0]} is not installed (apt install qemu-user)"
 }
@@ -94,12 +109,35 @@ compile_model() {
   local model=$1 dir=$2
   mkdir -p "$dir"
   rm -f "$dir/libmodel.a" "$dir/model.h" "$dir/run"
-  timeout "$STEP_TIMEOUT" "$CHAMCC" "$model" -o "$dir/libmodel.a" --name model -q \
-    "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
+  if [ -n "${CHAMCC_E2E_EMITC:-}" ]; then
+    emit_c_model "$model" "$dir" || return 1
+  else
+    timeout "$STEP_TIMEOUT" "$CHAMCC" "$model" -o "$dir/libmodel.a" --name model -q \
+      "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
+  fi
   local main=("$SRC/tests/tools/run_model.c")
   [ -n "${RUN_MODEL_OBJ:-}" ] && main=("$RUN_MODEL_OBJ")
   "$TARGET_CC" -O2 -I "$dir" "${main[@]}" "$dir/libmodel.a" -lpthread -lm \
     -o "$dir/run" >"$dir/cc.log" 2>&1 || return 2
+}
+
+# emit_c_model MODEL DIR: chamcc --emit-c DIR/tree, make there (see the top),
+# DIR/libmodel.a and DIR/model.h from it. The make output goes to
+# DIR/chamcc.log on failure, and any warning is one.
+emit_c_model() {
+  local model=$1 dir=$2 args
+  rm -rf "$dir/tree"
+  timeout "$STEP_TIMEOUT" "$CHAMCC" "$model" --emit-c "$dir/tree" --name model -q \
+    "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
+  args=(CC="${CHAMCC_E2E_EMITC_CC:-$TARGET_CC}")
+  [ -n "${CHAMCC_E2E_EMITC_CFLAGS+set}" ] && args+=(CFLAGS="$CHAMCC_E2E_EMITC_CFLAGS")
+  [ -n "${CHAMCC_E2E_EMITC_TARGET_CFLAGS+set}" ] && args+=(TARGET_CFLAGS="$CHAMCC_E2E_EMITC_TARGET_CFLAGS")
+  if ! timeout "$STEP_TIMEOUT" make -s -C "$dir/tree" "${args[@]}" >"$dir/make.log" 2>&1 ||
+    grep -q -i 'warning' "$dir/make.log"; then
+    cp "$dir/make.log" "$dir/chamcc.log"
+    return 1
+  fi
+  cp "$dir/tree/libmodel.a" "$dir/tree/model.h" "$dir/"
 }
 
 # prebuild_run_model: compiles run_model.c once, against the API as declared

@@ -28,3 +28,4 @@ STUB(cg_write_ir)
 STUB(cg_emit_object)
 STUB(cg_export_kernels)
 STUB(cg_target_init)
+STUB(chm_rt_source) /* the C back end's runtime sources (emit_c_tree.c) */

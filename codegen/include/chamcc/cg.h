@@ -21,6 +21,7 @@ typedef struct cg_target {
   int wide512;         /* AVX-512: keep 512-bit vectors (function attributes) */
   int is_aarch64;      /* the target is AArch64 */
   int64_t l1d, l2;     /* bytes of data L1 and L2 per core (this machine's, or the CPU's published sizes) */
+  int is_riscv64;      /* the target is RISC-V 64: only the C back end (--emit-c) builds for it */
 } cg_target;
 
 /* Fills t for TRIPLE (NULL: the host) and CPU (NULL: the host's, or the

@@ -1,5 +1,5 @@
 /*
- * model.h — lowering a whole graph to one LLVM module (prefix `mdl_`):
+ * model.h — lowering a whole graph to one LLVM module or C tree (prefix `mdl_`):
  * layout planning, one kernel per node from its template, weight packing,
  * the static workspace plan, and the library's entry function.
  */
@@ -29,6 +29,8 @@ typedef struct mdl_options {
   int verbose;              /* print the plan to stderr */
   const mdl_tuning *tuning; /* config provider, or NULL for defaults */
   int plan_only;            /* lower (calling the provider) but emit nothing */
+  const char *emit_c;       /* if set, the C back end writes a source tree in this folder
+                               (emitc.h) instead of an object */
 } mdl_options;
 
 typedef struct mdl_stats {
@@ -39,7 +41,8 @@ typedef struct mdl_stats {
   double lower_s, opt_s, emit_s; /* seconds in each phase */
 } mdl_stats;
 
-/* Compiles g into an object file (malloc'ed in *obj). */
+/* Compiles g into an object file (malloc'ed in *obj), or with o->emit_c
+ * into a C source tree there (with NAME.h; *obj stays NULL). */
 int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
                 mdl_stats *st, chm_err *e);
 

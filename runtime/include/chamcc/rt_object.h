@@ -15,4 +15,9 @@
  * that target's runtime. */
 const unsigned char *chm_rt_object(const char *triple, size_t *size);
 
+/* The text of a source file that `chamcc --emit-c` copies into its tree,
+ * embedded at build time: "rt.c", "rt.h" (runtime/rt.c,
+ * runtime/include/chamcc/rt.h) or "chamcc_vec.h"; NULL for another name. */
+const unsigned char *chm_rt_source(const char *name, size_t *size);
+
 #endif

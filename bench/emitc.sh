@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The C back end against the LLVM one (issue 29): the same model, the same
+# configs, compiled by chamcc through LLVM (libmodel.a) and emitted as C
+# (`chamcc --emit-c`) then built by gcc -O3 -march=native, at 1 and 2
+# threads.
+#
+#   bench/emitc.sh [--log FILE] [--rounds R] [--runs N] [--threads "1 2"] [--cc CC] [MODEL...]
+#
+# MODEL: names models/export_torchvision.py knows (default: resnet18
+# mobilenet_v2), exported with seeded random weights into build/bench-emitc.
+# Both libraries use default schedules (--tuner none), or with --log the
+# log's tuned configs. R rounds (default 5) alternate the two libraries, N
+# timed runs each (default 20); per round the median of the N runs. The
+# table gives per model and thread count the median over rounds of each
+# (ms), the median of the per-round ratios C/LLVM with their range (the
+# spread), and the seconds `make -j2` takes to build the emitted tree
+# (its compile time). Prints markdown, with the CPU and compiler first.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+log="" rounds=5 runs=20 threads="1 2" cc=gcc models=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --log) log=$(realpath "$2"); shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --cc) cc=$2; shift 2 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "emitc.sh: unknown option $1" >&2; exit 2 ;;
+    *) models+=("$1"); shift ;;
+  esac
+done
+[ ${#models[@]} -gt 0 ] || models=(resnet18 mobilenet_v2)
+work=$here/build/bench-emitc
+mkdir -p "$work"
+chamcc=$here/build/chamcc
+source "$here/bench/lib.sh"
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+fam=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mod=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
+echo "CPU: ${cpu:-unknown} (family $fam model $mod, $(nproc) cores); $($cc --version | head -1);" \
+  "$(date -u +%Y-%m-%d); rounds $rounds x $runs runs"
+echo
+echo "| model | threads | LLVM ms | C ms | C/LLVM (min-max) | make -j2 s |"
+echo "|---|--:|--:|--:|--:|--:|"
+for m in "${models[@]}"; do
+  /usr/bin/python3 "$here/models/export_torchvision.py" --models "$m" --out "$work" >/dev/null
+  for t in $threads; do
+    d=$work/$m-${t}t
+    use_log=$d/empty.jsonl
+    mkdir -p "$d" && : >"$d/empty.jsonl"
+    [ -n "$log" ] && use_log=$log
+    build_runner "$chamcc" "$work/$m.onnx" "$d/llvm" "$t" "$use_log"
+    rm -rf "$d/c"
+    "$chamcc" "$work/$m.onnx" --emit-c "$d/c" --name model --threads "$t" -q --tuner none --log "$use_log"
+    t0=$(date +%s.%N)
+    make -s -j2 -C "$d/c" CC="$cc" TARGET_CFLAGS=-march=native >/dev/null
+    compile=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    cc -O2 -I"$d/c" "$here/tests/tools/run_model.c" "$d/c/libmodel.a" -lpthread -lm -o "$d/c/run"
+    l_all="" c_all="" r_all=""
+    for ((r = 0; r < rounds; r++)); do
+      l=$(bench_ms "$d/llvm/run" "$runs")
+      c=$(bench_ms "$d/c/run" "$runs")
+      l_all+="$l " c_all+="$c "
+      r_all+="$(awk -v a="$c" -v b="$l" 'BEGIN {printf "%.4f", a / b}') "
+    done
+    spread=$(tr ' ' '\n' <<<"$r_all" | grep . | sort -g | sed -n '1p;$p' | paste -sd- |
+             awk -F- '{printf "%.2f-%.2f", $1, $2}')
+    printf '| %s | %s | %.2f | %.2f | %.2f (%s) | %s |\n' "$m" "$t" "$(median <<<"$l_all")" \
+      "$(median <<<"$c_all")" "$(median <<<"$r_all")" "$spread" "$compile"
+  done
+done
