@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ ${#models[@]} -gt 0 ] || models=(resnet18 mobilenet_v2 squeezenet1_1)
-chamcc=$here/build/chamcc
+chamcc=${CHAMCC:-$here/build/chamcc} # CHAMCC=PATH: another build
 zoo=$here/build/bench-zoo
 mkdir -p "$zoo"
 missing=()
