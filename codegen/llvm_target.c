@@ -97,6 +97,28 @@ static void x86_width(cg_target *t) {
   t->wide512 = avx512;
 }
 
+/* TRIPLE is ARCH-linux-gnu or ARCH-unknown-linux-gnu. */
+static int is_triple(const char *triple, const char *arch) {
+  char a[64], b[64];
+  snprintf(a, sizeof a, "%s-linux-gnu", arch);
+  snprintf(b, sizeof b, "%s-unknown-linux-gnu", arch);
+  return !strcmp(triple, a) || !strcmp(triple, b);
+}
+
+/* The normalized triple of ARCH and CPU (NULL: "generic", which must be in
+ * the list); on an error the host triple string is released. */
+static int cross_target(cg_target *t, const char *arch, const char *what, const char *const *cpus, const char *cpu,
+                        char *host, chm_err *e) {
+  const char *c = cpu ? cpu : "generic";
+  if (!in_list(cpus, c)) {
+    LLVMDisposeMessage(host);
+    return list_error(e, what, c, cpus);
+  }
+  snprintf(t->triple, sizeof t->triple, "%s-unknown-linux-gnu", arch);
+  snprintf(t->cpu, sizeof t->cpu, "%s", c);
+  return 0;
+}
+
 int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e) {
   init_llvm_targets();
   memset(t, 0, sizeof *t);
@@ -119,27 +141,15 @@ int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e
       return list_error(e, "x86-64 CPU", cpu, x86_cpus);
     }
     snprintf(t->cpu, sizeof t->cpu, "%s", cpu);
-  } else if (!strcmp(triple, "aarch64-linux-gnu") || !strcmp(triple, "aarch64-unknown-linux-gnu")) {
-    snprintf(t->triple, sizeof t->triple, "aarch64-unknown-linux-gnu");
-    const char *c = cpu ? cpu : "generic";
-    if (!in_list(aarch64_cpus, c)) {
-      LLVMDisposeMessage(host);
-      return list_error(e, "AArch64 CPU", c, aarch64_cpus);
-    }
-    snprintf(t->cpu, sizeof t->cpu, "%s", c);
+  } else if (is_triple(triple, "aarch64")) {
+    if (cross_target(t, "aarch64", "AArch64 CPU", aarch64_cpus, cpu, host, e)) return -1;
     snprintf(t->features, sizeof t->features, "+neon");
     t->is_aarch64 = 1;
     t->lanes = 4;
-  } else if (!strcmp(triple, "riscv64-linux-gnu") || !strcmp(triple, "riscv64-unknown-linux-gnu")) {
-    snprintf(t->triple, sizeof t->triple, "riscv64-unknown-linux-gnu");
-    const char *c = cpu ? cpu : "generic";
-    if (!in_list(riscv64_cpus, c)) {
-      LLVMDisposeMessage(host);
-      return list_error(e, "RISC-V CPU", c, riscv64_cpus);
-    }
-    snprintf(t->cpu, sizeof t->cpu, "%s", c);
+  } else if (is_triple(triple, "riscv64")) {
+    if (cross_target(t, "riscv64", "RISC-V CPU", riscv64_cpus, cpu, host, e)) return -1;
     t->is_riscv64 = 1;
-    t->lanes = strcmp(c, "zvl256b") ? 4 : 8;
+    t->lanes = strcmp(t->cpu, "zvl256b") ? 4 : 8;
   } else {
     LLVMDisposeMessage(host);
     static const char *const triples[] = {"x86_64-linux-gnu", "aarch64-linux-gnu",

@@ -23,26 +23,18 @@ static const char *triple_arch(const char *triple, char *buf, size_t cap) {
   return buf;
 }
 
-const unsigned char *chm_rt_object(const char *triple, size_t *size) {
-  char buf[32];
-  const char *arch = triple ? triple_arch(triple, buf, sizeof buf) : NULL;
-  for (const chm_rt_blob *b = chm_rt_blobs; arch && b->arch; b++) {
-    if (!strcmp(b->arch, arch)) {
-      if (size) *size = b->size;
-      return b->data;
-    }
-  }
-  if (size) *size = 0;
-  return NULL;
+/* The entry of `table` named `key` (NULL: none), its size in *size. */
+static const unsigned char *find(const chm_rt_blob *table, const char *key, size_t *size) {
+  const chm_rt_blob *b = table;
+  while (key && b->arch && strcmp(b->arch, key)) b++;
+  const int found = key && b->arch;
+  if (size) *size = found ? b->size : 0;
+  return found ? b->data : NULL;
 }
 
-const unsigned char *chm_rt_source(const char *name, size_t *size) {
-  for (const chm_rt_blob *b = chm_rt_sources; name && b->arch; b++) {
-    if (!strcmp(b->arch, name)) {
-      if (size) *size = b->size;
-      return b->data;
-    }
-  }
-  if (size) *size = 0;
-  return NULL;
+const unsigned char *chm_rt_object(const char *triple, size_t *size) {
+  char buf[32];
+  return find(chm_rt_blobs, triple ? triple_arch(triple, buf, sizeof buf) : NULL, size);
 }
+
+const unsigned char *chm_rt_source(const char *name, size_t *size) { return find(chm_rt_sources, name, size); }
