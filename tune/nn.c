@@ -29,14 +29,41 @@ void nn_layer_init(const nn_layer *l, double *theta, unsigned *rng) {
   for (int i = 0; i < l->out; i++) theta[l->b + i] = 0;
 }
 
+/* tanh through one exp(): about twice as fast as libm's tanh, which goes
+ * through expm1 for full relative accuracy near 0; here an absolute error of
+ * 1e-16 is plenty (the gradient uses 1 - y^2 of the same y). */
+static double tanh_fast(double x) {
+  if (x > 20) return 1;
+  if (x < -20) return -1;
+  double e = exp(2 * x);
+  return (e - 1) / (e + 1);
+}
+
+/* Four outputs at a time: four independent sums instead of one chain of
+ * dependent adds, each summed in the same order as one at a time. */
 void nn_layer_fwd(const nn_layer *l, const double *theta, const double *x, double scale, int use_tanh,
                   double *y) {
   const double *w = theta + l->w, *b = theta + l->b;
-  for (int o = 0; o < l->out; o++) {
+  int n = l->in, o = 0;
+  for (; o + 4 <= l->out; o += 4) {
+    const double *w0 = w + o * n, *w1 = w0 + n, *w2 = w1 + n, *w3 = w2 + n;
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int i = 0; i < n; i++) {
+      s0 += w0[i] * x[i];
+      s1 += w1[i] * x[i];
+      s2 += w2[i] * x[i];
+      s3 += w3[i] * x[i];
+    }
+    y[o] = s0, y[o + 1] = s1, y[o + 2] = s2, y[o + 3] = s3;
+  }
+  for (; o < l->out; o++) {
     double s = 0;
-    for (int i = 0; i < l->in; i++) s += w[o * l->in + i] * x[i];
-    s = s * scale + b[o];
-    y[o] = use_tanh ? tanh(s) : s;
+    for (int i = 0; i < n; i++) s += w[o * n + i] * x[i];
+    y[o] = s;
+  }
+  for (o = 0; o < l->out; o++) {
+    double s = y[o] * scale + b[o];
+    y[o] = use_tanh ? tanh_fast(s) : s;
   }
 }
 
