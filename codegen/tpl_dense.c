@@ -20,11 +20,22 @@ static int divisor_le(int64_t n, int cap) {
 
 static int64_t nblocks(const tpl_dense *w) { return (w->n + w->lanes - 1) / w->lanes; }
 
+/* The register tile with the most FMAs per load: m_bn broadcasts of A and
+ * nb_bn vectors of B feed m_bn * nb_bn FMAs, so the tile maximizes
+ * m*n / (m+n) among those that fit the accumulator budget and, with the
+ * B vectors, the register file (on ties, the larger). At batch 1 the kernel streams the weights: two vectors. */
 tpl_dense_cfg tpl_dense_default(const tpl_dense *w) {
-  tpl_dense_cfg c;
-  c.m_bn = divisor_le(w->m, 4);
-  int nb = w->m == 1 ? 2 : 4, fit = tpl_acc_budget(w->lanes, w->vregs, 0) / c.m_bn; /* 4 x 4: 16 accumulators */
-  c.nb_bn = divisor_le(nblocks(w), nb < fit ? nb : fit);
+  tpl_dense_cfg c = {.nb_bn = divisor_le(nblocks(w), 2), .m_bn = 1};
+  if (w->m == 1) return c;
+  int budget = tpl_acc_budget(w->lanes, w->vregs, 0), regs = tpl_vregs(w->lanes, w->vregs);
+  double best = 0;
+  for (int mb = 1; mb <= 8; mb++)
+    for (int nb = 1; nb <= 4; nb++) {
+      /* the accumulators, the k step's B vectors and one broadcast */
+      if (w->m % mb || nblocks(w) % nb || mb * nb > budget || mb * nb + nb + 1 > regs) continue;
+      double per_load = (double)(mb * nb) / (mb + nb) + 1e-3 * mb * nb;
+      if (per_load > best) best = per_load, c.m_bn = mb, c.nb_bn = nb;
+    }
   return c;
 }
 

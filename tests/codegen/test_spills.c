@@ -1,6 +1,6 @@
 /*
- * test_spills.c — the inner loops of conv kernels keep their register tile
- * in registers: no vector spills in any inner-loop block.
+ * test_spills.c — the inner loops of conv and dense kernels keep their
+ * register tile in registers: no vector spills in any inner-loop block.
  *
  * Compiled on any host for x86-64 znver5 (AVX-512, 32 vector registers),
  * x86-64 haswell (AVX2, 16), baseline x86-64 (SSE, 16; a multiply and an add
@@ -10,7 +10,9 @@
  * configs are the defaults of ResNet-18 layers and of MobileNet-v2's first
  * conv, whose tiles follow the register file (tpl_acc_budget), and a tuned
  * pick whose loop LLVM used to spill (2 vectors x 7 pixels and its tail; see
- * parse_llvm_args in llvm_target.c).
+ * parse_llvm_args in llvm_target.c); and the default tiles of the matrix
+ * products of a ConvNeXt's stages (rows = pixels), which must also use more
+ * than one row when the row count allows.
  * SPILLS_DUMP=1 prints the assembly of a kernel that spills.
  */
 #include "../check.h"
@@ -80,8 +82,10 @@ static int hot_spills(const char *text, int min_fma) {
   return worst;
 }
 
-static void check_kernel(const cg_target *t, const char *what, const tpl_conv *w, tpl_conv_cfg c) {
-  CHECK(tpl_conv_check(w, &c) == NULL, "%s %s: %s", t->cpu, what, tpl_conv_check(w, &c));
+/* Compiles what make builds at 1 and 2 threads and checks that no inner
+ * loop (a block of at least min_fma FMAs) has vector stack operands. */
+static void check_asm(const cg_target *t, const char *what, ir_kernel *(*make)(chm_arena *, const void *),
+                      const void *arg, int min_fma) {
   for (int th = 1; th <= 2; th++) {
     chm_err e = {0};
     chm_arena *a = chm_arena_new();
@@ -89,12 +93,11 @@ static void check_kernel(const cg_target *t, const char *what, const tpl_conv *w
     char *text = NULL;
     if (m) {
       cg_export_kernels(m);
-      if (!cg_add_kernel(m, tpl_conv_kernel(a, "conv", w, &c), &e) && !cg_finish(m, &e))
-        text = cg_emit_assembly(m, &e);
+      if (!cg_add_kernel(m, make(a, arg), &e) && !cg_finish(m, &e)) text = cg_emit_assembly(m, &e);
     }
     CHECK(text, "%s %s: %s", t->cpu, what, e.msg);
     if (text) {
-      int s = hot_spills(text, c.oc_bn * c.ow_bn * c.oh_bn);
+      int s = hot_spills(text, min_fma);
       if (s > 0 && getenv("SPILLS_DUMP")) fputs(text, stderr);
       printf("%-8s %-28s %dT: %d vector stack operands in the worst inner loop\n", t->cpu, what, th, s);
       CHECK(s == 0, "%s %s at %d threads: %d vector stack operands in an inner loop (-1: none found)", t->cpu,
@@ -104,6 +107,44 @@ static void check_kernel(const cg_target *t, const char *what, const tpl_conv *w
     cg_module_free(m);
     chm_arena_free(a);
   }
+}
+
+typedef struct conv_case {
+  const tpl_conv *w;
+  tpl_conv_cfg c;
+} conv_case;
+
+static ir_kernel *make_conv(chm_arena *a, const void *arg) {
+  const conv_case *k = arg;
+  return tpl_conv_kernel(a, "conv", k->w, &k->c);
+}
+
+static void check_kernel(const cg_target *t, const char *what, const tpl_conv *w, tpl_conv_cfg c) {
+  CHECK(tpl_conv_check(w, &c) == NULL, "%s %s: %s", t->cpu, what, tpl_conv_check(w, &c));
+  conv_case k = {w, c};
+  check_asm(t, what, make_conv, &k, c.oc_bn * c.ow_bn * c.oh_bn);
+}
+
+typedef struct dense_case {
+  tpl_dense w;
+  tpl_dense_cfg c;
+} dense_case;
+
+static ir_kernel *make_dense(chm_arena *a, const void *arg) {
+  const dense_case *k = arg;
+  return tpl_dense_kernel(a, "dense", &k->w, &k->c);
+}
+
+/* The default tile of an m x k x n product. */
+static void check_dense(const cg_target *t, int64_t m, int64_t k, int64_t n) {
+  dense_case d = {.w = {.m = m, .k = k, .n = n, .lanes = t->lanes, .vregs = t->vregs}};
+  d.c = tpl_dense_default(&d.w);
+  char what[64];
+  snprintf(what, sizeof what, "dense %lldx%lldx%lld %dx%d", (long long)m, (long long)k, (long long)n, d.c.m_bn,
+           d.c.nb_bn);
+  CHECK(d.c.m_bn > 1, "%s %s: one row per tile although %lld rows allow more", t->cpu, what, (long long)m);
+  CHECK(m % d.c.m_bn == 0 && (n / t->lanes) % d.c.nb_bn == 0, "%s %s: tile does not divide", t->cpu, what);
+  check_asm(t, what, make_dense, &d, d.c.m_bn * d.c.nb_bn);
 }
 
 int main(void) {
@@ -127,6 +168,9 @@ int main(void) {
     check_kernel(&t, "3->32 224x224 s2 plain default", &first, tpl_conv_default(&first));
     /* 2 vectors x 2 columns x 7 rows, and its tail of 1 column */
     if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1});
+    check_dense(&t, 3136, 96, 384);
+    check_dense(&t, 196, 384, 1536);
+    check_dense(&t, 49, 3072, 768);
   }
   return failures != 0;
 }
