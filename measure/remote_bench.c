@@ -5,7 +5,13 @@
  * The local measurer (measure.c) calls these on a JIT'ed kernel; the
  * runner (runner/runner.c) on one it dlopen()ed. Sharing them keeps the two
  * measurements the same: the same check, the same timing loop, the same
- * classification of crashes and timeouts. Only libc (Linux) here: the
+ * classification of crashes and timeouts.
+ *
+ * With a reference kernel (the task's default config, loaded once per
+ * task), every candidate is timed in slices interleaved with it, so both
+ * readings come from the same short window: a machine that slows down or
+ * speeds up for a while (a competing process, a clock that boosts) moves
+ * both, and the tuner ranks candidates by their ratio to the reference. Only libc (Linux) here: the
  * runner is a small program for a board.
  *
  * The child is in a process group of its own and ignores the terminal's
@@ -116,6 +122,43 @@ static double run_batch(void *fn, const rmt_task *t, int number) {
   return now() - t0;
 }
 
+/* Runs per batch so that one batch lasts ms: raised from 1 until it does
+ * (the warm-up). */
+static int calibrate(void *fn, const rmt_task *t, double ms) {
+  int number = 1;
+  for (;;) {
+    double dt = run_batch(fn, t, number);
+    if (dt * 1e3 >= ms || number >= (1 << 20)) return number;
+    int want = dt > 0 ? (int)(number * ms / (dt * 1e3) * 1.2) + 1 : number * 10;
+    number = want > 2 * number ? want : 2 * number;
+  }
+}
+
+/* Repeats of fn alone: `number` runs each. */
+static void time_alone(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
+  int number = calibrate(fn, t, t->min_repeat_ms);
+  for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
+}
+
+/* Repeats of fn interleaved with t->ref: each repeat is RMT_SLICES batches
+ * of each, in the order A B B A A B B A ..., so that the two cover the
+ * same window and a drift within it weighs on both alike. A batch lasts
+ * min_repeat_ms / RMT_SLICES: a repeat of each still lasts about
+ * min_repeat_ms, and the reference doubles the time spent timing. */
+static void time_interleaved(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
+  double ms = t->min_repeat_ms / RMT_SLICES;
+  int na = calibrate(fn, t, ms), nb = calibrate(t->ref, t, ms);
+  for (int k = 0; k < repeats; k++) {
+    double ta = 0, tb = 0;
+    for (int s = 0; s < 2 * RMT_SLICES; s++) {
+      if ((s + 1) / 2 % 2 == 0) ta += run_batch(fn, t, na);
+      else tb += run_batch(t->ref, t, nb);
+    }
+    r->times[r->n_times++] = ta / ((double)na * RMT_SLICES);
+    r->ref_times[r->n_ref++] = tb / ((double)nb * RMT_SLICES);
+  }
+}
+
 void rmt_bench(void *fn, const rmt_task *t, rmt_result *r) {
   memset(r, 0, sizeof *r);
   float *out = t->bufs[t->out];
@@ -128,15 +171,9 @@ void rmt_bench(void *fn, const rmt_task *t, rmt_result *r) {
     snprintf(r->message, sizeof r->message, "relative error %.3g against the OpenBLAS reference", err);
     return;
   }
-  int number = 1;
-  for (;;) { /* the warm-up: raise `number` until one repeat lasts min_repeat_ms */
-    double dt = run_batch(fn, t, number);
-    if (dt * 1e3 >= t->min_repeat_ms || number >= (1 << 20)) break;
-    int want = dt > 0 ? (int)(number * t->min_repeat_ms / (dt * 1e3) * 1.2) + 1 : number * 10;
-    number = want > 2 * number ? want : 2 * number;
-  }
   int repeats = t->repeats < 1 ? 1 : t->repeats > RMT_MAX_TIMES ? RMT_MAX_TIMES : t->repeats;
-  for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
+  if (t->ref) time_interleaved(fn, t, repeats, r);
+  else time_alone(fn, t, repeats, r);
   r->status = RMT_OK;
 }
 
@@ -173,7 +210,7 @@ static void classify_exit(pid_t pid, double deadline, double timeout_s, rmt_resu
   int st = 0;
   pid_t w;
   while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now() < deadline) usleep(1000);
-  r->n_times = 0;
+  r->n_times = r->n_ref = 0;
   if (w == 0) { /* still running: out of time */
     kill(pid, SIGKILL);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
@@ -261,8 +298,9 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     *r = got;
     r->message[sizeof r->message - 1] = 0;
-    if (r->status < 0 || r->status > RMT_TIMEOUT || r->n_times < 0 || r->n_times > RMT_MAX_TIMES) {
-      r->status = RMT_RUNTIME_ERROR, r->n_times = 0; /* the kernel scribbled over the report */
+    if (r->status < 0 || r->status > RMT_INFRA_ERROR || r->n_times < 0 || r->n_times > RMT_MAX_TIMES ||
+        (r->n_ref != 0 && r->n_ref != r->n_times)) {
+      r->status = RMT_RUNTIME_ERROR, r->n_times = r->n_ref = 0; /* the kernel scribbled over the report */
       snprintf(r->message, sizeof r->message, "the child's report is corrupt");
     }
   } else {
