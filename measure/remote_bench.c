@@ -140,19 +140,23 @@ static void time_alone(void *fn, const rmt_task *t, int repeats, rmt_result *r) 
   for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
 }
 
-/* Repeats of fn interleaved with t->ref: each repeat is RMT_SLICES batches
- * of each, in the order A B B A A B B A ..., so that the two cover the
- * same window and a drift within it weighs on both alike. A batch lasts
- * min_repeat_ms / RMT_SLICES: a repeat of each still lasts about
- * min_repeat_ms, and the reference doubles the time spent timing. */
+/* Repeats of fn interleaved with t->ref: each repeat is RMT_SLICES
+ * batches of each, in pairs whose order (AB or BA) a coin decides, so that
+ * the two cover the same window, a drift within it weighs on both alike,
+ * and no periodic disturbance (a scheduler's time slices) can fall into
+ * step with one of them. A batch lasts min_repeat_ms / RMT_SLICES: a
+ * repeat of each still lasts about min_repeat_ms, and the reference
+ * doubles the time spent timing. */
 static void time_interleaved(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
   double ms = t->min_repeat_ms / RMT_SLICES;
   int na = calibrate(fn, t, ms), nb = calibrate(t->ref, t, ms);
+  unsigned coin = 2463534242u;
   for (int k = 0; k < repeats; k++) {
     double ta = 0, tb = 0;
-    for (int s = 0; s < 2 * RMT_SLICES; s++) {
-      if ((s + 1) / 2 % 2 == 0) ta += run_batch(fn, t, na);
-      else tb += run_batch(t->ref, t, nb);
+    for (int s = 0; s < RMT_SLICES; s++) {
+      coin ^= coin << 13, coin ^= coin >> 17, coin ^= coin << 5; /* xorshift32 */
+      if (coin & 1) ta += run_batch(fn, t, na), tb += run_batch(t->ref, t, nb);
+      else tb += run_batch(t->ref, t, nb), ta += run_batch(fn, t, na);
     }
     r->times[r->n_times++] = ta / ((double)na * RMT_SLICES);
     r->ref_times[r->n_ref++] = tb / ((double)nb * RMT_SLICES);

@@ -90,7 +90,7 @@ enum {
   RMT_AUTH_MAX_BYTES = 64, /* longest frame a runner with a key reads before the AUTH */
   RMT_KEY_MIN = 16,  /* bytes of a key file, at least... */
   RMT_KEY_MAX = 4096,/* ...and at most */
-  RMT_SLICES = 4,    /* slices of each kernel per interleaved repeat (rmt_bench) */
+  RMT_SLICES = 8,    /* slices of each kernel per interleaved repeat (rmt_bench) */
 };
 
 /* What AUTH's HMAC covers after the nonce: an answer means this protocol only. */
@@ -148,8 +148,8 @@ void rmt_task_free(rmt_task *t); /* frees bufs and expect; t itself is the calle
  * Then times it: a warm-up, `number` runs per repeat raised until a repeat
  * lasts min_repeat_ms, and t->repeats repeats; times are seconds per run.
  * With a reference kernel (t->ref), each repeat times both, interleaved
- * in RMT_SLICES slices each (candidate, reference, reference, candidate,
- * ...): a machine that slows down for a moment slows both, and
+ * in RMT_SLICES slices each (pairs of candidate and reference in a random
+ * order): a machine that slows down for a moment slows both, and
  * times[i] / ref_times[i] stays what it was.
  * With t->cold, every argument but the first (the layer's input, which in a
  * model the previous layer has just written) is flushed from the caches
