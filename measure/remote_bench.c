@@ -122,44 +122,54 @@ static double run_batch(void *fn, const rmt_task *t, int number) {
   return now() - t0;
 }
 
-/* Runs per batch so that one batch lasts ms: raised from 1 until it does
- * (the warm-up). */
-static int calibrate(void *fn, const rmt_task *t, double ms) {
+/* Runs per batch so that one batch lasts ms (the warm-up), judged by the
+ * fastest run seen (into *per_run) over at least two batches: one run
+ * that a competing process held up must not make the batches short, or
+ * they would mostly slip between its turns and read the machine as idle. */
+static int calibrate(void *fn, const rmt_task *t, double ms, double *per_run) {
   int number = 1;
-  for (;;) {
-    double dt = run_batch(fn, t, number);
-    if (dt * 1e3 >= ms || number >= (1 << 20)) return number;
-    int want = dt > 0 ? (int)(number * ms / (dt * 1e3) * 1.2) + 1 : number * 10;
+  *per_run = INFINITY;
+  for (int tries = 0;; tries++) {
+    double dt = run_batch(fn, t, number) / number;
+    if (dt < *per_run) *per_run = dt;
+    if ((tries > 0 && *per_run * number * 1e3 >= ms) || number >= (1 << 20)) return number;
+    int want = *per_run > 0 ? (int)(ms / (*per_run * 1e3) * 1.2) + 1 : number * 10;
     number = want > 2 * number ? want : 2 * number;
   }
 }
 
 /* Repeats of fn alone: `number` runs each. */
 static void time_alone(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
-  int number = calibrate(fn, t, t->min_repeat_ms);
+  double per_run;
+  int number = calibrate(fn, t, t->min_repeat_ms, &per_run);
   for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
 }
 
-/* Repeats of fn interleaved with t->ref: each repeat is RMT_SLICES
- * batches of each, in pairs whose order (AB or BA) a coin decides, so that
- * the two cover the same window, a drift within it weighs on both alike,
- * and no periodic disturbance (a scheduler's time slices) can fall into
- * step with one of them. A batch lasts min_repeat_ms / RMT_SLICES: a
- * repeat of each still lasts about min_repeat_ms, and the reference
- * doubles the time spent timing. */
+/* Repeats of fn interleaved with t->ref: each repeat is RMT_SLICES batches
+ * of each (fewer when one run outlasts min_repeat_ms / RMT_SLICES), in
+ * pairs whose order (AB or BA) a coin decides, so that the two cover the
+ * same window, a drift within it weighs on both alike, and no periodic
+ * disturbance can fall into step with one of them. A repeat's reading of
+ * each is its total time over its runs: a competing process's turns are
+ * shared out as a fraction of the window, where a median over short
+ * batches would flip between hit and missed ones. Each kernel gets about
+ * min_repeat_ms per repeat, as alone: the timing takes twice as long. */
 static void time_interleaved(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
-  double ms = t->min_repeat_ms / RMT_SLICES;
-  int na = calibrate(fn, t, ms), nb = calibrate(t->ref, t, ms);
+  double ms = t->min_repeat_ms / RMT_SLICES, pa, pb;
+  int na = calibrate(fn, t, ms, &pa), nb = calibrate(t->ref, t, ms, &pb);
+  double batch = na * pa > nb * pb ? na * pa : nb * pb; /* seconds of the longer batch */
+  int slices = (int)(t->min_repeat_ms / (1e3 * batch) + 0.5);
+  slices = slices < 1 ? 1 : slices > RMT_SLICES ? RMT_SLICES : slices;
   unsigned coin = 2463534242u;
   for (int k = 0; k < repeats; k++) {
     double ta = 0, tb = 0;
-    for (int s = 0; s < RMT_SLICES; s++) {
+    for (int s = 0; s < slices; s++) {
       coin ^= coin << 13, coin ^= coin >> 17, coin ^= coin << 5; /* xorshift32 */
       if (coin & 1) ta += run_batch(fn, t, na), tb += run_batch(t->ref, t, nb);
       else tb += run_batch(t->ref, t, nb), ta += run_batch(fn, t, na);
     }
-    r->times[r->n_times++] = ta / ((double)na * RMT_SLICES);
-    r->ref_times[r->n_ref++] = tb / ((double)nb * RMT_SLICES);
+    r->times[r->n_times++] = ta / ((double)na * slices);
+    r->ref_times[r->n_ref++] = tb / ((double)nb * slices);
   }
 }
 
