@@ -58,9 +58,17 @@
  *
  * In memory: records live in fixed-size blocks (pointers returned by
  * tune_log_get / tune_log_best stay valid until tune_log_close). Three open
- * addressing hash tables make lookups O(1): tasks (key string -> count and
- * best record), configs (task slot + index vector -> a record) and records
- * (every field -> the record, to find duplicates).
+ * addressing hash tables make lookups O(1): tasks (key string -> its
+ * records, confirmations and reference readings), configs (task slot +
+ * index vector -> a record) and records (every field -> the record, to find
+ * duplicates). The best of a task is found by going over its records when
+ * asked: with reference readings a record's rank depends on the task's
+ * reference time, which every new record may move.
+ *
+ * Ranking (tune_log_seconds): a record with reference readings counts as
+ * the median over its repeats of times[i] / ref_times[i], times the task's
+ * reference time (the median of its records' reference medians); one
+ * without as its plain median.
  */
 #include "chamcc/tune.h"
 
