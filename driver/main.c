@@ -451,9 +451,9 @@ static void show_progress(void *ctx, const tune_progress *p) {
   if (!ps->tty && !finished && p->done % 16) return;
   char name[64];
   tune_task_name(p->task, name, sizeof name);
-  fprintf(stderr, "%stune: task %d/%d %-26.26s %4d/%-4d best %7.1f GFLOP/s  %.1f cand/s  ETA %dm%02ds%s",
-          ps->tty ? "\r" : "", p->task_i + 1, p->n_tasks, name, p->done, p->budget, p->best_gflops, rate,
-          (int)eta / 60, (int)eta % 60, ps->tty ? "\033[K" : "\n");
+  fprintf(stderr, "%stune: task %d/%d %-26.26s %4d/%-4d best %7.1f GFLOP/s (%.1f-%.1f)  %.1f cand/s  ETA %dm%02ds%s",
+          ps->tty ? "\r" : "", p->task_i + 1, p->n_tasks, name, p->done, p->budget, p->best_gflops, p->best_lo,
+          p->best_hi, rate, (int)eta / 60, (int)eta % 60, ps->tty ? "\033[K" : "\n");
   if (ps->tty && finished) fputc('\n', stderr);
 }
 
@@ -943,10 +943,15 @@ static void print_group(char **in, int n, const log_group *g) {
   printf("%s, %s: %d tasks, %d measurements (%d failed), %d confirmations, %.1f s of tuning", g->target, g->cpu, nt,
          meas, failed, conf, cost);
   if (tune_log_stale(l)) printf("; %d measurements of older kernels not counted", tune_log_stale(l));
-  printf("\n  %8s %6s %8s %12s %8s  %s\n", "measured", "failed", "confirms", "best GFLOP/s", "tuning s", "task");
-  for (int i = 0; i < nt; i++)
-    printf("  %8d %6d %8d %12.1f %8.1f  %s\n", ts[i].measured, ts[i].failed, ts[i].confirms,
-           ts[i].best ? tune_throughput(ts[i].best) : 0.0, ts[i].cost_s, ts[i].task);
+  printf("\n  %8s %6s %8s %12s %15s %8s  %s\n", "measured", "failed", "confirms", "best GFLOP/s", "(min-max)",
+         "tuning s", "task");
+  for (int i = 0; i < nt; i++) {
+    tune_figure f = tune_log_best_figure(l, ts[i].task);
+    char spread[48];
+    snprintf(spread, sizeof spread, "(%.1f-%.1f)", f.lo, f.hi);
+    printf("  %8d %6d %8d %12.1f %15s %8.1f  %s\n", ts[i].measured, ts[i].failed, ts[i].confirms, f.gflops, spread,
+           ts[i].cost_s, ts[i].task);
+  }
   free(ts);
   tune_log_close(l);
 }

@@ -20,9 +20,15 @@
  *    they were appended, which is timestamp order for a single tuner; a
  *    resumed run continues the same run). Failed measurements count as
  *    measurements (they cost time) but not towards the best.
- *  - GFLOP/s = flops / median time / 1e9 over ok records (tune_throughput's
- *    formula, computed here from tune_record_median so the report needs
- *    only log.c).
+ *  - GFLOP/s = flops / median time / 1e9 over ok records; a record timed
+ *    beside a reference kernel counts its repeats scaled onto the panel's
+ *    reference time (tune_record_scaled with the median of the panel's
+ *    reference readings), as the tuner ranks them; per panel rather than
+ *    per task, so that a log of several machines does not mix their
+ *    reference times.
+ *  - Spread: the best GFLOP/s of the table is followed by the GFLOP/s of
+ *    the slowest and fastest repeat of the record that set it (one run), or
+ *    by the lowest and highest best over the runs (several).
  *  - Several runs of one tuner on one task (one log per seed): each run is a
  *    thin translucent line and the median across runs a thick line, drawn
  *    up to the shortest run's length (beyond it the median would be over a
@@ -77,6 +83,7 @@ typedef struct rp_run {
   int log;               /* which log */
   int panel, tuner;      /* indices into rp_data's lists */
   CHM_VEC(double) best;  /* best-so-far GFLOP/s after each measurement */
+  double best_lo, best_hi; /* the best record's slowest and fastest repeat, GFLOP/s */
   CHM_VEC(double) cost;  /* cumulative wall-clock cost after each measurement */
   double part[4];        /* seconds of build, run, fit, optimizer (tune_record_cost's parts) */
   int left_out;          /* records left out (from scratch: the first) */
@@ -86,6 +93,7 @@ typedef CHM_VEC(char *) rp_names; /* owned strings */
 
 typedef struct rp_data {
   rp_names panels;        /* panel keys (task, or "task @ cpu"), first-seen order */
+  CHM_VEC(double) refs;   /* per panel: the median of its reference readings (0: none) */
   rp_names tuners;        /* tuner names, first-seen order */
   CHM_VEC(rp_run) runs;   /* every run */
   int multi_machine;      /* records of more than one (target, cpu) */
@@ -98,6 +106,7 @@ typedef struct rp_row {
   int runs;              /* runs of this tuner on this panel (0: no row) */
   double meas;           /* measurements */
   double best;           /* best GFLOP/s */
+  double lo, hi;         /* its spread (see the header) */
   double reach;          /* measurements to 95% of the panel best (INFINITY: never) */
   double secs;           /* seconds to get there (INFINITY: never) */
 } rp_row;
@@ -114,9 +123,10 @@ static void count_warning(void *ctx, const char *msg) {
   ++*(int *)ctx;
 }
 
-static double gflops(const tune_record *r) {
-  double t = tune_record_median(r);
-  return r->status == MEAS_OK && t > 0 && isfinite(t) ? r->flops / t / 1e9 : 0.0;
+/* r's figure on the reference time ref_s of its panel. */
+static tune_figure figure(const tune_record *r, double ref_s) {
+  double v[MEAS_MAX_REPEATS];
+  return tune_figure_of(r->flops, v, tune_record_scaled(r, ref_s, v));
 }
 
 static rp_run *run_of(rp_data *d, int log, int panel, int tuner) {
@@ -129,18 +139,50 @@ static rp_run *run_of(rp_data *d, int log, int panel, int tuner) {
   return &d->runs.data[d->runs.len - 1];
 }
 
-static void add_record(rp_data *d, int log, const tune_record *r) {
-  if (r->confirm) return; /* re-measurements of finalists, not search steps */
+/* The panel of record r (added when new). */
+static int panel_of(rp_data *d, const tune_record *r) {
   char key[400];
   if (d->multi_machine) snprintf(key, sizeof key, "%s @ %s", r->task, r->cpu);
   else snprintf(key, sizeof key, "%s", r->task);
-  rp_run *run = run_of(d, log, find_or_add(&d->panels, key), find_or_add(&d->tuners, r->tuner));
+  int p = find_or_add(&d->panels, key);
+  while (d->refs.len < d->panels.len) chm_vec_push(&d->refs, 0.0);
+  return p;
+}
+
+/* Every panel's reference time: the median of the reference medians of
+ * its ok records (0: none has any). */
+static void panel_refs(rp_data *d, tune_log *const *logs, int n) {
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < tune_log_size(logs[i]); j++) panel_of(d, tune_log_get(logs[i], j));
+  int np = d->panels.len;
+  CHM_VEC(double) *v = chm_calloc((size_t)np + 1, sizeof *v);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < tune_log_size(logs[i]); j++) {
+      const tune_record *r = tune_log_get(logs[i], j);
+      if (r->status != MEAS_OK || !r->n_ref) continue;
+      double t[MEAS_MAX_REPEATS];
+      memcpy(t, r->ref_times, (size_t)r->n_ref * sizeof t[0]);
+      chm_vec_push(&v[panel_of(d, r)], tune_median(t, r->n_ref));
+    }
+  for (int p = 0; p < np; p++) {
+    d->refs.data[p] = v[p].len ? tune_median(v[p].data, v[p].len) : 0;
+    chm_vec_free(&v[p]);
+  }
+  free(v);
+}
+
+static void add_record(rp_data *d, int log, const tune_record *r) {
+  if (r->confirm) return; /* re-measurements of finalists, not search steps */
+  int p = panel_of(d, r);
+  rp_run *run = run_of(d, log, p, find_or_add(&d->tuners, r->tuner));
   if (d->from_scratch && !run->left_out) {
     run->left_out = 1;
     return;
   }
   double prev = run->best.len ? run->best.data[run->best.len - 1] : 0;
-  double g = gflops(r), spent = (run->cost.len ? run->cost.data[run->cost.len - 1] : 0);
+  tune_figure f = figure(r, d->refs.data[p]);
+  double g = f.gflops, spent = (run->cost.len ? run->cost.data[run->cost.len - 1] : 0);
+  if (g > prev) run->best_lo = f.lo, run->best_hi = f.hi;
   chm_vec_push(&run->best, g > prev ? g : prev);
   chm_vec_push(&run->cost, spent + tune_record_cost(r));
   run->part[0] += r->build_s > 0 ? r->build_s : r->compile_s;
@@ -166,6 +208,7 @@ static int load(rp_data *d, const char *const *paths, int n, chm_err *e) {
     if (!(logs[i] = tune_log_read(paths[i], NULL, NULL, count_warning, &d->malformed, e))) rc = -1;
   if (!rc) {
     d->multi_machine = machines_differ(logs, n);
+    panel_refs(d, logs, n);
     for (int i = 0; i < n; i++)
       for (int j = 0; j < tune_log_size(logs[i]); j++) add_record(d, i, tune_log_get(logs[i], j));
     if (!d->runs.len) rc = chm_errorf(e, "%s: no measurements in the log%s", paths[0], n > 1 ? "s" : "");
@@ -183,6 +226,7 @@ static void data_free(rp_data *d) {
     chm_vec_free(&d->runs.data[i].cost);
   }
   chm_vec_free(&d->panels);
+  chm_vec_free(&d->refs);
   chm_vec_free(&d->tuners);
   chm_vec_free(&d->runs);
 }
@@ -212,16 +256,20 @@ static rp_row make_row(const rp_data *d, int p, int t) {
   int n = d->runs.len;
   double *col[4];
   for (int c = 0; c < 4; c++) col[c] = chm_malloc((size_t)n * sizeof(double));
-  double target = 0.95 * panel_best(d, p);
+  double target = 0.95 * panel_best(d, p), lo = INFINITY, hi = 0;
   for (int i = 0; i < n; i++) {
     const rp_run *r = &d->runs.data[i];
     if (r->panel != p || r->tuner != t) continue;
     int k = run_reach(r, target), j = row.runs++;
+    if (run_best(r) < lo) lo = run_best(r);
+    if (run_best(r) > hi) hi = run_best(r);
+    if (row.runs == 1) row.lo = r->best_lo, row.hi = r->best_hi; /* one run: its best's repeats */
     col[0][j] = r->best.len;
     col[1][j] = run_best(r);
     col[2][j] = k ? k : INFINITY;
     col[3][j] = k ? r->cost.data[k - 1] : INFINITY;
   }
+  if (row.runs > 1) row.lo = lo, row.hi = hi; /* several: their bests */
   if (row.runs) {
     row.meas = tune_median(col[0], row.runs), row.best = tune_median(col[1], row.runs);
     row.reach = tune_median(col[2], row.runs), row.secs = tune_median(col[3], row.runs);
@@ -272,6 +320,8 @@ static void put_row(FILE *f, const char *task, const char *tuner, const char *ru
   put_cell(f, runs);
   put_count(f, r->meas);
   put_real(f, r->best);
+  if (r->hi > 0) fprintf(f, " %.2f–%.2f |", r->lo, r->hi);
+  else fputs(" — |", f);
   put_count(f, r->reach);
   put_real(f, r->secs);
   fputc('\n', f);
@@ -280,19 +330,20 @@ static void put_row(FILE *f, const char *task, const char *tuner, const char *ru
 /* The geomean row of tuner t over the panels it has rows on. */
 static void put_geomean(FILE *f, const rp_data *d, const rp_row *rows, int t) {
   int np = d->panels.len, n = 0, nt = d->tuners.len;
-  double *v[4];
-  for (int c = 0; c < 4; c++) v[c] = chm_malloc((size_t)np * sizeof(double));
+  double *v[6];
+  for (int c = 0; c < 6; c++) v[c] = chm_malloc((size_t)np * sizeof(double));
   for (int p = 0; p < np; p++) {
     const rp_row *r = &rows[p * nt + t];
     if (!r->runs) continue;
-    v[0][n] = r->meas, v[1][n] = r->best, v[2][n] = r->reach, v[3][n] = r->secs, n++;
+    v[0][n] = r->meas, v[1][n] = r->best, v[2][n] = r->reach, v[3][n] = r->secs;
+    v[4][n] = r->lo, v[5][n] = r->hi, n++;
   }
-  rp_row g = {.meas = geomean(v[0], n), .best = geomean(v[1], n), .reach = geomean(v[2], n),
-              .secs = geomean(v[3], n)};
+  rp_row g = {.meas = geomean(v[0], n), .best = geomean(v[1], n), .lo = geomean(v[4], n), .hi = geomean(v[5], n),
+              .reach = geomean(v[2], n), .secs = geomean(v[3], n)};
   char label[64];
   snprintf(label, sizeof label, "geomean (%d task%s)", n, n == 1 ? "" : "s");
   put_row(f, label, d->tuners.data[t], "", &g);
-  for (int c = 0; c < 4; c++) free(v[c]);
+  for (int c = 0; c < 6; c++) free(v[c]);
 }
 
 static void write_table(FILE *f, const rp_data *d) {
@@ -300,8 +351,8 @@ static void write_table(FILE *f, const rp_data *d) {
   rp_row *rows = chm_calloc((size_t)np * nt, sizeof *rows);
   for (int p = 0; p < np; p++)
     for (int t = 0; t < nt; t++) rows[p * nt + t] = make_row(d, p, t);
-  fputs("| task | tuner | runs | measurements | best GFLOP/s | to 95% | seconds to 95% |\n", f);
-  fputs("|---|---|---:|---:|---:|---:|---:|\n", f);
+  fputs("| task | tuner | runs | measurements | best GFLOP/s | spread | to 95% | seconds to 95% |\n", f);
+  fputs("|---|---|---:|---:|---:|---:|---:|---:|\n", f);
   for (int p = 0; p < np; p++)
     for (int t = 0; t < nt; t++) {
       const rp_row *r = &rows[p * nt + t];
@@ -311,7 +362,9 @@ static void write_table(FILE *f, const rp_data *d) {
     }
   for (int t = 0; t < nt; t++) put_geomean(f, d, rows, t);
   fputs("\n95% is of the best GFLOP/s any tuner reached on the task; seconds are wall-clock tuning time "
-        "(compile, run, cost-model fit and optimizer; pauses excluded).\n", f);
+        "(compile, run, cost-model fit and optimizer; pauses excluded). Spread: GFLOP/s of the slowest and "
+        "fastest repeat of the best measurement (one run), or the lowest and highest best (several runs; "
+        "geomean rows: of the geomeans of those).\n", f);
   if (d->from_scratch) fputs("From scratch: each run's first measurement (the template's default) is left out.\n", f);
   if (d->malformed) fprintf(f, "%d malformed log line%s skipped.\n", d->malformed, d->malformed == 1 ? "" : "s");
   free(rows);

@@ -21,6 +21,12 @@
  * to chamcc-runner at HOST:PORT (measure/remote.c) with the same inputs and
  * expected output; the runner answers with the same result fields. The
  * tuner reaches both through a tune_meter (tune/meter.c).
+ *
+ * A measurer may hold a reference kernel (meas_set_reference: the tuner
+ * gives the task's default config), built once and kept loaded: here the
+ * forked child calls the JIT'ed code it inherits, a runner gets it once per
+ * connection. Every candidate is then timed interleaved with it (rmt_bench)
+ * and the result carries both readings.
  */
 #include "chamcc/measure.h"
 #include "chamcc/remote.h"
@@ -53,11 +59,12 @@ struct meas_measurer {
   rmt_task rt;             /* arguments, expected output (packed, NaN = any) and timing */
   rmt_client *remote[MEAS_MAX_RUNNERS]; /* the runners measuring for us (none: measured here) */
   int n_remote;            /* how many */
+  meas_built *ref;         /* the reference kernel candidates are timed beside, or NULL */
   char linker[4096];       /* ld.lld, when remote */
 };
 
 meas_opts meas_defaults(void) {
-  meas_opts o = {.repeats = 3, .min_repeat_ms = 20.0, .timeout_s = 10.0};
+  meas_opts o = {.repeats = 3, .min_repeat_ms = 20.0, .timeout_s = 10.0, .reference = 1};
   return o;
 }
 
@@ -216,6 +223,7 @@ meas_measurer *meas_new(const tpl_conv *conv, const tpl_dense *dense, const cg_t
 void meas_free(meas_measurer *m) {
   if (!m) return;
   for (int i = 0; i < m->n_remote; i++) rmt_client_free(m->remote[i]);
+  meas_built_free(m->ref);
   rmt_task_free(&m->rt);
   free(m);
 }
@@ -235,6 +243,8 @@ static void fill(meas_result *r, const rmt_result *rep) {
   r->status = (meas_status)rep->status;
   r->n_times = rep->n_times;
   memcpy(r->times, rep->times, sizeof r->times);
+  r->n_ref = rep->n_ref;
+  memcpy(r->ref_times, rep->ref_times, sizeof r->ref_times);
   snprintf(r->message, sizeof r->message, "%s", rep->message);
 }
 
@@ -324,6 +334,22 @@ void meas_kernel(meas_measurer *m, const ir_kernel *k, meas_result *r) {
   meas_built *b = meas_build(m, k);
   meas_run(m, b, r);
   meas_built_free(b);
+}
+
+/* ---- the reference kernel ---- */
+
+int meas_set_reference(meas_measurer *m, const ir_kernel *k, chm_err *e) {
+  meas_built *b = meas_build(m, k);
+  if ((!b->fn && !b->so) || b->n_params != m->rt.n_bufs) {
+    chm_errorf(e, "the reference kernel: %s", b->fn || b->so ? "kernel signature mismatch" : b->message);
+    meas_built_free(b);
+    return -1;
+  }
+  meas_built_free(m->ref);
+  m->ref = b;
+  m->rt.ref = b->fn; /* the children of meas_run inherit the JIT'ed code */
+  for (int i = 0; i < m->n_remote; i++) rmt_client_set_reference(m->remote[i], b->so, b->so_size);
+  return 0;
 }
 
 /* ---- the parallel builder ---- */

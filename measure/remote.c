@@ -5,9 +5,9 @@
  * The measurer (measure.c) emits each candidate as an object file for the
  * target and links it with ld.lld (any target, no cross toolchain needed).
  * The client connects lazily, reads the runner's HELLO (answering its
- * nonce with the key when it asks: see remote_auth.c), sends the TASK once
- * per connection, then one CANDIDATE per measurement and waits for its
- * RESULT. The key comes with the address (the measurer's options).
+ * nonce with the key when it asks: see remote_auth.c), sends the TASK (and
+ * the reference kernel, when the measurer has one) once per connection,
+ * then one CANDIDATE per measurement and waits for its RESULT. The key comes with the address (the measurer's options).
  * Whatever goes wrong
  * on the network (refused, lost, silent) becomes an infra error that names
  * the runner (the candidate is not at fault: the tuner records nothing),
@@ -310,6 +310,8 @@ struct rmt_client {
   rmt_conn conn;           /* conn.fd < 0 when not connected */
   double last_used;        /* when the connection last carried a result */
   rmt_key *key;            /* what a runner that asks gets proved, or NULL (malloc'ed copy) */
+  unsigned char *ref;      /* the reference kernel's shared object, or NULL (malloc'ed copy) */
+  size_t ref_size;         /* its size */
 };
 
 rmt_client *rmt_client_new(const char *addr, const rmt_task *t, const rmt_key *key, chm_err *e) {
@@ -337,7 +339,17 @@ void rmt_client_free(rmt_client *c) {
   if (c->conn.fd >= 0) close(c->conn.fd);
   free(c->task);
   free(c->key);
+  free(c->ref);
   free(c);
+}
+
+void rmt_client_set_reference(rmt_client *c, const unsigned char *so, size_t size) {
+  free(c->ref);
+  c->ref = chm_malloc(size ? size : 1);
+  memcpy(c->ref, so, size);
+  c->ref_size = size;
+  if (c->conn.fd >= 0) close(c->conn.fd); /* a connection takes one REFERENCE: start anew */
+  c->conn.fd = -1;
 }
 
 static void hang_up(rmt_client *c) {
@@ -370,7 +382,7 @@ static void drop_stale(rmt_client *c) {
   if (poll(&p, 1, 0) != 0 || chm_now() - c->last_used > STALE_S) hang_up(c);
 }
 
-/* Connects and sends the TASK if not connected yet. */
+/* Connects and sends the TASK (and the REFERENCE) if not connected yet. */
 static int ensure_connected(rmt_client *c, rmt_result *r) {
   drop_stale(c);
   if (c->conn.fd >= 0) return 0;
@@ -395,6 +407,10 @@ static int ensure_connected(rmt_client *c, rmt_result *r) {
   }
   if (rmt_send(&c->conn, RMT_TASK, c->task, c->task_size)) {
     lost(c, r, "sending the task", c->conn.why);
+    return -1;
+  }
+  if (c->ref && rmt_send(&c->conn, RMT_REFERENCE, c->ref, c->ref_size)) {
+    lost(c, r, "sending the reference kernel", c->conn.why);
     return -1;
   }
   return 0;

@@ -5,7 +5,13 @@
  * The local measurer (measure.c) calls these on a JIT'ed kernel; the
  * runner (runner/runner.c) on one it dlopen()ed. Sharing them keeps the two
  * measurements the same: the same check, the same timing loop, the same
- * classification of crashes and timeouts. Only libc (Linux) here: the
+ * classification of crashes and timeouts.
+ *
+ * With a reference kernel (the task's default config, loaded once per
+ * task), every candidate is timed in slices interleaved with it, so both
+ * readings come from the same short window: a machine that slows down or
+ * speeds up for a while (a competing process, a clock that boosts) moves
+ * both, and the tuner ranks candidates by their ratio to the reference. Only libc (Linux) here: the
  * runner is a small program for a board.
  *
  * The child is in a process group of its own and ignores the terminal's
@@ -116,6 +122,57 @@ static double run_batch(void *fn, const rmt_task *t, int number) {
   return now() - t0;
 }
 
+/* Runs per batch so that one batch lasts ms (the warm-up), judged by the
+ * fastest run seen (into *per_run) over at least two batches: one run
+ * that a competing process held up must not make the batches short, or
+ * they would mostly slip between its turns and read the machine as idle. */
+static int calibrate(void *fn, const rmt_task *t, double ms, double *per_run) {
+  int number = 1;
+  *per_run = INFINITY;
+  for (int tries = 0;; tries++) {
+    double dt = run_batch(fn, t, number) / number;
+    if (dt < *per_run) *per_run = dt;
+    if ((tries > 0 && *per_run * number * 1e3 >= ms) || number >= (1 << 20)) return number;
+    int want = *per_run > 0 ? (int)(ms / (*per_run * 1e3) * 1.2) + 1 : number * 10;
+    number = want > 2 * number ? want : 2 * number;
+  }
+}
+
+/* Repeats of fn alone: `number` runs each. */
+static void time_alone(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
+  double per_run;
+  int number = calibrate(fn, t, t->min_repeat_ms, &per_run);
+  for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
+}
+
+/* Repeats of fn interleaved with t->ref: each repeat is RMT_SLICES batches
+ * of each (fewer when one run outlasts min_repeat_ms / RMT_SLICES), in
+ * pairs whose order (AB or BA) a coin decides, so that the two cover the
+ * same window, a drift within it weighs on both alike, and no periodic
+ * disturbance can fall into step with one of them. A repeat's reading of
+ * each is its total time over its runs: a competing process's turns are
+ * shared out as a fraction of the window, where a median over short
+ * batches would flip between hit and missed ones. Each kernel gets about
+ * min_repeat_ms per repeat, as alone: the timing takes twice as long. */
+static void time_interleaved(void *fn, const rmt_task *t, int repeats, rmt_result *r) {
+  double ms = t->min_repeat_ms / RMT_SLICES, pa, pb;
+  int na = calibrate(fn, t, ms, &pa), nb = calibrate(t->ref, t, ms, &pb);
+  double batch = na * pa > nb * pb ? na * pa : nb * pb; /* seconds of the longer batch */
+  int slices = (int)(t->min_repeat_ms / (1e3 * batch) + 0.5);
+  slices = slices < 1 ? 1 : slices > RMT_SLICES ? RMT_SLICES : slices;
+  unsigned coin = 2463534242u;
+  for (int k = 0; k < repeats; k++) {
+    double ta = 0, tb = 0;
+    for (int s = 0; s < slices; s++) {
+      coin ^= coin << 13, coin ^= coin >> 17, coin ^= coin << 5; /* xorshift32 */
+      if (coin & 1) ta += run_batch(fn, t, na), tb += run_batch(t->ref, t, nb);
+      else tb += run_batch(t->ref, t, nb), ta += run_batch(fn, t, na);
+    }
+    r->times[r->n_times++] = ta / ((double)na * slices);
+    r->ref_times[r->n_ref++] = tb / ((double)nb * slices);
+  }
+}
+
 void rmt_bench(void *fn, const rmt_task *t, rmt_result *r) {
   memset(r, 0, sizeof *r);
   float *out = t->bufs[t->out];
@@ -128,15 +185,9 @@ void rmt_bench(void *fn, const rmt_task *t, rmt_result *r) {
     snprintf(r->message, sizeof r->message, "relative error %.3g against the OpenBLAS reference", err);
     return;
   }
-  int number = 1;
-  for (;;) { /* the warm-up: raise `number` until one repeat lasts min_repeat_ms */
-    double dt = run_batch(fn, t, number);
-    if (dt * 1e3 >= t->min_repeat_ms || number >= (1 << 20)) break;
-    int want = dt > 0 ? (int)(number * t->min_repeat_ms / (dt * 1e3) * 1.2) + 1 : number * 10;
-    number = want > 2 * number ? want : 2 * number;
-  }
   int repeats = t->repeats < 1 ? 1 : t->repeats > RMT_MAX_TIMES ? RMT_MAX_TIMES : t->repeats;
-  for (int k = 0; k < repeats; k++) r->times[r->n_times++] = run_batch(fn, t, number) / number;
+  if (t->ref) time_interleaved(fn, t, repeats, r);
+  else time_alone(fn, t, repeats, r);
   r->status = RMT_OK;
 }
 
@@ -173,7 +224,7 @@ static void classify_exit(pid_t pid, double deadline, double timeout_s, rmt_resu
   int st = 0;
   pid_t w;
   while ((w = waitpid(pid, &st, WNOHANG)) == 0 && now() < deadline) usleep(1000);
-  r->n_times = 0;
+  r->n_times = r->n_ref = 0;
   if (w == 0) { /* still running: out of time */
     kill(pid, SIGKILL);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
@@ -261,8 +312,9 @@ void rmt_run_isolated(void (*child)(void *ctx, rmt_result *r), void *ctx, double
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     *r = got;
     r->message[sizeof r->message - 1] = 0;
-    if (r->status < 0 || r->status > RMT_TIMEOUT || r->n_times < 0 || r->n_times > RMT_MAX_TIMES) {
-      r->status = RMT_RUNTIME_ERROR, r->n_times = 0; /* the kernel scribbled over the report */
+    if (r->status < 0 || r->status > RMT_INFRA_ERROR || r->n_times < 0 || r->n_times > RMT_MAX_TIMES ||
+        (r->n_ref != 0 && r->n_ref != r->n_times)) {
+      r->status = RMT_RUNTIME_ERROR, r->n_times = r->n_ref = 0; /* the kernel scribbled over the report */
       snprintf(r->message, sizeof r->message, "the child's report is corrupt");
     }
   } else {

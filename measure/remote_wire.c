@@ -272,31 +272,62 @@ int rmt_task_decode(const unsigned char *p, uint64_t size, rmt_task *t, char *wh
 
 /* ---- RESULT ---- */
 
+/* n doubles, count first. */
+static unsigned char *put_times(unsigned char *q, const double *v, int n) {
+  put32(q, (uint32_t)n), q += 4;
+  for (int i = 0; i < n; i++) put64(q, f64_bits(v[i])), q += 8;
+  return q;
+}
+
 size_t rmt_result_encode(const rmt_result *r, unsigned char *buf) {
   int nt = r->n_times < 0 ? 0 : r->n_times > RMT_MAX_TIMES ? RMT_MAX_TIMES : r->n_times;
+  int nr = r->n_ref == nt ? nt : 0;
   size_t msg = strnlen(r->message, sizeof r->message - 1);
   unsigned char *q = buf;
-  put32(q, (uint32_t)r->status), put32(q + 4, (uint32_t)nt), q += 8;
-  for (int i = 0; i < nt; i++) put64(q, f64_bits(r->times[i])), q += 8;
+  put32(q, (uint32_t)r->status), q += 4;
+  q = put_times(q, r->times, nt);
+  q = put_times(q, r->ref_times, nr);
   put32(q, (uint32_t)msg), q += 4;
   memcpy(q, r->message, msg);
   return (size_t)(q - buf) + msg;
 }
 
+/* A count (at most max) and that many doubles at r; -1 if they are not
+ * all there. */
+static int get_times(reader *r, double *v, int *n, uint32_t max) {
+  if (!have(r, 4)) return -1;
+  uint32_t k = get32(r->p + r->at);
+  r->at += 4;
+  if (k > max || !have(r, 8 * (uint64_t)k)) return -1;
+  for (uint32_t i = 0; i < k; i++, r->at += 8) v[i] = bits_f64(get64(r->p + r->at));
+  *n = (int)k;
+  return 0;
+}
+
+/* The fields of a RESULT; -1 if it is malformed. */
+static int decode_result(reader *rd, rmt_result *r) {
+  if (!have(rd, 4)) return -1;
+  uint32_t status = get32(rd->p);
+  rd->at = 4;
+  if (status >= RMT_N_STATUS || get_times(rd, r->times, &r->n_times, RMT_MAX_TIMES) ||
+      get_times(rd, r->ref_times, &r->n_ref, (uint32_t)r->n_times) || !have(rd, 4))
+    return -1;
+  if (r->n_ref && r->n_ref != r->n_times) return -1; /* a reading for every repeat, or none */
+  uint64_t msg = get32(rd->p + rd->at);
+  rd->at += 4;
+  if (msg != rd->n - rd->at) return -1;
+  if (msg > sizeof r->message - 1) msg = sizeof r->message - 1;
+  memcpy(r->message, rd->p + rd->at, (size_t)msg);
+  r->status = (int)status;
+  return 0;
+}
+
 int rmt_result_decode(const unsigned char *p, uint64_t size, rmt_result *r) {
   memset(r, 0, sizeof *r);
-  if (size < 8) return -1;
-  uint32_t status = get32(p), nt = get32(p + 4);
-  if (status >= RMT_N_STATUS || nt > RMT_MAX_TIMES || size < 8 + 8 * (uint64_t)nt + 4) return -1;
-  const unsigned char *q = p + 8;
-  for (uint32_t i = 0; i < nt; i++, q += 8) r->times[i] = bits_f64(get64(q));
-  uint64_t msg = get32(q);
-  q += 4;
-  if (msg != size - (uint64_t)(q - p)) return -1;
-  if (msg > sizeof r->message - 1) msg = sizeof r->message - 1;
-  memcpy(r->message, q, (size_t)msg);
-  r->status = (int)status, r->n_times = (int)nt;
-  return 0;
+  reader rd = {p, size, 0};
+  if (!decode_result(&rd, r)) return 0;
+  memset(r, 0, sizeof *r);
+  return -1;
 }
 
 /* ---- HELLO ---- */

@@ -16,10 +16,12 @@
  * connection before any candidate is read. Without a key the runner only
  * listens on a loopback address: anyone who can reach the port can run code.
  *
- * Per connection: HELLO (and AUTH), a TASK, then CANDIDATEs. Each
- * candidate is written to a temporary file and measured in a child process
- * that dlopen()s it and runs rmt_bench (the local measurer's own loop)
- * under the TASK's timeout; the runtime (runtime/rt.c) is linked into this
+ * Per connection: HELLO (and AUTH), a TASK, maybe a REFERENCE, then
+ * CANDIDATEs. Each candidate is written to a temporary file and measured in
+ * a child process that dlopen()s it and runs rmt_bench (the local
+ * measurer's own loop) under the TASK's timeout; the reference kernel is
+ * written once per connection and loaded by each child too (this process
+ * never runs code it was sent), and the candidate is timed beside it; the runtime (runtime/rt.c) is linked into this
  * program and exported, so candidates resolve chm_rt_parallel_for here.
  *
  * Candidates are written to $TMPDIR (or /tmp): it must not be mounted
@@ -201,23 +203,39 @@ static int listen_on(const options *o) {
 typedef struct candidate {
   const rmt_task *task; /* what it computes */
   const char *path;     /* the shared object */
+  const char *ref;      /* the reference kernel's, or NULL */
 } candidate;
 
-/* In the child: load, look up, check and time. */
+/* dlopen()s path and looks up symbol; NULL with why (the temporary file's
+ * name left out: it says nothing). */
+static void *load(const char *path, const char *symbol, char *why, size_t size) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *fn = h ? dlsym(h, symbol) : NULL;
+  if (fn) return fn;
+  const char *err = dlerror();
+  size_t n = strlen(path);
+  if (!err) err = "no such symbol";
+  if (!strncmp(err, path, n) && !strncmp(err + n, ": ", 2)) err += n + 2;
+  snprintf(why, size, "%s: %s", h ? "dlsym" : "dlopen", err);
+  return NULL;
+}
+
+/* In the child: load, look up, check and time (beside the reference). */
 static void child_measure(void *ctx, rmt_result *r) {
   const candidate *c = ctx;
-  void *h = dlopen(c->path, RTLD_NOW | RTLD_LOCAL);
-  void *fn = h ? dlsym(h, c->task->symbol) : NULL;
+  rmt_task t = *c->task;
+  void *fn = load(c->path, t.symbol, r->message, sizeof r->message);
   if (!fn) {
-    const char *err = dlerror();
-    size_t n = strlen(c->path);
-    if (!err) err = "no such symbol";
-    if (!strncmp(err, c->path, n) && !strncmp(err + n, ": ", 2)) err += n + 2; /* the temporary name says nothing */
     r->status = RMT_RUNTIME_ERROR;
-    snprintf(r->message, sizeof r->message, "%s: %s", h ? "dlsym" : "dlopen", err);
     return;
   }
-  rmt_bench(fn, c->task, r);
+  char why[150];
+  if (c->ref && !(t.ref = load(c->ref, t.symbol, why, sizeof why))) { /* not the candidate's fault */
+    r->status = RMT_INFRA_ERROR;
+    snprintf(r->message, sizeof r->message, "runner: the reference kernel: %s", why);
+    return;
+  }
+  rmt_bench(fn, &t, r);
 }
 
 /* Writes the candidate to a temporary file (dlopen needs a path). */
@@ -240,7 +258,7 @@ static int write_temp(const unsigned char *so, uint64_t size, char *path, size_t
   return close(fd);
 }
 
-static void measure(const rmt_task *t, const unsigned char *so, uint64_t size, rmt_result *r) {
+static void measure(const rmt_task *t, const char *ref, const unsigned char *so, uint64_t size, rmt_result *r) {
   char path[4096];
   if (write_temp(so, size, path, sizeof path)) {
     memset(r, 0, sizeof *r);
@@ -249,7 +267,7 @@ static void measure(const rmt_task *t, const unsigned char *so, uint64_t size, r
              strerror(errno));
     return;
   }
-  candidate c = {t, path};
+  candidate c = {t, path, ref};
   rmt_run_isolated(child_measure, &c, t->timeout_s, r);
   unlink(path);
 }
@@ -262,6 +280,7 @@ typedef struct session {
   char peer[80];  /* its address, for messages */
   rmt_task task;  /* valid once has_task */
   int has_task;   /* a TASK arrived */
+  char ref[4096]; /* the REFERENCE's temporary file, "" without one */
   int n_measured; /* candidates answered */
 } session;
 
@@ -279,6 +298,21 @@ static int refuse(session *s, const char *why) {
   return -1;
 }
 
+/* Keeps the reference kernel in a temporary file for the connection (each
+ * candidate's child loads it). */
+static int take_reference(session *s, const unsigned char *p, uint64_t size) {
+  char why[300];
+  if (!s->has_task) return refuse(s, "REFERENCE before TASK");
+  if (s->ref[0]) return refuse(s, "a second REFERENCE on one connection");
+  if (write_temp(p, size, s->ref, sizeof s->ref)) {
+    snprintf(why, sizeof why, "runner: cannot write the reference kernel: %s", strerror(errno));
+    s->ref[0] = 0;
+    return refuse(s, why);
+  }
+  fprintf(stderr, "chamcc-runner: %s: candidates are timed beside a reference kernel\n", s->peer);
+  return 0;
+}
+
 /* Handles one frame; returns 0 to go on, -1 when the connection is done. */
 static int handle(session *s, uint32_t type, const unsigned char *p, uint64_t size) {
   char why[300];
@@ -289,15 +323,17 @@ static int handle(session *s, uint32_t type, const unsigned char *p, uint64_t si
     fprintf(stderr, "chamcc-runner: %s: task '%s' (%d arguments)\n", s->peer, s->task.symbol, s->task.n_bufs);
     return 0;
   }
+  if (type == RMT_REFERENCE) return take_reference(s, p, size);
   if (type == RMT_CANDIDATE) {
     if (!s->has_task) return refuse(s, "CANDIDATE before TASK");
     rmt_result r;
-    measure(&s->task, p, size, &r);
+    measure(&s->task, s->ref[0] ? s->ref : NULL, p, size, &r);
     unsigned char buf[RMT_RESULT_MAX];
     s->n_measured++;
     return rmt_send(&s->conn, RMT_RESULT, buf, rmt_result_encode(&r, buf)) ? -1 : 0;
   }
-  snprintf(why, sizeof why, "unexpected message type %u (a client sends TASK = 1 or CANDIDATE = 2)", type);
+  snprintf(why, sizeof why, "unexpected message type %u (a client sends TASK = 1, CANDIDATE = 2 or REFERENCE = 8)",
+           type);
   return refuse(s, why);
 }
 
@@ -360,7 +396,7 @@ static void set_timeouts(int fd, double s) {
 
 static void serve(const options *o, const rmt_key *key, int fd, const char *peer) {
   uint64_t first = key ? RMT_AUTH_MAX_BYTES : o->max_bytes;
-  session s = {{fd, first, &stopping, ""}, key, "", {0}, 0, 0};
+  session s = {{fd, first, &stopping, ""}, key, "", {0}, 0, "", 0};
   snprintf(s.peer, sizeof s.peer, "%s", peer);
   set_timeouts(fd, o->idle_s);
   if (greet(&s, o->max_bytes)) return;
@@ -380,6 +416,7 @@ static void serve(const options *o, const rmt_key *key, int fd, const char *peer
   }
   if (s.n_measured || s.has_task)
     fprintf(stderr, "chamcc-runner: %s: done, %d candidates measured\n", s.peer, s.n_measured);
+  if (s.ref[0]) unlink(s.ref);
   rmt_task_free(&s.task);
 }
 

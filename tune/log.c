@@ -12,7 +12,9 @@
  * (build_s, fit_s and opt_s are optional: logs written before they existed
  * read as 0. "confirm":1 marks a confirmation, see tune.h; absent is 0.
  * "kernels" is the kernel revision, TUNE_KERNELS; absent is 1. "threads" is
- * the thread count the kernel ran on; absent is 0, unknown. There is no
+ * the thread count the kernel ran on; absent is 0, unknown. "ref_times"
+ * are the reference kernel's readings beside each of "times"; absent: none,
+ * the logs before interleaved timing, ranked by their plain median. There is no
  * "infra_error" line: a failure of the measuring itself is no measurement,
  * and tune_log_append refuses it.)
  *
@@ -56,9 +58,17 @@
  *
  * In memory: records live in fixed-size blocks (pointers returned by
  * tune_log_get / tune_log_best stay valid until tune_log_close). Three open
- * addressing hash tables make lookups O(1): tasks (key string -> count and
- * best record), configs (task slot + index vector -> a record) and records
- * (every field -> the record, to find duplicates).
+ * addressing hash tables make lookups O(1): tasks (key string -> its
+ * records, confirmations and reference readings), configs (task slot +
+ * index vector -> a record) and records (every field -> the record, to find
+ * duplicates). The best of a task is found by going over its records when
+ * asked: with reference readings a record's rank depends on the task's
+ * reference time, which every new record may move.
+ *
+ * Ranking (tune_log_seconds): a record with reference readings counts as
+ * the median over its repeats of times[i] / ref_times[i], times the task's
+ * reference time (the median of its records' reference medians); one
+ * without as its plain median.
  */
 #include "chamcc/tune.h"
 
@@ -82,9 +92,11 @@ enum {
 typedef struct log_task {
   char *name;      /* task key (owned) */
   int count;       /* records of this task, any status */
-  int best;        /* record index of the fastest ok record, -1 if none */
-  double best_med; /* its median time */
+  CHM_VEC(int) recs; /* record indices of its measurements (not confirmations) */
   CHM_VEC(int) conf; /* record indices of its confirmations */
+  CHM_VEC(double) refs; /* reference medians of its ok records with reference readings */
+  double ref_s;    /* their median, as of ref_n of them (a cache) */
+  int ref_n;       /* refs.len when ref_s was computed */
 } log_task;
 
 typedef struct log_hash {
@@ -152,6 +164,27 @@ double tune_record_median(const tune_record *r) {
   return tune_median(t, r->n_times);
 }
 
+int tune_record_scaled(const tune_record *r, double ref_s, double *out) {
+  if (r->status != MEAS_OK || r->n_times <= 0 || r->n_times > MEAS_MAX_REPEATS) return 0;
+  int scale = ref_s > 0 && r->n_ref == r->n_times;
+  for (int i = 0; i < r->n_times; i++)
+    out[i] = scale && r->ref_times[i] > 0 ? r->times[i] / r->ref_times[i] * ref_s : r->times[i];
+  return r->n_times;
+}
+
+tune_figure tune_figure_of(double flops, const double *times, int n) {
+  tune_figure f = {0, 0, 0, n};
+  if (n < 1) return f;
+  double *v = chm_malloc((size_t)n * sizeof *v), med;
+  memcpy(v, times, (size_t)n * sizeof *v);
+  med = tune_median(v, n); /* sorts v */
+  if (med > 0 && isfinite(med)) f.gflops = flops / med / 1e9;
+  if (v[n - 1] > 0 && isfinite(v[n - 1])) f.lo = flops / v[n - 1] / 1e9;
+  if (v[0] > 0 && isfinite(v[0])) f.hi = flops / v[0] / 1e9;
+  free(v);
+  return f;
+}
+
 /* Whether r's config is config[0..n). */
 static int same_config(const tune_record *r, const int *config, int n) {
   return r->n_config == n && !memcmp(r->config, config, (size_t)n * sizeof(int));
@@ -188,6 +221,7 @@ int tune_record_cmp(const tune_record *a, const tune_record *b) {
   if ((c = strcmp(a->tuner, b->tuner))) return c;
   if (a->status != b->status) return a->status < b->status ? -1 : 1;
   if ((c = cmp_nums(a->times, a->n_times, b->times, b->n_times)) || (c = strcmp(a->message, b->message))) return c;
+  if ((c = cmp_nums(a->ref_times, a->n_ref, b->ref_times, b->n_ref))) return c;
   const double fa[] = {a->flops, a->compile_s, a->run_s, a->build_s, a->fit_s, a->opt_s, a->version, a->threads};
   const double fb[] = {b->flops, b->compile_s, b->run_s, b->build_s, b->fit_s, b->opt_s, b->version, b->threads};
   return cmp_nums(fa, 8, fb, 8);
@@ -256,8 +290,9 @@ static uint64_t rec_key(const tune_record *r) {
   h = fnv(h, r->message, strlen(r->message));
   h = fnv(h, r->config, (size_t)r->n_config * sizeof *r->config);
   h = fnv(h, r->times, (size_t)r->n_times * sizeof *r->times);
+  h = fnv(h, r->ref_times, (size_t)r->n_ref * sizeof *r->ref_times);
   const double v[] = {r->flops, r->timestamp, r->compile_s, r->run_s, r->build_s, r->fit_s, r->opt_s};
-  const int k[] = {r->version, r->kernels, r->threads, r->confirm, (int)r->status, r->n_config, r->n_times};
+  const int k[] = {r->version, r->kernels, r->threads, r->confirm, (int)r->status, r->n_config, r->n_times, r->n_ref};
   return fnv(fnv(h, v, sizeof v), k, sizeof k);
 }
 
@@ -291,7 +326,7 @@ static int task_index(tune_log *l, const char *name, int add) {
   int pos = hash_find(&l->task_hash, task_key(name), task_eq, l, name);
   if (l->task_hash.slot[pos]) return l->task_hash.slot[pos] - 1;
   if (!add) return -1;
-  log_task t = {.name = chm_strdup(name), .best = -1, .best_med = INFINITY};
+  log_task t = {.name = chm_strdup(name)};
   chm_vec_push(&l->tasks, t);
   l->task_hash.slot[pos] = l->tasks.len;
   l->task_hash.used++;
@@ -320,9 +355,12 @@ static void store(tune_log *l, const tune_record *r) {
     chm_vec_push(&lt->conf, i);
   } else {
     lt->count++;
-    double med = tune_record_median(r);
-    if (med < lt->best_med || (med == lt->best_med && lt->best >= 0 && tune_record_cmp(r, rec_at(l, lt->best)) < 0))
-      lt->best = i, lt->best_med = med;
+    chm_vec_push(&lt->recs, i);
+  }
+  if (r->status == MEAS_OK && r->n_ref > 0) {
+    double v[MEAS_MAX_REPEATS];
+    memcpy(v, r->ref_times, (size_t)r->n_ref * sizeof v[0]);
+    chm_vec_push(&lt->refs, tune_median(v, r->n_ref));
   }
   hash_grow(l, &l->cfg_hash);
   cfg_probe p = {t, r->config, r->n_config};
@@ -361,35 +399,105 @@ int tune_log_confirms(const tune_log *l, const char *task, const int *config, in
   return k;
 }
 
-/* Median of the pooled times of config's ok confirmations; INFINITY if one
- * failed (a finalist that crashed once is not trusted). */
-static double pooled_median(const tune_log *l, const log_task *lt, const tune_record *c) {
-  double *v = chm_malloc((size_t)lt->conf.len * MEAS_MAX_REPEATS * sizeof *v + 1);
-  int n = 0, bad = 0;
+/* The task's reference time (see tune_log_ref_seconds), recomputed when
+ * records with reference readings were added since. */
+static double task_ref_seconds(const tune_log *l, int t) {
+  log_task *lt = &((tune_log *)l)->tasks.data[t];
+  if (lt->ref_n != lt->refs.len) {
+    double *v = chm_malloc((size_t)lt->refs.len * sizeof *v + 1);
+    memcpy(v, lt->refs.data, (size_t)lt->refs.len * sizeof *v);
+    lt->ref_s = lt->refs.len ? tune_median(v, lt->refs.len) : 0;
+    lt->ref_n = lt->refs.len;
+    free(v);
+  }
+  return lt->ref_s;
+}
+
+double tune_log_ref_seconds(const tune_log *l, const char *task) {
+  int t = task_index((tune_log *)l, task, 0);
+  return t < 0 ? 0 : task_ref_seconds(l, t);
+}
+
+double tune_log_seconds(const tune_log *l, const tune_record *r) {
+  double v[MEAS_MAX_REPEATS];
+  int n = tune_record_scaled(r, tune_log_ref_seconds(l, r->task), v);
+  return tune_median(v, n);
+}
+
+double tune_log_throughput(const tune_log *l, const tune_record *r) {
+  double t = tune_log_seconds(l, r);
+  return t > 0 && isfinite(t) ? r->flops / t / 1e9 : 0.0;
+}
+
+tune_figure tune_log_figure(const tune_log *l, const tune_record *r) {
+  double v[MEAS_MAX_REPEATS];
+  return tune_figure_of(r->flops, v, tune_record_scaled(r, tune_log_ref_seconds(l, r->task), v));
+}
+
+/* The scaled repeats of config c's ok confirmations, pooled, into v (room
+ * for all); -1 if one failed (a finalist that crashed once is not
+ * trusted), else how many. */
+static int pooled(const tune_log *l, int t, const tune_record *c, double *v) {
+  const log_task *lt = &l->tasks.data[t];
+  double ref_s = task_ref_seconds(l, t);
+  int n = 0;
   for (int j = 0; j < lt->conf.len; j++) {
     const tune_record *r = rec_at(l, lt->conf.data[j]);
     if (!same_config(r, c->config, c->n_config)) continue;
-    if (r->status != MEAS_OK) bad = 1;
-    for (int k = 0; k < r->n_times && r->status == MEAS_OK; k++) v[n++] = r->times[k];
+    if (r->status != MEAS_OK) return -1;
+    n += tune_record_scaled(r, ref_s, v + n);
   }
-  double m = bad ? INFINITY : tune_median(v, n);
+  return n;
+}
+
+/* Median of pooled(); INFINITY if a confirmation failed. */
+static double pooled_median(const tune_log *l, int t, const tune_record *c) {
+  const log_task *lt = &l->tasks.data[t];
+  double *v = chm_malloc((size_t)lt->conf.len * MEAS_MAX_REPEATS * sizeof *v + 1);
+  int n = pooled(l, t, c, v);
+  double m = n < 0 ? INFINITY : tune_median(v, n);
   free(v);
   return m;
+}
+
+/* The best of the records at idx[n] by `cost` (ties: tune_record_cmp). */
+static const tune_record *best_of(const tune_log *l, int t, const int *idx, int n,
+                                  double (*cost)(const tune_log *, int, const tune_record *)) {
+  const tune_record *best = NULL;
+  double best_cost = INFINITY;
+  for (int j = 0; j < n; j++) {
+    const tune_record *r = rec_at(l, idx[j]);
+    double c = cost(l, t, r);
+    if (c < best_cost || (c == best_cost && best && tune_record_cmp(r, best) < 0)) best = r, best_cost = c;
+  }
+  return best;
+}
+
+static double single_cost(const tune_log *l, int t, const tune_record *r) {
+  (void)t;
+  return tune_log_seconds(l, r);
 }
 
 const tune_record *tune_log_best(const tune_log *l, const char *task) {
   int t = task_index((tune_log *)l, task, 0);
   if (t < 0) return NULL;
   const log_task *lt = &l->tasks.data[t];
-  const tune_record *best = NULL;
-  double best_med = INFINITY;
-  for (int j = 0; j < lt->conf.len; j++) { /* O(conf^2), a dozen records */
-    const tune_record *r = rec_at(l, lt->conf.data[j]);
-    double m = pooled_median(l, lt, r);
-    if (m < best_med || (m == best_med && best && tune_record_cmp(r, best) < 0)) best = r, best_med = m;
-  }
-  if (best) return best;
-  return lt->best < 0 ? NULL : rec_at(l, lt->best);
+  const tune_record *best = best_of(l, t, lt->conf.data, lt->conf.len, pooled_median); /* a dozen records */
+  return best ? best : best_of(l, t, lt->recs.data, lt->recs.len, single_cost);
+}
+
+tune_figure tune_log_best_figure(const tune_log *l, const char *task) {
+  const tune_record *b = tune_log_best(l, task);
+  tune_figure none = {0, 0, 0, 0};
+  if (!b) return none;
+  if (!b->confirm) return tune_log_figure(l, b);
+  int t = task_index((tune_log *)l, task, 0);
+  const log_task *lt = &l->tasks.data[t];
+  double *v = chm_malloc((size_t)lt->conf.len * MEAS_MAX_REPEATS * sizeof *v + 1);
+  int n = pooled(l, t, b, v);
+  tune_figure f = tune_figure_of(b->flops, v, n < 0 ? 0 : n);
+  free(v);
+  return f;
 }
 
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n) {
@@ -463,16 +571,29 @@ static int get_config(const cJSON *o, tune_record *r, char *why) {
   return 0;
 }
 
-static int get_times(const cJSON *o, tune_record *r, char *why) {
-  int n, k = 0;
-  const cJSON *a = get_array(o, "times", MEAS_MAX_REPEATS, "repeats", &n, why);
+/* The array of seconds at key into v (at most MEAS_MAX_REPEATS, *n of them). */
+static int get_seconds(const cJSON *o, const char *key, double *v, int *n, char *why) {
+  int k = 0;
+  const cJSON *a = get_array(o, key, MEAS_MAX_REPEATS, "repeats", n, why);
   if (!a) return -1;
   for (const cJSON *it = a->child; it; it = it->next, k++) {
     if (!cJSON_IsNumber(it) || it->valuedouble < 0)
-      return bad(why, "times[%d] is not a non-negative number", k);
-    r->times[k] = it->valuedouble;
+      return bad(why, "%s[%d] is not a non-negative number", key, k);
+    v[k] = it->valuedouble;
   }
-  r->n_times = n;
+  return 0;
+}
+
+static int get_times(const cJSON *o, tune_record *r, char *why) {
+  return get_seconds(o, "times", r->times, &r->n_times, why);
+}
+
+/* Optional "ref_times": one reading per repeat (absent: none). */
+static int get_ref_times(const cJSON *o, tune_record *r, char *why) {
+  if (!get_key(o, "ref_times")) return 0;
+  if (get_seconds(o, "ref_times", r->ref_times, &r->n_ref, why)) return -1;
+  if (r->n_ref != r->n_times)
+    return bad(why, "ref_times has %d readings, times %d (want one per repeat)", r->n_ref, r->n_times);
   return 0;
 }
 
@@ -536,7 +657,7 @@ static int record_from_json(const cJSON *o, tune_record *r, char *why) {
       get_num(o, "compile_s", &r->compile_s, why) || get_num(o, "run_s", &r->run_s, why) ||
       get_opt_num(o, "build_s", &r->build_s, why) || get_opt_num(o, "fit_s", &r->fit_s, why) ||
       get_opt_num(o, "opt_s", &r->opt_s, why) || get_confirm(o, r, why) || get_kernels(o, r, why) ||
-      get_threads(o, r, why))
+      get_threads(o, r, why) || get_ref_times(o, r, why))
     return -1;
   return 0;
 }
@@ -691,7 +812,11 @@ void tune_log_close(tune_log *l) {
   for (int i = 0; i < l->n_blocks; i++) free(l->blocks[i]);
   free(l->blocks);
   free(l->rec_task);
-  for (int i = 0; i < l->tasks.len; i++) free(l->tasks.data[i].name), chm_vec_free(&l->tasks.data[i].conf);
+  for (int i = 0; i < l->tasks.len; i++) {
+    log_task *lt = &l->tasks.data[i];
+    free(lt->name);
+    chm_vec_free(&lt->recs), chm_vec_free(&lt->conf), chm_vec_free(&lt->refs);
+  }
   chm_vec_free(&l->tasks);
   free(l->task_hash.slot);
   free(l->cfg_hash.slot);
@@ -775,6 +900,7 @@ static void record_to_line(const tune_record *r, strbuf *b) {
   sb_printf(b, "]");
   sb_str(b, "tuner", r->tuner, sizeof r->tuner);
   sb_doubles(b, "times", r->times, r->n_times);
+  if (r->n_ref > 0) sb_doubles(b, "ref_times", r->ref_times, r->n_ref);
   sb_str(b, "status", meas_status_name(r->status), 32);
   sb_str(b, "message", r->message, sizeof r->message);
   sb_num(b, "timestamp", r->timestamp);
@@ -795,6 +921,8 @@ static int check_record(const tune_log *l, const tune_record *r, chm_err *e) {
     return chm_errorf(e, "tuning log: record has %d knobs", r->n_config);
   if (r->n_times < 0 || r->n_times > MEAS_MAX_REPEATS)
     return chm_errorf(e, "tuning log: record has %d times", r->n_times);
+  if (r->n_ref != 0 && r->n_ref != r->n_times)
+    return chm_errorf(e, "tuning log: record has %d reference readings for %d times", r->n_ref, r->n_times);
   if (r->confirm != 0 && r->confirm != 1)
     return chm_errorf(e, "tuning log: record has confirm = %d", r->confirm);
   if (r->threads < 0 || r->threads > 4096)
@@ -809,6 +937,7 @@ static int check_record(const tune_log *l, const tune_record *r, chm_err *e) {
   int finite = isfinite(r->flops) && isfinite(r->timestamp) && isfinite(r->compile_s) &&
                isfinite(r->run_s) && isfinite(r->build_s) && isfinite(r->fit_s) && isfinite(r->opt_s);
   for (int i = 0; i < r->n_times; i++) finite = finite && isfinite(r->times[i]) && r->times[i] >= 0;
+  for (int i = 0; i < r->n_ref; i++) finite = finite && isfinite(r->ref_times[i]) && r->ref_times[i] >= 0;
   if (!finite) return chm_errorf(e, "tuning log: record has a non-finite or negative number");
   if (!memchr(r->target, 0, sizeof r->target) || !memchr(r->cpu, 0, sizeof r->cpu) ||
       !memchr(r->task, 0, sizeof r->task) || !memchr(r->tuner, 0, sizeof r->tuner) ||

@@ -7,7 +7,9 @@
  * output). Per batch it turns the configs into kernels and has measure/
  * compile them in parallel (meas_build_batch), as AutoTVM's
  * builder does, then runs them one at a time, so that candidates never
- * share the cores while timed. Each record carries its share of the
+ * share the cores while timed. Unless meas_opts.reference is off, the
+ * task's default config is built once as the reference kernel and every
+ * candidate is timed interleaved with it (meas_set_reference). Each record carries its share of the
  * batch's compile wall time (build_s). Once the tuner says stop, nothing
  * more is built or run.
  *
@@ -47,6 +49,8 @@ void tune_record_result(tune_record *r, const meas_result *res) {
   snprintf(r->message, sizeof r->message, "%s", res->message);
   r->n_times = res->n_times;
   memcpy(r->times, res->times, sizeof r->times);
+  r->n_ref = res->n_ref;
+  memcpy(r->ref_times, res->ref_times, sizeof r->ref_times);
   r->compile_s = res->compile_s;
   r->run_s = res->run_s;
 }
@@ -81,10 +85,25 @@ typedef struct kernel_task {
   kernel_meter *km;   /* the meter (its runners' statistics) */
 } kernel_task;
 
+/* The task's default config becomes the reference every candidate is
+ * timed beside: built once here, kept loaded until the task closes. */
+static int set_reference(meas_measurer *m, const tune_task *t, chm_err *e) {
+  int idx[TUNE_MAX_KNOBS];
+  tune_task_default(t, idx);
+  chm_arena *a = chm_arena_new();
+  int rc = meas_set_reference(m, tune_task_kernel(t, idx, a, "candidate"), e);
+  chm_arena_free(a);
+  return rc;
+}
+
 static void *kernel_prepare(tune_meter *base, const tune_task *t, chm_err *e) {
   kernel_meter *k = (kernel_meter *)base;
   meas_measurer *m = tune_measurer_new(t, &k->target, &k->o, k->addr, e);
   if (!m) return NULL;
+  if (k->o.reference && set_reference(m, t, e)) {
+    meas_free(m);
+    return NULL;
+  }
   kernel_task *kt = chm_calloc(1, sizeof *kt);
   *kt = (kernel_task){*t, m, k->o.build_threads, k};
   return kt;

@@ -11,6 +11,14 @@
  * that the tuner neither records nor charges those; every spike_every-th
  * reads ten times too fast, to check that the tuner measures such a
  * reading again instead of believing it.
+ *
+ * A drifting machine (drift > 0) runs each measurement at a speed of its
+ * own: its times are multiplied by 1 + drift x a uniform draw in [0, 1)
+ * from a stream of their own. With `reference`, each measurement also
+ * reads the task's default config beside the candidate, slowed by the same
+ * factor (and noised by its own draw), as the real meters' interleaved
+ * timing does: the tuner's ranking by the ratio should see through the
+ * drift, its ranking by plain times cannot.
  */
 #include "chamcc/tune.h"
 
@@ -21,6 +29,7 @@ typedef struct fake_meter {
   tune_meter base;      /* the interface (first, so a tune_meter * is one) */
   tune_fake_opts o;     /* noise and failures */
   unsigned rng;         /* the noise stream */
+  unsigned drift_rng;   /* the machine's speed stream */
   int count;            /* measurements made */
 } fake_meter;
 
@@ -28,6 +37,7 @@ typedef struct fake_meter {
 typedef struct fake_task {
   tune_task t;          /* the task */
   fake_meter *f;        /* its meter */
+  double ref_s;         /* the noise-free time of its default config, the reference */
 } fake_task;
 
 double tune_fake_seconds(const tune_task *t, const int *idx) {
@@ -44,28 +54,38 @@ static void *fake_prepare(tune_meter *m, const tune_task *t, chm_err *e) {
   fake_task *ft = chm_calloc(1, sizeof *ft);
   ft->t = *t;
   ft->f = (fake_meter *)m;
+  int idx[TUNE_MAX_KNOBS];
+  tune_task_default(t, idx);
+  ft->ref_s = tune_fake_seconds(t, idx);
   return ft;
 }
 
 /* One measurement of config idx into r. */
-static void fake_one(fake_meter *f, const tune_task *t, const int *idx, tune_record *r) {
+static void fake_one(fake_meter *f, const fake_task *ft, const int *idx, tune_record *r) {
+  const tune_task *t = &ft->t;
   f->count++;
   if (f->o.infra_every > 0 && f->count % f->o.infra_every == 0) {
     r->status = MEAS_INFRA_ERROR;
     snprintf(r->message, sizeof r->message, "fake infra error %d", f->count);
     return;
   }
-  double u = 2 * tune_randf(&f->rng) - 1;
+  double u = 2 * tune_randf(&f->rng) - 1, speed = 1;
+  if (f->o.drift > 0) speed = 1 + f->o.drift * tune_randf(&f->drift_rng);
   r->status = MEAS_OK;
   r->n_times = 1;
-  r->times[0] = tune_fake_seconds(t, idx) * (1 + f->o.noise * u);
+  r->times[0] = tune_fake_seconds(t, idx) * speed * (1 + f->o.noise * u);
   if (f->o.spike_every > 0 && f->count % f->o.spike_every == 0) r->times[0] /= 10;
+  r->n_ref = 0;
+  if (f->o.reference) {
+    r->n_ref = 1;
+    r->ref_times[0] = ft->ref_s * speed * (1 + f->o.noise * (2 * tune_randf(&f->rng) - 1));
+  }
 }
 
 static int fake_measure(void *task, const tune_batch *b) {
   fake_task *ft = task;
   for (int i = 0; i < b->n; i++) {
-    fake_one(ft->f, &ft->t, b->cfgs + i * TUNE_MAX_KNOBS, &b->recs[i]);
+    fake_one(ft->f, ft, b->cfgs + i * TUNE_MAX_KNOBS, &b->recs[i]);
     if (b->done(b->ctx, &b->recs[i])) return i + 1;
   }
   return b->n;
@@ -80,6 +100,7 @@ tune_meter *tune_meter_fake(const tune_fake_opts *o) {
   f->base = (tune_meter){"fake", fake_prepare, fake_measure, fake_close, fake_free};
   f->o = *o;
   f->rng = o->seed;
+  f->drift_rng = o->seed * 2654435761u + 1;
   return &f->base;
 }
 

@@ -100,7 +100,7 @@ static int ga_propose(void *st, const tune_ctx *c, int *out, int n) {
 static void ga_update(void *st, const tune_ctx *c, const tune_record *r, int n) {
   ga_state *g = st;
   for (int i = 0; i < n; i++) {
-    double s = tune_throughput(&r[i]);
+    double s = tune_log_throughput(c->log, &r[i]);
     int slot = g->n < GA_POP ? g->n++ : -1;
     if (slot < 0) {
       slot = 0;

@@ -93,7 +93,7 @@ static void mb_update(void *st, const tune_ctx *c, const tune_record *r, int n) 
   for (int i = 0; i < n; i++) {
     tune_task_features(c->task, r[i].config, f);
     for (int j = 0; j < m->nf; j++) chm_vec_push(&m->x, f[j]);
-    chm_vec_push(&m->y, (float)tune_throughput(&r[i]));
+    chm_vec_push(&m->y, (float)tune_log_throughput(c->log, &r[i]));
   }
 }
 
@@ -133,7 +133,7 @@ static void warm_collect(mb_state *m, const tune_ctx *c) {
     if (!strcmp(r->task, m->t->key)) continue;
     warm_task *w = warm_find(&ts, r->task, m);
     if (!w->ok || r->n_config != w->t.space.n_knobs || tune_task_check(&w->t, r->config)) continue;
-    double g = tune_throughput(r);
+    double g = tune_log_throughput(c->log, r);
     if (g > w->best) w->best = g;
     tune_task_features(&w->t, r->config, f);
     for (int j = 0; j < m->nf; j++) chm_vec_push(&m->wx, f[j]);

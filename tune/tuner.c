@@ -25,6 +25,13 @@
  * best measurement is the luckiest of hundreds of noisy samples: on
  * ResNet-18's L2 the six best measured 392-403 GFLOP/s while tuning and
  * 305-368 when measured again.
+ *
+ * Ranking: a meter that times candidates beside a reference kernel (the
+ * real ones do: meas_set_reference) gives each record the reference's
+ * readings too; the tuner then ranks by the ratio of the two, scaled by the
+ * task's stable reference time (tune_log_seconds), so that a slow spell of
+ * the machine, which slows both, does not decide which config wins. The
+ * suspect rule looks at the plain readings: it is about what the clock said.
  */
 #include "chamcc/tune.h"
 
@@ -82,17 +89,19 @@ static void fill_record(tune_session *s, const tune_task *t, const int *idx, tun
   memcpy(r->config, idx, (size_t)t->space.n_knobs * sizeof(int));
 }
 
-/* Feeds the method the log's earlier records of this task; returns the best. */
-static double replay(tune_session *s, void *st, const tune_ctx *c, const tune_task *t) {
-  double best = 0;
+/* Feeds the method the log's earlier records of this task. */
+static void replay(tune_session *s, void *st, const tune_ctx *c, const tune_task *t) {
   for (int i = 0; i < tune_log_size(s->log); i++) {
     const tune_record *r = tune_log_get(s->log, i);
     if (strcmp(r->task, t->key) || r->n_config != t->space.n_knobs) continue;
     s->method->update(st, c, r, 1);
-    double g = tune_throughput(r);
-    if (g > best) best = g;
   }
-  return best;
+}
+
+/* The task's best so far and its spread, into the progress. */
+static void best_so_far(const tune_log *log, tune_progress *p) {
+  tune_figure f = tune_log_best_figure(log, p->task->key);
+  p->best_gflops = f.gflops, p->best_lo = f.lo, p->best_hi = f.hi;
 }
 
 /* Removes configs the log already has (duplicates within the batch are
@@ -113,14 +122,15 @@ static int drop_visited(const tune_ctx *c, int *cfgs, int n) {
 enum { MAX_FINALISTS = 16 };
 
 /* The k best distinct configs by their single measurements (not
- * confirmations), fastest first; returns how many. */
+ * confirmations; ranked by tune_log_seconds: their ratio to the reference
+ * read beside them), fastest first; returns how many. */
 static int finalists(const tune_log *log, const tune_task *t, int k, int (*out)[TUNE_MAX_KNOBS]) {
   double med[MAX_FINALISTS];
   int n = 0, nk = t->space.n_knobs;
   if (k > MAX_FINALISTS) k = MAX_FINALISTS;
   for (int i = 0; i < tune_log_size(log); i++) {
     const tune_record *r = tune_log_get(log, i);
-    double m = tune_record_median(r);
+    double m = tune_log_seconds(log, r);
     if (r->confirm || !isfinite(m) || r->n_config != nk || strcmp(r->task, t->key)) continue;
     int dup = 0;
     for (int j = 0; j < n && !dup; j++) dup = !memcmp(out[j], r->config, (size_t)nk * sizeof(int));
@@ -190,8 +200,7 @@ typedef struct task_run {
 static void progress(task_run *k, const tune_record *r) {
   tune_progress *p = &k->p;
   p->done++;
-  double g = tune_throughput(r);
-  if (g > p->best_gflops) p->best_gflops = g;
+  best_so_far(k->s->log, p);
   p->last = r;
   p->elapsed_s = chm_now() - k->t0;
   p->eta_s = p->elapsed_s / (p->done - k->start) * (p->budget - p->done);
@@ -218,15 +227,25 @@ double tune_peak(int threads) {
   return 1.1 * best;
 }
 
+/* GFLOP/s of the faster of r's plain readings: the candidate's median and
+ * the reference's beside it (either could be the one a hiccup flattered). */
+static double raw_gflops(const tune_record *r) {
+  tune_record ref = *r;
+  ref.n_times = r->n_ref;
+  memcpy(ref.times, r->ref_times, sizeof ref.times);
+  double a = tune_throughput(r), b = r->n_ref ? tune_throughput(&ref) : 0;
+  return a > b ? a : b;
+}
+
 /* A reading above the machine's peak: something stalled the clock. The
  * peak is measured again first when the session says so. */
 static int suspect(tune_session *s, const tune_record *r) {
-  if (!(s->peak_gflops > 0) || tune_throughput(r) <= s->peak_gflops) return 0;
+  if (!(s->peak_gflops > 0) || raw_gflops(r) <= s->peak_gflops) return 0;
   if (s->peak_threads > 0) {
     double p = tune_peak(s->peak_threads);
     if (p > s->peak_gflops) s->peak_gflops = p;
   }
-  return tune_throughput(r) > s->peak_gflops;
+  return raw_gflops(r) > s->peak_gflops;
 }
 
 /* Turns a suspect reading into no measurement (like an infra error, but
@@ -234,7 +253,7 @@ static int suspect(tune_session *s, const tune_record *r) {
 static void reject(sink *k, tune_record *r) {
   char msg[sizeof r->message];
   snprintf(msg, sizeof msg, "suspect reading: %.1f GFLOP/s, above the machine's peak of %.1f",
-           tune_throughput(r), k->s->peak_gflops);
+           raw_gflops(r), k->s->peak_gflops);
   r->status = MEAS_INFRA_ERROR;
   snprintf(r->message, sizeof r->message, "%s", msg);
   if (k->redo) memcpy(k->redo[k->n_redo++], r->config, sizeof k->redo[0]);
@@ -394,7 +413,9 @@ int tune_task_run(tune_session *s, const tune_task *t, int budget, int task_i, i
   unsigned rng = s->seed * 2654435761u + (unsigned)task_i + 1;
   task_run k = {.s = s, .t = t, .mt = mt, .st = s->method->create(t, rng)};
   k.c = (tune_ctx){t, s->log, &rng, &k.fit_s, s->warm_start};
-  k.p = (tune_progress){task_i, n_tasks, t, done, budget, replay(s, k.st, &k.c, t), 0, 0, NULL};
+  k.p = (tune_progress){.task_i = task_i, .n_tasks = n_tasks, .task = t, .done = done, .budget = budget};
+  replay(s, k.st, &k.c, t);
+  best_so_far(s->log, &k.p);
   k.start = done;
   k.t0 = chm_now();
   int rc = search(&k, s->batch > 0 ? s->batch : 64, e);

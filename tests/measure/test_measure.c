@@ -3,6 +3,7 @@
  * timed, a wrong one is a wrong answer, one that crashes is a runtime
  * error, one that hangs is a timeout; the tuner process survives them all.
  * A cold measurer (weights flushed before each run) checks and times too.
+ * With a reference kernel, every repeat is read beside the reference's.
  */
 #include "chamcc/measure.h"
 #include "chamcc/tune.h"
@@ -88,7 +89,20 @@ int main(void) {
   /* and the measurer still works after all that */
   tune_task_default(&t, idx);
   tune_measure(m, &t, idx, &r);
-  CHECK(r.status == MEAS_OK);
+  CHECK(r.status == MEAS_OK && r.n_ref == 0);
+
+  /* beside a reference kernel (the default itself): every repeat has the
+   * reference's reading too (how well the ratio ranks: test_interleave) */
+  CHECK(meas_set_reference(m, tune_task_kernel(&t, idx, a, "candidate"), &e) == 0, "%s", e.msg);
+  tune_measure(m, &t, idx, &r);
+  printf("beside itself: %s, %d times, %d reference readings\n", meas_status_name(r.status), r.n_times, r.n_ref);
+  for (int i = 0; i < r.n_ref; i++) printf("  %.3g s beside %.3g s\n", r.times[i], r.ref_times[i]);
+  CHECK(r.status == MEAS_OK && r.n_times == o.repeats && r.n_ref == r.n_times);
+  for (int i = 0; i < r.n_ref; i++) CHECK(r.times[i] > 0 && r.ref_times[i] > 0, "repeat %d", i);
+  measure_kernel(m, tune_task_kernel(&wrong, idx, a, "wrong"), &r); /* still checked */
+  CHECK(r.status == MEAS_WRONG_ANSWER);
+  e.set = 0;
+  CHECK(meas_set_reference(m, NULL, &e) == -1 && strstr(e.msg, "reference"), "no reference kernel: '%s'", e.msg);
   chm_arena_free(a);
   meas_free(m);
 

@@ -118,7 +118,9 @@ static void check_xmllint(const char *svg) {
  *  B (2e9): sa 200, 250 -> best 250, 95% at 2 after 0.5 + 0.5 = 1 s;
  *    rl timeout (6 s), 238.095 (>= 237.5) at 2 after 6 + 1 = 7 s, 100.
  *  geomean sa: sqrt(4*2) = 2.8, sqrt(200*250) = 223.61, —, —.
- *  geomean rl: 3, sqrt(250*238.095) = 243.98, 2, sqrt(14) = 3.74. */
+ *  geomean rl: 3, sqrt(250*238.095) = 243.98, 2, sqrt(14) = 3.74.
+ *  Spread of a best: its slowest and fastest repeat (sa's 200 on A: 166.67
+ *  and 250), geomeans of those in the geomean rows. */
 static void test_table(void) {
   FILE *f = log_new("table.log");
   rec(f, "conv2d tA", 1e9, "sa", "[0.01]", "ok", 1, 0.5, NULL);
@@ -139,14 +141,14 @@ static void test_table(void) {
   chm_err e = {0};
   CHECK(report(logs, 1, NULL, &table, &e) == 0);
   const char *want =
-      "| task | tuner | runs | measurements | best GFLOP/s | to 95% | seconds to 95% |\n"
-      "|---|---|---:|---:|---:|---:|---:|\n"
-      "| conv2d tA | sa | 1 | 4 | 200.00 | — | — |\n"
-      "| conv2d tA | rl | 1 | 3 | 250.00 | 2 | 2.00 |\n"
-      "| dense tB | sa | 1 | 2 | 250.00 | 2 | 1.00 |\n"
-      "| dense tB | rl | 1 | 3 | 238.10 | 2 | 7.00 |\n"
-      "| geomean (2 tasks) | sa |  | 2.8 | 223.61 | — | — |\n"
-      "| geomean (2 tasks) | rl |  | 3 | 243.98 | 2 | 3.74 |\n";
+      "| task | tuner | runs | measurements | best GFLOP/s | spread | to 95% | seconds to 95% |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|\n"
+      "| conv2d tA | sa | 1 | 4 | 200.00 | 166.67–250.00 | — | — |\n"
+      "| conv2d tA | rl | 1 | 3 | 250.00 | 250.00–250.00 | 2 | 2.00 |\n"
+      "| dense tB | sa | 1 | 2 | 250.00 | 250.00–250.00 | 2 | 1.00 |\n"
+      "| dense tB | rl | 1 | 3 | 238.10 | 238.10–238.10 | 2 | 7.00 |\n"
+      "| geomean (2 tasks) | sa |  | 2.8 | 223.61 | 204.12–250.00 | — | — |\n"
+      "| geomean (2 tasks) | rl |  | 3 | 243.98 | 243.98–243.98 | 2 | 3.74 |\n";
   CHECK(!strncmp(table, want, strlen(want)));
   if (strncmp(table, want, strlen(want))) fprintf(stderr, "got:\n%s\nwant:\n%s", table, want);
   CHECK(!strstr(table, "malformed"));
@@ -209,7 +211,7 @@ static void test_median(void) {
   char *table = NULL;
   chm_err e = {0};
   CHECK(report(logs, 3, NULL, &table, &e) == 0);
-  CHECK(strstr(table, "| task | sa | 3 | 4 | 200.00 | — | — |\n") != NULL);
+  CHECK(strstr(table, "| task | sa | 3 | 4 | 200.00 | 100.00–400.00 | — | — |\n") != NULL); /* spread: the runs' bests */
   free(table);
 }
 
@@ -225,8 +227,32 @@ static void test_machines(void) {
   CHECK(report(logs, 1, svg, &table, &e) == 0);
   char *s = slurp(svg);
   CHECK(s && count(s, "<g class=\"panel\">") == 2 && balanced(s));
-  CHECK(strstr(table, "| task @ skx | sa | 1 | 1 | 100.00 | 1 | 1.00 |") != NULL);
-  CHECK(strstr(table, "| task @ zen4 | sa | 1 | 1 | 50.00 | 1 | 1.00 |") != NULL);
+  CHECK(strstr(table, "| task @ skx | sa | 1 | 1 | 100.00 | 100.00–100.00 | 1 | 1.00 |") != NULL);
+  CHECK(strstr(table, "| task @ zen4 | sa | 1 | 1 | 50.00 | 50.00–50.00 | 1 | 1.00 |") != NULL);
+  free(s);
+  free(table);
+}
+
+/* Records timed beside a reference are ranked by their ratio to it, on
+ * the panel's reference time, each machine its own: on skx the second
+ * config read 0.01 s beside a reference of 0.02 s (the machine was slow),
+ * the first 0.008 s beside 0.008 s; the panel's reference time is 0.014 s,
+ * so they are 0.007 s (142.86 GFLOP/s) and 0.014 s: the second is the best.
+ * On zen4 (reference 0.002 s) the one record is its plain 0.004 s. */
+static void test_reference(void) {
+  FILE *f = log_new("reference.log");
+  rec(f, "task", 1e9, "sa", "[0.008],\"ref_times\":[0.008]", "ok", 1, 0, "skx");
+  rec(f, "task", 1e9, "sa", "[0.01,0.01,0.01],\"ref_times\":[0.02,0.02,0.01]", "ok", 1, 0, "skx");
+  rec(f, "task", 1e9, "sa", "[0.004],\"ref_times\":[0.002]", "ok", 1, 0, "zen4");
+  fclose(f);
+  const char *logs[] = {path_of("reference.log")};
+  char *table = NULL, *s = NULL;
+  chm_err e = {0};
+  CHECK(report(logs, 1, NULL, &table, &e) == 0, "%s", e.msg);
+  if (!table) return;
+  printf("%s", table);
+  CHECK(strstr(table, "| task @ skx | sa | 1 | 2 | 142.86 | 71.43–142.86 | 2 | 2.00 |") != NULL);
+  CHECK(strstr(table, "| task @ zen4 | sa | 1 | 1 | 250.00 | 250.00–250.00 | 1 | 1.00 |") != NULL);
   free(s);
   free(table);
 }
@@ -303,7 +329,7 @@ static void test_h2h(void) {
       "| autotvm | 400 | 800 | 400 s (50%) | 400 s (50%) | 0 s (0%) | 0 s (0%) |\n",
       "| chameleon | 200 | 600 | 200 s (33%) | 100 s (17%) | 200 s (33%) | 100 s (17%) |\n",
       /* the main table's seconds are the same wall-clock costs */
-      "| T | chameleon | 1 | 200 | 400.00 | 1 | 3.00 |\n",
+      "| T | chameleon | 1 | 200 | 400.00 | 400.00–400.00 | 1 | 3.00 |\n",
   };
   check_contains(table, want, sizeof want / sizeof want[0]);
   free(table);
@@ -386,7 +412,7 @@ static const struct {
 } tests[] = {
     {"h2h", test_h2h}, {"scratch", test_scratch},
     {"table", test_table}, {"svg", test_svg}, {"median", test_median},
-    {"machines", test_machines}, {"errors", test_errors},
+    {"machines", test_machines}, {"errors", test_errors}, {"reference", test_reference},
 };
 
 int main(int argc, char **argv) {

@@ -108,7 +108,7 @@ static int send_candidate(rmt_conn *c, const char *so) {
   unsigned char *bytes = read_file(so, &n), *p = NULL;
   uint32_t type = 0;
   uint64_t size = 0;
-  rmt_result r = {-1, 0, {0}, ""};
+  rmt_result r = {.status = -1};
   if (!rmt_send(c, RMT_CANDIDATE, bytes, n) && rmt_recv(c, &type, &p, &size) == RMT_GOT && type == RMT_RESULT)
     rmt_result_decode(p, size, &r);
   free(bytes);

@@ -12,7 +12,8 @@
  * Measurements: a good kernel is ok and timed; a crash is a runtime error
  * and the same connection still answers the next candidate; a wrong kernel
  * is a wrong answer; a missing symbol or a file that is no shared object
- * are runtime errors naming dlsym / dlopen; a hang is a timeout.
+ * are runtime errors naming dlsym / dlopen; a hang is a timeout. After a
+ * REFERENCE, results carry the reference's readings too.
  * Garbage: random bytes, a bad magic, an oversized length, truncated
  * frames, unknown or misplaced types, inconsistent TASKs and silent
  * clients each get an ERROR frame, and a good request afterwards works.
@@ -108,7 +109,7 @@ static unsigned char *read_file(const char *name, size_t *n) {
 
 /* Sends a candidate's bytes and reads its RESULT. */
 static rmt_result measure_bytes(rmt_conn *c, const unsigned char *so, size_t n) {
-  rmt_result r = {-1, 0, {0}, ""};
+  rmt_result r = {.status = -1};
   uint32_t type = 0;
   unsigned char *p = NULL;
   uint64_t size = 0;
@@ -179,6 +180,36 @@ static void test_measurements(void) {
   send_task_cold(&c, 10, 1);
   expect_ok(&c);
   expect_status(&c, "wrong.so", RMT_WRONG_ANSWER, "relative error");
+  close(c.fd);
+}
+
+/* Sends the shared object `so` as the connection's REFERENCE. */
+static void send_reference(rmt_conn *c, const char *so) {
+  size_t n;
+  unsigned char *p = read_file(so, &n);
+  CHECK(!rmt_send(c, RMT_REFERENCE, p, n), "send REFERENCE: %s", c->why);
+  free(p);
+}
+
+/* With a REFERENCE, every RESULT carries the reference's reading of each
+ * repeat beside the candidate's; the candidate is still checked; a
+ * reference that does not load is the runner's failure, not the
+ * candidate's (an infra error). */
+static void test_reference(void) {
+  rmt_conn c = dial();
+  send_task(&c, 10);
+  send_reference(&c, "ok.so");
+  rmt_result r = measure(&c, "ok.so");
+  CHECK(r.status == RMT_OK && r.n_times == 2 && r.n_ref == 2, "with a reference: status %d, %d times, %d ref",
+        r.status, r.n_times, r.n_ref);
+  for (int i = 0; i < r.n_ref; i++) CHECK(r.ref_times[i] > 0, "reference time %g", r.ref_times[i]);
+  expect_status(&c, "wrong.so", RMT_WRONG_ANSWER, "relative error");
+  close(c.fd);
+
+  c = dial();
+  send_task(&c, 10);
+  send_reference(&c, "nosym.so");
+  expect_status(&c, "ok.so", RMT_INFRA_ERROR, "reference kernel");
   close(c.fd);
 }
 
@@ -265,6 +296,16 @@ static void test_misplaced(void) {
   send_task(&c, 10);
   send_task(&c, 10);
   expect_error(&c, "a second TASK", "second TASK");
+
+  c = dial();
+  send_reference(&c, "ok.so");
+  expect_error(&c, "REFERENCE before TASK", "REFERENCE before TASK");
+
+  c = dial();
+  send_task(&c, 10);
+  send_reference(&c, "ok.so");
+  send_reference(&c, "ok.so");
+  expect_error(&c, "a second REFERENCE", "second REFERENCE");
 }
 
 /* Sends a TASK payload and expects it refused. */
@@ -327,6 +368,7 @@ int main(int argc, char **argv) {
   }
   host = argv[1], port = argv[2], dir = argv[3];
   test_measurements();
+  test_reference();
   test_random_bytes();
   test_bad_frames();
   test_misplaced();

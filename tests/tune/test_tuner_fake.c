@@ -19,6 +19,13 @@
  *                                   row fail the task
  *   test_tuner_fake stop            the stop flag ends the task after the
  *                                   measurement in flight
+ *   test_tuner_fake drift METHOD    on a machine whose speed drifts by up
+ *                                   to 2x between measurements, readings
+ *                                   taken beside a reference let the tuner
+ *                                   find the true optimum as a steady
+ *                                   machine would; with `grid` (every
+ *                                   config measured) the plain readings
+ *                                   are shown to pick a worse one
  */
 #include "chamcc/tune.h"
 
@@ -215,6 +222,49 @@ static void test_suspect(void) {
   tune_log_close(log);
 }
 
+/* The config tune_log_best picks after tuning t for `budget` on a machine
+ * drifting by up to 2x, with or without reference readings: its true
+ * (noise-free) time. */
+static double drifting_pick(const tune_task *t, const char *method, int budget, int reference) {
+  tune_log *log = empty_log();
+  tune_meter *m = tune_meter_fake(
+      &(tune_fake_opts){.seed = 7, .noise = NOISE_PERCENT / 100.0, .drift = 1.0, .reference = reference});
+  tune_session s = session(log, m, method);
+  s.batch = 64;
+  CHECK(run(&s, t, budget) == 0);
+  const tune_record *best = tune_log_best(log, t->key);
+  double got = best ? tune_fake_seconds(t, best->config) : INFINITY;
+  if (reference) { /* every record carries its reference reading; the scale is the default's time, slowed */
+    int idx[TUNE_MAX_KNOBS];
+    tune_task_default(t, idx);
+    double ref = tune_log_ref_seconds(log, t->key), def = tune_fake_seconds(t, idx);
+    CHECK(ref >= def * 0.95 && ref <= def * 2.05, "reference time %g s, default %g s", ref, def);
+    for (int i = 0; i < tune_log_size(log); i++) CHECK(tune_log_get(log, i)->n_ref == 1, "record %d", i);
+  }
+  tune_meter_free(m);
+  tune_log_close(log);
+  return got;
+}
+
+/* Ranking by the ratio to the reference sees through a drifting machine. */
+static void test_drift(const char *method) {
+  tune_task t = small_task();
+  double opt = true_optimum(&t);
+  int valid = 0, idx[TUNE_MAX_KNOBS];
+  for (int64_t i = 0; i < tune_space_size(&t.space); i++) {
+    tune_space_config(&t.space, i, idx);
+    valid += !tune_task_check(&t, idx);
+  }
+  int budget = strcmp(method, "grid") ? OPT_BUDGET : valid; /* grid: every config, the ranking alone decides */
+  double with = drifting_pick(&t, method, budget, 1), without = drifting_pick(&t, method, budget, 0);
+  printf("%s, %d measurements on a machine drifting by up to 2x: optimum %.4f ms; picked %.4f ms with a "
+         "reference, %.4f ms without\n", method, budget, opt * 1e3, with * 1e3, without * 1e3);
+  CHECK(with <= opt * (1 + 2 * NOISE_PERCENT / 100.0), "with a reference: picked %.4f ms, optimum %.4f ms",
+        with * 1e3, opt * 1e3);
+  if (!strcmp(method, "grid")) /* the premise: the drift does fool plain readings */
+    CHECK(without > opt * (1 + 2 * NOISE_PERCENT / 100.0), "without a reference the drift did not matter");
+}
+
 static volatile int stop_flag;
 
 static void stop_at_10(void *ctx, const tune_progress *p) {
@@ -245,7 +295,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(what, "infra")) test_infra();
   else if (!strcmp(what, "stop")) test_stop();
   else if (!strcmp(what, "suspect")) test_suspect();
-  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum METHOD | resume | infra | suspect | stop\n"), 2;
+  else if (!strcmp(what, "drift")) test_drift(method);
+  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum|drift METHOD | resume | infra | suspect | stop\n"), 2;
   printf("%s %s: %.3f s\n", what, method, chm_now() - t0);
   if (failures) fprintf(stderr, "test_tuner_fake: %d checks failed\n", failures);
   return failures != 0;

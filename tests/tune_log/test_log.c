@@ -21,6 +21,10 @@
  *              lines reported with file and line, older kernels kept
  *   load       several logs loaded into one: duplicates once, the best
  *              config the same in any order
+ *   reference  reference readings round-trip; a log without them loads;
+ *              a config is ranked by its ratio to the reference read
+ *              beside it, on the task's reference time (the median of its
+ *              reference readings), confirmations too; figures with spread
  */
 #include <math.h>
 #include <stdio.h>
@@ -88,6 +92,8 @@ static tune_record make(const char *task, int seed, meas_status st) {
   if (st == MEAS_OK) {
     r.n_times = 1 + seed % MEAS_MAX_REPEATS;
     for (int i = 0; i < r.n_times; i++) r.times[i] = 1e-3 * (1 + (seed * 13 + i * 5) % 17) / 3.0;
+    r.n_ref = seed % 3 == 1 ? r.n_times : 0; /* timed beside a reference, or not */
+    for (int i = 0; i < r.n_ref; i++) r.ref_times[i] = 1e-3 * (2 + (seed * 11 + i * 3) % 13) / 7.0;
   } else {
     snprintf(r.message, sizeof r.message, "failed %d", seed);
   }
@@ -111,7 +117,8 @@ static int same(const tune_record *a, const tune_record *b) {
            !memcmp(&a->compile_s, &b->compile_s, sizeof(double)) &&
            !memcmp(&a->run_s, &b->run_s, sizeof(double)) && !memcmp(&a->build_s, &b->build_s, sizeof(double)) &&
            !memcmp(&a->fit_s, &b->fit_s, sizeof(double)) && !memcmp(&a->opt_s, &b->opt_s, sizeof(double)) &&
-           a->confirm == b->confirm && a->threads == b->threads;
+           a->confirm == b->confirm && a->threads == b->threads && a->n_ref == b->n_ref &&
+           !memcmp(a->ref_times, b->ref_times, (size_t)a->n_ref * sizeof a->ref_times[0]);
   return ok;
 }
 
@@ -122,6 +129,7 @@ static tune_record conf_rec(int c, int confirm, int n, const double *times) {
   r.config[0] = c;
   r.confirm = confirm;
   r.n_times = n;
+  r.n_ref = 0;
   for (int i = 0; i < n; i++) r.times[i] = times[i];
   return r;
 }
@@ -672,6 +680,82 @@ static void test_threads(void) {
   tune_log_close(l);
 }
 
+/* ---- reference readings ---- */
+
+/* A record of task "R", config {c}, with times t[3] read beside the
+ * reference's ref[3] (ref NULL: none). */
+static tune_record ref_rec(int c, int confirm, const double *t, const double *ref) {
+  tune_record r = conf_rec(c, confirm, 3, t);
+  snprintf(r.task, sizeof r.task, "R");
+  r.flops = 1e9;
+  r.timestamp += c + 10 * confirm; /* distinct measurements */
+  r.n_ref = ref ? 3 : 0;
+  for (int i = 0; i < r.n_ref; i++) r.ref_times[i] = ref[i];
+  return r;
+}
+
+static void test_reference(void) {
+  const char *path = scratch("reference.jsonl");
+  /* a log written before reference readings, and lines with bad ones */
+#define REC(task, extra)                                                                      \
+  "{\"version\":1,\"target\":\"T\",\"cpu\":\"C\",\"task\":\"" task "\",\"flops\":1e6,"       \
+  "\"config\":[1,2,3],\"tuner\":\"ga\",\"times\":[0.5,0.6],\"status\":\"ok\",\"message\":\"\","\
+  "\"timestamp\":1.5,\"compile_s\":0.1,\"run_s\":0.2,\"kernels\":%d" extra "}\n"
+  char text[2048];
+  snprintf(text, sizeof text, REC("old", "") REC("short", ",\"ref_times\":[0.5]") REC("neg", ",\"ref_times\":[0.5,-1]"),
+           TUNE_KERNELS, TUNE_KERNELS, TUNE_KERNELS);
+#undef REC
+  write_file(path, text);
+  warns w;
+  tune_log *l = open_log(path, "T", "C", &w);
+  if (!l) return;
+  static const int want[] = {2, 3};
+  expect_lines(&w, want, 2);
+  CHECK(tune_log_size(l) == 1 && tune_log_get(l, 0)->n_ref == 0, "the old record: %d loaded", tune_log_size(l));
+  CHECK(tune_log_ref_seconds(l, "old") == 0 && tune_log_seconds(l, tune_log_get(l, 0)) == 0.55,
+        "a record without readings of a reference is ranked by its plain median");
+  tune_log_close(l);
+
+  char path2[4096];
+  snprintf(path2, sizeof path2, "%s", scratch("reference2.jsonl"));
+  l = open_log(path2, "x86_64-linux-gnu", "skylake-avx512", &w);
+  if (!l) return;
+  /* 1 ran on a steady machine; 2 read fast while the machine was fast;
+   * 3 read slowest, but the machine was twice as slow: it is the best */
+  static const double one[] = {1.0, 1.0, 1.0}, t2[] = {0.8, 0.8, 0.8}, r2[] = {0.5, 0.5, 0.5},
+                      t3[] = {1.4, 1.5, 1.6}, r3[] = {2.0, 2.0, 2.0};
+  tune_record a = ref_rec(1, 0, one, one), b = ref_rec(2, 0, t2, r2), c = ref_rec(3, 0, t3, r3);
+  append(l, &a), append(l, &b), append(l, &c);
+  for (int pass = 0; pass < 2 && l; pass++) { /* in memory, then read back */
+    CHECK(tune_log_ref_seconds(l, "R") == 1.0, "reference time %g, want the median 1.0", tune_log_ref_seconds(l, "R"));
+    const tune_record *best = tune_log_best(l, "R");
+    CHECK(best && best->config[0] == 3, "best config %d, want 3 (the best ratio)", best ? best->config[0] : -1);
+    CHECK(fabs(tune_log_seconds(l, tune_log_get(l, 1)) - 1.6) < 1e-12, "config 2: %g s on the reference scale",
+          tune_log_seconds(l, tune_log_get(l, 1)));
+    tune_figure f = tune_log_best_figure(l, "R");
+    CHECK(f.n == 3 && fabs(f.gflops - 1 / 0.75) < 1e-9 && fabs(f.lo - 1 / 0.8) < 1e-9 && fabs(f.hi - 1 / 0.7) < 1e-9,
+          "best figure %g (%g-%g) GFLOP/s over %d", f.gflops, f.lo, f.hi, f.n);
+    tune_log_close(l);
+    l = open_log(path2, "x86_64-linux-gnu", "skylake-avx512", &w);
+  }
+  if (!l) return;
+  /* confirmations: 2 confirms at a ratio of 0.6 (0.6 s beside 1.0), 3 at 0.9: 2 is the best */
+  static const double c2[] = {0.6, 0.6, 0.6}, c3[] = {1.8, 1.8, 1.8};
+  tune_record k2 = ref_rec(2, 1, c2, one), k3 = ref_rec(3, 1, c3, r3);
+  append(l, &k2), append(l, &k3);
+  const tune_record *best = tune_log_best(l, "R");
+  CHECK(best && best->confirm && best->config[0] == 2, "best after confirmations: config %d",
+        best ? best->config[0] : -1);
+  tune_figure f = tune_log_best_figure(l, "R");
+  CHECK(f.n == 3 && fabs(f.gflops - 1 / 0.6) < 1e-9, "confirmed figure %g over %d", f.gflops, f.n);
+  /* a record without readings of a reference is its plain median on the same scale */
+  static const double plain[] = {0.5, 0.5, 0.5};
+  tune_record d = ref_rec(4, 0, plain, NULL);
+  append(l, &d);
+  CHECK(tune_log_seconds(l, &d) == 0.5, "plain record: %g s", tune_log_seconds(l, &d));
+  tune_log_close(l);
+}
+
 /* ---- merge / load ---- */
 
 /* The whole of a file, NUL-terminated (malloc'ed), or NULL. */
@@ -828,7 +912,7 @@ int main(int argc, char **argv) {
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
       {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
       {"readonly", test_readonly},   {"threads", test_threads},     {"merge", test_merge},
-      {"load", test_load},
+      {"load", test_load},           {"reference", test_reference},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {

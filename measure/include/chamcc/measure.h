@@ -48,6 +48,8 @@ typedef struct meas_result {
   char message[256];               /* error text, "" when ok */
   int n_times;                     /* repeats done */
   double times[MEAS_MAX_REPEATS];  /* seconds per run, one per repeat */
+  int n_ref;                       /* the reference kernel's repeats: 0 (none) or n_times */
+  double ref_times[MEAS_MAX_REPEATS]; /* its seconds per run, ref_times[i] timed beside times[i] */
   double compile_s, run_s;         /* seconds spent building and running */
 } meas_result;
 
@@ -59,6 +61,7 @@ typedef struct meas_opts {
   int cold;             /* time each run alone with the weights flushed from the caches (rmt_bench) */
   int build_threads;    /* candidates meas_build_batch compiles at once (0: all cores) */
   const rmt_key *key;   /* proved to a runner that asks for a key (NULL: none; not copied) */
+  int reference;        /* tune/'s meters time candidates beside the task's default config (on by default) */
 } meas_opts;
 
 meas_opts meas_defaults(void);
@@ -102,6 +105,13 @@ int meas_split_runners(const char *addrs, char (*out)[MEAS_ADDR_MAX], chm_err *e
 void meas_built_free(meas_built *b); /* NULL is fine */
 /* meas_build, then meas_run. */
 void meas_kernel(meas_measurer *m, const ir_kernel *k, meas_result *r);
+/* Builds kernel k (a known-good kernel of the workload: the tuner gives
+ * its default config) once and keeps it loaded: from now on every
+ * candidate is timed interleaved with it, in the same short window
+ * (rmt_bench), and results carry its readings too (n_ref, ref_times).
+ * Locally the candidates' children inherit it; each runner gets it once
+ * per connection. -1 with e set if it does not build. */
+int meas_set_reference(meas_measurer *m, const ir_kernel *k, chm_err *e);
 
 /* ---- measure/peak.c: the machine's FMA peak ---- */
 

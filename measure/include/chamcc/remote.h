@@ -19,13 +19,14 @@
  * random nonce, and the client must answer with AUTH before anything else;
  * a wrong, missing or replayed answer is refused with an ERROR frame
  * (logged by the runner) and nothing of that connection runs. Then the
- * client sends one TASK and any number of CANDIDATEs; the runner answers
- * each CANDIDATE with one RESULT. Either side may close between frames.
+ * client sends one TASK, optionally one REFERENCE, and any number of
+ * CANDIDATEs; the runner answers each CANDIDATE with one RESULT. Either
+ * side may close between frames.
  * Anything malformed (bad magic, unknown or
  * unexpected type, length above the runner's --max-bytes, a truncated
- * payload, inconsistent TASK fields, a CANDIDATE before the TASK, a second
- * TASK) is answered with an ERROR frame and the connection is closed; the
- * runner then serves the next connection. A client that stays silent
+ * payload, inconsistent TASK fields, a CANDIDATE or REFERENCE before the
+ * TASK, a second TASK or REFERENCE) is answered with an ERROR frame and the
+ * connection is closed; the runner then serves the next connection. A client that stays silent
  * longer than the runner's idle timeout (60 s) is dropped the same way.
  * Connections are served one at a time, so that candidates never share
  * the board: a second client waits (and its candidates may time out).
@@ -51,10 +52,17 @@
  *   CANDIDATE (2), client -> runner: the bytes of a shared object for the
  *     runner's machine that defines `void SYMBOL(float *, ...)` with n_bufs
  *     arguments; it may call chm_rt_* (the runner exports the runtime).
+ *   REFERENCE (8), client -> runner, at most once, after the TASK: a shared
+ *     object like a CANDIDATE's, the reference kernel (the task's default
+ *     config). From then on every candidate is timed interleaved with it
+ *     (rmt_bench) and its RESULT carries both readings. The runner keeps
+ *     the file for the connection; each candidate's child loads it.
  *   RESULT (3), runner -> client: u32 status (a meas_status: 0 ok,
  *     1 compile_error, 2 runtime_error, 3 wrong_answer, 4 timeout,
  *     5 infra_error: the runner failed, not the candidate),
  *     u32 n_times (<= RMT_MAX_TIMES), n_times x f64 (seconds per run),
+ *     u32 n_ref (0, or n_times after a REFERENCE), n_ref x f64 (the
+ *     reference's seconds per run, repeat i timed beside the candidate's),
  *     u32 message length, message bytes ("" when ok).
  *   ERROR (4), runner -> client: the payload is the message text.
  */
@@ -68,7 +76,9 @@
 #include <stdint.h>
 
 enum {
-  RMT_VERSION = 3,   /* the protocol version, in HELLO and TASK (2: TASK flags; 3: HELLO, AUTH) */
+  /* the protocol version, in HELLO and TASK (2: TASK flags; 3: HELLO, AUTH;
+   * 4: REFERENCE, the reference's times in RESULT) */
+  RMT_VERSION = 4,
   RMT_COLD = 1,      /* TASK flag: time every run alone, caches flushed of all but the first argument */
   RMT_MAX_BUFS = 8,  /* kernel arguments */
   RMT_MAX_TIMES = 16,/* timed repeats (= MEAS_MAX_REPEATS) */
@@ -80,10 +90,11 @@ enum {
   RMT_AUTH_MAX_BYTES = 64, /* longest frame a runner with a key reads before the AUTH */
   RMT_KEY_MIN = 16,  /* bytes of a key file, at least... */
   RMT_KEY_MAX = 4096,/* ...and at most */
+  RMT_SLICES = 8,    /* slices of each kernel per interleaved repeat (rmt_bench) */
 };
 
 /* What AUTH's HMAC covers after the nonce: an answer means this protocol only. */
-#define RMT_AUTH_CONTEXT "chamcc-runner auth v3"
+#define RMT_AUTH_CONTEXT "chamcc-runner auth v4"
 
 typedef enum rmt_type {
   RMT_TASK = 1,      /* what to compute, once per connection */
@@ -93,6 +104,7 @@ typedef enum rmt_type {
   RMT_HELLO = 5,     /* the runner's greeting, maybe with a nonce to answer */
   RMT_AUTH = 6,      /* the client's answer to the nonce */
   RMT_READY = 7,     /* the answer was right */
+  RMT_REFERENCE = 8, /* the reference kernel every candidate is timed beside */
 } rmt_type;
 
 /* The statuses of a RESULT, numbered as meas_status. RMT_INFRA_ERROR: the
@@ -105,6 +117,8 @@ typedef struct rmt_result {
   int status;                  /* RMT_OK ... RMT_INFRA_ERROR */
   int n_times;                 /* repeats done */
   double times[RMT_MAX_TIMES]; /* seconds per run, one per repeat */
+  int n_ref;                   /* the reference's repeats: 0 (none) or n_times */
+  double ref_times[RMT_MAX_TIMES]; /* its seconds per run, ref_times[i] timed beside times[i] */
   char message[200];           /* why it failed, "" when ok */
 } rmt_result;
 
@@ -121,6 +135,7 @@ typedef struct rmt_task {
   int nthreads;                 /* threads the kernels were built for (0 = all) */
   int cold;                     /* RMT_COLD: time runs with cold arguments (see rmt_bench) */
   char symbol[RMT_MAX_SYMBOL + 1]; /* the kernel's name */
+  void *ref;                    /* the loaded reference kernel, or NULL (not on the wire: see REFERENCE) */
 } rmt_task;
 
 void rmt_task_free(rmt_task *t); /* frees bufs and expect; t itself is the caller's */
@@ -132,6 +147,10 @@ void rmt_task_free(rmt_task *t); /* frees bufs and expect; t itself is the calle
  * positions where exp is not NaN; above 1e-4 (or NaN) is a wrong answer.
  * Then times it: a warm-up, `number` runs per repeat raised until a repeat
  * lasts min_repeat_ms, and t->repeats repeats; times are seconds per run.
+ * With a reference kernel (t->ref), each repeat times both, interleaved
+ * in RMT_SLICES slices each (pairs of candidate and reference in a random
+ * order): a machine that slows down for a moment slows both, and
+ * times[i] / ref_times[i] stays what it was.
  * With t->cold, every argument but the first (the layer's input, which in a
  * model the previous layer has just written) is flushed from the caches
  * before each run, and each run is timed alone (the flush is not counted):
@@ -200,7 +219,7 @@ unsigned char *rmt_task_encode(const rmt_task *t, size_t *size); /* malloc'ed, N
  * inconsistent fields. */
 int rmt_task_decode(const unsigned char *p, uint64_t size, rmt_task *t, char *why, size_t why_size);
 /* A RESULT payload into buf (at least RMT_RESULT_MAX bytes); returns its size. */
-enum { RMT_RESULT_MAX = 8 + 8 * RMT_MAX_TIMES + 4 + sizeof(((rmt_result *)0)->message) };
+enum { RMT_RESULT_MAX = 8 + 8 * RMT_MAX_TIMES + 4 + 8 * RMT_MAX_TIMES + 4 + sizeof(((rmt_result *)0)->message) };
 size_t rmt_result_encode(const rmt_result *r, unsigned char *buf);
 int rmt_result_decode(const unsigned char *p, uint64_t size, rmt_result *r); /* 0 or -1 */
 
@@ -240,6 +259,10 @@ rmt_client *rmt_client_new(const char *addr, const rmt_task *t, const rmt_key *k
  * lost one, no answer in time or an ERROR frame is an infra error naming
  * the runner; the next call reconnects and sends the TASK again. */
 void rmt_client_measure(rmt_client *c, const unsigned char *so, size_t size, rmt_result *r);
+/* From now on, candidates are timed interleaved with the reference kernel
+ * so (a shared object like a candidate's; copied): every connection sends
+ * it after the TASK, and RESULTs carry its readings. */
+void rmt_client_set_reference(rmt_client *c, const unsigned char *so, size_t size);
 void rmt_client_free(rmt_client *c);
 
 #endif

@@ -88,6 +88,12 @@ typedef struct tune_record {
   /* Threads the kernel ran on (optional in the log, "threads":N; absent is
    * 0, unknown: the logs before it). */
   int threads;
+  /* The reference kernel's readings (the task's default config), repeat i
+   * timed interleaved with times[i] (optional in the log, "ref_times";
+   * absent: none, n_ref 0; else n_ref = n_times). Records with them are
+   * ranked by times[i] / ref_times[i] (tune_log_seconds). */
+  int n_ref;
+  double ref_times[MEAS_MAX_REPEATS];
 } tune_record;
 
 /* Wall-clock seconds the record cost: build (compile_s when the log has no
@@ -95,6 +101,20 @@ typedef struct tune_record {
 double tune_record_cost(const tune_record *r);
 
 double tune_record_median(const tune_record *r); /* median of times; INFINITY unless ok */
+/* r's repeats on its task's stable time scale, into out[MEAS_MAX_REPEATS]:
+ * times[i] x ref_s / ref_times[i] when r has reference readings and
+ * ref_s > 0, else times[i] as they are. Returns how many (0 unless ok). */
+int tune_record_scaled(const tune_record *r, double ref_s, double *out);
+
+/* A figure the tuner prints and its spread: GFLOP/s of the median of some
+ * repeats, and of the slowest and fastest of them. */
+typedef struct tune_figure {
+  double gflops;     /* of the median time (0: no ok repeat) */
+  double lo, hi;     /* of the slowest and the fastest repeat */
+  int n;             /* repeats */
+} tune_figure;
+/* The figure of n repeats (seconds per run) of a workload of flops. */
+tune_figure tune_figure_of(double flops, const double *times, int n);
 double tune_median(double *v, int n);             /* median of v[n], sorting v (INFINITY sorts last); INFINITY if n < 1 */
 double tune_lower_median(double *v, int n);       /* the same, but the lower middle value when n is even */
 
@@ -128,12 +148,26 @@ const tune_record *tune_log_get(const tune_log *l, int i);
 int tune_log_count(const tune_log *l, const char *task);  /* records of one task (not confirmations) */
 int tune_log_confirms(const tune_log *l, const char *task, const int *config, int n); /* of this config */
 /* The best config's record: with confirmations, the confirmed config with
- * the smallest median over all its confirmations' times pooled (one of its
- * confirmation records); without, the ok record with the smallest median
- * time. NULL if none. */
+ * the smallest median over all its confirmations' scaled repeats pooled
+ * (one of its confirmation records); without, the ok record with the
+ * smallest tune_log_seconds. NULL if none. */
 const tune_record *tune_log_best(const tune_log *l, const char *task);
 /* Whether `task` already has a record for this config. */
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n);
+/* The task's stable reference time: the median of the reference medians
+ * of its ok records (0 if none has reference readings). */
+double tune_log_ref_seconds(const tune_log *l, const char *task);
+/* What the tuner ranks by: the median of r's repeats scaled onto its
+ * task's reference time (tune_record_scaled): the ratio to the reference
+ * read beside it, in seconds that stay comparable across records; a record
+ * without reference readings is its plain median. INFINITY unless ok. */
+double tune_log_seconds(const tune_log *l, const tune_record *r);
+double tune_log_throughput(const tune_log *l, const tune_record *r); /* GFLOP/s of that; 0 unless ok */
+/* The figure of r (its scaled repeats), and of the task's best
+ * (tune_log_best: the pooled repeats of its confirmations, if it has
+ * them); gflops 0 if none. */
+tune_figure tune_log_figure(const tune_log *l, const tune_record *r);
+tune_figure tune_log_best_figure(const tune_log *l, const char *task);
 void tune_log_close(tune_log *l);
 /* A total order over records: target, CPU, kernel revision, task,
  * timestamp, confirmation, config, then every other field; 0 only for
@@ -305,12 +339,15 @@ void tune_meter_free(tune_meter *m); /* NULL is fine */
 
 /* A measurer for tests that builds nothing: a config's time is
  * tune_fake_seconds times (1 + noise x a seeded uniform draw in [-1, 1)),
- * and each measurement draws anew. */
+ * and each measurement draws anew; a drifting machine slows whole
+ * measurements, candidate and reference alike (meter_fake.c). */
 typedef struct tune_fake_opts {
   unsigned seed;     /* of the noise */
   double noise;      /* relative spread of the times (0: exact) */
   int infra_every;   /* every n-th measurement is an infra error (0: none) */
   int spike_every;   /* every n-th measurement reads 10x too fast, as a machine that stalled the clock would (0: none) */
+  double drift;      /* each measurement runs slower by 1 + drift x a draw in [0, 1) (0: a steady machine) */
+  int reference;     /* read the default config beside each candidate, slowed alike, as the real meters do */
 } tune_fake_opts;
 
 tune_meter *tune_meter_fake(const tune_fake_opts *o);
@@ -352,7 +389,7 @@ double tune_randf(unsigned *rng);                                         /* [0,
 /* Shared helpers for methods (tune/tuner.c). */
 int tune_random_valid(const tune_task *t, unsigned *rng, int *idx);       /* 0 if none found */
 int tune_visited(const tune_ctx *c, const int *idx);                      /* measured already */
-double tune_throughput(const tune_record *r);                            /* GFLOP/s, 0 if not ok */
+double tune_throughput(const tune_record *r); /* GFLOP/s of the plain median (unscaled: tune_log_throughput ranks), 0 if not ok */
 /* Appends idx to a batch of *n configs if valid, unvisited and not yet in
  * it (returns 1), else leaves the batch alone (returns 0). */
 int tune_batch_add(const tune_ctx *c, int *out, int *n, const int *idx);
@@ -363,7 +400,8 @@ typedef struct tune_progress {
   int task_i, n_tasks;       /* which task */
   const tune_task *task;     /* it */
   int done, budget;          /* its measurements */
-  double best_gflops;        /* best so far */
+  double best_gflops;        /* best so far (tune_log_best_figure) */
+  double best_lo, best_hi;   /* its spread: GFLOP/s of its slowest and fastest repeat */
   double elapsed_s;          /* since tuning started */
   double eta_s;              /* estimate of the time left, all tasks */
   const tune_record *last;   /* the latest measurement */
