@@ -116,8 +116,9 @@ int main(int argc, char **argv) {
   double compile_s = 0;
   pid_t pid = load ? fork() : 0;
   if (load && pid == 0) burner();
-  static series plain = {"alone: plain readings"}, cand_beside = {"beside the reference: the candidate's plain readings"},
-                ratio = {"beside the reference: ratio x median reference time"};
+  static series plain = {.name = "alone: plain readings"},
+                cand_beside = {.name = "beside the reference: the candidate's plain readings"},
+                ratio = {.name = "beside the reference: ratio x median reference time"};
   double refs[MAX_ROUNDS], ratios[MAX_ROUNDS], run_alone = 0, run_beside = 0;
   for (int r = 0; r < rounds; r++) {
     meas_result ra, rb;
