@@ -285,10 +285,16 @@ static void kernel_close(void *task) {
 
 static void kernel_free(tune_meter *m) { free(m); }
 
+static int kernel_runners(const tune_meter *m, const tune_runner_stats **stats) {
+  const kernel_meter *k = (const kernel_meter *)m;
+  *stats = k->runners;
+  return k->n_runners;
+}
+
 static tune_meter *kernel_meter_new(const char *name, const cg_target *tgt, const meas_opts *o,
                                     const char *addr) {
   kernel_meter *k = chm_calloc(1, sizeof *k);
-  k->base = (tune_meter){name, kernel_prepare, kernel_measure, kernel_close, kernel_free};
+  k->base = (tune_meter){name, kernel_prepare, kernel_measure, kernel_close, kernel_free, kernel_runners};
   k->target = *tgt;
   k->o = *o;
   k->addr = addr;
@@ -300,10 +306,7 @@ static tune_meter *kernel_meter_new(const char *name, const cg_target *tgt, cons
 }
 
 int tune_meter_runners(const tune_meter *m, const tune_runner_stats **stats) {
-  if (strcmp(m->name, "remote")) return 0;
-  const kernel_meter *k = (const kernel_meter *)m;
-  *stats = k->runners;
-  return k->n_runners;
+  return m->runners ? m->runners(m, stats) : 0;
 }
 
 tune_meter *tune_meter_local(const cg_target *tgt, const meas_opts *o) {

@@ -97,7 +97,7 @@ static void fake_free(tune_meter *m) { free(m); }
 
 tune_meter *tune_meter_fake(const tune_fake_opts *o) {
   fake_meter *f = chm_calloc(1, sizeof *f);
-  f->base = (tune_meter){"fake", fake_prepare, fake_measure, fake_close, fake_free};
+  f->base = (tune_meter){"fake", fake_prepare, fake_measure, fake_close, fake_free, NULL};
   f->o = *o;
   f->rng = o->seed;
   f->drift_rng = o->seed * 2654435761u + 1;

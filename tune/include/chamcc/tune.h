@@ -301,6 +301,14 @@ typedef struct tune_batch {
 /* The measurer as the tuner sees it: prepared once per task, asked to
  * measure batches of configs, closed. The caller makes one (local, remote
  * or fake) and hands it to the tune_session; the tuner only calls these. */
+/* What one runner of a remote meter did, over all tasks so far. */
+typedef struct tune_runner_stats {
+  char addr[MEAS_ADDR_MAX];  /* HOST:PORT */
+  int measured;              /* candidates it measured */
+  int lost;                  /* batches it dropped out of (its candidates went to the others) */
+  double busy_s;             /* seconds spent measuring */
+} tune_runner_stats;
+
 typedef struct tune_meter tune_meter;
 struct tune_meter {
   const char *name;                                             /* "local", "remote", "fake" */
@@ -313,15 +321,9 @@ struct tune_meter {
   int (*measure)(void *task, const tune_batch *b);
   void (*close)(void *task);                                    /* ends a prepared task */
   void (*free)(tune_meter *m);                                  /* the measurer itself */
+  /* The runners and what each did so far (NULL: a meter without runners). */
+  int (*runners)(const tune_meter *m, const tune_runner_stats **stats);
 };
-
-/* What one runner of a remote meter did, over all tasks so far. */
-typedef struct tune_runner_stats {
-  char addr[MEAS_ADDR_MAX];  /* HOST:PORT */
-  int measured;              /* candidates it measured */
-  int lost;                  /* batches it dropped out of (its candidates went to the others) */
-  double busy_s;             /* seconds spent measuring */
-} tune_runner_stats;
 
 /* The runners of a remote meter and what each did; 0 for other meters. */
 int tune_meter_runners(const tune_meter *m, const tune_runner_stats **stats);
