@@ -28,6 +28,30 @@ static ir_expr *in_range(ir_builder *b, ir_expr *x, int64_t lo, int64_t hi) { /*
   return ir_bin(b, IR_AND, ir_bin(b, IR_LE, ir_int(b, lo), x), ir_bin(b, IR_LT, x, ir_int(b, hi)));
 }
 
+/* A new loop variable per axis of a rank-`rank` nest. */
+static void new_vars(ir_builder *b, int rank, int *vars) {
+  for (int d = 0; d < rank; d++) vars[d] = ir_new_var(b);
+}
+
+/* The row-major offset of the index vars in a tensor of `shape`, leaving
+ * out the axes in the mask `skip`. */
+static ir_expr *row_major(ir_builder *b, int rank, const int *vars, const int64_t *shape, unsigned skip) {
+  ir_expr *o = ir_int(b, 0);
+  for (int d = 0; d < rank; d++)
+    if (!(skip >> d & 1)) o = ir_add(b, ir_muli(b, o, shape[d]), ir_var(b, vars[d]));
+  return o;
+}
+
+/* The loops of vars over shape around body; the outermost of two or more is
+ * parallel when the nest has total >= PAR_MIN_ELEMS iterations. */
+static ir_stmt *nest(ir_builder *b, int rank, const int *vars, const int64_t *shape, int64_t total, ir_stmt *body) {
+  for (int d = rank - 1; d >= 0; d--) {
+    ir_loop_kind kind = d == 0 && d < rank - 1 && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+    body = loop(b, vars[d], shape[d], kind, body);
+  }
+  return body;
+}
+
 /* ---- layout ---- */
 
 ir_kernel *tpl_reorder(chm_arena *a, const char *name, const tpl_view *in, const tpl_view *out) {
@@ -181,21 +205,13 @@ ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
   ir_buf *in[2] = {NULL, NULL};
   for (int i = 0; i < e->n_in; i++) in[i] = ir_param(&b, i ? "b" : "a", 0);
   ir_buf *out = ir_param(&b, "out", total);
-  int vars[TPL_MAX_RANK];
-  ir_expr *idx[2] = {ir_int(&b, 0), ir_int(&b, 0)}, *oidx = ir_int(&b, 0);
-  for (int d = 0; d < e->rank; d++) {
-    vars[d] = ir_new_var(&b);
-    ir_expr *v = ir_var(&b, vars[d]);
-    oidx = ir_add(&b, ir_muli(&b, oidx, e->shape[d]), v);
-    for (int i = 0; i < e->n_in; i++) idx[i] = ir_add(&b, idx[i], ir_muli(&b, v, e->strides[i][d]));
-  }
+  int vars[TPL_MAX_RANK] = {0};
+  new_vars(&b, e->rank, vars);
+  ir_expr *idx[2] = {ir_int(&b, 0), ir_int(&b, 0)}, *oidx = row_major(&b, e->rank, vars, e->shape, 0);
+  for (int d = 0; d < e->rank; d++)
+    for (int i = 0; i < e->n_in; i++) idx[i] = ir_add(&b, idx[i], ir_muli(&b, ir_var(&b, vars[d]), e->strides[i][d]));
   ir_expr *x = ir_load(&b, in[0], idx[0], 1), *y = e->n_in > 1 ? ir_load(&b, in[1], idx[1], 1) : NULL;
-  ir_stmt *s = ir_store(&b, out, oidx, elt_apply(&b, e, x, y));
-  for (int d = e->rank - 1; d >= 0; d--) {
-    ir_loop_kind kind = d == 0 && d < e->rank - 1 && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
-    s = loop(&b, vars[d], e->shape[d], kind, s);
-  }
-  k->body = s;
+  k->body = nest(&b, e->rank, vars, e->shape, total, ir_store(&b, out, oidx, elt_apply(&b, e, x, y)));
   return k;
 }
 
@@ -362,14 +378,9 @@ ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, i
   int64_t total = chm_prod(in_shape, rank), kept = 1, count = 1;
   for (int d = 0; d < rank; d++) *(axes >> d & 1 ? &count : &kept) *= in_shape[d];
   ir_buf *in = ir_param(&b, "in", total), *out = ir_param(&b, "out", kept);
-  int vars[TPL_MAX_RANK];
-  ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
-  for (int d = 0; d < rank; d++) {
-    vars[d] = ir_new_var(&b);
-    ir_expr *v = ir_var(&b, vars[d]);
-    ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), v);
-    if (!(axes >> d & 1)) oi = ir_add(&b, ir_muli(&b, oi, in_shape[d]), v);
-  }
+  int vars[TPL_MAX_RANK] = {0};
+  new_vars(&b, rank, vars);
+  ir_expr *ii = row_major(&b, rank, vars, in_shape, 0), *oi = row_major(&b, rank, vars, in_shape, axes);
   ir_buf *acc = ir_local(&b, "acc", 1);
   ir_expr *old = ir_load(&b, acc, ir_int(&b, 0), 1), *x = ir_load(&b, in, ii, 1);
   ir_expr *upd = op == TPL_REDUCE_MAX ? ir_bin(&b, IR_MAX, old, x)
@@ -402,20 +413,12 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
   ir_kernel *k = ir_kernel_new(&b, a, name);
   int64_t total = chm_prod(out_shape, rank);
   ir_buf *in = ir_param(&b, "in", chm_prod(in_shape, rank)), *out = ir_param(&b, "out", total);
-  int vars[TPL_MAX_RANK];
-  ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
-  for (int d = 0; d < rank; d++) {
-    vars[d] = ir_new_var(&b);
-    ir_expr *v = ir_var(&b, vars[d]);
-    oi = ir_add(&b, ir_muli(&b, oi, out_shape[d]), v);
-    ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), ir_addi(&b, ir_muli(&b, v, step[d]), start[d]));
-  }
-  ir_stmt *s = ir_store(&b, out, oi, ir_load(&b, in, ii, 1));
-  for (int d = rank - 1; d >= 0; d--) {
-    ir_loop_kind kind = d == 0 && d < rank - 1 && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
-    s = loop(&b, vars[d], out_shape[d], kind, s);
-  }
-  k->body = s;
+  int vars[TPL_MAX_RANK] = {0};
+  new_vars(&b, rank, vars);
+  ir_expr *ii = ir_int(&b, 0), *oi = row_major(&b, rank, vars, out_shape, 0);
+  for (int d = 0; d < rank; d++)
+    ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), ir_addi(&b, ir_muli(&b, ir_var(&b, vars[d]), step[d]), start[d]));
+  k->body = nest(&b, rank, vars, out_shape, total, ir_store(&b, out, oi, ir_load(&b, in, ii, 1)));
   return k;
 }
 

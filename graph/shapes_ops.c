@@ -656,28 +656,26 @@ static int axes_mask(gr_graph *g, gr_node *n, int rank, int plus, bool *mask, in
   return 0;
 }
 
-static int squeeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *shape,
-                          int *rank, chm_err *e) {
-  bool drop[GR_MAX_RANK] = {0};
+/* Squeeze drops the axes given (or every axis of size 1 when none is
+ * given); Unsqueeze inserts an axis of size 1 at each axis given (of the
+ * output). */
+static int squeeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *shape, int *rank,
+                          int unsqueeze, chm_err *e) {
+  bool axis[GR_MAX_RANK] = {0};
   int count = 0;
-  if (axes_mask(g, n, x->rank, 0, drop, &count, e)) return -1;
+  if (axes_mask(g, n, x->rank, unsqueeze, axis, &count, e)) return -1;
+  if (unsqueeze) {
+    if (count == 0) return gr_node_error(e, g, n, "bad axes count %d", count);
+    *rank = x->rank + count;
+    for (int i = 0, k = 0; i < *rank; i++) shape[i] = axis[i] ? 1 : x->shape[k++];
+    return 0;
+  }
   for (int i = 0; i < x->rank; i++)
-    if (drop[i] && x->shape[i] != 1)
+    if (axis[i] && x->shape[i] != 1)
       return gr_node_error(e, g, n, "cannot squeeze axis %d of size %lld", i, (long long)x->shape[i]);
   *rank = 0;
   for (int i = 0; i < x->rank; i++)
-    if (!(count ? drop[i] : x->shape[i] == 1)) shape[(*rank)++] = x->shape[i];
-  return 0;
-}
-
-static int unsqueeze_target(gr_graph *g, gr_node *n, const gr_tensor *x, int64_t *shape,
-                            int *rank, chm_err *e) {
-  bool add[GR_MAX_RANK] = {0};
-  int count = 0;
-  if (axes_mask(g, n, x->rank, 1, add, &count, e)) return -1;
-  if (count == 0) return gr_node_error(e, g, n, "bad axes count %d", count);
-  *rank = x->rank + count;
-  for (int i = 0, k = 0; i < *rank; i++) shape[i] = add[i] ? 1 : x->shape[k++];
+    if (!(count ? axis[i] : x->shape[i] == 1)) shape[(*rank)++] = x->shape[i];
   return 0;
 }
 
@@ -703,8 +701,8 @@ int gr__infer_reshape(gr_graph *g, gr_node *n, chm_err *e) {
     return y->dtype == GR_UNDEFINED ? gr_node_error(e, g, n, "the shape input is missing") : 0;
   }
   if (n->op == GR_OP_RESHAPE) rc = reshape_target(g, n, x, shape, &rank, e);
-  else if (n->op == GR_OP_SQUEEZE) rc = squeeze_target(g, n, x, shape, &rank, e);
-  else if (n->op == GR_OP_UNSQUEEZE) rc = unsqueeze_target(g, n, x, shape, &rank, e);
+  else if (n->op == GR_OP_SQUEEZE || n->op == GR_OP_UNSQUEEZE)
+    rc = squeeze_target(g, n, x, shape, &rank, n->op == GR_OP_UNSQUEEZE, e);
   else rc = flatten_target(g, n, x, shape, &rank, e);
   if (rc) return -1;
   char b1[128];

@@ -10,15 +10,9 @@
 # interrupt, no infra_error. A last run completes the budget, every config
 # measured once.
 #   interrupt.sh CHAMCC WORKDIR
-set -uo pipefail
-chamcc=$1 work=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work"
-/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks onnx"; exit 77; }
-/usr/bin/python3 "$here/make_small_model.py" "$work/small.onnx" || exit 1
-log=$work/tune.jsonl
+source "$(dirname "$0")/lib.sh"
+small_model
 trials=30
-fail() { echo "FAIL: $*"; exit 1; }
 lines() { if [ -f "$log" ]; then grep -c '^{' "$log"; else echo 0; fi; }
 
 # signal_run SIGNAL: one run, signalled as a group at a random moment after

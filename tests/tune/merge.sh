@@ -7,13 +7,9 @@
 # (reversed, with copied lines) choose the same configs and write the same
 # library; `chamcc log stats` lists the tasks.
 #   merge.sh CHAMCC WORKDIR
-set -uo pipefail
-chamcc=$1 work=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work/logs"
-/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks onnx"; exit 77; }
-/usr/bin/python3 "$here/make_small_model.py" "$work/small.onnx" || exit 1
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+small_model
+mkdir -p "$work/logs"
 cd "$work"
 
 for k in 0 1; do

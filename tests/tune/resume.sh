@@ -4,14 +4,8 @@
 # Also: a malformed line in the log is reported with its line number and
 # skipped, and a build then uses the log.
 #   resume.sh CHAMCC WORKDIR
-set -uo pipefail
-chamcc=$1 work=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work"
-/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks onnx"; exit 77; }
-/usr/bin/python3 "$here/make_small_model.py" "$work/small.onnx" || exit 1
-log=$work/tune.jsonl
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+small_model
 
 trials=10
 "$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random -q &

@@ -5,14 +5,9 @@
 # variables pick the same shards as --shard; bad shards are refused; a
 # shard's measurements go to its own log (.shardK-of-N before the extension).
 #   shard.sh CHAMCC WORKDIR
-set -uo pipefail
-chamcc=$1 work=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work"
-/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks onnx"; exit 77; }
+source "$(dirname "$0")/lib.sh"
 /usr/bin/python3 "$here/make_zoo.py" "$work/zoo" || exit 1
 zoo=("$work/zoo/zoo_a.onnx" "$work/zoo/zoo_b.onnx" "$work/zoo/zoo_c.onnx")
-fail() { echo "FAIL: $*"; exit 1; }
 keys() { cut -f4; } # --list-tasks: budget, uses, GFLOP, key
 
 # the zoo's distinct tasks: fewer than the models' tasks together (shared ones once)

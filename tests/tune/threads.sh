@@ -3,14 +3,8 @@
 # "threads":1 in every record, and a build for another thread count does
 # not use them and says so; a build for 1 thread uses them silently.
 #   threads.sh CHAMCC WORKDIR
-set -uo pipefail
-chamcc=$1 work=$2
-here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work"
-/usr/bin/python3 -c 'import onnx, numpy' 2>/dev/null || { echo "skip: /usr/bin/python3 lacks onnx"; exit 77; }
-/usr/bin/python3 "$here/make_small_model.py" "$work/small.onnx" || exit 1
-log=$work/tune.jsonl
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/lib.sh"
+small_model
 
 "$chamcc" tune "$work/small.onnx" --log "$log" --trials 3 --tuner random --threads 1 -q || fail "tuning failed"
 n=$(grep -c '^{' "$log")
