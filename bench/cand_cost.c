@@ -4,7 +4,7 @@
  * check and timing in the measuring child, each in CPU seconds (a loaded
  * machine disturbs CPU time less than wall time).
  *
- *   cand_cost [--n N] [--seed S] [--threads T] [--build-only] [--asm PREFIX] KEY...
+ *   cand_cost [--n N] [--seed S] [--threads T] [--build-only | --distinct-only] [--asm PREFIX] KEY...
  *
  * KEY is a task key as `chamcc tune MODEL --list-tasks` prints it (e.g.
  * "conv2d n1 c64 h56 w56 cb16 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p1x1").
@@ -16,7 +16,9 @@
  * milliseconds per candidate and the share of the total.
  * CHAMCC_LLVM_ARGS=-time-passes adds LLVM's own per-pass report.
  *
- * --build-only skips the measuring. --asm PREFIX also writes each config's
+ * It also says how many of the configs lower to distinct kernels (equal
+ * ir_kernel_text), which is what a cache of built kernels could save;
+ * --distinct-only stops there. --build-only skips the measuring. --asm PREFIX also writes each config's
  * assembly to PREFIXk-i.s (key k, config i) and its unoptimized LLVM IR to
  * PREFIXk-i.s.ll: two chamcc builds' files, compared after dropping
  * comments, tell whether a change to the back end changed any code.
@@ -40,6 +42,7 @@ static const char *const stage_names[N_STAGES] = {
 static const char *asm_prefix; /* --asm: where the assembly goes */
 static int key_no;             /* the key being profiled */
 static int build_only;         /* --build-only: no measuring */
+static int distinct_only;      /* --distinct-only: count distinct kernels, build nothing */
 
 static double cpu_now(void) {
   struct timespec ts;
@@ -111,13 +114,39 @@ static void write_asm(const tune_task *t, const cg_target *tgt, int nthreads, co
   chm_arena_free(a);
 }
 
+/* How many of the n configs lower to distinct kernels (by their IR text). */
+static int distinct_kernels(const tune_task *t, int (*cfg)[TUNE_MAX_KNOBS], int n) {
+  char **text = chm_calloc((size_t)n, sizeof *text);
+  int distinct = 0;
+  for (int i = 0; i < n; i++) {
+    chm_arena *a = chm_arena_new();
+    text[i] = ir_kernel_text(tune_task_kernel(t, cfg[i], a, "candidate"));
+    chm_arena_free(a);
+    int dup = 0;
+    for (int j = 0; j < i && !dup; j++) dup = !strcmp(text[i], text[j]);
+    distinct += !dup;
+  }
+  for (int i = 0; i < n; i++) free(text[i]);
+  free(text);
+  return distinct;
+}
+
 static int profile(const char *key, const cg_target *tgt, int n, unsigned seed, int threads, double *sum) {
   tune_task t;
   if (tune_task_from_key(key, tgt->vregs, &t)) return fprintf(stderr, "cand_cost: bad task key '%s'\n", key), -1;
   t.mach = tune_machine_of(tgt, threads);
   int(*cfg)[TUNE_MAX_KNOBS] = chm_calloc((size_t)n, sizeof *cfg);
-  for (int i = 0; i < n; i++)
-    if (!tune_random_valid(&t, &seed, cfg[i])) return fprintf(stderr, "cand_cost: no valid config\n"), -1;
+  int got = 0; /* distinct configs, as a tuner proposes them */
+  for (int tries = 0; got < n && tries < 100 * n; tries++) {
+    if (!tune_random_valid(&t, &seed, cfg[got])) break;
+    int dup = 0;
+    for (int j = 0; j < got && !dup; j++) dup = !memcmp(cfg[j], cfg[got], sizeof cfg[j]);
+    got += !dup;
+  }
+  if (!got) return fprintf(stderr, "cand_cost: no valid config\n"), -1;
+  n = got;
+  printf("%s: %d random configs, %d distinct kernels\n", key, n, distinct_kernels(&t, cfg, n));
+  if (distinct_only) return free(cfg), 0;
   for (int i = 0; i < n; i++) build_stages(&t, tgt, threads, cfg[i], sum);
   for (int i = 0; asm_prefix && i < n; i++) {
     char path[4096];
@@ -141,7 +170,7 @@ static int profile(const char *key, const cg_target *tgt, int n, unsigned seed, 
 
 int main(int argc, char **argv) {
   int n = 20, seed = 1, threads = 0, n_keys = 0, bad = 0;
-  const char *keys[64];
+  const char *keys[256];
   for (int i = 1; i < argc && !bad; i++) {
     int v = i + 1 < argc;
     if (!strcmp(argv[i], "--n") && v) bad = chm_parse_int(argv[++i], 1, 100000, &n);
@@ -149,11 +178,12 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--threads") && v) bad = chm_parse_int(argv[++i], 0, 1024, &threads);
     else if (!strcmp(argv[i], "--asm") && v) asm_prefix = argv[++i];
     else if (!strcmp(argv[i], "--build-only")) build_only = 1;
-    else if (argv[i][0] != '-' && n_keys < 64) keys[n_keys++] = argv[i];
+    else if (!strcmp(argv[i], "--distinct-only")) distinct_only = 1;
+    else if (argv[i][0] != '-' && n_keys < 256) keys[n_keys++] = argv[i];
     else bad = 1;
   }
   if (bad || !n_keys)
-    return fprintf(stderr, "usage: cand_cost [--n N] [--seed S] [--threads T] [--build-only] [--asm PREFIX] KEY...\n"), 2;
+    return fprintf(stderr, "usage: cand_cost [--n N] [--seed S] [--threads T] [--build-only | --distinct-only] [--asm PREFIX] KEY...\n"), 2;
   cg_target tgt;
   chm_err e = {0};
   if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "cand_cost: %s\n", e.msg), 1;
@@ -161,7 +191,7 @@ int main(int argc, char **argv) {
   for (int k = 0; k < n_keys; k++)
     if (profile(keys[k], &tgt, n, (unsigned)seed + (unsigned)k, threads, sum)) return 1;
   for (int s = 0; s < N_STAGES; s++) total += sum[s];
-  int cands = n * n_keys;
+  int cands = n * n_keys; /* at most: a small space may have fewer configs */
   printf("| stage | CPU ms per candidate | share |\n|---|--:|--:|\n");
   for (int s = 0; s < N_STAGES; s++)
     printf("| %s | %.1f | %.0f%% |\n", stage_names[s], 1e3 * sum[s] / cands, 100 * sum[s] / total);
