@@ -9,6 +9,7 @@
 #include "chamcc/ir.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char *op_name(ir_op op) {
   switch (op) {
@@ -160,4 +161,14 @@ void ir_print_kernel(const ir_kernel *k, void *file) {
     fprintf(f, "%s%s", i ? ", " : "", k->params[i]->name);
   fputs(")\n", f);
   print_stmt(k->body, 1, f);
+}
+
+char *ir_kernel_text(const ir_kernel *k) {
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  CHM_ASSERT(f && "open_memstream");
+  ir_print_kernel(k, f);
+  fclose(f);
+  return text;
 }

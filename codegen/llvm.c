@@ -16,6 +16,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 #include <llvm-c/Target.h>
@@ -41,6 +42,29 @@ struct cg_module {
 
 void cg_export_kernels(cg_module *m) { m->export_kernels = 1; }
 
+/* One pure operation already built: op applied to a and b gave v. */
+typedef struct vn_entry {
+  int op;                 /* an ir_op, or VN_GEP for an element address */
+  LLVMValueRef a, b, v;   /* operands and result (NULL a: an empty slot) */
+} vn_entry;
+
+/* The pure integer operations and element addresses built so far in the
+ * current block, so that index arithmetic repeated across an unrolled
+ * register tile is built once: LLVM would merge the copies too, but only
+ * after every early pass has walked them (a conv kernel's index arithmetic
+ * shrank from about 90 000 instructions to 5 000). A value is reused only
+ * in the block that computed it, where it dominates every later use. */
+typedef struct vn_table {
+  LLVMBasicBlockRef block; /* where the values live; another block empties the table */
+  vn_entry *slots;         /* open addressing, cap a power of two */
+  int cap, n;              /* slots and those in use */
+} vn_table;
+
+enum {
+  VN_GEP = -1,              /* the vn_entry op of an element address */
+  CG_NO_UNROLL_FMAS = 300,  /* FMAs in a loop body from which LLVM is told not to unroll it */
+};
+
 /* State of the function being emitted (a kernel or an outlined loop body). */
 typedef struct fn_state {
   LLVMValueRef fn;      /* the function */
@@ -49,6 +73,7 @@ typedef struct fn_state {
   LLVMValueRef *vars;   /* current value of each loop / let variable */
   LLVMValueRef *locals; /* local arrays, by local buffer id */
   const ir_kernel *k;   /* the kernel */
+  vn_table *vn;         /* operations this function's current block has built */
 } fn_state;
 
 static int llvm_error(chm_err *e, const char *what, char *msg) {
@@ -168,8 +193,55 @@ static LLVMValueRef buf_base(fn_state *fs, const ir_buf *b) {
   return NULL;
 }
 
+/* ---- reuse of pure operations within a block (vn_table) ---- */
+
+static size_t vn_hash(int op, LLVMValueRef a, LLVMValueRef b) {
+  size_t h = (size_t)(op + 2) * 0x9e3779b97f4a7c15u;
+  h ^= (size_t)(uintptr_t)a + 0x7f4a7c159e3779b9u + (h << 6) + (h >> 2);
+  h ^= (size_t)(uintptr_t)b + 0x9e3779b97f4a7c15u + (h << 6) + (h >> 2);
+  return h;
+}
+
+/* The slot of (op, a, b): its entry, or the empty slot where it goes. The
+ * table is emptied first when the builder has moved to another block. */
+static vn_entry *vn_slot(cg_module *m, vn_table *t, int op, LLVMValueRef a, LLVMValueRef b) {
+  LLVMBasicBlockRef cur = LLVMGetInsertBlock(m->bld);
+  if (t->block != cur) {
+    if (t->n) memset(t->slots, 0, (size_t)t->cap * sizeof *t->slots);
+    t->block = cur, t->n = 0;
+  }
+  if (2 * (t->n + 1) > t->cap) { /* grow, rehashing */
+    vn_table old = *t;
+    t->cap = old.cap ? 2 * old.cap : 256;
+    t->slots = chm_calloc((size_t)t->cap, sizeof *t->slots);
+    t->n = 0;
+    for (int i = 0; i < old.cap; i++)
+      if (old.slots[i].a) *vn_slot(m, t, old.slots[i].op, old.slots[i].a, old.slots[i].b) = old.slots[i], t->n++;
+    free(old.slots);
+  }
+  size_t i = vn_hash(op, a, b) & (size_t)(t->cap - 1);
+  while (t->slots[i].a && !(t->slots[i].op == op && t->slots[i].a == a && t->slots[i].b == b))
+    i = (i + 1) & (size_t)(t->cap - 1);
+  return &t->slots[i];
+}
+
+/* Remembers v as (op, a, b) in the current block; returns v. */
+static LLVMValueRef vn_put(vn_entry *s, vn_table *t, int op, LLVMValueRef a, LLVMValueRef b, LLVMValueRef v) {
+  *s = (vn_entry){op, a, b, v};
+  t->n++;
+  return v;
+}
+
+static void vn_free(vn_table *t) {
+  if (t) free(t->slots);
+  free(t);
+}
+
 static LLVMValueRef elem_ptr(cg_module *m, fn_state *fs, const ir_buf *b, LLVMValueRef idx) {
-  return LLVMBuildGEP2(m->bld, m->f32, buf_base(fs, b), &idx, 1, "");
+  LLVMValueRef base = buf_base(fs, b);
+  vn_entry *s = vn_slot(m, fs->vn, VN_GEP, base, idx);
+  if (s->a) return s->v;
+  return vn_put(s, fs->vn, VN_GEP, base, idx, LLVMBuildGEP2(m->bld, m->f32, base, &idx, 1, ""));
 }
 
 /* ---- expressions ---- */
@@ -180,6 +252,11 @@ static LLVMValueRef floor_divmod(cg_module *m, LLVMValueRef a, LLVMValueRef b, i
   LLVMValueRef q = LLVMBuildSDiv(m->bld, a, b, "");
   LLVMValueRef r = LLVMBuildSRem(m->bld, a, b, "");
   LLVMValueRef zero = ci64(m, 0);
+  if (LLVMIsAConstantInt(b) && LLVMConstIntGetSExtValue(b) > 0) { /* the usual case: r < 0 is the fix-up */
+    LLVMValueRef neg = LLVMBuildICmp(m->bld, LLVMIntSLT, r, zero, "");
+    if (want_mod) return LLVMBuildSelect(m->bld, neg, LLVMBuildAdd(m->bld, r, b, ""), r, "");
+    return LLVMBuildSelect(m->bld, neg, LLVMBuildSub(m->bld, q, ci64(m, 1), ""), q, "");
+  }
   LLVMValueRef fix = LLVMBuildAnd(m->bld, LLVMBuildICmp(m->bld, LLVMIntNE, r, zero, ""),
       LLVMBuildICmp(m->bld, LLVMIntNE, LLVMBuildICmp(m->bld, LLVMIntSLT, r, zero, ""),
                     LLVMBuildICmp(m->bld, LLVMIntSLT, b, zero, ""), ""), "");
@@ -213,6 +290,23 @@ static LLVMValueRef emit_bin(cg_module *m, ir_op op, int is_float, LLVMValueRef 
   default: CHM_ASSERT(0 && "bad binary op");
   }
   return NULL;
+}
+
+/* The integer constant v is, or -1 for anything else (no identity below needs it). */
+static int64_t const_of(LLVMValueRef v) { return LLVMIsAConstantInt(v) ? LLVMConstIntGetSExtValue(v) : -1; }
+
+/* An integer binary op: x + 0, x - 0, x * 1 and x * 0 without an
+ * instruction (an unrolled loop's variable is a constant, often 0), and an
+ * operation the block has already built is reused. */
+static LLVMValueRef emit_int_bin(cg_module *m, fn_state *fs, ir_op op, LLVMValueRef a, LLVMValueRef b) {
+  int64_t ca = const_of(a), cb = const_of(b);
+  if ((op == IR_ADD || op == IR_SUB) && cb == 0) return a;
+  if (op == IR_ADD && ca == 0) return b;
+  if (op == IR_MUL && (cb == 1 || ca == 0)) return a;
+  if (op == IR_MUL && (ca == 1 || cb == 0)) return b;
+  vn_entry *s = vn_slot(m, fs->vn, op, a, b);
+  if (s->a) return s->v;
+  return vn_put(s, fs->vn, op, a, b, emit_bin(m, op, 0, a, b));
 }
 
 static LLVMValueRef emit_load(cg_module *m, fn_state *fs, const ir_expr *e) {
@@ -253,7 +347,7 @@ static LLVMValueRef emit_expr(cg_module *m, fn_state *fs, const ir_expr *e) {
   case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MOD:
   case IR_MIN: case IR_MAX: case IR_LT: case IR_LE: case IR_EQ: {
     LLVMValueRef a = emit_expr(m, fs, e->a), b = emit_expr(m, fs, e->b);
-    return emit_bin(m, e->op, e->a->type.scalar != IR_I64, a, b);
+    return e->a->type.scalar == IR_I64 ? emit_int_bin(m, fs, e->op, a, b) : emit_bin(m, e->op, 1, a, b);
   }
   case IR_AND: return LLVMBuildAnd(m->bld, emit_expr(m, fs, e->a), emit_expr(m, fs, e->b), "");
   case IR_SELECT:
@@ -319,7 +413,45 @@ static void emit_store(cg_module *m, fn_state *fs, const ir_stmt *s) {
   LLVMBuildCall2(m->bld, fnty, fn, args, 4, "");
 }
 
-/* for (i = lo; i < hi; i++) body, as preheader -> header -> body -> latch. */
+/* ---- loops LLVM need not try to unroll ---- */
+
+/* FMAs in e (shared subexpressions counted at each use). */
+static int64_t expr_fmas(const ir_expr *e) {
+  if (!e) return 0;
+  return (e->op == IR_FMA) + expr_fmas(e->a) + expr_fmas(e->b) + expr_fmas(e->c);
+}
+
+/* FMAs one execution of s does, unrolled loops counted once per iteration
+ * and other loops once. */
+static int64_t stmt_fmas(const ir_stmt *s) {
+  if (!s) return 0;
+  int64_t n = expr_fmas(s->value) + expr_fmas(s->index) + stmt_fmas(s->body);
+  if (s->kind == IR_FOR && s->loop == IR_LOOP_UNROLLED) n *= s->hi->ival - s->lo->ival;
+  for (int i = 0; i < s->n_stmts; i++) n += stmt_fmas(s->stmts[i]);
+  return n;
+}
+
+/* Marks the loop whose latch branch is br with llvm.loop.unroll.disable.
+ * A loop ID is a distinct node whose first operand is itself: built here
+ * as a node over a temporary operand that is then replaced by the node. */
+static void no_unroll(cg_module *m, LLVMValueRef br) {
+  LLVMMetadataRef name = LLVMMDStringInContext2(m->ctx, "llvm.loop.unroll.disable", 24);
+  LLVMMetadataRef tmp = LLVMTemporaryMDNode(m->ctx, NULL, 0);
+  LLVMMetadataRef ops[2] = {tmp, LLVMMDNodeInContext2(m->ctx, &name, 1)};
+  LLVMMetadataRef id = LLVMMDNodeInContext2(m->ctx, ops, 2);
+  LLVMMetadataReplaceAllUsesWith(tmp, id);
+  LLVMSetMetadata(br, LLVMGetMDKindIDInContext(m->ctx, "llvm.loop", 9), LLVMMetadataAsValue(m->ctx, id));
+}
+
+/* for (i = lo; i < hi; i++) body, as preheader -> header -> body -> latch.
+ * A body of at least CG_NO_UNROLL_FMAS FMAs (chamcc's own unrolling made
+ * it) is beyond what LLVM's unroller would take: peeling and full unrolling
+ * at O3 stop at 300 instructions, partial unrolling at the CPU's loop
+ * buffer (at most 512 micro-ops) for the body twice, and FMAs never fold
+ * away, which is what could raise the full-unroll limit. Marking such a
+ * loop spares the unroll passes their cost estimate of every loop around a
+ * register tile (most of the pipeline's time before); the code is the
+ * same (bench/RESULTS.md, session 20). */
 static void emit_serial_loop(cg_module *m, fn_state *fs, int var, LLVMValueRef lo,
                              LLVMValueRef hi, const ir_stmt *body) {
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(m->bld);
@@ -337,7 +469,8 @@ static void emit_serial_loop(cg_module *m, fn_state *fs, int var, LLVMValueRef l
   fs->vars[var] = saved;
   LLVMValueRef next = LLVMBuildAdd(m->bld, i, ci64(m, 1), "");
   LLVMBasicBlockRef latch = LLVMGetInsertBlock(m->bld);
-  LLVMBuildBr(m->bld, head);
+  LLVMValueRef back = LLVMBuildBr(m->bld, head);
+  if (stmt_fmas(body) >= CG_NO_UNROLL_FMAS) no_unroll(m, back);
   LLVMValueRef in_v[2] = {lo, next};
   LLVMBasicBlockRef in_b[2] = {pre, latch};
   LLVMAddIncoming(i, in_v, in_b, 2);
@@ -402,6 +535,7 @@ static void emit_parallel_loop(cg_module *m, fn_state *fs, const ir_stmt *s) {
   add_fn_attrs(m, cfn);
   fn_state cs = *fs;
   cs.fn = cfn;
+  cs.vn = chm_calloc(1, sizeof *cs.vn);
   cs.entry = LLVMAppendBasicBlockInContext(m->ctx, cfn, "entry");
   cs.params = chm_calloc((size_t)k->n_params + 1, sizeof(LLVMValueRef));
   cs.vars = chm_calloc((size_t)k->n_vars + 1, sizeof(LLVMValueRef));
@@ -423,6 +557,7 @@ static void emit_parallel_loop(cg_module *m, fn_state *fs, const ir_stmt *s) {
   LLVMBuildRetVoid(m->bld);
   free(cs.params);
   free(cs.vars);
+  vn_free(cs.vn);
 
   /* back in the parent: hand the loop to the runtime */
   LLVMPositionBuilderAtEnd(m->bld, cur);
@@ -521,6 +656,7 @@ int cg_add_kernel(cg_module *m, const ir_kernel *k, chm_err *e) {
   fs.params = chm_calloc((size_t)k->n_params + 1, sizeof(LLVMValueRef));
   fs.vars = chm_calloc((size_t)k->n_vars + 1, sizeof(LLVMValueRef));
   fs.locals = chm_calloc((size_t)max_local(k->body) + 1, sizeof(LLVMValueRef));
+  fs.vn = chm_calloc(1, sizeof *fs.vn);
   for (int i = 0; i < k->n_params; i++) {
     fs.params[i] = LLVMGetParam(fn, (unsigned)i);
     LLVMSetValueName2(fs.params[i], k->params[i]->name, strlen(k->params[i]->name));
@@ -536,6 +672,7 @@ int cg_add_kernel(cg_module *m, const ir_kernel *k, chm_err *e) {
   free(fs.params);
   free(fs.vars);
   free(fs.locals);
+  vn_free(fs.vn);
   (void)e;
   return 0;
 }

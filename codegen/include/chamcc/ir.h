@@ -158,5 +158,8 @@ ir_stmt *ir_if(ir_builder *b, ir_expr *cond, ir_stmt *body);
 
 /* Deterministic text form: the golden-test format. */
 void ir_print_kernel(const ir_kernel *k, void *file);
+/* The same text in a malloc'ed string: two kernels of one workload (the same
+ * parameters) with equal texts compile to the same code. */
+char *ir_kernel_text(const ir_kernel *k);
 
 #endif
