@@ -269,6 +269,21 @@ int gr__eval_none(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   return gr_node_error(e, g, n, "internal: no constant evaluator");
 }
 
+/* Folding may make 256 MiB of constants plus four times the model's own
+ * constants: enough to transpose or rescale every weight several times, and
+ * a bound on what a small crafted file can make chamcc compute and hold
+ * (a chain of large constant products would otherwise take minutes and
+ * gigabytes). */
+static size_t fold_budget(gr_graph *g) {
+  if (!g->fold_budget) {
+    size_t own = 0;
+    for (int i = 0; i < g->n_tensors; i++)
+      if (g->tensors[i].data) own += (size_t)gr_numel(&g->tensors[i]) * gr__dtype_size(g->tensors[i].dtype);
+    g->fold_budget = ((size_t)1 << 28) + 4 * own;
+  }
+  return g->fold_budget;
+}
+
 int gr__eval_node(gr_graph *g, int i, chm_err *e) {
   gr_node *n = &g->nodes[i];
   for (int j = 0; j < n->n_in; j++)
@@ -280,6 +295,11 @@ int gr__eval_node(gr_graph *g, int i, chm_err *e) {
   if (!gr__dtype_size(y->dtype)) return gr_node_error(e, g, n, "unsupported result type");
   if (bytes > ((size_t)1 << 28))
     return gr_node_error(e, g, n, "constant result is too large (%zu bytes)", bytes);
+  if (bytes > fold_budget(g) - g->folded_bytes)
+    return gr_node_error(e, g, n, "constant folding would make more than %zu bytes of constants in all "
+                         "(%zu so far, this result %zu): too much computed from a model this small",
+                         g->fold_budget, g->folded_bytes, bytes);
+  g->folded_bytes += bytes;
   y->data = chm_arena_alloc(g->arena, bytes ? bytes : 1);
   if (gr__ops[n->op].eval(g, n, y, e)) return -1;
   y->producer = -1;

@@ -103,6 +103,9 @@ for f in "$W"/overflow_*.onnx; do
   [ "$name" = overflow_input_dims ] && node=""
   want="2^31" limit=10 check "$name" "$f" "$node"
 done
+# Constants each within the limits whose folding would make 448 MiB from a
+# few hundred bytes: refused at the node that crosses the folding budget.
+want="constant folding" limit=10 check fold_amplify "$W/fold_amplify.onnx" amplify
 if [ -f "$good" ]; then
   check bad_option "" "" "$good" -o "$W/out/libmodel.a" --name model --frobnicate
   check missing_o_value "" "" "$good" -o

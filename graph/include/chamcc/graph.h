@@ -137,6 +137,8 @@ typedef struct gr_graph {
   int *outputs; int n_outputs;       /* outputs, in file order */
   const char *notice;                /* something the user should hear (a symbolic batch
                                         taken as 1), or NULL */
+  size_t fold_budget;                /* bytes constant folding may make in all (0: not set yet) */
+  size_t folded_bytes;               /* bytes it has made so far */
 } gr_graph;
 
 /* The shape a runtime input is compiled for, given by the user: it fixes
