@@ -889,9 +889,22 @@ static int orc_error(chm_err *e, const char *what, LLVMErrorRef err) {
   return -1;
 }
 
+/* A JIT whose code generator is set up as the one that writes objects
+ * (the module's CPU and features, aggressive optimization) rather than
+ * LLJIT's default level, so that the kernels timed are the kernels that
+ * ship. */
+static LLVMOrcLLJITBuilderRef jit_builder(const cg_module *m) {
+  LLVMTargetMachineRef tm =
+      LLVMCreateTargetMachine(LLVMGetTargetMachineTarget(m->tm), m->target.triple, m->target.cpu,
+                              m->target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault);
+  LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
+  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  return b;
+}
+
 cg_jit *cg_jit_new(cg_module *m, chm_err *e) {
   LLVMOrcLLJITRef jit;
-  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit, NULL);
+  LLVMErrorRef err = LLVMOrcCreateLLJIT(&jit, jit_builder(m));
   if (err) {
     orc_error(e, "create", err);
     return NULL;
