@@ -14,7 +14,8 @@
 # table gives per model and thread count the median over rounds of each
 # (ms), the median of the per-round ratios C/LLVM with their range (the
 # spread), and the seconds `make -j2` takes to build the emitted tree
-# (its compile time). Prints markdown, with the CPU and compiler first.
+# (its compile time). Prints markdown, with the CPU and compiler first and
+# the load average (1, 5, 15 min) before and after each row's rounds.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 log="" rounds=5 runs=20 threads="1 2" cc=gcc models=()
@@ -42,8 +43,8 @@ mod=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
 echo "CPU: ${cpu:-unknown} (family $fam model $mod, $(nproc) cores); $($cc --version | head -1);" \
   "$(date -u +%Y-%m-%d); rounds $rounds x $runs runs"
 echo
-echo "| model | threads | LLVM ms | C ms | C/LLVM (min-max) | make -j2 s |"
-echo "|---|--:|--:|--:|--:|--:|"
+echo "| model | threads | LLVM ms | C ms | C/LLVM (min-max) | make -j2 s | load before / after |"
+echo "|---|--:|--:|--:|--:|--:|--:|"
 for m in "${models[@]}"; do
   /usr/bin/python3 "$here/models/export_torchvision.py" --models "$m" --out "$work" >/dev/null
   for t in $threads; do
@@ -58,7 +59,7 @@ for m in "${models[@]}"; do
     make -s -j2 -C "$d/c" CC="$cc" TARGET_CFLAGS=-march=native >/dev/null
     compile=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
     cc -O2 -I"$d/c" "$here/tests/tools/run_model.c" "$d/c/libmodel.a" -lpthread -lm -o "$d/c/run"
-    l_all="" c_all="" r_all=""
+    l_all="" c_all="" r_all="" load0=$(cut -d' ' -f1-3 /proc/loadavg)
     for ((r = 0; r < rounds; r++)); do
       l=$(bench_ms "$d/llvm/run" "$runs")
       c=$(bench_ms "$d/c/run" "$runs")
@@ -67,7 +68,8 @@ for m in "${models[@]}"; do
     done
     spread=$(tr ' ' '\n' <<<"$r_all" | grep . | sort -g | sed -n '1p;$p' | paste -sd- |
              awk -F- '{printf "%.2f-%.2f", $1, $2}')
-    printf '| %s | %s | %.2f | %.2f | %.2f (%s) | %s |\n' "$m" "$t" "$(median <<<"$l_all")" \
-      "$(median <<<"$c_all")" "$(median <<<"$r_all")" "$spread" "$compile"
+    printf '| %s | %s | %.2f | %.2f | %.2f (%s) | %s | %s / %s |\n' "$m" "$t" "$(median <<<"$l_all")" \
+      "$(median <<<"$c_all")" "$(median <<<"$r_all")" "$spread" "$compile" "$load0" \
+      "$(cut -d' ' -f1-3 /proc/loadavg)"
   done
 done

@@ -146,8 +146,8 @@ static void put_int(emitter *m, int64_t v) { out(m, v < 0 ? "(%lld)" : "%lld", (
 
 static void put_float(emitter *m, float x) {
   char buf[64];
-  if (isnan(x)) return out(m, "NAN");
-  if (isinf(x)) return out(m, x > 0 ? "INFINITY" : "(-INFINITY)");
+  if (isnan(x)) { out(m, "NAN"); return; }
+  if (isinf(x)) { out(m, x > 0 ? "INFINITY" : "(-INFINITY)"); return; }
   snprintf(buf, sizeof buf, "%.9g", (double)x);
   if (!strpbrk(buf, ".e")) strcat(buf, ".0");
   out(m, x < 0 || (x == 0 && signbit(x)) ? "(%sf)" : "%sf", buf);
@@ -227,10 +227,10 @@ static void index_expr(emitter *m, const ir_expr *x) {
   const ir_expr *terms[MAX_TERMS], *inv[MAX_TERMS];
   int n = 0, ni = 0;
   int64_t c = 0;
-  if (m->region < 0 || m->dry || !split_terms(m, x, terms, &n, &c)) return ex(m, x);
+  if (m->region < 0 || m->dry || !split_terms(m, x, terms, &n, &c)) { ex(m, x); return; }
   for (int i = 0; i < n; i++)
     if (invariant(m, terms[i])) inv[ni++] = terms[i];
-  if (ni == 0 || (ni == 1 && inv[0]->op == IR_VAR)) return ex(m, x);
+  if (ni == 0 || (ni == 1 && inv[0]->op == IR_VAR)) { ex(m, x); return; }
   out(m, "i%d", hoist(m, inv, ni));
   for (int i = 0; i < n; i++)
     if (!invariant(m, terms[i])) out(m, " + "), ex(m, terms[i]);
@@ -254,9 +254,9 @@ static void load(emitter *m, const ir_expr *x) {
   int64_t off;
   if (x->buf->kind == IR_BUF_LOCAL) {
     note_access(m, x->buf, x->a, lanes, 0);
-    if (m->locals[x->buf->id].scalar && int_const(m, x->a, &off)) return local_name(m, x->buf, off);
+    if (m->locals[x->buf->id].scalar && int_const(m, x->a, &off)) { local_name(m, x->buf, off); return; }
   }
-  if (lanes == 1) return buf_at(m, x->buf, x->a, 0);
+  if (lanes == 1) { buf_at(m, x->buf, x->a, 0); return; }
   out(m, "vf_load(");
   buf_at(m, x->buf, x->a, 1);
   out(m, ")");
@@ -283,24 +283,27 @@ static void int_binary(emitter *m, const ir_expr *x) {
   int ka = int_const(m, x->a, &a), kb = int_const(m, x->b, &b);
   switch (x->op) {
   case IR_ADD:
-    if (kb && b == 0) return ex(m, x->a);
-    if (ka && a == 0) return ex(m, x->b);
-    if (kb && b < 0) return out(m, "("), ex(m, x->a), out(m, " - %lld)", -(long long)b);
-    return infix(m, "+", x->a, x->b);
-  case IR_SUB: return infix(m, "-", x->a, x->b);
+    if (kb && b == 0) { ex(m, x->a); return; }
+    if (ka && a == 0) { ex(m, x->b); return; }
+    if (kb && b < 0) { out(m, "("), ex(m, x->a), out(m, " - %lld)", -(long long)b); return; }
+    infix(m, "+", x->a, x->b);
+    return;
+  case IR_SUB: infix(m, "-", x->a, x->b); return;
   case IR_MUL:
-    if (kb && b == 1) return ex(m, x->a);
-    if (ka && a == 1) return ex(m, x->b);
-    return infix(m, "*", x->a, x->b);
+    if (kb && b == 1) { ex(m, x->a); return; }
+    if (ka && a == 1) { ex(m, x->b); return; }
+    infix(m, "*", x->a, x->b);
+    return;
   case IR_DIV:
   case IR_MOD:
-    if (kb && b > 0 && nonneg(m, x->a)) return infix(m, x->op == IR_DIV ? "/" : "%", x->a, x->b);
-    return call(m, x->op == IR_DIV ? "chm_floordiv" : "chm_floormod", x->a, x->b, NULL);
-  case IR_MIN: return call(m, "chm_min64", x->a, x->b, NULL);
-  case IR_MAX: return call(m, "chm_max64", x->a, x->b, NULL);
-  case IR_LT: return infix(m, "<", x->a, x->b);
-  case IR_LE: return infix(m, "<=", x->a, x->b);
-  case IR_EQ: return infix(m, "==", x->a, x->b);
+    if (kb && b > 0 && nonneg(m, x->a)) { infix(m, x->op == IR_DIV ? "/" : "%", x->a, x->b); return; }
+    call(m, x->op == IR_DIV ? "chm_floordiv" : "chm_floormod", x->a, x->b, NULL);
+   return;
+  case IR_MIN: call(m, "chm_min64", x->a, x->b, NULL); return;
+  case IR_MAX: call(m, "chm_max64", x->a, x->b, NULL); return;
+  case IR_LT: infix(m, "<", x->a, x->b); return;
+  case IR_LE: infix(m, "<=", x->a, x->b); return;
+  case IR_EQ: infix(m, "==", x->a, x->b); return;
   default: fail(m, "bad integer operation");
   }
 }
@@ -314,8 +317,10 @@ static void float_binary(emitter *m, const ir_expr *x) {
   int vec = x->a->type.lanes > 1;
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     if (t[i].op != x->op) continue;
-    if (vec) return call(m, t[i].vec_fn, x->a, x->b, NULL);
-    return t[i].infix ? infix(m, t[i].infix, x->a, x->b) : call(m, t[i].scalar_fn, x->a, x->b, NULL);
+    if (vec) { call(m, t[i].vec_fn, x->a, x->b, NULL); return; }
+    if (t[i].infix) infix(m, t[i].infix, x->a, x->b);
+    else call(m, t[i].scalar_fn, x->a, x->b, NULL);
+    return;
   }
   fail(m, "bad float operation");
 }
@@ -328,9 +333,10 @@ static void unary(emitter *m, const ir_expr *x) {
   int vec = x->type.lanes > 1;
   for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
     if (t[i].op != x->op) continue;
-    if (vec) return call(m, t[i].vec_fn, x->a, NULL, NULL);
-    if (!t[i].scalar_fn) return out(m, "(-"), ex(m, x->a), out(m, ")");
-    return call(m, t[i].scalar_fn, x->a, NULL, NULL);
+    if (vec) { call(m, t[i].vec_fn, x->a, NULL, NULL); return; }
+    if (!t[i].scalar_fn) { out(m, "(-"), ex(m, x->a), out(m, ")"); return; }
+    call(m, t[i].scalar_fn, x->a, NULL, NULL);
+   return;
   }
   fail(m, "bad unary operation");
 }
@@ -339,46 +345,58 @@ static void ex(emitter *m, const ir_expr *x) {
   int64_t v;
   int vec = x->type.lanes > 1;
   if (vec && x->type.lanes != m->L) fail(m, "a vector of other lanes than the target's");
-  if (x->type.scalar == IR_I64 && int_const(m, x, &v)) return put_int(m, v);
+  if (x->type.scalar == IR_I64 && int_const(m, x, &v)) { put_int(m, v); return; }
   switch (x->op) {
-  case IR_CONST_INT: return put_int(m, x->ival);
+  case IR_CONST_INT: put_int(m, x->ival); return;
   case IR_CONST_FLOAT:
-    if (!vec) return put_float(m, x->fval);
-    return out(m, "vf_splat("), put_float(m, x->fval), out(m, ")");
-  case IR_VAR: return out(m, "v%d", x->var);
+    if (!vec) { put_float(m, x->fval); return; }
+    out(m, "vf_splat("), put_float(m, x->fval), out(m, ")");
+    return;
+  case IR_VAR: out(m, "v%d", x->var); return;
   case IR_ADD: case IR_SUB: case IR_MUL: case IR_DIV: case IR_MOD: case IR_MIN: case IR_MAX:
   case IR_LT: case IR_LE: case IR_EQ:
-    return x->a->type.scalar == IR_I64 ? int_binary(m, x) : float_binary(m, x);
-  case IR_POW: return float_binary(m, x);
-  case IR_AND: return vec ? call(m, "vm_and", x->a, x->b, NULL) : infix(m, "&&", x->a, x->b);
+    if (x->a->type.scalar == IR_I64) int_binary(m, x);
+    else float_binary(m, x);
+    return;
+  case IR_POW: float_binary(m, x); return;
+  case IR_AND:
+    if (vec) call(m, "vm_and", x->a, x->b, NULL);
+    else infix(m, "&&", x->a, x->b);
+    return;
   case IR_SELECT: /* helpers, not ?:, so that both sides are computed as in the IR */
-    if (x->a->type.lanes > 1) return call(m, "vf_select", x->a, x->b, x->c);
-    return call(m, vec ? "vf_pick" : x->type.scalar == IR_F32 ? "chm_self" : "chm_sel64", x->a, x->b, x->c);
+    if (x->a->type.lanes > 1) { call(m, "vf_select", x->a, x->b, x->c); return; }
+    call(m, vec ? "vf_pick" : x->type.scalar == IR_F32 ? "chm_self" : "chm_sel64", x->a, x->b, x->c);
+   return;
   case IR_FMA:
-    if (vec) return call(m, "vf_fma", x->a, x->b, x->c);
+    if (vec) { call(m, "vf_fma", x->a, x->b, x->c); return; }
     out(m, "(");
     ex(m, x->a);
     out(m, " * ");
     ex(m, x->b);
     out(m, " + ");
     ex(m, x->c);
-    return out(m, ")");
-  case IR_LOAD: return load(m, x);
+    out(m, ")");
+    return;
+  case IR_LOAD: load(m, x); return;
   case IR_BROADCAST:
-    if (x->a->type.scalar != IR_F32) return fail(m, "broadcast of a non-float");
-    return call(m, "vf_splat", x->a, NULL, NULL);
+    if (x->a->type.scalar != IR_F32) { fail(m, "broadcast of a non-float"); return; }
+    call(m, "vf_splat", x->a, NULL, NULL);
+   return;
   case IR_SHUFFLE:
     out(m, "vf_shuffle(");
     ex(m, x->a);
     for (int i = 0; i < x->type.lanes; i++) out(m, ", %d", x->mask[i]);
-    return out(m, ")");
+    out(m, ")");
+    return;
   case IR_EXP: case IR_TANH: case IR_SQRT: case IR_NEG: case IR_LOG: case IR_ABS: case IR_ERF:
-    return unary(m, x);
-  case IR_TO_F32: return out(m, "(float)"), ex(m, x->a);
-  case IR_TO_I64: return out(m, "(int64_t)"), ex(m, x->a);
+    unary(m, x);
+    return;
+  case IR_TO_F32: out(m, "(float)"), ex(m, x->a); return;
+  case IR_TO_I64: out(m, "(int64_t)"), ex(m, x->a); return;
   case IR_HSUM: case IR_HMAX:
-    if (x->a->type.lanes == 1) return ex(m, x->a);
-    return call(m, x->op == IR_HSUM ? "vf_hsum" : "vf_hmax", x->a, NULL, NULL);
+    if (x->a->type.lanes == 1) { ex(m, x->a); return; }
+    call(m, x->op == IR_HSUM ? "vf_hsum" : "vf_hmax", x->a, NULL, NULL);
+   return;
   }
   fail(m, "unknown expression");
 }
@@ -461,8 +479,11 @@ static void unrolled_body(emitter *m, const ir_stmt *s, int64_t lo, int64_t hi) 
  * starts with the declarations of its hoisted indices. */
 static void unrolled_loop(emitter *m, const ir_stmt *s) {
   int64_t lo, hi;
-  if (!int_const(m, s->lo, &lo) || !int_const(m, s->hi, &hi)) return fail(m, "unrolled loop without constant bounds");
-  if (m->region >= 0 || m->dry) return unrolled_body(m, s, lo, hi);
+  if (!int_const(m, s->lo, &lo) || !int_const(m, s->hi, &hi)) {
+    fail(m, "unrolled loop without constant bounds");
+    return;
+  }
+  if (m->region >= 0 || m->dry) { unrolled_body(m, s, lo, hi); return; }
   char *decls = NULL, *text = NULL;
   size_t n1 = 0, n2 = 0;
   FILE *saved = m->f;
@@ -577,8 +598,8 @@ static void parallel_loop(emitter *m, const ir_stmt *s) {
 }
 
 static void st_for(emitter *m, const ir_stmt *s) {
-  if (s->loop == IR_LOOP_UNROLLED) return unrolled_loop(m, s);
-  if (s->loop == IR_LOOP_PARALLEL && m->nthreads != 1 && !m->dry) return parallel_loop(m, s);
+  if (s->loop == IR_LOOP_UNROLLED) { unrolled_loop(m, s); return; }
+  if (s->loop == IR_LOOP_PARALLEL && m->nthreads != 1 && !m->dry) { parallel_loop(m, s); return; }
   serial_loop(m, s, s->loop == IR_LOOP_PARALLEL ? " /* parallel, run serially */" : "");
 }
 
@@ -623,14 +644,16 @@ static void st_store(emitter *m, const ir_stmt *s) {
       local_name(m, s->buf, off);
       out(m, " = ");
       ex(m, s->value);
-      return out(m, ";\n");
+      out(m, ";\n");
+      return;
     }
   }
   if (lanes == 1) {
     buf_at(m, s->buf, s->index, 0);
     out(m, " = ");
     ex(m, s->value);
-    return out(m, ";\n");
+    out(m, ";\n");
+    return;
   }
   out(m, s->mask_lanes ? "vf_store_n(" : "vf_store(");
   buf_at(m, s->buf, s->index, 1);
@@ -690,13 +713,13 @@ static void st_alloc(emitter *m, const ir_stmt *s) {
 
 static void st(emitter *m, const ir_stmt *s) {
   switch (s->kind) {
-  case IR_FOR: return st_for(m, s);
-  case IR_LET: return st_let(m, s);
-  case IR_STORE: return st_store(m, s);
+  case IR_FOR: st_for(m, s); return;
+  case IR_LET: st_let(m, s); return;
+  case IR_STORE: st_store(m, s); return;
   case IR_SEQ:
     for (int i = 0; i < s->n_stmts; i++) st(m, s->stmts[i]);
     return;
-  case IR_ALLOC: return st_alloc(m, s);
+  case IR_ALLOC: st_alloc(m, s); return;
   case IR_IF:
     tab(m);
     out(m, "if (");
@@ -704,7 +727,7 @@ static void st(emitter *m, const ir_stmt *s) {
     out(m, ") {\n");
     body(m, s->body);
     tab(m);
-    return out(m, "}\n");
+    out(m, "}\n");
   }
 }
 

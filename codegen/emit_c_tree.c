@@ -274,13 +274,15 @@ static int write_makefile(tree *t) {
   fprintf(f, "#   make                                   cc, with GCC/Clang vector extensions\n"
              "#   make CC=aarch64-linux-gnu-gcc          a cross compiler (for a tree emitted with --target)\n"
              "#   make CFLAGS='-O2 -std=c99 -pedantic -DCHAMCC_SCALAR'   ISO C99 only: no extensions\n"
+             "#   make RT_OBJ=FILE                       the runtime object of an earlier build for the same\n"
+             "#                                          target and compiler instead of chamcc_rt.c's\n"
              "#\n# Link with: cc app.c lib%s.a -lpthread -lm\n\n", P);
   fprintf(f, "TARGET_CFLAGS = %s\nCFLAGS = -O3 -fno-math-errno -ffp-contract=fast -Wall -Wextra\n"
-             "RT_CFLAGS = -O2\nPIC = -fPIC\n\n", target_cflags(p->target));
+             "RT_CFLAGS = -O2 -Wall -Wextra\nRT_OBJ = chamcc_rt.o\nPIC = -fPIC\n\n", target_cflags(p->target));
   fprintf(f, "KERNELS =");
   for (int i = 0; i < p->n_kernels; i++) fprintf(f, " \\\n  %s.o", p->kernels[i]->name);
-  fprintf(f, "\nOBJS = $(KERNELS) %s_model.o %s_weights.o chamcc_rt.o\n\n", P, P);
-  fprintf(f, "lib%s.a: $(OBJS)\n\trm -f $@\n\t$(AR) rcs $@ $(OBJS)\n\n", P);
+  fprintf(f, "\nOBJS = $(KERNELS) %s_model.o %s_weights.o\n\n", P, P);
+  fprintf(f, "lib%s.a: $(OBJS) $(RT_OBJ)\n\trm -f $@\n\t$(AR) rcs $@ $(OBJS) $(RT_OBJ)\n\n", P);
   fprintf(f, "$(KERNELS) %s_model.o: %%.o: %%.c %s.h %s_kernels.h chamcc_vec.h chamcc/rt.h\n"
              "\t$(CC) $(TARGET_CFLAGS) $(CFLAGS) $(PIC) -I. -c $< -o $@\n\n", P, P, P);
   fprintf(f, "%s_weights.o: %s_weights.S %s_weights.bin\n\t$(CC) $(TARGET_CFLAGS) $(PIC) -c %s_weights.S -o $@\n\n",
@@ -288,7 +290,7 @@ static int write_makefile(tree *t) {
   fprintf(f, "# The runtime is C11 (atomics) with POSIX threads and Linux futexes.\n"
              "chamcc_rt.o: chamcc_rt.c chamcc/rt.h\n"
              "\t$(CC) $(TARGET_CFLAGS) $(RT_CFLAGS) -std=gnu11 $(PIC) -I. -c chamcc_rt.c -o $@\n\n");
-  fprintf(f, "clean:\n\trm -f $(OBJS) lib%s.a\n\n.PHONY: clean\n", P);
+  fprintf(f, "clean:\n\trm -f $(OBJS) chamcc_rt.o lib%s.a\n\n.PHONY: clean\n", P);
   return finish(t, f, path);
 }
 

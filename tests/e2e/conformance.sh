@@ -17,7 +17,10 @@
 # shapes, ... which ONNX node tests pass as runtime inputs) are frozen into
 # initializers with onnx_ops --freeze; chamcc compiles the model; run_model
 # runs it on input_K.pb (converted with pb2raw) and compares with output_K.pb:
-# max|got - ref| / max|ref| <= 1e-4 (CHAMCC_CONFORMANCE_TOL).
+# max|got - ref| / max|ref| <= 1e-4 (CHAMCC_CONFORMANCE_TOL). Through the C
+# back end (CHAMCC_E2E_EMITC, lib.sh) the cases' trees link one runtime
+# object, compiled once by the first of them, and each tree's C files are
+# compiled in one run of the compiler (unity.mk).
 # --only REGEX (or CHAMCC_CONFORMANCE_ONLY) runs the matching cases only.
 # Prints "conformance: P passed / S selected (X excluded)"; exit 1 unless all
 # selected cases pass.
@@ -150,6 +153,13 @@ fi
 [ ${#selected[@]} -gt 0 ] || die "no case selected"
 
 prebuild_run_model
+if [ -n "${CHAMCC_E2E_EMITC:-}" ]; then # one runtime object for all trees, one compiler run per tree
+  export EMITC_UNITY=1
+  if command -v flock >/dev/null; then
+    rm -f "$WORK/chamcc_rt.o" "$WORK/chamcc_rt.o.c"
+    export EMITC_SHARED_RT=$WORK/chamcc_rt.o
+  fi
+fi
 say "running ${#selected[@]} cases on $jobs jobs (work dir $WORK/cases)"
 start=$(date +%s)
 printf '%s\n' "${selected[@]}" |

@@ -19,8 +19,10 @@
 # --emit-c writes DIR/tree, and `make` builds libmodel.a there from nothing
 # but that tree, with CC=$CHAMCC_E2E_EMITC_CC (default: the target's
 # compiler) and, when they are set, CFLAGS=$CHAMCC_E2E_EMITC_CFLAGS and
-# TARGET_CFLAGS=$CHAMCC_E2E_EMITC_TARGET_CFLAGS; a compiler warning fails
-# the build.
+# TARGET_CFLAGS=$CHAMCC_E2E_EMITC_TARGET_CFLAGS; a C file compiled without
+# -Wall -Wextra, or any warning, fails the build. With EMITC_SHARED_RT=FILE
+# the trees of one run share one runtime object, and with EMITC_UNITY=1 the
+# C files of a tree are compiled as one (unity.mk); conformance.sh sets both.
 # Exit status convention: 0 pass, 1 fail, 77 skipped (a prerequisite is absent).
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -123,7 +125,7 @@ compile_model() {
 
 # emit_c_model MODEL DIR: chamcc --emit-c DIR/tree, make there (see the top),
 # DIR/libmodel.a and DIR/model.h from it. The make output goes to
-# DIR/chamcc.log on failure, and any warning is one.
+# DIR/chamcc.log on failure.
 emit_c_model() {
   local model=$1 dir=$2 args
   rm -rf "$dir/tree"
@@ -132,12 +134,48 @@ emit_c_model() {
   args=(CC="${CHAMCC_E2E_EMITC_CC:-$TARGET_CC}")
   [ -n "${CHAMCC_E2E_EMITC_CFLAGS+set}" ] && args+=(CFLAGS="$CHAMCC_E2E_EMITC_CFLAGS")
   [ -n "${CHAMCC_E2E_EMITC_TARGET_CFLAGS+set}" ] && args+=(TARGET_CFLAGS="$CHAMCC_E2E_EMITC_TARGET_CFLAGS")
-  if ! timeout "$STEP_TIMEOUT" make -s -C "$dir/tree" "${args[@]}" >"$dir/make.log" 2>&1 ||
-    grep -q -i 'warning' "$dir/make.log"; then
+  if [ -n "${EMITC_SHARED_RT:-}" ]; then
+    shared_runtime "$dir" "${args[@]}" || return 1
+    args+=(RT_OBJ="$EMITC_SHARED_RT")
+  fi
+  [ -n "${EMITC_UNITY:-}" ] && args+=(-f Makefile -f "$E2E_DIR/unity.mk" unity)
+  tree_make "$dir" "${args[@]}" || return 1
+  cp "$dir/tree/libmodel.a" "$dir/tree/model.h" "$dir/"
+}
+
+# tree_make DIR MAKE-ARGS...: make in DIR/tree; fails (make's output in
+# DIR/chamcc.log) when make does, when a C file is compiled without -Wall
+# -Wextra, or when anything warns.
+tree_make() {
+  local dir=$1
+  shift
+  if ! timeout "$STEP_TIMEOUT" make -C "$dir/tree" --no-print-directory "$@" >"$dir/make.log" 2>&1; then
     cp "$dir/make.log" "$dir/chamcc.log"
     return 1
   fi
-  cp "$dir/tree/libmodel.a" "$dir/tree/model.h" "$dir/"
+  if grep -q -i 'warning' "$dir/make.log" ||
+    ! awk '/ -c [^ ]*\.c( |$)/ && !(/ -Wall( |$)/ && / -Wextra( |$)/) {bad = 1} END {exit bad}' "$dir/make.log"; then
+    { echo "make: warnings, or a C file compiled without -Wall -Wextra:"; cat "$dir/make.log"; } >"$dir/chamcc.log"
+    return 1
+  fi
+}
+
+# shared_runtime DIR MAKE-ARGS...: $EMITC_SHARED_RT, the runtime object of
+# every tree of this run: the first tree to get here builds it with its
+# Makefile (the others wait on a lock), and a tree whose chamcc_rt.c differs
+# from that one's may not use it.
+shared_runtime() {
+  local dir=$1 rt=$EMITC_SHARED_RT
+  shift
+  (
+    flock 9
+    [ -s "$rt" ] && exit 0
+    tree_make "$dir" "$@" chamcc_rt.o || exit 1
+    cp "$dir/tree/chamcc_rt.c" "$rt.c" && cp "$dir/tree/chamcc_rt.o" "$rt"
+  ) 9>"$rt.lock" || return 1
+  cmp -s "$dir/tree/chamcc_rt.c" "$rt.c" && return 0
+  echo "the runtime source differs from the shared one's ($rt.c)" >"$dir/chamcc.log"
+  return 1
 }
 
 # prebuild_run_model: compiles run_model.c once, against the API as declared
