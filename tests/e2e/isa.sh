@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The instructions chamcc's kernels use on the target of CHAMCC_E2E_TARGET /
 # CHAMCC_E2E_CPU (issue 5): tiny_cnn is compiled for it, the archive is
-# unpacked and disassembled, and every conv kernel must use the target's
-# vector fused multiply-add:
+# unpacked and disassembled, and every conv kernel (its function and the
+# bodies of its parallel loops) must use the target's vector fused
+# multiply-add:
 #   aarch64-*          every object is AArch64; conv kernels contain
 #                      `fmla vN.4s` (4-lane NEON FMA)
 #   x86_64 --cpu haswell  conv kernels contain vfmadd*ps on %ymm (8 lanes),
@@ -51,10 +52,11 @@ done
 awk -v dir="$w" '/^[0-9a-f]+ <.*>:$/ { name = $2; gsub(/[<>:]/, "", name); f = dir "/" name ".s" }
                  f { print > f }' "$w/m.dis"
 convs=0
-for f in "$w"/m_conv_*.s; do
+for f in "$w"/m_conv_*.s; do # a kernel with its parallel loops' bodies (m_conv_N.parK)
   [ -e "$f" ] || break
+  case $f in *.par*.s) continue ;; esac
   convs=$((convs + 1))
-  n=$(grep -Ec "$fma" "$f")
+  n=$(cat "$f" "${f%.s}".par*.s 2>/dev/null | grep -Ec "$fma")
   if [ "$n" -gt 0 ]; then
     vsay "${f##*/}: $n vector FMAs"
   else
