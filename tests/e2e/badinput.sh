@@ -103,7 +103,7 @@ for f in "$W"/overflow_*.onnx; do
   [ "$name" = overflow_input_dims ] && node=""
   want="2^31" limit=10 check "$name" "$f" "$node"
 done
-# Constants each within the limits whose folding would make 448 MiB from a
+# Constants each within the limits whose folding would make 56 MiB from a
 # few hundred bytes: refused at the node that crosses the folding budget.
 want="constant folding" limit=10 check fold_amplify "$W/fold_amplify.onnx" amplify
 if [ -f "$good" ]; then
