@@ -19,6 +19,7 @@
 
 #include "../check.h"
 #include "jit_util.h"
+#include "math_cases.h"
 
 enum { MAX_ULP = 2 };
 
@@ -36,25 +37,11 @@ static ir_kernel *unary_kernel(chm_arena *a, ir_op op, int64_t n, int lanes) {
   return k;
 }
 
-/* Units in the last place of float(ref) between got and ref (ref finite). */
-static double ulps(float got, double ref) {
-  float r = fabsf((float)ref);
-  double ulp = r >= FLT_MAX ? ldexp(1, 104) : (double)nextafterf(r, INFINITY) - r;
-  if (r < FLT_MIN) ulp = ldexp(1, -149);
-  return fabs((double)got - ref) / ulp;
-}
-
 typedef struct fn_case {
   const char *name;
   ir_op op;
   double (*ref)(double);
 } fn_case;
-
-static const float specials[] = {
-    0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MIN, -FLT_MIN, FLT_MAX, -FLT_MAX,
-    0x1p-149f, -0x1p-149f, 1.0f, -1.0f, 0.625f, -0.625f, 4.0f, -4.0f, 3.92f, 0.5f,
-    88.72f, 88.7228f, 88.73f, 89.0f, 100.0f, -87.33f, -87.34f, -103.97f, -104.0f, -110.0f,
-    1.41421356f, 0.70710678f, 1e-8f, -1e-8f, 9.0f, -9.0f, 20.0f, -20.0f};
 
 /* Runs f on all inputs at `lanes`; returns the worst error in ulps (INFINITY on a special miss). */
 static double check_fn(const fn_case *f, const float *in, int64_t n, int lanes, int64_t *worst_i) {
