@@ -2,7 +2,7 @@
 # Where a whole model's time goes: each kernel's share of a run of chamcc's
 # library, measured in the model (cold weights, real neighbours), not alone.
 #
-#   bench/profile.sh MODEL.onnx [--threads T] [--runs N] [--log FILE] [--chamcc BIN] [--work DIR]
+#   bench/profile.sh MODEL.onnx [--threads T] [--runs N] [--log FILE] [--chamcc BIN] [--work DIR] [--again]
 #
 # Builds the library (--tuner none: default schedules, or the log's best
 # configs with --log), links tests/tools/run_model.c against it with a copy
@@ -17,14 +17,15 @@
 # thread runs no parallel loop); then
 # run_model's median and that sum per run (their difference is the serial
 # time between loops). Needs scripts/build.sh first (BIN: build/chamcc; DIR:
-# build/bench-profile/MODEL-Tt).
+# build/bench-profile/MODEL-Tt). --again times the library of an earlier
+# run in the same DIR without building it again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 usage() {
-  echo "usage: bench/profile.sh MODEL.onnx [--threads T] [--runs N] [--log FILE] [--chamcc BIN] [--work DIR]" >&2
+  echo "usage: bench/profile.sh MODEL.onnx [--threads T] [--runs N] [--log FILE] [--chamcc BIN] [--work DIR] [--again]" >&2
   exit 2
 }
-onnx="" threads=$(nproc) runs=100 log="" chamcc=$here/build/chamcc work=""
+onnx="" threads=$(nproc) runs=100 log="" chamcc=$here/build/chamcc work="" again=0
 while [ $# -gt 0 ]; do
   case $1 in
     --threads) [ $# -ge 2 ] || usage; threads=$2; shift 2 ;;
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     --log) [ $# -ge 2 ] || usage; log=$(realpath "$2"); shift 2 ;;
     --chamcc) [ $# -ge 2 ] || usage; chamcc=$2; shift 2 ;;
     --work) [ $# -ge 2 ] || usage; work=$2; shift 2 ;;
+    --again) again=1; shift ;;
     -*) usage ;;
     *) [ -z "$onnx" ] || usage; onnx=$1; shift ;;
   esac
@@ -47,12 +49,14 @@ fi
 mkdir -p "$work"
 if [ -z "$log" ]; then log=$work/empty.jsonl; : >"$log"; fi
 
-"$chamcc" "$onnx" -o "$work/libmodel.a" --name model --threads "$threads" -v --tuner none --log "$log" \
-  2>"$work/plan.txt" || { cat "$work/plan.txt" >&2; exit 1; }
-cc -std=gnu11 -O2 -DCHM_RT_PROFILE -I"$here/runtime/include" -c "$here/runtime/rt.c" -o "$work/rt_profile.o"
-# -no-pie: the addresses the runtime prints are the ones nm lists
-cc -O2 -no-pie -I"$work" "$here/tests/tools/run_model.c" "$work/rt_profile.o" "$work/libmodel.a" -lpthread -lm \
-  -o "$work/run"
+if [ "$again" = 0 ] || [ ! -x "$work/run" ]; then
+  "$chamcc" "$onnx" -o "$work/libmodel.a" --name model --threads "$threads" -v --tuner none --log "$log" \
+    2>"$work/plan.txt" || { cat "$work/plan.txt" >&2; exit 1; }
+  cc -std=gnu11 -O2 -DCHM_RT_PROFILE -I"$here/runtime/include" -c "$here/runtime/rt.c" -o "$work/rt_profile.o"
+  # -no-pie: the addresses the runtime prints are the ones nm lists
+  cc -O2 -no-pie -I"$work" "$here/tests/tools/run_model.c" "$work/rt_profile.o" "$work/libmodel.a" -lpthread -lm \
+    -o "$work/run"
+fi
 "$work/run" --bench "$runs" >"$work/bench.txt" 2>"$work/profile.txt"
 median=$(sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' "$work/bench.txt")
 nm -n "$work/run" | awk '$2 ~ /^[tT]$/' >"$work/symbols.txt"

@@ -23,7 +23,7 @@ gr_graph *gr_load_shapes(const char *path, const gr_input_shape *shapes, int n_s
       {"toposort", gr_toposort},           {"check_ops", gr_check_ops},
       {"fold_constants", gr_fold_constants}, {"infer_shapes", gr_infer_shapes},
       {"fold_batchnorm", gr_fold_batchnorm}, {"match_patterns", gr_match_patterns},
-      {"fuse_epilogues", gr_fuse_epilogues},
+      {"fold_pads", gr_fold_pads},           {"fuse_epilogues", gr_fuse_epilogues},
       {"remove_dead", gr_remove_dead},
   };
   gr_graph *g = gr_import_shapes(path, shapes, n_shapes, e);

@@ -1183,6 +1183,71 @@ static void test_silu_fusion(void) {
   CHECK(gr_act_zero_safe(GR_ACT_SILU, 0, 0) && gr_act_zero_safe(GR_ACT_EXP, 0, 0));
 }
 
+/* A model of x [1,C,6,6] -> Pad (pads, mode, value) -> READER -> y; for a
+ * Conv, W [M,C,3,3]; extra: a second reader of the Pad's output (a Relu). */
+static gr_graph *pad_then(const char *name, const char *reader, const int64_t *pads, const char *mode,
+                          float value, bool extra) {
+  enum { C = 2, M = 3 };
+  float w[M * C * 9];
+  fill(w, M * C * 9, 5);
+  mb *m = mb_new(13);
+  mb_input(m, "x", 4, S(1, C, 6, 6));
+  mb_init_f(m, "W", 4, S(M, C, 3, 3), w, MB_RAW);
+  mb_init_i64(m, "pads", 1, S(8), pads, MB_RAW);
+  if (value != 0.0f) mb_init_f(m, "cv", 0, NULL, &value, MB_RAW);
+  mb_attr_s(mb_node(m, "Pad", "pad", value != 0.0f ? "x pads cv" : "x pads", "p"), m, "mode", mode);
+  Onnx__NodeProto *r = mb_node(m, reader, "reader", strcmp(reader, "Conv") == 0 ? "p W" : "p", "y");
+  if (strcmp(reader, "Conv") != 0) mb_attr_ints(r, m, "kernel_shape", 2, S(3, 3));
+  mb_output(m, "y");
+  if (extra) {
+    mb_node(m, "Relu", "relu", "p", "z");
+    mb_output(m, "z");
+  }
+  chm_err e;
+  return load(m, name, false, &e);
+}
+
+/* gr_fold_pads: a spatial constant Pad becomes its readers' own padding, and
+ * only then; the readers' output shapes stay. */
+static void test_pad_fold(void) {
+  const int64_t sp[8] = {0, 0, 1, 2, 0, 0, 3, 0}, chan[8] = {0, 1, 0, 0, 0, 0, 0, 0};
+  const int64_t *q;
+  gr_graph *g = pad_then("pad_conv", "Conv", sp, "constant", 0.0f, false);
+  gr_node *c = g ? find_node(g, "Conv") : NULL;
+  CHECK(g && !find_node(g, "Pad") && c && gr_attr_ints(c, "pads", &q) == 4);
+  CHECK(c && q[0] == 1 && q[1] == 2 && q[2] == 3 && q[3] == 0);
+  CHECK(g && shape_is(tensor(g, "y"), 4, S(1, 3, 8, 6)) && c->in[0] == tensor(g, "x") - g->tensors);
+  gr_free(g);
+
+  g = pad_then("pad_avg", "AveragePool", sp, "constant", 0.0f, false);
+  c = g ? find_node(g, "AveragePool") : NULL;
+  CHECK(g && !find_node(g, "Pad") && c && gr_attr_int(c, "count_include_pad", 0) == 1);
+  CHECK(c && gr_attr_ints(c, "pads", &q) == 4 && q[0] == 1 && q[1] == 2 && q[2] == 3 && q[3] == 0);
+  CHECK(g && shape_is(tensor(g, "y"), 4, S(1, 2, 8, 6)));
+  gr_free(g);
+
+  g = pad_then("pad_max", "MaxPool", sp, "constant", -INFINITY, false);
+  CHECK(g && !find_node(g, "Pad") && find_node(g, "MaxPool"));
+  gr_free(g);
+
+  /* Kept: a value the reader does not pad with, a padded channel axis,
+   * another mode, a reader that cannot take it. */
+  const struct { const char *name, *reader, *mode; const int64_t *pads; float value; bool extra; } keep[] = {
+      {"pad_conv_one", "Conv", "constant", sp, 1.0f, false},
+      {"pad_max_zero", "MaxPool", "constant", sp, 0.0f, false},
+      {"pad_channel", "AveragePool", "constant", chan, 0.0f, false},
+      {"pad_reflect", "AveragePool", "reflect", sp, 0.0f, false},
+      {"pad_two_readers", "Conv", "constant", sp, 0.0f, true},
+  };
+  for (size_t i = 0; i < sizeof keep / sizeof *keep; i++) {
+    g = pad_then(keep[i].name, keep[i].reader, keep[i].pads, keep[i].mode, keep[i].value, keep[i].extra);
+    c = g ? find_node(g, keep[i].reader) : NULL;
+    CHECK(g && find_node(g, "Pad") && c && c->in[0] == tensor(g, "p") - g->tensors);
+    if (!g || !find_node(g, "Pad")) fprintf(stderr, "  (case %s)\n", keep[i].name);
+    gr_free(g);
+  }
+}
+
 /* Symbolic dimensions: batch 1 with a notice, others refused by name unless given. */
 static void test_symbolic_dims(void) {
   const char *params[4] = {"N", NULL, "height", "width"};
@@ -1353,6 +1418,7 @@ static const struct {
     {"pow_rewrite", test_pow_rewrite},
     {"reduce_shapes", test_reduce_shapes},
     {"silu_fusion", test_silu_fusion},
+    {"pad_fold", test_pad_fold},
     {"symbolic_dims", test_symbolic_dims},
     {"patterns", test_patterns},
     {"clip_runtime", test_clip_runtime},

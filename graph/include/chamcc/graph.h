@@ -164,7 +164,7 @@ gr_graph *gr_import_shapes(const char *path, const gr_input_shape *shapes, int n
 void gr_free(gr_graph *g); /* NULL is allowed */
 
 /* ---- the passes (graph/toposort.c, check_ops.c, fold.c, shapes.c, batchnorm.c,
- * fuse.c, dead.c); each returns 0 or -1 with *e set ---- */
+ * pads.c, fuse.c, dead.c); each returns 0 or -1 with *e set ---- */
 
 int gr_toposort(gr_graph *g, chm_err *e);      /* order nodes; reject cycles, dangling names */
 int gr_check_ops(gr_graph *g, chm_err *e);     /* reject unsupported ops, types, attributes */
@@ -172,6 +172,7 @@ int gr_fold_constants(gr_graph *g, chm_err *e);/* evaluate nodes whose inputs ar
 int gr_infer_shapes(gr_graph *g, chm_err *e);  /* static shapes for every tensor, normalize attrs */
 int gr_fold_batchnorm(gr_graph *g, chm_err *e);/* BN into Conv, else into Mul + Add */
 int gr_match_patterns(gr_graph *g, chm_err *e);/* GELU and LayerNorm chains into their operators */
+int gr_fold_pads(gr_graph *g, chm_err *e);     /* a spatial constant Pad into the Conv / pools reading it */
 int gr_fuse_epilogues(gr_graph *g, chm_err *e);/* bias / activation / residual Add into Conv, Gemm, MatMul */
 int gr_remove_dead(gr_graph *g, chm_err *e);   /* drop nodes and tensors nothing reads */
 

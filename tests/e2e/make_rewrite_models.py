@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Small models whose graphs chamcc rewrites, for rewrites.sh to compare with
+ONNX Runtime: each case computes the same thing with the rewrite taken and
+(a near twin) with it refused, so both paths are checked.
+
+    make_rewrite_models.py OUT_DIR
+
+Cases (x is 1x4x9x10, seeded random weights):
+  pad_conv        Pad of H and W (asymmetric, 0) -> Conv 3x3 stride 2: folded
+  pad_conv_value  the same Pad with value 0.5: kept (a Conv pads with 0)
+  pad_avg         Pad 0 -> AveragePool 3x3 (count_include_pad 0): folded,
+                  the pool counts the zeros
+  pad_avg_own     Pad 0 -> AveragePool with pads 1 and count_include_pad 1: folded
+  pad_avg_excl    Pad 0 -> AveragePool with pads 1, count_include_pad 0: kept
+  pad_max         Pad -inf -> MaxPool 2x2 ceil_mode 1: folded
+  pad_two         one Pad read by a Conv and by an AveragePool: folded into both
+  pad_shared      one Pad read by a Conv and by a Relu: kept
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+rng = np.random.default_rng(7)
+X = helper.make_tensor_value_info('x', TensorProto.FLOAT, [1, 4, 9, 10])
+
+
+def const(name, a):
+    return numpy_helper.from_array(np.asarray(a), name)
+
+
+def pad(pads_hw, value=None, out='p', mode='constant'):
+    """Pad of x's H and W: pads_hw = (h_begin, w_begin, h_end, w_end)."""
+    hb, wb, he, we = pads_hw
+    inits = [const('pads', np.array([0, 0, hb, wb, 0, 0, he, we], np.int64))]
+    ins = ['x', 'pads']
+    if value is not None:
+        inits.append(const('cv', np.array(value, np.float32)))
+        ins.append('cv')
+    return [helper.make_node('Pad', ins, [out], mode=mode)], inits
+
+
+def conv(inp, out, name='W', stride=1):
+    w = const(name, rng.standard_normal((6, 4, 3, 3)).astype(np.float32))
+    b = const(name + 'b', rng.standard_normal(6).astype(np.float32))
+    return helper.make_node('Conv', [inp, name, name + 'b'], [out], kernel_shape=[3, 3],
+                            strides=[stride, stride]), [w, b]
+
+
+def model(name, nodes, inits, outputs):
+    outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
+    for o in outs:  # no shape stated: chamcc infers it
+        o.type.tensor_type.ClearField('shape')
+    g = helper.make_graph(nodes, name, [X], outs, inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
+    return m
+
+
+def cases():
+    p, pi = pad((1, 2, 0, 1))
+    c, ci = conv('p', 'y', stride=2)
+    yield 'pad_conv', p + [c], pi + ci, ['y']
+    p, pi = pad((1, 2, 0, 1), value=0.5)
+    c, ci = conv('p', 'y', stride=2)
+    yield 'pad_conv_value', p + [c], pi + ci, ['y']
+    p, pi = pad((1, 1, 2, 0))
+    yield 'pad_avg', p + [helper.make_node('AveragePool', ['p'], ['y'], kernel_shape=[3, 3])], pi, ['y']
+    p, pi = pad((0, 1, 1, 0))
+    yield 'pad_avg_own', p + [helper.make_node('AveragePool', ['p'], ['y'], kernel_shape=[3, 3],
+                                               pads=[1, 1, 1, 1], count_include_pad=1)], pi, ['y']
+    yield 'pad_avg_excl', p + [helper.make_node('AveragePool', ['p'], ['y'], kernel_shape=[3, 3],
+                                                pads=[1, 1, 1, 1], count_include_pad=0)], pi, ['y']
+    p, pi = pad((1, 1, 0, 0), value=float('-inf'))  # no window of padding alone: ORT's max of
+    # nothing but -inf is -FLT_MAX, not -inf
+    yield 'pad_max', p + [helper.make_node('MaxPool', ['p'], ['y'], kernel_shape=[2, 2], strides=[2, 2],
+                                           ceil_mode=1)], pi, ['y']
+    p, pi = pad((1, 1, 1, 1))
+    c, ci = conv('p', 'y')
+    yield 'pad_two', p + [c, helper.make_node('AveragePool', ['p'], ['z'], kernel_shape=[3, 3])], pi + ci, ['y', 'z']
+    yield 'pad_shared', p + [c, helper.make_node('Relu', ['p'], ['z'])], pi + ci, ['y', 'z']
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__.split('\n\n')[1])
+    os.makedirs(sys.argv[1], exist_ok=True)
+    for name, nodes, inits, outs in cases():
+        m = model(name, nodes, inits, outs)
+        onnx.save(m, os.path.join(sys.argv[1], name + '.onnx'))
+
+
+if __name__ == '__main__':
+    main()
