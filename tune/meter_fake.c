@@ -10,7 +10,8 @@
  * every infra_every-th measurement fails as an infra error would, to check
  * that the tuner neither records nor charges those; every spike_every-th
  * reads ten times too fast, to check that the tuner measures such a
- * reading again instead of believing it.
+ * reading again instead of believing it (ref_spike_every: the reference
+ * beside it reads ten times too slow, which flatters the ratio alike).
  *
  * A drifting machine (drift > 0) runs each measurement at a speed of its
  * own: its times are multiplied by 1 + drift x a uniform draw in [0, 1)
@@ -79,6 +80,7 @@ static void fake_one(fake_meter *f, const fake_task *ft, const int *idx, tune_re
   if (f->o.reference) {
     r->n_ref = 1;
     r->ref_times[0] = ft->ref_s * speed * (1 + f->o.noise * (2 * tune_randf(&f->rng) - 1));
+    if (f->o.ref_spike_every > 0 && f->count % f->o.ref_spike_every == 0) r->ref_times[0] *= 10;
   }
 }
 

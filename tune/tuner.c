@@ -31,7 +31,8 @@
  * readings too; the tuner then ranks by the ratio of the two, scaled by the
  * task's stable reference time (tune_log_seconds), so that a slow spell of
  * the machine, which slows both, does not decide which config wins. The
- * suspect rule looks at the plain readings: it is about what the clock said.
+ * suspect rule looks at both figures: the plain readings (a clock that
+ * stalled) and the ratio (a reference slice that stalled).
  */
 #include "chamcc/tune.h"
 
@@ -237,15 +238,24 @@ static double raw_gflops(const tune_record *r) {
   return a > b ? a : b;
 }
 
+/* The higher of r's plain GFLOP/s and the one the tuner would rank it by
+ * (its ratio to the reference, scaled by the task's reference time): a
+ * reference slice that stalled flatters the ratio as a stalled clock
+ * flatters a plain reading. */
+static double reading_gflops(const tune_session *s, const tune_record *r) {
+  double raw = raw_gflops(r), ranked = r->n_ref ? tune_log_throughput(s->log, r) : 0;
+  return raw > ranked ? raw : ranked;
+}
+
 /* A reading above the machine's peak: something stalled the clock. The
  * peak is measured again first when the session says so. */
 static int suspect(tune_session *s, const tune_record *r) {
-  if (!(s->peak_gflops > 0) || raw_gflops(r) <= s->peak_gflops) return 0;
+  if (!(s->peak_gflops > 0) || reading_gflops(s, r) <= s->peak_gflops) return 0;
   if (s->peak_threads > 0) {
     double p = tune_peak(s->peak_threads);
     if (p > s->peak_gflops) s->peak_gflops = p;
   }
-  return raw_gflops(r) > s->peak_gflops;
+  return reading_gflops(s, r) > s->peak_gflops;
 }
 
 /* Turns a suspect reading into no measurement (like an infra error, but
@@ -253,7 +263,7 @@ static int suspect(tune_session *s, const tune_record *r) {
 static void reject(sink *k, tune_record *r) {
   char msg[sizeof r->message];
   snprintf(msg, sizeof msg, "suspect reading: %.1f GFLOP/s, above the machine's peak of %.1f",
-           raw_gflops(r), k->s->peak_gflops);
+           reading_gflops(k->s, r), k->s->peak_gflops);
   r->status = MEAS_INFRA_ERROR;
   snprintf(r->message, sizeof r->message, "%s", msg);
   if (k->redo) memcpy(k->redo[k->n_redo++], r->config, sizeof k->redo[0]);

@@ -210,6 +210,26 @@ static void test_suspect(void) {
   tune_meter_free(m);
   tune_log_close(log);
 
+  /* A reference that read 10x too slow flatters the ratio the tuner ranks
+   * by, while the candidate's own reading is true: caught all the same. */
+  log = empty_log();
+  m = tune_meter_fake(&(tune_fake_opts){.seed = 7, .noise = NOISE_PERCENT / 100.0, .reference = 1,
+                                        .ref_spike_every = 5});
+  s = session(log, m, "random");
+  s.peak_gflops = t.flops / true_optimum(&t) / 1e9 * 1.5;
+  CHECK(run(&s, &t, 30) == 0);
+  made = tune_fake_count(m);
+  int kept = 0;
+  for (int i = 0; i < tune_log_size(log); i++) {
+    const tune_record *r = tune_log_get(log, i);
+    kept += r->ref_times[0] > 5 * tune_log_ref_seconds(log, r->task);
+    CHECK(tune_log_throughput(log, r) <= s.peak_gflops, "record %d ranks above the peak", i);
+  }
+  CHECK(kept == 0 && made - tune_log_size(log) == made / 5, "%d made, %d recorded, %d with a stalled reference",
+        made, tune_log_size(log), kept);
+  tune_meter_free(m);
+  tune_log_close(log);
+
   log = empty_log();
   m = fake(0);
   s = session(log, m, "random");

@@ -350,6 +350,7 @@ typedef struct tune_fake_opts {
   int spike_every;   /* every n-th measurement reads 10x too fast, as a machine that stalled the clock would (0: none) */
   double drift;      /* each measurement runs slower by 1 + drift x a draw in [0, 1) (0: a steady machine) */
   int reference;     /* read the default config beside each candidate, slowed alike, as the real meters do */
+  int ref_spike_every; /* with reference: every n-th reference reads 10x too slow, flattering the ratio (0: none) */
 } tune_fake_opts;
 
 tune_meter *tune_meter_fake(const tune_fake_opts *o);
