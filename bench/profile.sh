@@ -14,7 +14,9 @@
 # inside a serial one, or a kernel called for several nodes, runs more than
 # once), microseconds per run (the mean over all runs, warm-up included),
 # share of the time inside parallel loops (T >= 2: a library built for one
-# thread runs no parallel loop); then
+# thread runs no parallel loop), GFLOP/s (the kernel's floating-point
+# operations per call, from chamcc -v, times its calls in the plan: read it against
+# build/bench/peak; a kernel with several loops counts them all); then
 # run_model's median and that sum per run (their difference is the serial
 # time between loops). Needs scripts/build.sh first (BIN: build/chamcc; DIR:
 # build/bench-profile/MODEL-Tt). --again times the library of an earlier
@@ -72,7 +74,12 @@ awk -v median="$median" -v threads="$threads" -v model="$(basename "$onnx")" '
     return v
   }
   FILENAME ~ /plan.txt$/ {
-    if ($1 == "call" && !(($3) in node)) { node[$3] = $5 " " $6; for (i = 7; i <= NF; i++) node[$3] = node[$3] " " $i }
+    if ($1 == "call") ncall[$3]++
+    if ($1 == "call" && !(($3) in node)) {
+      last = NF
+      if ($NF ~ /^flops=/) { flops[$3] = substr($NF, 7); last = NF - 1 }
+      node[$3] = $5 " " $6; for (i = 7; i <= last; i++) node[$3] = node[$3] " " $i
+    }
     next
   }
   FILENAME ~ /symbols.txt$/ { addr[n] = hex($1); name[n++] = $3; next }
@@ -91,12 +98,13 @@ awk -v median="$median" -v threads="$threads" -v model="$(basename "$onnx")" '
     for (i = 0; i < m; i++)  # slowest first
       for (j = i + 1; j < m; j++) if (ns[order[j]] > ns[order[i]]) { t = order[i]; order[i] = order[j]; order[j] = t }
     printf "%s, %d threads, %d runs (warm-up included)\n\n", model, threads, runs
-    print "| kernel | first node | iterations | loop calls per run | us per run | share |"
-    print "|---|---|--:|--:|--:|--:|"
+    print "| kernel | first node | iterations | loop calls per run | us per run | share | GFLOP/s |"
+    print "|---|---|--:|--:|--:|--:|--:|"
     for (i = 0; i < m; i++) {
       k = order[i]
-      printf "| %s | %s | %d | %.0f | %.1f | %.1f%% |\n", k, node[k], iters[k], calls[k] / runs, ns[k] / runs / 1e3,
-             100 * ns[k] / total
+      gf = flops[k] > 0 ? sprintf("%.1f", flops[k] * ncall[k] / (ns[k] / runs)) : "-"
+      printf "| %s | %s | %d | %.0f | %.1f | %.1f%% | %s |\n", k, node[k], iters[k], calls[k] / runs, ns[k] / runs / 1e3,
+             100 * ns[k] / total, gf
     }
     printf "\nrun_model median: %s ms; inside parallel loops: %.3f ms per run\n", median, total / runs / 1e6
   }' "$work/plan.txt" "$work/symbols.txt" "$work/profile.txt"

@@ -79,7 +79,7 @@ def chamcc_round(model, threads, runs, log, again):
     out = {}
     for line in res.splitlines():
         cells = [c.strip() for c in line.strip('|').split('|')]
-        if len(cells) != 6 or not cells[0].startswith('model_'):
+        if len(cells) != 7 or not cells[0].startswith('model_'):
             continue
         m = re.match(r"(\w+) '(.*)'", cells[1])
         kind = cells[0].split('_')[1]  # conv, reorder, pool, ...

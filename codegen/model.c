@@ -939,8 +939,8 @@ static void collect(lower *l, int64_t ws, program *pg, mdl_stats *st) {
     }
     if (l->o->verbose) { /* the plan: which kernel each call runs, for which node (bench/profile.sh reads it) */
       const gr_node *nd = sp->node < 0 ? NULL : &l->g->nodes[sp->node];
-      fprintf(stderr, "call %d: %s for %s '%s'\n", s, pg->calls[s].kernel, nd ? gr_op_name(nd->op) : "graph output",
-              nd ? nd->name : "");
+      fprintf(stderr, "call %d: %s for %s '%s' flops=%.0f\n", s, pg->calls[s].kernel,
+              nd ? gr_op_name(nd->op) : "graph output", nd ? nd->name : "", sp->k->flops);
     }
     pg->calls[s].n_args = sp->n_args;
     pg->calls[s].args = chm_arena_alloc(l->a, (size_t)sp->n_args * sizeof(cg_arg));
