@@ -5,8 +5,8 @@
  *            and writes: plain NCHW, blocked NCHW[L]c, or plain with a halo
  *            for a convolution over few channels. Convolutions record the
  *            halo (padding) they need on their input. A channel Concat of
- *            blocked convolutions is planned so that each writes into its
- *            slice of the Concat's output (plan_concat).
+ *            blocked convolutions and poolings is planned so that each
+ *            writes into its slice of the Concat's output (plan_concat).
  * 2. lower:  nodes in order; an input needed in a kind its producer did not
  *            write gets a reorder step first; an output with a halo gets a
  *            zero-halo step; then the node's own kernel. Weights are packed
@@ -239,10 +239,19 @@ static void plan_node(lower *l, int ni) {
   l->primary[n->out[0]] = p->out_kind;
 }
 
-/* A channel Concat of batch-1 blocked convolution outputs that nothing else
- * reads, each (but the last) a whole number of channel blocks: the
- * convolutions write straight into their slices of a blocked output, and
- * the Concat itself costs nothing. */
+/* Does node p write a blocked output through out_buf and its view, so that
+ * the output may be a slice of a Concat's (a convolution, or a pooling of
+ * a blocked input: an Inception module's pool branch)? */
+static int writes_slice(lower *l, int p) {
+  gr_op op = l->g->nodes[p].op;
+  return (op == GR_OP_CONV || op == GR_OP_MAX_POOL || op == GR_OP_AVERAGE_POOL) &&
+         l->plan[p].out_kind == KIND_BLOCKED;
+}
+
+/* A channel Concat of batch-1 blocked outputs (writes_slice) that nothing
+ * else reads, each (but the last) a whole number of channel blocks: the
+ * producers write straight into their slices of a blocked output, and the
+ * Concat itself costs nothing. */
 static void plan_concat(lower *l, int ni) {
   const gr_node *n = &l->g->nodes[ni];
   const gr_tensor *y = T(l, n->out[0]);
@@ -250,8 +259,7 @@ static void plan_concat(lower *l, int ni) {
   int ok = 1;
   for (int i = 0; i < n->n_in && ok; i++) {
     int t = n->in[i], p = T(l, t)->producer;
-    ok = p >= 0 && l->g->nodes[p].op == GR_OP_CONV && l->plan[p].out_kind == KIND_BLOCKED &&
-         l->uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0 &&
+    ok = p >= 0 && writes_slice(l, p) && l->uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0 &&
          (i == n->n_in - 1 || T(l, t)->shape[1] % l->L == 0);
   }
   if (!ok) return;

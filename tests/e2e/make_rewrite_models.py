@@ -15,6 +15,10 @@ Cases (x is 1x4x9x10, seeded random weights):
   pad_max         Pad -inf -> MaxPool 2x2 ceil_mode 1: folded
   pad_two         one Pad read by a Conv and by an AveragePool: folded into both
   pad_shared      one Pad read by a Conv and by a Relu: kept
+  concat_pool     Concat of a Conv and a MaxPool of the same blocked tensor,
+                  then a Conv: both write into their slices (no copy)
+  concat_odd      the same with 6 channels in the Conv branch (not a whole
+                  channel block on any target): copied
 """
 import os
 import sys
@@ -49,6 +53,21 @@ def conv(inp, out, name='W', stride=1):
                             strides=[stride, stride]), [w, b]
 
 
+def concat_pool(branch_channels):
+    """x -> Conv 4->16 -> t; Concat(Conv t -> branch_channels, MaxPool t) -> Conv 1x1 -> y."""
+    def w(name, shape):
+        return const(name, rng.standard_normal(shape).astype(np.float32))
+    c = 16 + branch_channels
+    inits = [w('Wa', (16, 4, 3, 3)), w('Wb', (branch_channels, 16, 1, 1)), w('Wc', (8, c, 1, 1))]
+    nodes = [helper.make_node('Conv', ['x', 'Wa'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node('Relu', ['t'], ['tr']),
+             helper.make_node('Conv', ['tr', 'Wb'], ['b'], kernel_shape=[1, 1]),
+             helper.make_node('MaxPool', ['tr'], ['m'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node('Concat', ['b', 'm'], ['cat'], axis=1),
+             helper.make_node('Conv', ['cat', 'Wc'], ['y'], kernel_shape=[1, 1])]
+    return nodes, inits
+
+
 def model(name, nodes, inits, outputs):
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
     for o in outs:  # no shape stated: chamcc infers it
@@ -80,6 +99,8 @@ def cases():
     c, ci = conv('p', 'y')
     yield 'pad_two', p + [c, helper.make_node('AveragePool', ['p'], ['z'], kernel_shape=[3, 3])], pi + ci, ['y', 'z']
     yield 'pad_shared', p + [c, helper.make_node('Relu', ['p'], ['z'])], pi + ci, ['y', 'z']
+    yield ('concat_pool',) + concat_pool(16) + (['y'],)
+    yield ('concat_odd',) + concat_pool(6) + (['y'],)
 
 
 def main():

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The graph rewrites against ONNX Runtime: the small models of
-# make_rewrite_models.py (each rewrite taken, and a near twin where it must
-# be refused) through models.sh; and for each, whether chamcc -v's graph
-# still has the node the rewrite removes, as the case's name promises.
+# The graph rewrites and layout plans against ONNX Runtime: the small
+# models of make_rewrite_models.py (each rewrite taken, and a near twin
+# where it must be refused) through models.sh; and for each, that chamcc -v
+# shows what the case promises: the Pad folded or kept (its graph listing),
+# the Concat written in place or copied (its plan's calls).
 #
 #   rewrites.sh [common options]
 TEST_NAME=rewrites
@@ -13,13 +14,18 @@ need_python_onnx
 d=$WORK/models
 rm -rf "$d" && "$PY" "$E2E_DIR/make_rewrite_models.py" "$d" || die "make_rewrite_models.py failed"
 
-# Which cases keep their Pad (the others must lose it).
-keeps=" pad_conv_value pad_avg_excl pad_shared "
+# CASE: the lines of chamcc -v it must show (a grep pattern) and how many.
+declare -A pattern=([pad]="^Pad '" [concat]="^call [0-9]*: [a-z_]*_\(concat\|reorder\)_[0-9]* for Concat")
+declare -A want=([pad_conv_value]=1 [pad_avg_excl]=1 [pad_shared]=1 [concat_pool]=0 [concat_odd]=1)
 for f in "$d"/*.onnx; do
   n=$(basename "$f" .onnx)
-  pads=$("$CHAMCC" "$f" -o "$WORK/$n.a" --tuner none -v 2>&1 | grep -c "^Pad '" || true)
-  want=$([[ $keeps == *" $n "* ]] && echo 1 || echo 0)
-  [ "$pads" = "$want" ] || die "$n: chamcc's graph has $pads Pad node(s), expected $want"
+  "$CHAMCC" "$f" -o "$WORK/$n.a" --tuner none -v >"$WORK/$n.log" 2>&1 || die "$n: chamcc failed: $(tail -1 "$WORK/$n.log")"
+  got=$(grep -c "${pattern[${n%%_*}]}" "$WORK/$n.log" || true)
+  if [ "${n%%_*}" = concat ] && [ "${want[$n]}" -gt 0 ]; then
+    [ "$got" -gt 0 ] || die "$n: no Concat copy in chamcc's plan, but its inputs cannot be slices"
+  else
+    [ "$got" = "${want[$n]:-0}" ] || die "$n: chamcc -v has $got line(s) of '${pattern[${n%%_*}]}', expected ${want[$n]:-0}"
+  fi
 done
-say "every Pad folded or kept as its case says"
+say "every Pad folded or kept, every Concat in place or copied, as its case says"
 exec bash "$E2E_DIR/models.sh" --chamcc "$CHAMCC" --tools "$TOOLS" --src "$SRC" --work "$WORK/run" "$d"/*.onnx
