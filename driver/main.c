@@ -103,7 +103,8 @@ static void usage(FILE *f) {
           "                     shared in proportion to each task's FLOPs)\n"
           "  --seed S           random seed of the search (default 1)\n"
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
-          "                     (needed to tune for another machine, e.g. --target aarch64-...);\n"
+          "                     (needed to tune for another machine, e.g. --target aarch64-...\n"
+          "                     or riscv64-...);\n"
           "                     HOST:PORT,HOST:PORT,... spreads candidates over several boards\n"
           "                     of the same CPU\n"
           "  --runner-key FILE  the key file given to that runner's --key-file\n"
@@ -1021,7 +1022,6 @@ int main(int argc, char **argv) {
 
   cg_target target;
   if (cg_target_init(&target, o.triple, o.cpu, &e)) die(e.msg);
-  if (target.is_riscv64 && o.runner) die("no tuning for riscv64 yet (no chamcc-runner for it): drop --runner");
   cg_target host;
   if (cg_target_init(&host, NULL, NULL, &e)) die(e.msg);
   int native = !strcmp(host.triple, target.triple) && !strcmp(host.cpu, target.cpu);
