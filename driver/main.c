@@ -373,8 +373,8 @@ static int check_writable(const char *what, const char *path, chm_err *e) {
  * target's is built with its cross gcc when chamcc is configured). */
 static int check_runtime(const cg_target *t, chm_err *e) {
   if (chm_rt_object(t->triple, NULL)) return 0;
-  return chm_errorf(e, "this chamcc was built without the runtime for %s (no %.*s-linux-gnu-gcc when it was "
-                       "configured), so it cannot write a library for it: write C source with --emit-c DIR",
+  return chm_errorf(e, "this chamcc was built without the runtime for %s (built with %.*s-linux-gnu-gcc when "
+                       "chamcc is configured), so it cannot write a library for it: write C source with --emit-c DIR",
                     t->triple, (int)strcspn(t->triple, "-"), t->triple);
 }
 
