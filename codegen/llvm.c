@@ -85,10 +85,6 @@ static int llvm_error(chm_err *e, const char *what, char *msg) {
 cg_module *cg_module_new(const cg_target *t, const char *name, int nthreads, chm_err *e) {
   LLVMTargetRef target;
   char *msg = NULL;
-  if (t->is_riscv64) {
-    chm_errorf(e, "%s is built only as C source: use --emit-c DIR", t->triple);
-    return NULL;
-  }
   if (LLVMGetTargetFromTriple(t->triple, &target, &msg)) {
     llvm_error(e, "target", msg);
     return NULL;
@@ -100,7 +96,7 @@ cg_module *cg_module_new(const cg_target *t, const char *name, int nthreads, chm
   m->ctx = LLVMOrcThreadSafeContextGetContext(m->tsc);
   m->mod = LLVMModuleCreateWithNameInContext(name, m->ctx);
   m->bld = LLVMCreateBuilderInContext(m->ctx);
-  m->tm = LLVMCreateTargetMachine(target, t->triple, t->cpu, t->features,
+  m->tm = LLVMCreateTargetMachine(target, t->triple, t->llvm_cpu, t->features,
                                   LLVMCodeGenLevelAggressive, LLVMRelocPIC, LLVMCodeModelDefault);
   LLVMSetTarget(m->mod, t->triple);
   LLVMTargetDataRef td = LLVMCreateTargetDataLayout(m->tm);
@@ -484,7 +480,7 @@ static void add_enum_attr(cg_module *m, LLVMValueRef fn, const char *name) {
 
 static void add_fn_attrs(cg_module *m, LLVMValueRef fn) {
   struct { const char *k, *v; } attrs[] = {
-      {"target-cpu", m->target.cpu},
+      {"target-cpu", m->target.llvm_cpu},
       {"target-features", m->target.features},
       {"prefer-vector-width", m->target.wide512 ? "512" : NULL},
       {"min-legal-vector-width", m->target.wide512 ? "512" : NULL},
@@ -895,7 +891,7 @@ static int orc_error(chm_err *e, const char *what, LLVMErrorRef err) {
  * ship. */
 static LLVMOrcLLJITBuilderRef jit_builder(const cg_module *m) {
   LLVMTargetMachineRef tm =
-      LLVMCreateTargetMachine(LLVMGetTargetMachineTarget(m->tm), m->target.triple, m->target.cpu,
+      LLVMCreateTargetMachine(LLVMGetTargetMachineTarget(m->tm), m->target.triple, m->target.llvm_cpu,
                               m->target.features, LLVMCodeGenLevelAggressive, LLVMRelocDefault, LLVMCodeModelJITDefault);
   LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
   LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));

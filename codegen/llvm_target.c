@@ -4,8 +4,9 @@
  *
  * The host is described by LLVM's own host queries (CPU name and feature
  * string); a cross target by its triple and a CPU from a known list, with
- * LLVM's default features for that CPU. RISC-V 64 is a target of the C
- * back end only (emitc.h): cg_module_new refuses it.
+ * LLVM's default features for that CPU. RISC-V's "CPUs" are vector lengths
+ * (LLVM has them as features, not CPUs): LLVM is told generic-rv64 and
+ * the features of rv64gcv, with zvl256b for 256-bit vectors.
  */
 #include "chamcc/cg.h"
 
@@ -27,7 +28,7 @@ static const char *const x86_cpus[] = {
     "skylake-avx512", "cascadelake", "icelake-server", "sapphirerapids", "znver2",
     "znver3", "znver4", "znver5", NULL};
 
-/* RISC-V 64 (C back end only): RVV 1.0's minimum VLEN, 128 bits, or 256. */
+/* RISC-V 64 with RVV 1.0: its minimum VLEN, 128 bits, or 256. */
 static const char *const riscv64_cpus[] = {"generic", "zvl256b", NULL};
 
 static int in_list(const char *const *list, const char *s) {
@@ -79,6 +80,10 @@ static void init_llvm_targets(void) {
   LLVMInitializeAArch64Target();
   LLVMInitializeAArch64TargetMC();
   LLVMInitializeAArch64AsmPrinter();
+  LLVMInitializeRISCVTargetInfo();
+  LLVMInitializeRISCVTarget();
+  LLVMInitializeRISCVTargetMC();
+  LLVMInitializeRISCVAsmPrinter();
 }
 
 /* Vector width implied by an x86 feature string or CPU name. */
@@ -95,6 +100,19 @@ static void x86_width(cg_target *t) {
   }
   t->lanes = avx512 ? 16 : avx2 ? 8 : 4;
   t->wide512 = avx512;
+}
+
+/* RISC-V: rv64gc and V (RVV 1.0, which implies VLEN >= 128: 4 lanes), and
+ * zvl256b for VLEN >= 256 (8 lanes). From the Zvl length LLVM lowers the
+ * kernels' fixed-length vectors to RVV (one register per vector at that
+ * length). The D extension makes LLVM's default ABI lp64d, the ABI of
+ * Debian's riscv64 glibc, whose loader refuses objects of another float ABI. */
+static void riscv64_features(cg_target *t) {
+  int wide = !strcmp(t->cpu, "zvl256b");
+  snprintf(t->llvm_cpu, sizeof t->llvm_cpu, "generic-rv64");
+  snprintf(t->features, sizeof t->features, "+m,+a,+f,+d,+c,+v%s", wide ? ",+zvl256b" : "");
+  t->is_riscv64 = 1;
+  t->lanes = wide ? 8 : 4;
 }
 
 /* TRIPLE is ARCH-linux-gnu or ARCH-unknown-linux-gnu. */
@@ -148,15 +166,14 @@ int cg_target_init(cg_target *t, const char *triple, const char *cpu, chm_err *e
     t->lanes = 4;
   } else if (is_triple(triple, "riscv64")) {
     if (cross_target(t, "riscv64", "RISC-V CPU", riscv64_cpus, cpu, host, e)) return -1;
-    t->is_riscv64 = 1;
-    t->lanes = strcmp(t->cpu, "zvl256b") ? 4 : 8;
+    riscv64_features(t);
   } else {
     LLVMDisposeMessage(host);
-    static const char *const triples[] = {"x86_64-linux-gnu", "aarch64-linux-gnu",
-                                          "riscv64-linux-gnu (with --emit-c)", NULL};
+    static const char *const triples[] = {"x86_64-linux-gnu", "aarch64-linux-gnu", "riscv64-linux-gnu", NULL};
     return list_error(e, "target", triple, triples);
   }
   LLVMDisposeMessage(host);
+  if (!t->llvm_cpu[0]) snprintf(t->llvm_cpu, sizeof t->llvm_cpu, "%s", t->cpu);
   if (!t->is_aarch64 && !t->is_riscv64) x86_width(t);
   t->vregs = t->is_aarch64 || t->is_riscv64 || t->wide512 ? 32 : 16;
   cg_target_caches(t, is_host);

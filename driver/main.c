@@ -85,8 +85,10 @@ static void usage(FILE *f) {
           "options:\n"
           "  -o FILE            output archive (default: lib<model>.a)\n"
           "  --name NAME        symbol prefix NAME_ (default: from the output file name)\n"
-          "  --target TRIPLE    x86_64-linux-gnu (default: this machine) or aarch64-linux-gnu\n"
-          "  --cpu CPU          target CPU (default: this machine's, or 'generic')\n"
+          "  --target TRIPLE    x86_64-linux-gnu (default: this machine), aarch64-linux-gnu\n"
+          "                     or riscv64-linux-gnu (RVV 1.0)\n"
+          "  --cpu CPU          target CPU (default: this machine's, or 'generic'; for\n"
+          "                     riscv64 'generic' is VLEN 128, 'zvl256b' VLEN 256)\n"
           "  --threads N        threads used by the library (default: all cores)\n"
           "  --input-shape NAME=D0,D1,...\n"
           "                     compile input NAME for this shape (fixes its symbolic\n"
@@ -101,7 +103,8 @@ static void usage(FILE *f) {
           "                     shared in proportion to each task's FLOPs)\n"
           "  --seed S           random seed of the search (default 1)\n"
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
-          "                     (needed to tune for another machine, e.g. --target aarch64-...);\n"
+          "                     (needed to tune for another machine, e.g. --target aarch64-...\n"
+          "                     or riscv64-...);\n"
           "                     HOST:PORT,HOST:PORT,... spreads candidates over several boards\n"
           "                     of the same CPU\n"
           "  --runner-key FILE  the key file given to that runner's --key-file\n"
@@ -122,8 +125,7 @@ static void usage(FILE *f) {
           "                     log (option indices) or the default (on stdout)\n"
           "  --emit-c DIR       write the library as C source into DIR instead (kernels,\n"
           "                     runtime, weights, NAME.h, Makefile, CMakeLists.txt): any C\n"
-          "                     compiler builds libNAME.a there; --target riscv64-linux-gnu\n"
-          "                     is built this way only\n"
+          "                     compiler builds libNAME.a there (tuned as -o would be)\n"
           "  -v                 print the compilation plan and timings\n"
           "  -q                 print nothing but errors\n"
           "  --help, --version\n",
@@ -318,7 +320,7 @@ static void print_input_shapes(const gr_graph *g) {
 static int write_archive(const options *o, const cg_target *t, const char *name,
                          unsigned char *obj, size_t size, chm_err *e) {
   size_t rt_size = 0;
-  const unsigned char *rt = chm_rt_object(t->is_aarch64 ? "aarch64-linux-gnu" : "x86_64-linux-gnu", &rt_size);
+  const unsigned char *rt = chm_rt_object(t->triple, &rt_size);
   if (!rt) return chm_errorf(e, "this chamcc was built without the runtime for %s", t->triple);
   char member[300];
   snprintf(member, sizeof member, "%s.o", name);
@@ -365,6 +367,15 @@ static int check_writable(const char *what, const char *path, chm_err *e) {
     rc = chm_errorf(e, "%s %s: %s", what, path, strerror(errno));
   free(dir);
   return rc;
+}
+
+/* -o libNAME.a: chamcc carries the runtime object for the target (a cross
+ * target's is built with its cross gcc when chamcc is configured). */
+static int check_runtime(const cg_target *t, chm_err *e) {
+  if (chm_rt_object(t->triple, NULL)) return 0;
+  return chm_errorf(e, "this chamcc was built without the runtime for %s (built with %.*s-linux-gnu-gcc when "
+                       "chamcc is configured), so it cannot write a library for it: write C source with --emit-c DIR",
+                    t->triple, (int)strcspn(t->triple, "-"), t->triple);
 }
 
 /* --emit-c DIR: a folder we may write in, or one we can make. */
@@ -986,6 +997,12 @@ static int log_main(int argc, char **argv) {
   bad_usage("log: needs `merge OUT.jsonl LOG...` or `stats LOG...`");
 }
 
+/* How many of the build's tunable layers took their config from the log. */
+static void print_tuned(const tune_log_use *use, const log_files *lf, const cg_target *t) {
+  fprintf(stderr, "chamcc: %d of %d tunable layers use a tuned config from %s (%s, %s)\n", use->from_log,
+          use->layers, lf->desc, t->triple, t->cpu);
+}
+
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "report")) return report_main(argc, argv);
   if (argc > 1 && !strcmp(argv[1], "log")) return log_main(argc, argv);
@@ -1005,12 +1022,11 @@ int main(int argc, char **argv) {
 
   cg_target target;
   if (cg_target_init(&target, o.triple, o.cpu, &e)) die(e.msg);
-  if (target.is_riscv64 && !o.emit_c) die("riscv64 is built only as C source: add --emit-c DIR");
-  if (target.is_riscv64 && o.runner) die("no tuning for riscv64 yet (candidates are built by LLVM): drop --runner");
   cg_target host;
   if (cg_target_init(&host, NULL, NULL, &e)) die(e.msg);
   int native = !strcmp(host.triple, target.triple) && !strcmp(host.cpu, target.cpu);
   int measure = !(o.tuner && !strcmp(o.tuner, "none"));
+  if (o.output && check_runtime(&target, &e)) die(e.msg);
   if (o.tune_only && !native && !o.runner) {
     char msg[512];
     snprintf(msg, sizeof msg, "cannot tune for %s (%s) on this machine: pass --runner HOST:PORT of a "
@@ -1054,6 +1070,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "chamcc: wrote the C source of lib%s.a in %s (%s, %d lanes, %d kernels, %.1f MB weights): "
               "run make there\n", name, o.emit_c, target.triple, target.lanes, st.n_kernels,
               (double)st.weight_bytes / 1e6);
+    if (!o.quiet) print_tuned(&use, &lf, &target);
     tune_log_close(log);
     free_logs(&lf);
     free(o.logs);
@@ -1075,9 +1092,7 @@ int main(int argc, char **argv) {
             "%.1f MB workspace) in %.2f s\n",
             o.output, hpath, target.triple, target.cpu, st.n_kernels, st.n_calls,
             (double)st.weight_bytes / 1e6, (double)st.ws_bytes / 1e6, chm_now() - t0);
-  if (!o.quiet)
-    fprintf(stderr, "chamcc: %d of %d tunable layers use a tuned config from %s (%s, %s)\n", use.from_log,
-            use.layers, lf.desc, target.triple, target.cpu);
+  if (!o.quiet) print_tuned(&use, &lf, &target);
   if (o.verbose)
     fprintf(stderr, "chamcc: load %.2f s, lower %.2f s, optimize %.2f s, codegen %.2f s\n", t_load,
             st.lower_s, st.opt_s, st.emit_s);

@@ -1,10 +1,10 @@
 /*
  * auth_none.c — the key functions of remote_auth.c for a chamcc-runner
- * built without libcrypto (the AArch64 runner cross-compiled here: Debian's
- * cross toolchain has no libcrypto for the target). It cannot check a key,
- * so it refuses --key-file, and without a key the runner listens on
- * loopback only: reach it through `ssh -L`, or build the runner on the
- * board with libssl-dev (README, "Other targets").
+ * built without libcrypto (the AArch64 and RISC-V runners cross-compiled
+ * here: Debian's cross toolchains have no libcrypto for their targets). It
+ * cannot check a key, so it refuses --key-file, and without a key the
+ * runner listens on loopback only: reach it through `ssh -L`, or build the
+ * runner on the board with libssl-dev (README, "Other targets").
  */
 #include "chamcc/remote.h"
 

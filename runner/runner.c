@@ -28,10 +28,10 @@
  * noexec, or dlopen fails and every candidate is a runtime error saying so.
  *
  * Only libc, libdl, libm, pthreads and libcrypto (for the key): it is
- * built for the board too. The AArch64 build made here with the cross gcc
- * has no libcrypto for its target: it links auth_none.c instead, which
- * refuses --key-file, so it listens on loopback only (build the runner on
- * the board to use a key; see the README).
+ * built for the board too. The AArch64 and RISC-V builds made here with
+ * the cross gcc have no libcrypto for their targets: they link auth_none.c
+ * instead, which refuses --key-file, so they listen on loopback only (build
+ * the runner on the board to use a key; see the README).
  */
 #define _GNU_SOURCE
 #include "chamcc/remote.h"

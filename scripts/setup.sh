@@ -3,7 +3,7 @@
 # the libraries the compiler links (LLVM 19 C API, protobuf-c, cJSON,
 # OpenBLAS, XGBoost, libcrypto for the runner's key), lld (links candidates
 # for `--runner`), the test oracles (ONNX Runtime through npm, torchvision
-# and onnx for model export, ONNX's own test data) and the AArch64 cross
+# and onnx for model export, ONNX's own test data) and the AArch64 and RISC-V cross
 # tools.
 # Usage: scripts/setup.sh            (as root, or with sudo available)
 set -euo pipefail

@@ -9,6 +9,8 @@
 #   x86_64 --cpu haswell  conv kernels contain vfmadd*ps on %ymm (8 lanes),
 #                      and no instruction anywhere touches %zmm (AVX-512 is
 #                      not Haswell's)
+#   riscv64-*          every object is RISC-V; conv kernels contain RVV
+#                      FMAs (vfmacc.vf / vfmadd.vf, or their .vv forms)
 #
 #   isa.sh [common options] [MODEL.onnx]
 TEST_NAME=isa
@@ -30,7 +32,9 @@ aarch64-*) objdump=aarch64-linux-gnu-objdump machine=AArch64
 x86_64-*) objdump=objdump machine=X86-64
   [ "$E2E_CPU" = haswell ] || die "set CHAMCC_E2E_CPU=haswell for x86_64 (the check is for AVX2)"
   fma='vfmadd[0-9]+ps[[:space:]].*%ymm' forbid='%zmm' ;;
-*) die "set CHAMCC_E2E_TARGET to aarch64-linux-gnu or x86_64-linux-gnu" ;;
+riscv64-*) objdump=riscv64-linux-gnu-objdump machine=RISC-V
+  fma='vf(macc|madd)\.v[fv][[:space:]]' forbid='' ;;
+*) die "set CHAMCC_E2E_TARGET to aarch64-linux-gnu, riscv64-linux-gnu or x86_64-linux-gnu" ;;
 esac
 need_cmd "$objdump"
 need_cmd readelf

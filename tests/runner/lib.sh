@@ -1,13 +1,15 @@
 # Shared by the runner test scripts (sourced, not run).
 #
-# Arguments: --arch host|aarch64  --runner=PATH (chamcc-runner for that
-# arch; empty when it was not built)  --chamcc PATH  --client PATH
+# Arguments: --arch host|aarch64|riscv64  --runner=PATH (chamcc-runner for
+# that arch; empty when it was not built)  --chamcc PATH  --client PATH
 # (test_client)  --reconnect PATH (test_reconnect)  --auth PATH
 # (test_auth)  --src DIR (the source
 # tree)  --work DIR (scratch, emptied).
-# The aarch64 runner runs under qemu-aarch64 (called explicitly: binfmt is
-# not assumed). Exit status: 0 pass, 1 fail, 77 skipped (qemu, the cross
-# gcc or ld.lld is missing). Every runner started is killed on exit.
+# A cross runner runs under qemu-ARCH (called explicitly: binfmt is not
+# assumed); the riscv64 one on a CPU with RVV 1.0 and VLEN 256, for which
+# chamcc builds with --cpu zvl256b. Exit status: 0 pass, 1 fail, 77
+# skipped (qemu, the cross gcc or ld.lld is missing). Every runner started
+# is killed on exit.
 set -uo pipefail
 
 ARCH=host RUNNER="" CHAMCC="" CLIENT="" RECONNECT="" AUTH="" SRC="" WORK=""
@@ -37,17 +39,23 @@ WORK=$(cd "$WORK" && pwd)
 export TMPDIR=$WORK/tmp # runner and linker temporaries stay here, where leaks show
 
 RUNNER_CMD=() # how to start the runner
-TARGET=()     # chamcc's --target for the runner's machine
-KERNEL_CC=cc  # compiles hand-made candidates for it
+TARGET=()     # chamcc's --target (and --cpu) for the runner's machine
+TARGET_RUN=() # runs a program for that machine (empty: natively)
+KERNEL_CC=cc  # compiles hand-made candidates and test programs for it
 case "$ARCH" in
 host) RUNNER_CMD=("$RUNNER") ;;
-aarch64)
-  command -v aarch64-linux-gnu-gcc >/dev/null || skip "aarch64-linux-gnu-gcc is not installed"
-  [ -n "$RUNNER" ] && [ -x "$RUNNER" ] || skip "chamcc-runner-aarch64 was not built (no cross gcc at configure time)"
-  command -v qemu-aarch64 >/dev/null || skip "qemu-aarch64 is not installed (apt install qemu-user)"
-  RUNNER_CMD=(qemu-aarch64 -L /usr/aarch64-linux-gnu "$RUNNER")
-  TARGET=(--target aarch64-linux-gnu)
-  KERNEL_CC=aarch64-linux-gnu-gcc ;;
+aarch64 | riscv64)
+  command -v "$ARCH-linux-gnu-gcc" >/dev/null || skip "$ARCH-linux-gnu-gcc is not installed"
+  [ -n "$RUNNER" ] && [ -x "$RUNNER" ] || skip "chamcc-runner-$ARCH was not built (no cross gcc at configure time)"
+  command -v "qemu-$ARCH" >/dev/null || skip "qemu-$ARCH is not installed (apt install qemu-user)"
+  TARGET_RUN=("qemu-$ARCH" -L "/usr/$ARCH-linux-gnu")
+  TARGET=(--target "$ARCH-linux-gnu")
+  if [ "$ARCH" = riscv64 ]; then
+    TARGET_RUN+=(-cpu rv64,v=true,vlen=256,vext_spec=v1.0)
+    TARGET+=(--cpu zvl256b)
+  fi
+  RUNNER_CMD=("${TARGET_RUN[@]}" "$RUNNER")
+  KERNEL_CC=$ARCH-linux-gnu-gcc ;;
 *) fail "unknown --arch $ARCH" ;;
 esac
 
@@ -77,6 +85,7 @@ trap 'exit 1' INT TERM
 # start_runner [RUNNER OPTIONS...]: starts it on a free port (of loopback,
 # unless --bind says otherwise), sets PORT.
 start_runner() {
+  : >"$WORK/runner.out" # emptied here: the runner's own redirection may come after the first look
   "${RUNNER_CMD[@]}" --port 0 "$@" >"$WORK/runner.out" 2>"$WORK/runner.err" &
   RUNNER_PID=$!
   for _ in $(seq 600); do

@@ -14,7 +14,9 @@ for k in ok wrong crash hang nosym; do
 done
 
 start_runner --max-bytes 1000000 --idle-timeout 2
-"$CLIENT" 127.0.0.1 "$PORT" "$WORK" || { cat "$WORK/runner.err" >&2; fail "test_client found problems"; }
+flush=()
+[ "$ARCH" = riscv64 ] && flush=(no-flush) # no cache flush in RISC-V's base ISA: cold runs are refused
+"$CLIENT" 127.0.0.1 "$PORT" "$WORK" "${flush[@]}" || { cat "$WORK/runner.err" >&2; fail "test_client found problems"; }
 "$RECONNECT" 127.0.0.1 "$PORT" "$WORK" || { cat "$WORK/runner.err" >&2; fail "test_reconnect found problems"; }
 stop_runner
 no_leftovers

@@ -14,14 +14,15 @@
 
 typedef struct cg_target {
   char triple[64];     /* normalized LLVM triple, e.g. x86_64-unknown-linux-gnu */
-  char cpu[64];        /* LLVM CPU name, e.g. znver4, cortex-a76 */
+  char cpu[64];        /* chamcc's CPU name (the log's key), e.g. znver4, cortex-a76, zvl256b */
+  char llvm_cpu[64];   /* the CPU LLVM is told: cpu, or generic-rv64 for RISC-V's names */
   char features[1024]; /* LLVM feature string (host features for the host) */
   int lanes;           /* float32 lanes of the widest profitable vector */
   int vregs;           /* vector registers: 32 (AVX-512, NEON) or 16 (AVX2, SSE) */
   int wide512;         /* AVX-512: keep 512-bit vectors (function attributes) */
   int is_aarch64;      /* the target is AArch64 */
   int64_t l1d, l2;     /* bytes of data L1 and L2 per core (this machine's, or the CPU's published sizes) */
-  int is_riscv64;      /* the target is RISC-V 64: only the C back end (--emit-c) builds for it */
+  int is_riscv64;      /* the target is RISC-V 64 (RVV 1.0) */
 } cg_target;
 
 /* Fills t for TRIPLE (NULL: the host) and CPU (NULL: the host's, or the
