@@ -84,7 +84,7 @@ def chamcc_round(model, threads, runs, log, again):
         m = re.match(r"(\w+) '(.*)'", cells[1])
         kind = cells[0].split('_')[1]  # conv, reorder, pool, ...
         k = nodes.get(m.group(2)) if m else None
-        if k is None or kind == 'reorder':  # a layout change chamcc added before that node
+        if k is None or kind in ('reorder', 'halo'):  # a layout change or halo zeroing before that node
             k = ('(chamcc ' + kind + ')', cells[1], '')
         t = out.setdefault(k, [0.0, 0])
         t[0] += float(cells[4])
