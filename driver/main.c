@@ -546,7 +546,7 @@ static void add_folder(const char *dir, void *vec) {
     else chm_vec_push(v, p);
   }
   closedir(d);
-  qsort(v->data + first, (size_t)(v->len - first), sizeof *v->data, cmp_str);
+  if (v->len > first) qsort(v->data + first, (size_t)(v->len - first), sizeof *v->data, cmp_str); /* data may be NULL */
 }
 
 /* Adds a --log argument or a log named on the command line: the file, or
@@ -936,7 +936,7 @@ static int log_groups(char **in, int n, log_group **out) {
     chm_vec_push(&g, x);
   }
   tune_log_close(all);
-  qsort(g.data, (size_t)g.len, sizeof *g.data, cmp_str_pair);
+  if (g.len) qsort(g.data, (size_t)g.len, sizeof *g.data, cmp_str_pair);
   *out = g.data;
   return g.len;
 }
