@@ -60,7 +60,11 @@ void *chm_arena_alloc(chm_arena *a, size_t n) {
   chunk *c = a->head;
   if (!c || c->size - c->used < n) {
     size_t size = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
-    chunk *nc = chm_malloc(sizeof(chunk) + size);
+    /* calloc: a chunk is handed out once, front to back, so its bytes are
+     * zero when handed out; a large block comes as fresh zero pages that
+     * are touched only when written (a 500-MB constant is not cleared
+     * first) */
+    chunk *nc = chm_calloc(1, sizeof(chunk) + size);
     nc->size = size;
     nc->used = 0;
     if (size == n && c) { /* big block: keep the current chunk current */
@@ -74,7 +78,7 @@ void *chm_arena_alloc(chm_arena *a, size_t n) {
   }
   void *p = c->data + c->used;
   c->used += n;
-  return memset(p, 0, n);
+  return p;
 }
 
 char *chm_arena_strdup(chm_arena *a, const char *s) {

@@ -26,7 +26,7 @@ char *chm_strdup(const char *s);         /* strdup that aborts on exhaustion */
 typedef struct chm_arena chm_arena;
 
 chm_arena *chm_arena_new(void);
-void *chm_arena_alloc(chm_arena *a, size_t n); /* zeroed, 16-byte aligned */
+void *chm_arena_alloc(chm_arena *a, size_t n); /* zeroed (fresh calloc'ed bytes), 16-byte aligned */
 char *chm_arena_strdup(chm_arena *a, const char *s);
 char *chm_arena_printf(chm_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
