@@ -31,7 +31,31 @@ ROOT = os.path.dirname(HERE)
 ORT_OPS = {'FusedConv': 'Conv', 'NhwcConv': 'Conv', 'FusedGemm': 'Gemm', 'QLinearConv': 'Conv'}
 
 
+def prod(dims):
+    n = 1
+    for d in dims:
+        n *= d
+    return n
+
+
+def matmul_key(inputs, out):
+    """A Gemm or MatMul as the M x K by K x N product it is, whatever rank its
+    operands have (ORT flattens a MatMul of 1xHxWxK into a Gemm of HW x K)."""
+    try:
+        a = [int(d) for d in inputs[0].split('x')]
+        o = [int(d) for d in out.split('x')]
+    except (IndexError, ValueError):
+        return None
+    m, n = prod(o[:-1]), o[-1]
+    k = a[-1] if prod(a[:-1]) == m else a[0]  # a transposed A is K x M
+    return ('MatMul/Gemm', f'{m}x{k}', f'{m}x{n}')
+
+
 def key(op, inputs, out):
+    if op in ('Gemm', 'MatMul'):
+        k = matmul_key(inputs, out)
+        if k:
+            return k
     if op in ('Conv', 'Gemm', 'MatMul', 'ConvTranspose'):
         return (op, ','.join(inputs[:2]), out)
     return (op, inputs[0] if inputs else '', out)

@@ -749,7 +749,7 @@ static int lower_layernorm(lower *l, const gr_node *n) {
   for (int j = 1; j <= stats; j++) args[3 + j] = out_buf(l, n->out[j], KIND_PLAIN); /* Mean, InvStdDev */
   float eps = gr_attr_float(n, "epsilon", 1e-5f);
   if (rows > 0 && len > 0)
-    add_step(l, tpl_layernorm_kernel(l->a, kname(l, "layernorm"), rows, len, eps, stats), args, 4 + stats);
+    add_step(l, tpl_layernorm_kernel(l->a, kname(l, "layernorm"), rows, len, eps, stats, l->L), args, 4 + stats);
   return 0;
 }
 

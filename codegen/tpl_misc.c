@@ -342,28 +342,90 @@ ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int
   return k;
 }
 
+/* Sum over i in [0, len) of term(i) into acc[slot]: whole vectors of `lanes`
+ * into a vector accumulator `vacc`, added across at the end, then the scalar
+ * tail. term(b, i, lanes, ctx) builds the value at index expression i. */
+typedef ir_expr *row_term(ir_builder *b, ir_expr *i, int lanes, void *ctx);
+
+static void row_sum(ir_builder *b, ir_stmt *body, ir_buf *acc, int slot, ir_buf *vacc, int64_t len, int lanes,
+                    row_term *term, void *ctx) {
+  int64_t nv = vacc ? len / lanes : 0;
+  if (nv > 0) {
+    int vj = ir_new_var(b);
+    ir_expr *va = ir_load(b, vacc, ir_int(b, 0), lanes);
+    ir_stmt *s = ir_seq(b);
+    ir_seq_add(b, s, ir_store(b, vacc, ir_int(b, 0), ir_float(b, 0, lanes)));
+    ir_seq_add(b, s, loop(b, vj, nv, IR_LOOP_SERIAL,
+                          ir_store(b, vacc, ir_int(b, 0), ir_add(b, va, term(b, ir_muli(b, ir_var(b, vj), lanes), lanes, ctx)))));
+    ir_seq_add(b, s, ir_store(b, acc, ir_int(b, slot), ir_unary(b, IR_HSUM, va)));
+    ir_seq_add(b, body, ir_alloc(b, vacc, s));
+  } else {
+    ir_seq_add(b, body, ir_store(b, acc, ir_int(b, slot), ir_float(b, 0, 1)));
+  }
+  if (nv * lanes < len) {
+    int vt = ir_new_var(b);
+    ir_expr *old = ir_load(b, acc, ir_int(b, slot), 1);
+    ir_seq_add(b, body, ir_for(b, vt, ir_int(b, nv * lanes), ir_int(b, len), IR_LOOP_SERIAL,
+                               ir_store(b, acc, ir_int(b, slot), ir_add(b, old, term(b, ir_var(b, vt), 1, ctx)))));
+  }
+}
+
+typedef struct ln_ctx {
+  ir_buf *in, *scale, *bias, *acc;
+  ir_expr *row; /* the row's first index */
+} ln_ctx;
+
+static ir_expr *ln_x(ir_builder *b, ir_expr *i, int lanes, void *ctx) {
+  ln_ctx *c = ctx;
+  return ir_load(b, c->in, ir_add(b, c->row, i), lanes);
+}
+
+static ir_expr *ln_stat(ir_builder *b, ln_ctx *c, int slot, int lanes) {
+  ir_expr *s = ir_load(b, c->acc, ir_int(b, slot), 1);
+  return lanes > 1 ? ir_broadcast(b, s, lanes) : s;
+}
+
+static ir_expr *ln_sq(ir_builder *b, ir_expr *i, int lanes, void *ctx) { /* (x - mean)^2 */
+  ir_expr *d = ir_bin(b, IR_SUB, ln_x(b, i, lanes, ctx), ln_stat(b, ctx, 0, lanes));
+  return ir_mul(b, d, d);
+}
+
+static ir_expr *ln_y(ir_builder *b, ir_expr *i, int lanes, void *ctx) { /* (x - mean) inv scale + bias */
+  ln_ctx *c = ctx;
+  ir_expr *d = ir_bin(b, IR_SUB, ln_x(b, i, lanes, ctx), ln_stat(b, c, 0, lanes));
+  return ir_fma(b, ir_mul(b, d, ln_stat(b, c, 1, lanes)), ir_load(b, c->scale, i, lanes), ir_load(b, c->bias, i, lanes));
+}
+
 ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, int64_t len, float eps,
-                                int stats) {
+                                int stats, int lanes) {
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
   ir_buf *in = ir_param(&b, "in", rows * len), *scale = ir_param(&b, "scale", len);
   ir_buf *bias = ir_param(&b, "bias", len), *out = ir_param(&b, "out", rows * len);
   ir_buf *smean = stats > 0 ? ir_param(&b, "mean", rows) : NULL, *sinv = stats > 1 ? ir_param(&b, "invstd", rows) : NULL;
-  int vr = ir_new_var(&b), vi = ir_new_var(&b);
-  ir_expr *i = ir_var(&b, vi), *idx = ir_add(&b, ir_muli(&b, ir_var(&b, vr), len), i);
   ir_buf *acc = ir_local(&b, "acc", 2); /* mean, then 1 / std */
+  ir_buf *vacc = lanes > 1 && len >= lanes ? ir_local(&b, "vacc", lanes) : NULL;
+  int vr = ir_new_var(&b);
+  ln_ctx c = {in, scale, bias, acc, ir_muli(&b, ir_var(&b, vr), len)};
   ir_expr *mean = ir_load(&b, acc, ir_int(&b, 0), 1), *inv = ir_load(&b, acc, ir_int(&b, 1), 1);
-  ir_expr *x = ir_load(&b, in, idx, 1), *d = ir_bin(&b, IR_SUB, x, mean);
   ir_stmt *body = ir_seq(&b);
-  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, 0, 1)));
-  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 1), ir_float(&b, 0, 1)));
-  ir_seq_add(&b, body, loop(&b, vi, len, IR_LOOP_SERIAL, ir_store(&b, acc, ir_int(&b, 0), ir_add(&b, mean, x))));
+  row_sum(&b, body, acc, 0, vacc, len, lanes, ln_x, &c);
   ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_mul(&b, mean, ir_float(&b, 1.0f / (float)len, 1))));
-  ir_seq_add(&b, body, loop(&b, vi, len, IR_LOOP_SERIAL, ir_store(&b, acc, ir_int(&b, 1), ir_fma(&b, d, d, inv))));
+  row_sum(&b, body, acc, 1, vacc, len, lanes, ln_sq, &c);
   ir_expr *var = ir_fma(&b, inv, ir_float(&b, 1.0f / (float)len, 1), ir_float(&b, eps, 1));
   ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 1), ir_bin(&b, IR_DIV, ir_float(&b, 1, 1), ir_unary(&b, IR_SQRT, var))));
-  ir_expr *y = ir_fma(&b, ir_mul(&b, d, inv), ir_load(&b, scale, i, 1), ir_load(&b, bias, i, 1));
-  ir_seq_add(&b, body, loop(&b, vi, len, IR_LOOP_SERIAL, ir_store(&b, out, idx, y)));
+  int64_t nv = vacc ? len / lanes : 0;
+  if (nv > 0) {
+    int vj = ir_new_var(&b);
+    ir_expr *i = ir_muli(&b, ir_var(&b, vj), lanes);
+    ir_seq_add(&b, body, loop(&b, vj, nv, IR_LOOP_SERIAL, ir_store(&b, out, ir_add(&b, c.row, i), ln_y(&b, i, lanes, &c))));
+  }
+  if (nv * lanes < len) {
+    int vt = ir_new_var(&b);
+    ir_expr *i = ir_var(&b, vt);
+    ir_seq_add(&b, body, ir_for(&b, vt, ir_int(&b, nv * lanes), ir_int(&b, len), IR_LOOP_SERIAL,
+                                ir_store(&b, out, ir_add(&b, c.row, i), ln_y(&b, i, 1, &c))));
+  }
   if (smean) ir_seq_add(&b, body, ir_store(&b, smean, ir_var(&b, vr), mean));
   if (sinv) ir_seq_add(&b, body, ir_store(&b, sinv, ir_var(&b, vr), inv));
   k->body = loop(&b, vr, rows, rows * len >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL,

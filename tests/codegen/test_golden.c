@@ -76,7 +76,7 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
     return tpl_gemm_kernel(a, "gemm", &g);
   }
   case 13: return tpl_softmax_kernel(a, "softmax", 2, 5, 3);
-  case 14: return tpl_layernorm_kernel(a, "layernorm", 3, 8, 1e-5f, 2);
+  case 14: return tpl_layernorm_kernel(a, "layernorm", 3, 10, 1e-5f, 2, 4);
   case 15: return tpl_reduce_kernel(a, "reduce_mean", TPL_REDUCE_MEAN, 3, shape, 1u << 1);
   case 16: return tpl_slice_kernel(a, "slice", 3, shape, sout, sstart, sstep);
   case 17: return tpl_transpose_kernel(a, "transpose", 3, shape, perm);

@@ -199,9 +199,11 @@ ir_kernel *tpl_gemm_kernel(chm_arena *a, const char *name, const tpl_gemm *g); /
 ir_kernel *tpl_softmax_kernel(chm_arena *a, const char *name, int64_t outer, int64_t axis, int64_t inner);
 /* Layer normalization of `rows` rows of `len` contiguous values:
  * (x - mean) / sqrt(var + eps) * scale[i] + bias[i]; `stats` (0 to 2) of
- * each row's mean and 1 / sqrt(var + eps) too. params: in, scale, bias, out[, mean[, invstd]] */
+ * each row's mean and 1 / sqrt(var + eps) too. A row's whole vectors of
+ * `lanes` floats are summed in a vector register, the tail by scalars.
+ * params: in, scale, bias, out[, mean[, invstd]] */
 ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, int64_t len, float eps,
-                                int stats);
+                                int stats, int lanes);
 /* Reduction of a plain tensor over the dims whose bit is set in `axes`
  * (output: the kept dims, row-major). params: in, out */
 typedef enum tpl_reduce_op { TPL_REDUCE_SUM, TPL_REDUCE_MEAN, TPL_REDUCE_MAX, TPL_REDUCE_MIN } tpl_reduce_op;
