@@ -37,8 +37,8 @@ def powers(k0, k1, step=1):
     return [(lambda x, k=k: x ** k) for k in range(k0, k1 + 1, step)]
 
 
-def show(name, coeffs, err, note):
-    print(f"/* {name}: {note}; max relative error {err:.2e} */")
+def show(name, coeffs, err, note, kind="relative"):
+    print(f"/* {name}: {note}; max {kind} error {err:.2e} */")
     print(f"static const double {name}[] = {{" + ", ".join(f"{c:.17g}" for c in coeffs) + "};")
 
 
@@ -78,6 +78,37 @@ def main():
     g = erfc(x) * np.exp(x * x)
     c, err = lawson(1 / x - 0.625, g, 1 / g, powers(0, 9))
     show("erfc_g", c, err, "erfc(x) = exp(-x^2) g(1/x - 0.625) on 1 <= x <= 4")
+
+    gelu_erf()
+
+
+def rational(xs, target, dp, dq, iters=80):
+    """x P(x^2) / Q(x^2) with Q(0) = 1 near target in the max absolute error:
+    the linearized fit x P - target Q = target (Loeb's iteration, each step
+    weighted by 1/Q of the last) with Lawson's reweighting. Returns P's
+    coefficients, then Q's from x^2 up, and the error."""
+    t = xs * xs
+    w, q = np.ones_like(xs), np.ones_like(xs)
+    for _ in range(iters):
+        a = np.concatenate([np.stack([xs * t ** k for k in range(dp)], axis=1),
+                            np.stack([-target * t ** k for k in range(1, dq + 1)], axis=1)], axis=1)
+        sw = np.sqrt(w) / q
+        c, *_ = np.linalg.lstsq(a * sw[:, None], target * sw, rcond=None)
+        q = 1 + sum(c[dp + k - 1] * t ** k for k in range(1, dq + 1))
+        err = np.abs(xs * sum(c[k] * t ** k for k in range(dp)) / q - target)
+        w = w * (err + 1e-300)
+        w /= w.sum()
+    return c, float(err.max())
+
+
+def gelu_erf():
+    # erf(x) = x P(x^2) / Q(x^2) on |x| <= 3.925 (beyond, erf rounds to 1 in
+    # float), in absolute error: GELU's 1 + erf needs no more. The rational
+    # has one range and no exp, so GELU's epilogue costs a third of IR_ERF's.
+    x = np.linspace(1e-6, 3.925, GRID)
+    c, err = rational(x, np.vectorize(math.erf)(x), 6, 6)
+    show("gelu_erf_p", c[:6], err, "erf(x) = x P(x^2) / Q(x^2) on |x| <= 3.925", "absolute")
+    show("gelu_erf_q", c[6:], err, "Q's coefficients of x^2 .. x^12 (Q(0) = 1)", "absolute")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
  * overflow, underflow or saturate. Each function runs in a kernel of host
  * vector width and in a scalar one; the error must be at most MAX_ULP units
  * in the last place of the correctly rounded result, NaN must give NaN and
- * infinities must be exact.
+ * infinities must be exact. GELU's epilogue (its own erf, tpl_common.c)
+ * is checked over the same inputs in units of its absolute error.
  *
  *   test_math [STRIDE]     (default 509)
  */
@@ -69,6 +70,51 @@ static double check_fn(const fn_case *f, const float *in, int64_t n, int lanes, 
   return worst;
 }
 
+/* GELU (erf form), the epilogue tpl_act builds from its own rational erf:
+ * its error may reach a few ulp of 1 + erf, so it is measured in units of
+ * max(ulp(GELU(x)), 2^-23 |x|) and must stay within GELU_UNITS. */
+enum { GELU_UNITS = 4 };
+
+static double gelu_ref(double x) { return 0.5 * x * erfc(-x * M_SQRT1_2); }
+
+static ir_kernel *gelu_kernel(chm_arena *a, int64_t n, int lanes) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, "gelu");
+  ir_buf *in = ir_param(&b, "in", n), *out = ir_param(&b, "out", n);
+  int v = ir_new_var(&b);
+  ir_expr *i = ir_muli(&b, ir_var(&b, v), lanes);
+  tpl_epi ep = {.act = TPL_ACT_GELU};
+  k->body = ir_for(&b, v, ir_int(&b, 0), ir_int(&b, n / lanes), IR_LOOP_SERIAL,
+                   ir_store(&b, out, i, tpl_act(&b, &ep, ir_load(&b, in, i, lanes))));
+  return k;
+}
+
+static double check_gelu(const float *in, int64_t n, int lanes, int64_t *worst_i) {
+  chm_arena *a = chm_arena_new();
+  jit_kernel jk;
+  float *out = malloc((size_t)n * sizeof *out);
+  double worst = INFINITY;
+  *worst_i = -1;
+  if (!jit_compile(gelu_kernel(a, n, lanes), 1, &jk)) {
+    ((unary_fn)jk.fn)(in, out);
+    worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+      double ref = gelu_ref(in[i]), e;
+      if (isnan(ref)) e = isnan(out[i]) ? 0 : INFINITY;
+      else if (isinf(ref)) e = out[i] == (float)ref ? 0 : INFINITY;
+      else {
+        double unit = fmax(ldexp(1, ilogb(fmax(fabs(ref), FLT_MIN)) - 23), ldexp(fabs(in[i]), -23));
+        e = isnan(out[i]) ? INFINITY : fabs(out[i] - ref) / unit;
+      }
+      if (e > worst) worst = e, *worst_i = i;
+    }
+    cg_jit_free(jk.jit);
+  }
+  free(out);
+  chm_arena_free(a);
+  return worst;
+}
+
 int main(int argc, char **argv) {
   uint64_t stride = argc > 1 ? strtoull(argv[1], NULL, 10) : 509;
   cg_target t;
@@ -95,6 +141,14 @@ int main(int argc, char **argv) {
       printf(", %lld inputs\n", (long long)n);
       CHECK(worst <= MAX_ULP);
     }
+  for (int lanes = t.lanes; lanes >= 1; lanes = lanes > 1 ? 1 : 0) {
+    int64_t wi;
+    double worst = check_gelu(in, n, lanes, &wi);
+    printf("gelu %2d lanes: worst %.2f units", lanes, worst);
+    if (wi >= 0) printf(" at %a (reference %a)", in[wi], gelu_ref(in[wi]));
+    printf(", %lld inputs\n", (long long)n);
+    CHECK(worst <= GELU_UNITS);
+  }
   free(in);
   return failures ? 1 : 0;
 }
