@@ -132,47 +132,102 @@ static ir_kernel *global_pool(chm_arena *a, const char *name, const tpl_pool *p)
   return k;
 }
 
+/* The outputs [lo, hi) along one axis whose window lies wholly inside the
+ * input (n inputs, window k taps of dilation d, stride st, padding pad):
+ * these need no bounds check and divide by the window's size. */
+static void inside_range(int64_t outs, int64_t n, int64_t k, int64_t st, int64_t d, int64_t pad,
+                         int64_t *lo, int64_t *hi) {
+  *lo = (pad + st - 1) / st;
+  int64_t last = n - 1 - (k - 1) * d + pad; /* the largest window start, plus pad */
+  *hi = last < 0 ? 0 : last / st + 1;
+  if (*hi > outs) *hi = outs;
+  if (*lo > *hi) *lo = *hi;
+}
+
+typedef struct pool_ctx {
+  const tpl_pool *p;
+  ir_buf *src, *dst, *acc;
+  ir_expr *n, *cb, *oy;
+  int vx, vky, vkx;
+} pool_ctx;
+
+/* One output vector at column vx; `checked`: taps outside the input are
+ * skipped (and counted as the padding rule says), else all are inside. */
+static ir_stmt *pool_output(ir_builder *b, const pool_ctx *c, int checked) {
+  const tpl_pool *p = c->p;
+  const tpl_view *in = &p->in, *out = &p->out;
+  int L = in->cb;
+  ir_expr *ox = ir_var(b, c->vx);
+  ir_expr *iy = ir_add(b, ir_muli(b, c->oy, p->sh), ir_addi(b, ir_muli(b, ir_var(b, c->vky), p->dh), -p->pt));
+  ir_expr *ix = ir_add(b, ir_muli(b, ox, p->sw), ir_addi(b, ir_muli(b, ir_var(b, c->vkx), p->dw), -p->pl));
+  ir_expr *ok = ir_bin(b, IR_AND, in_range(b, iy, 0, in->h), in_range(b, ix, 0, in->w));
+  if (checked) iy = clampi(b, iy, 0, in->h - 1), ix = clampi(b, ix, 0, in->w - 1);
+  ir_expr *v = ir_load(b, c->src, tpl_view_index(b, in, c->n, c->cb, iy, ix), L);
+  ir_expr *old = ir_load(b, c->acc, ir_int(b, 0), L);
+  ir_expr *upd_v = p->is_max ? ir_bin(b, IR_MAX, old, v) : ir_add(b, old, v);
+  ir_stmt *upd = ir_seq(b);
+  ir_seq_add(b, upd, ir_store(b, c->acc, ir_int(b, 0), checked ? ir_select(b, ok, upd_v, old) : upd_v));
+  if (checked && !p->is_max) { /* the divisor: valid taps, or taps inside the padded input */
+    ir_expr *counted = p->count_include_pad ? ir_bin(b, IR_AND, in_range(b, iy, -p->pt, in->h + p->pb),
+                                                     in_range(b, ix, -p->pl, in->w + p->pr))
+                                            : ok;
+    ir_expr *cnt = ir_load(b, c->acc, ir_int(b, L), 1);
+    ir_seq_add(b, upd, ir_store(b, c->acc, ir_int(b, L), ir_select(b, counted, ir_add(b, cnt, ir_float(b, 1, 1)), cnt)));
+  }
+  ir_stmt *body = ir_seq(b);
+  ir_seq_add(b, body, ir_store(b, c->acc, ir_int(b, 0), ir_float(b, p->is_max ? -INFINITY : 0, L)));
+  if (checked && !p->is_max) ir_seq_add(b, body, ir_store(b, c->acc, ir_int(b, L), ir_float(b, 0, 1)));
+  ir_seq_add(b, body, loop(b, c->vky, p->kh, IR_LOOP_SERIAL, loop(b, c->vkx, p->kw, IR_LOOP_SERIAL, upd)));
+  ir_expr *r = ir_load(b, c->acc, ir_int(b, 0), L);
+  if (!p->is_max) {
+    ir_expr *cnt = checked ? ir_bin(b, IR_MAX, ir_load(b, c->acc, ir_int(b, L), 1), ir_float(b, 1, 1))
+                           : ir_float(b, (float)(p->kh * p->kw), 1);
+    r = ir_bin(b, IR_DIV, r, ir_broadcast(b, cnt, L));
+  }
+  ir_seq_add(b, body, ir_store(b, c->dst, tpl_view_index(b, out, c->n, c->cb, c->oy, ox), r));
+  return body;
+}
+
+static ir_stmt *checked_cols(ir_builder *b, const pool_ctx *c, int64_t lo, int64_t hi) {
+  return ir_for(b, c->vx, ir_int(b, lo), ir_int(b, hi), IR_LOOP_SERIAL, pool_output(b, c, 1));
+}
+
+/* Pooling in the blocked layout, a channel block (one vector) at a time.
+ * Rows and columns whose windows lie inside the input take a body without
+ * bounds checks (all of them when there is no padding and the last window
+ * fits, as in VGG's 2x2 max pools); the border ones check every tap. */
 ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p) {
   if (p->global) return global_pool(a, name, p);
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
   const tpl_view *in = &p->in, *out = &p->out;
   int L = in->cb;
-  ir_buf *src = ir_param(&b, "in", tpl_view_size(in)), *dst = ir_param(&b, "out", tpl_view_size(out));
   int64_t cbs = tpl_view_cblocks(in);
-  int vt = ir_new_var(&b), vx = ir_new_var(&b), vky = ir_new_var(&b), vkx = ir_new_var(&b);
-  ir_expr *t = ir_var(&b, vt), *ox = ir_var(&b, vx);
-  ir_expr *oy = ir_bin(&b, IR_MOD, t, ir_int(&b, out->h));
-  ir_expr *cb = ir_bin(&b, IR_MOD, ir_bin(&b, IR_DIV, t, ir_int(&b, out->h)), ir_int(&b, cbs));
-  ir_expr *n = ir_bin(&b, IR_DIV, t, ir_int(&b, out->h * cbs));
-  ir_expr *iy = ir_add(&b, ir_muli(&b, oy, p->sh), ir_addi(&b, ir_muli(&b, ir_var(&b, vky), p->dh), -p->pt));
-  ir_expr *ix = ir_add(&b, ir_muli(&b, ox, p->sw), ir_addi(&b, ir_muli(&b, ir_var(&b, vkx), p->dw), -p->pl));
-  ir_expr *ok = ir_bin(&b, IR_AND, in_range(&b, iy, 0, in->h), in_range(&b, ix, 0, in->w));
-  ir_expr *v = ir_load(&b, src, tpl_view_index(&b, in, n, cb, clampi(&b, iy, 0, in->h - 1),
-                                               clampi(&b, ix, 0, in->w - 1)), L);
-  ir_buf *acc = ir_local(&b, "acc", 2L * L); /* [0, L): value; lane L: count */
-  ir_expr *old = ir_load(&b, acc, ir_int(&b, 0), L);
-  ir_stmt *upd = ir_seq(&b);
-  ir_seq_add(&b, upd, ir_store(&b, acc, ir_int(&b, 0),
-                               ir_select(&b, ok, p->is_max ? ir_bin(&b, IR_MAX, old, v) : ir_add(&b, old, v), old)));
-  /* the divisor: valid taps, or taps inside the padded input */
-  ir_expr *counted = p->count_include_pad
-                         ? ir_bin(&b, IR_AND, in_range(&b, iy, -p->pt, in->h + p->pb), in_range(&b, ix, -p->pl, in->w + p->pr))
-                         : ok;
-  ir_expr *cnt = ir_load(&b, acc, ir_int(&b, L), 1);
-  ir_seq_add(&b, upd, ir_store(&b, acc, ir_int(&b, L), ir_select(&b, counted, ir_add(&b, cnt, ir_float(&b, 1, 1)), cnt)));
+  int vt = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt);
+  pool_ctx c = {.p = p, .src = ir_param(&b, "in", tpl_view_size(in)), .dst = ir_param(&b, "out", tpl_view_size(out)),
+                .acc = ir_local(&b, "acc", p->is_max ? L : 2L * L), /* [0, L): value; lane L: count */
+                .n = ir_bin(&b, IR_DIV, t, ir_int(&b, out->h * cbs)),
+                .cb = ir_bin(&b, IR_MOD, ir_bin(&b, IR_DIV, t, ir_int(&b, out->h)), ir_int(&b, cbs)),
+                .oy = ir_bin(&b, IR_MOD, t, ir_int(&b, out->h)),
+                .vx = ir_new_var(&b), .vky = ir_new_var(&b), .vkx = ir_new_var(&b)};
+  int64_t ylo, yhi, xlo, xhi;
+  inside_range(out->h, in->h, p->kh, p->sh, p->dh, p->pt, &ylo, &yhi);
+  inside_range(out->w, in->w, p->kw, p->sw, p->dw, p->pl, &xlo, &xhi);
+  ir_stmt *row = ir_seq(&b); /* the inside columns between checked border ones */
+  if (xlo > 0) ir_seq_add(&b, row, checked_cols(&b, &c, 0, xlo));
+  if (xhi > xlo)
+    ir_seq_add(&b, row, ir_for(&b, c.vx, ir_int(&b, xlo), ir_int(&b, xhi), IR_LOOP_SERIAL, pool_output(&b, &c, 0)));
+  if (out->w > xhi) ir_seq_add(&b, row, checked_cols(&b, &c, xhi, out->w));
   ir_stmt *body = ir_seq(&b);
-  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, 0), ir_float(&b, p->is_max ? -INFINITY : 0, L)));
-  ir_seq_add(&b, body, ir_store(&b, acc, ir_int(&b, L), ir_float(&b, 0, 1)));
-  ir_seq_add(&b, body, loop(&b, vky, p->kh, IR_LOOP_SERIAL, loop(&b, vkx, p->kw, IR_LOOP_SERIAL, upd)));
-  ir_expr *r = ir_load(&b, acc, ir_int(&b, 0), L);
-  if (!p->is_max) {
-    ir_expr *c = ir_load(&b, acc, ir_int(&b, L), 1);
-    r = ir_bin(&b, IR_DIV, r, ir_broadcast(&b, ir_bin(&b, IR_MAX, c, ir_float(&b, 1, 1)), L));
+  if (xhi == xlo || yhi == ylo) {
+    body = checked_cols(&b, &c, 0, out->w);
+  } else {
+    if (ylo > 0) ir_seq_add(&b, body, ir_if(&b, ir_bin(&b, IR_LT, c.oy, ir_int(&b, ylo)), checked_cols(&b, &c, 0, out->w)));
+    ir_seq_add(&b, body, ylo == 0 && yhi == out->h ? row : ir_if(&b, in_range(&b, c.oy, ylo, yhi), row));
+    if (yhi < out->h) ir_seq_add(&b, body, ir_if(&b, ir_bin(&b, IR_LE, ir_int(&b, yhi), c.oy), checked_cols(&b, &c, 0, out->w)));
   }
-  ir_seq_add(&b, body, ir_store(&b, dst, tpl_view_index(&b, out, n, cb, oy, ox), r));
-  k->body = loop(&b, vt, out->n * cbs * out->h, IR_LOOP_PARALLEL,
-                 loop(&b, vx, out->w, IR_LOOP_SERIAL, ir_alloc(&b, acc, body)));
+  k->body = loop(&b, vt, out->n * cbs * out->h, IR_LOOP_PARALLEL, ir_alloc(&b, c.acc, body));
   return k;
 }
 
