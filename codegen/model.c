@@ -100,33 +100,8 @@ static tpl_binop binary_op(gr_op op) {
   }
 }
 
-/* The template's name for a graph activation. */
-static tpl_activation act_of(gr_act a) {
-  switch (a) {
-  case GR_ACT_NONE: case GR_N_ACTS: return TPL_ACT_NONE;
-  case GR_ACT_RELU: return TPL_ACT_RELU;
-  case GR_ACT_CLIP: return TPL_ACT_CLIP;
-  case GR_ACT_LEAKY_RELU: return TPL_ACT_LEAKY_RELU;
-  case GR_ACT_SIGMOID: return TPL_ACT_SIGMOID;
-  case GR_ACT_HARD_SIGMOID: return TPL_ACT_HARD_SIGMOID;
-  case GR_ACT_HARD_SWISH: return TPL_ACT_HARD_SWISH;
-  case GR_ACT_TANH: return TPL_ACT_TANH;
-  case GR_ACT_EXP: return TPL_ACT_EXP;
-  case GR_ACT_LOG: return TPL_ACT_LOG;
-  case GR_ACT_SQRT: return TPL_ACT_SQRT;
-  case GR_ACT_NEG: return TPL_ACT_NEG;
-  case GR_ACT_ABS: return TPL_ACT_ABS;
-  case GR_ACT_RECIPROCAL: return TPL_ACT_RECIPROCAL;
-  case GR_ACT_ERF: return TPL_ACT_ERF;
-  case GR_ACT_SILU: return TPL_ACT_SILU;
-  case GR_ACT_GELU: return TPL_ACT_GELU;
-  case GR_ACT_GELU_TANH: return TPL_ACT_GELU_TANH;
-  }
-  return TPL_ACT_NONE;
-}
-
 static tpl_epi node_epi(const gr_node *n) {
-  tpl_epi e = {act_of(n->act), n->act_a, n->act_b, n->residual >= 0, {0}};
+  tpl_epi e = {n->act, n->act_a, n->act_b, n->residual >= 0, {0}};
   return e;
 }
 
@@ -176,8 +151,8 @@ static int conv_is_blocked(lower *l, const gr_node *n) {
 /* The unary op may run on the zero padding lanes of a blocked layout. */
 static int unary_zero_safe(const gr_node *n) {
   float a, b;
-  gr_act act = gr_node_act(n, &a, &b);
-  return gr_act_zero_safe(act, a, b);
+  chm_act act = gr_node_act(n, &a, &b);
+  return chm_act_zero_safe(act, a, b);
 }
 
 /* ReduceMean / ReduceMax over H and W of a 4-D tensor: a global pooling. */
@@ -567,7 +542,7 @@ static int lower_elementwise(lower *l, const gr_node *n, const node_plan *p) {
   tpl_elt e = {0};
   e.op = binary_op(n->op);
   e.n_in = is_binary(n->op) ? 2 : 1;
-  if (e.n_in == 1) e.epi.act = act_of(gr_node_act(n, &e.epi.a, &e.epi.b));
+  if (e.n_in == 1) e.epi.act = gr_node_act(n, &e.epi.a, &e.epi.b);
   else e.epi = node_epi(n);
   e.epi.has_residual = 0;
   if (p->out_kind == KIND_BLOCKED) {

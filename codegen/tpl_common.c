@@ -57,39 +57,39 @@ static ir_expr *gelu(ir_builder *b, ir_expr *x) {
 ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   int l = x->type.lanes;
   switch (ep->act) {
-  case TPL_ACT_NONE: return x;
-  case TPL_ACT_RELU: return ir_bin(b, IR_MAX, x, ir_float(b, 0, l));
-  case TPL_ACT_CLIP:
+  case CHM_ACT_NONE: return x;
+  case CHM_ACT_RELU: return ir_bin(b, IR_MAX, x, ir_float(b, 0, l));
+  case CHM_ACT_CLIP:
     return ir_bin(b, IR_MIN, ir_bin(b, IR_MAX, x, ir_float(b, ep->a, l)), ir_float(b, ep->b, l));
-  case TPL_ACT_LEAKY_RELU:
+  case CHM_ACT_LEAKY_RELU:
     return ir_select(b, ir_bin(b, IR_LT, x, ir_float(b, 0, l)), ir_mul(b, x, ir_float(b, ep->a, l)), x);
-  case TPL_ACT_SIGMOID: {
+  case CHM_ACT_SIGMOID: {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
     return ir_bin(b, IR_DIV, ir_float(b, 1, l), ir_add(b, ir_float(b, 1, l), e));
   }
-  case TPL_ACT_GELU: return gelu(b, x);
-  case TPL_ACT_GELU_TANH: {
+  case CHM_ACT_GELU: return gelu(b, x);
+  case CHM_ACT_GELU_TANH: {
     ir_expr *x3 = ir_mul(b, ir_mul(b, x, x), x);
     ir_expr *in = ir_mul(b, ir_fma(b, x3, ir_float(b, 0.044715f, l), x), ir_float(b, 0.7978845608f, l));
     return ir_mul(b, ir_mul(b, x, ir_float(b, 0.5f, l)), ir_add(b, ir_float(b, 1, l), ir_unary(b, IR_TANH, in)));
   }
-  case TPL_ACT_SILU: {
+  case CHM_ACT_SILU: {
     ir_expr *e = ir_unary(b, IR_EXP, ir_unary(b, IR_NEG, x));
     return ir_bin(b, IR_DIV, x, ir_add(b, ir_float(b, 1, l), e));
   }
-  case TPL_ACT_HARD_SIGMOID:
+  case CHM_ACT_HARD_SIGMOID:
     return clamp01(b, ir_fma(b, x, ir_float(b, ep->a, l), ir_float(b, ep->b, l)));
-  case TPL_ACT_HARD_SWISH:
+  case CHM_ACT_HARD_SWISH:
     return ir_mul(b, x, clamp01(b, ir_fma(b, x, ir_float(b, 1.0f / 6, l), ir_float(b, 0.5f, l))));
-  case TPL_ACT_TANH: return ir_unary(b, IR_TANH, x);
-  case TPL_ACT_EXP: return ir_unary(b, IR_EXP, x);
-  case TPL_ACT_LOG: return ir_unary(b, IR_LOG, x);
-  case TPL_ACT_SQRT: return ir_unary(b, IR_SQRT, x);
-  case TPL_ACT_NEG: return ir_unary(b, IR_NEG, x);
-  case TPL_ACT_ABS: return ir_unary(b, IR_ABS, x);
-  case TPL_ACT_RECIPROCAL: return ir_bin(b, IR_DIV, ir_float(b, 1, l), x);
-  case TPL_ACT_ERF: return ir_unary(b, IR_ERF, x);
-  case TPL_N_ACTS: break;
+  case CHM_ACT_TANH: return ir_unary(b, IR_TANH, x);
+  case CHM_ACT_EXP: return ir_unary(b, IR_EXP, x);
+  case CHM_ACT_LOG: return ir_unary(b, IR_LOG, x);
+  case CHM_ACT_SQRT: return ir_unary(b, IR_SQRT, x);
+  case CHM_ACT_NEG: return ir_unary(b, IR_NEG, x);
+  case CHM_ACT_ABS: return ir_unary(b, IR_ABS, x);
+  case CHM_ACT_RECIPROCAL: return ir_bin(b, IR_DIV, ir_float(b, 1, l), x);
+  case CHM_ACT_ERF: return ir_unary(b, IR_ERF, x);
+  case CHM_N_ACTS: break;
   }
   return x;
 }

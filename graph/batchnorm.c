@@ -57,7 +57,7 @@ static int foldable_conv(gr_graph *g, int i, const int *uses) {
   const gr_tensor *w = &g->tensors[conv->in[1]];
   const gr_tensor *b = conv->n_in > 2 && conv->in[2] >= 0 ? &g->tensors[conv->in[2]] : NULL;
   if (!w->data || w->dtype != GR_F32 || (b && (!b->data || b->dtype != GR_F32))) return -1;
-  if (conv->act != GR_ACT_NONE || conv->residual >= 0) return -1;
+  if (conv->act != CHM_ACT_NONE || conv->residual >= 0) return -1;
   return p;
 }
 

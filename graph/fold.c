@@ -135,9 +135,9 @@ int gr__eval_binary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
 int gr__eval_unary(gr_graph *g, gr_node *n, gr_tensor *y, chm_err *e) {
   const gr_tensor *x = &g->tensors[n->in[0]];
   float a, b;
-  gr_act act = gr_node_act(n, &a, &b);
+  chm_act act = gr_node_act(n, &a, &b);
   if (!is_float(x->dtype)) return gr_node_error(e, g, n, "input must be float32");
-  for (int64_t i = 0; i < gr_numel(y); i++) gr__put(y, i, gr_act_eval(act, a, b, gr__get_f(x, i)), 0);
+  for (int64_t i = 0; i < gr_numel(y); i++) gr__put(y, i, chm_act_eval(act, a, b, gr__get_f(x, i)), 0);
   return 0;
 }
 

@@ -215,7 +215,7 @@ static int silu_mul(fuser *f, int ni, int *sig) {
 static bool fuse_silu(fuser *f, int ni) {
   int sig, m = silu_mul(f, ni, &sig);
   if (m < 0) return false;
-  f->g->nodes[ni].act = GR_ACT_SILU;
+  f->g->nodes[ni].act = CHM_ACT_SILU;
   f->g->nodes[sig].op = GR_OP_NONE;
   absorb(f, ni, m);
   return true;
@@ -230,9 +230,9 @@ static bool fuse_act(fuser *f, int ni) {
   int r = f->reader[y];
   const gr_node *a = &g->nodes[r];
   float pa, pb;
-  gr_act act = gr_node_act(a, &pa, &pb);
-  if (act == GR_ACT_NONE) return false;
-  if (g->nodes[ni].op == GR_OP_CONV && !gr_act_zero_safe(act, pa, pb)) return false;
+  chm_act act = gr_node_act(a, &pa, &pb);
+  if (act == CHM_ACT_NONE) return false;
+  if (g->nodes[ni].op == GR_OP_CONV && !chm_act_zero_safe(act, pa, pb)) return false;
   gr_node *n = &g->nodes[ni];
   n->act = act;
   n->act_a = pa;
@@ -251,7 +251,7 @@ int gr_fuse_epilogues(gr_graph *g, chm_err *e) {
   bool changed = false;
   for (int i = 0; i < g->n_nodes; i++) {
     gr_node *n = &g->nodes[i];
-    if (!is_fusable(n) || n->act != GR_ACT_NONE || n->residual >= 0) continue;
+    if (!is_fusable(n) || n->act != CHM_ACT_NONE || n->residual >= 0) continue;
     bool bias = fuse_bias(&f, i);
     bool res = fuse_residual(&f, i);
     bool act = fuse_act(&f, i);

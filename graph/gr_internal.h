@@ -57,7 +57,7 @@ typedef struct gr_op_def {
   int min_in, max_in;      /* input count range; the first min_in must be present */
   int min_out, max_out;    /* output count range */
   gr_op_kind kind;         /* fold-only, rewritten away, or run */
-  gr_act act;              /* UNARY: the activation it is */
+  chm_act act;             /* UNARY: the activation it is */
   gr_infer_fn infer;       /* shapes_ops.c: output shapes, normalized attributes */
   gr_eval_fn eval;         /* fold.c: constant evaluation; gr__eval_none = never */
 } gr_op_def;

@@ -134,7 +134,7 @@ void gr_dump(const gr_graph *g, void *file) {
       fprintf(f, " +residual");
       dump_tensor(g, n->residual, f);
     }
-    if (n->act != GR_ACT_NONE) fprintf(f, " +act=%s(%g,%g)", gr_act_name(n->act), n->act_a, n->act_b);
+    if (n->act != CHM_ACT_NONE) fprintf(f, " +act=%s(%g,%g)", chm_act_name(n->act), n->act_a, n->act_b);
     fprintf(f, "\n");
   }
   for (int i = 0; i < g->n_outputs; i++) {

@@ -12,10 +12,10 @@
 #include "gr_internal.h"
 
 const gr_op_def gr__ops[GR_N_OPS] = {
-    [GR_OP_NONE] = {"?", 0, 0, 0, 0, GR_OPK_GONE, GR_ACT_NONE, NULL, NULL},
+    [GR_OP_NONE] = {"?", 0, 0, 0, 0, GR_OPK_GONE, CHM_ACT_NONE, NULL, NULL},
 #define GR_OP(id, name, min_in, max_in, min_out, max_out, kind, act, infer, eval)               \
   [GR_OP_##id] = {name,          min_in,         max_in,           min_out, max_out,            \
-                  GR_OPK_##kind, GR_ACT_##act,   gr__infer_##infer, gr__eval_##eval},
+                  GR_OPK_##kind, CHM_ACT_##act,  gr__infer_##infer, gr__eval_##eval},
 #include "chamcc/ops.def"
 #undef GR_OP
 };
@@ -30,55 +30,21 @@ gr_op gr_op_find(const char *name) {
 
 gr_op_kind gr_op_kind_of(gr_op op) { return gr__ops[op].kind; }
 
-gr_act gr_node_act(const gr_node *n, float *a, float *b) {
-  gr_act act = gr__ops[n->op].act;
+chm_act gr_node_act(const gr_node *n, float *a, float *b) {
+  chm_act act = gr__ops[n->op].act;
   *a = *b = 0;
-  if (act == GR_ACT_GELU && strcmp(gr_attr_string(n, "approximate", "none"), "tanh") == 0)
-    act = GR_ACT_GELU_TANH;
-  if (act == GR_ACT_CLIP) {
+  if (act == CHM_ACT_GELU && strcmp(gr_attr_string(n, "approximate", "none"), "tanh") == 0)
+    act = CHM_ACT_GELU_TANH;
+  if (act == CHM_ACT_CLIP) {
     *a = gr_attr_float(n, "min", -INFINITY);
     *b = gr_attr_float(n, "max", INFINITY);
-  } else if (act == GR_ACT_LEAKY_RELU) {
+  } else if (act == CHM_ACT_LEAKY_RELU) {
     *a = gr_attr_float(n, "alpha", 0.01f);
-  } else if (act == GR_ACT_HARD_SIGMOID) {
+  } else if (act == CHM_ACT_HARD_SIGMOID) {
     *a = gr_attr_float(n, "alpha", 0.2f);
     *b = gr_attr_float(n, "beta", 0.5f);
   }
   return act;
-}
-
-double gr_act_eval(gr_act act, float a, float b, double x) {
-  switch (act) {
-  case GR_ACT_NONE: case GR_N_ACTS: return x;
-  case GR_ACT_RELU: return x > 0 ? x : 0;
-  case GR_ACT_LEAKY_RELU: return x < 0 ? a * x : x;
-  case GR_ACT_SIGMOID: return 1 / (1 + exp(-x));
-  case GR_ACT_TANH: return tanh(x);
-  case GR_ACT_CLIP: return fmin(fmax(x, a), b);
-  case GR_ACT_HARD_SIGMOID: return fmax(0, fmin(1, a * x + b));
-  case GR_ACT_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
-  case GR_ACT_EXP: return exp(x);
-  case GR_ACT_LOG: return log(x);
-  case GR_ACT_SQRT: return sqrt(x);
-  case GR_ACT_NEG: return -x;
-  case GR_ACT_ABS: return fabs(x);
-  case GR_ACT_RECIPROCAL: return 1 / x;
-  case GR_ACT_ERF: return erf(x);
-  case GR_ACT_SILU: return x / (1 + exp(-x));
-  case GR_ACT_GELU: return 0.5 * x * (1 + erf(x * M_SQRT1_2));
-  case GR_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)));
-  }
-  return x;
-}
-
-bool gr_act_zero_safe(gr_act act, float a, float b) { return isfinite(gr_act_eval(act, a, b, 0.0)); }
-
-const char *gr_act_name(gr_act act) {
-  static const char *const names[GR_N_ACTS] = {
-      "none", "relu", "clip", "leaky_relu", "sigmoid", "hard_sigmoid", "hard_swish", "tanh",
-      "exp",  "log",  "sqrt", "neg",        "abs",     "reciprocal",   "erf",        "silu",
-      "gelu", "gelu_tanh"};
-  return act >= 0 && act < GR_N_ACTS ? names[act] : "?";
 }
 
 static int check_node(const gr_graph *g, const gr_node *n, chm_err *e) {

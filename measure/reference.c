@@ -24,29 +24,9 @@
 
 enum { REF_COL_MAX = 2 << 20 }; /* floats per im2col chunk (8 MiB) */
 
+/* The epilogue's activation, computed as constant folding does (act.h). */
 static float ref_act(const tpl_epi *e, float v) {
-  if (!e) return v;
-  switch (e->act) {
-  case TPL_ACT_NONE: case TPL_N_ACTS: return v;
-  case TPL_ACT_RELU: return v > 0 ? v : 0;
-  case TPL_ACT_CLIP: return fminf(fmaxf(v, e->a), e->b);
-  case TPL_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
-  case TPL_ACT_SIGMOID: return 1 / (1 + expf(-v));
-  case TPL_ACT_HARD_SIGMOID: return fminf(fmaxf(e->a * v + e->b, 0), 1);
-  case TPL_ACT_HARD_SWISH: return v * fminf(fmaxf(v / 6 + 0.5f, 0), 1);
-  case TPL_ACT_TANH: return tanhf(v);
-  case TPL_ACT_EXP: return expf(v);
-  case TPL_ACT_LOG: return logf(v);
-  case TPL_ACT_SQRT: return sqrtf(v);
-  case TPL_ACT_NEG: return -v;
-  case TPL_ACT_ABS: return fabsf(v);
-  case TPL_ACT_RECIPROCAL: return 1 / v;
-  case TPL_ACT_ERF: return erff(v);
-  case TPL_ACT_SILU: return v / (1 + expf(-v));
-  case TPL_ACT_GELU: return 0.5f * v * (1 + erff(v * 0.70710678f));
-  case TPL_ACT_GELU_TANH: return 0.5f * v * (1 + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));
-  }
-  return v;
+  return e ? (float)chm_act_eval(e->act, e->a, e->b, v) : v;
 }
 
 /* y[i] = act(y[i] + b + res[i]) for a run of len elements sharing bias b. */

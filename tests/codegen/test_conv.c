@@ -12,10 +12,10 @@ typedef void (*conv_fn5)(float *, float *, float *, float *, float *);
 
 static float act(const tpl_epi *e, float v) {
   switch (e->act) {
-  case TPL_ACT_RELU: return v > 0 ? v : 0;
-  case TPL_ACT_CLIP: return v < e->a ? e->a : v > e->b ? e->b : v;
-  case TPL_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
-  case TPL_ACT_SIGMOID: return 1 / (1 + expf(-v));
+  case CHM_ACT_RELU: return v > 0 ? v : 0;
+  case CHM_ACT_CLIP: return v < e->a ? e->a : v > e->b ? e->b : v;
+  case CHM_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
+  case CHM_ACT_SIGMOID: return 1 / (1 + expf(-v));
   default: return v;
   }
 }
@@ -66,10 +66,10 @@ static int run_case(int id, unsigned *seed, int lanes) {
   w.depthwise = dw;
   w.in = (tpl_view){N, C, H, Wd, plain_in ? 1 : lanes, halo, halow};
   w.out = (tpl_view){N, K, OH, OW, lanes, test_rand(seed) % 2, test_rand(seed) % 2};
-  w.epi.act = (tpl_activation)(test_rand(seed) % 5);
+  w.epi.act = (chm_act)(test_rand(seed) % 5);
   w.epi.a = -0.5f;
   w.epi.b = 0.7f;
-  if (w.epi.act == TPL_ACT_LEAKY_RELU) w.epi.a = 0.1f;
+  if (w.epi.act == CHM_ACT_LEAKY_RELU) w.epi.a = 0.1f;
   w.epi.has_residual = test_rand(seed) % 2;
   w.epi.res = (tpl_view){N, K, OH, OW, lanes, 0, 1};
 

@@ -22,7 +22,7 @@ static tpl_conv conv_case(int64_t c, int64_t k, int64_t groups, int dw) {
   w.out = (tpl_view){1, k, 6, 7, L, 0, 0};
   w.kh = w.kw = 3, w.sh = w.sw = 1, w.dh = w.dw = 1, w.pt = w.pl = 1;
   w.depthwise = dw, w.groups = groups, w.vregs = 32;
-  w.epi.act = TPL_ACT_RELU;
+  w.epi.act = CHM_ACT_RELU;
   return w;
 }
 
@@ -42,7 +42,7 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
   case 2: return conv(a, "grconv_blocks", conv_case(8, 16, 2, 0));
   case 3: return conv(a, "grconv_lanes", conv_case(12, 12, 6, 0));
   case 4: {
-    tpl_dense d = {2, 9, 10, 0, L, {.act = TPL_ACT_SIGMOID}, 32};
+    tpl_dense d = {2, 9, 10, 0, L, {.act = CHM_ACT_SIGMOID}, 32};
     tpl_dense_cfg c = tpl_dense_default(&d);
     return tpl_dense_kernel(a, "dense", &d, &c);
   }
@@ -59,7 +59,7 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
   }
   case 9: {
     tpl_elt e = {.op = TPL_ADD, .rank = 3, .shape = {2, 3, 5}, .n_in = 2,
-                 .strides = {{15, 5, 1}, {0, 1, 0}}, .epi = {.act = TPL_ACT_SILU}};
+                 .strides = {{15, 5, 1}, {0, 1, 0}}, .epi = {.act = CHM_ACT_SILU}};
     return tpl_elt_kernel(a, "elt_broadcast", &e);
   }
   case 10: {
@@ -68,11 +68,11 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
     return tpl_elt_blocked(a, "elt_blocked_scale", &e, &blocked, &s, &blocked);
   }
   case 11: {
-    tpl_gconv g = {1, 6, 5, 5, 4, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 2, {.act = TPL_ACT_NONE}};
+    tpl_gconv g = {1, 6, 5, 5, 4, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 2, {.act = CHM_ACT_NONE}};
     return tpl_gconv_kernel(a, "gconv", &g);
   }
   case 12: {
-    tpl_gemm g = {2, 3, 4, 5, 12, 4, 1, 20, 5, 1, 0, 0, 0, 0, 1.0f, 0.0f, {.act = TPL_ACT_NONE}};
+    tpl_gemm g = {2, 3, 4, 5, 12, 4, 1, 20, 5, 1, 0, 0, 0, 0, 1.0f, 0.0f, {.act = CHM_ACT_NONE}};
     return tpl_gemm_kernel(a, "gemm", &g);
   }
   case 13: return tpl_softmax_kernel(a, "softmax", 2, 5, 3);

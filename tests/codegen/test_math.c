@@ -83,7 +83,7 @@ static ir_kernel *gelu_kernel(chm_arena *a, int64_t n, int lanes) {
   ir_buf *in = ir_param(&b, "in", n), *out = ir_param(&b, "out", n);
   int v = ir_new_var(&b);
   ir_expr *i = ir_muli(&b, ir_var(&b, v), lanes);
-  tpl_epi ep = {.act = TPL_ACT_GELU};
+  tpl_epi ep = {.act = CHM_ACT_GELU};
   k->body = ir_for(&b, v, ir_int(&b, 0), ir_int(&b, n / lanes), IR_LOOP_SERIAL,
                    ir_store(&b, out, i, tpl_act(&b, &ep, ir_load(&b, in, i, lanes))));
   return k;

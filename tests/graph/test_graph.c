@@ -200,7 +200,7 @@ static void test_import_reverse_order(void) {
   CHECK(g);
   if (!g) return;
   CHECK(g->n_nodes == 3);
-  CHECK(strcmp(gr_op_name(g->nodes[0].op), "Conv") == 0 && g->nodes[0].act == GR_ACT_RELU);
+  CHECK(strcmp(gr_op_name(g->nodes[0].op), "Conv") == 0 && g->nodes[0].act == CHM_ACT_RELU);
   CHECK(strcmp(gr_op_name(g->nodes[1].op), "GlobalAveragePool") == 0);
   CHECK(strcmp(gr_op_name(g->nodes[2].op), "Reshape") == 0);
   CHECK(shape_is(tensor(g, "y"), 2, S(1, 8)));
@@ -718,7 +718,7 @@ static void test_fusion(void) {
   CHECK(g && g->n_nodes == 1);
   if (g && g->n_nodes == 1) {
     gr_node *n = &g->nodes[0];
-    CHECK(n->act == GR_ACT_RELU && n->residual >= 0);
+    CHECK(n->act == CHM_ACT_RELU && n->residual >= 0);
     CHECK(strcmp(g->tensors[n->residual].name, "skip") == 0);
     CHECK(strcmp(g->tensors[n->out[0]].name, "y") == 0);
     const float *nb = g->tensors[n->in[2]].data;
@@ -737,7 +737,7 @@ static void test_fusion(void) {
   mb_output(m, "y");
   mb_output(m, "z");
   g = load(m, "no_fusion", false, &e);
-  CHECK(g && g->n_nodes == 3 && g->nodes[0].act == GR_ACT_NONE);
+  CHECK(g && g->n_nodes == 3 && g->nodes[0].act == CHM_ACT_NONE);
   gr_free(g);
 
   /* Gemm + constant Add: into C with beta folded; then Clip */
@@ -759,7 +759,7 @@ static void test_fusion(void) {
     gr_node *n = &g->nodes[0];
     const float *c = g->tensors[n->in[2]].data;
     CHECK(c[0] == 7 && c[1] == 9 && gr_attr_float(n, "beta", 0) == 1.0f);
-    CHECK(n->act == GR_ACT_CLIP && n->act_a == 0 && n->act_b == 6);
+    CHECK(n->act == CHM_ACT_CLIP && n->act_a == 0 && n->act_b == 6);
   }
   gr_free(g);
 }
@@ -1039,16 +1039,16 @@ static void test_op_table(void) {
     CHECK(gr_op_find(gr_op_name((gr_op)op)) == op); /* names are unique and found */
     CHECK(d->infer != NULL && d->eval != NULL);
     CHECK(d->min_in <= d->max_in && d->min_out <= d->max_out && d->min_out >= 1);
-    CHECK((d->kind == GR_OPK_UNARY) == (d->act != GR_ACT_NONE)); /* exactly the activations */
+    CHECK((d->kind == GR_OPK_UNARY) == (d->act != CHM_ACT_NONE)); /* exactly the activations */
     if (d->kind == GR_OPK_FOLD) CHECK(d->eval != gr__eval_none); /* fold-only ops must fold */
   }
   CHECK(gr_op_find("LSTM") == GR_OP_NONE && gr_op_find("") == GR_OP_NONE);
   CHECK(strcmp(gr_op_name(GR_OP_NONE), "?") == 0 && strcmp(gr_op_name(GR_OP_CONV), "Conv") == 0);
   gr_node n = {.op = GR_OP_CLIP};
   float a, b;
-  CHECK(gr_node_act(&n, &a, &b) == GR_ACT_CLIP && a == -INFINITY && b == INFINITY);
+  CHECK(gr_node_act(&n, &a, &b) == CHM_ACT_CLIP && a == -INFINITY && b == INFINITY);
   n.op = GR_OP_CONV;
-  CHECK(gr_node_act(&n, &a, &b) == GR_ACT_NONE);
+  CHECK(gr_node_act(&n, &a, &b) == CHM_ACT_NONE);
 }
 
 static void test_dim_arithmetic(void) {
@@ -1165,7 +1165,7 @@ static void test_silu_fusion(void) {
     mb_output(m, "y");
     chm_err e;
     gr_graph *g = load(m, order ? "silu1" : "silu0", false, &e);
-    CHECK(g && g->n_nodes == 1 && g->nodes[0].act == GR_ACT_SILU);
+    CHECK(g && g->n_nodes == 1 && g->nodes[0].act == CHM_ACT_SILU);
     CHECK(g && strcmp(g->tensors[g->nodes[0].out[0]].name, "y") == 0);
     gr_free(g);
   }
@@ -1177,10 +1177,10 @@ static void test_silu_fusion(void) {
   mb_output(m, "y");
   chm_err e;
   gr_graph *g = load(m, "conv_log", false, &e);
-  CHECK(g && g->n_nodes == 2 && g->nodes[0].act == GR_ACT_NONE);
+  CHECK(g && g->n_nodes == 2 && g->nodes[0].act == CHM_ACT_NONE);
   gr_free(g);
-  CHECK(!gr_act_zero_safe(GR_ACT_LOG, 0, 0) && !gr_act_zero_safe(GR_ACT_RECIPROCAL, 0, 0));
-  CHECK(gr_act_zero_safe(GR_ACT_SILU, 0, 0) && gr_act_zero_safe(GR_ACT_EXP, 0, 0));
+  CHECK(!chm_act_zero_safe(CHM_ACT_LOG, 0, 0) && !chm_act_zero_safe(CHM_ACT_RECIPROCAL, 0, 0));
+  CHECK(chm_act_zero_safe(CHM_ACT_SILU, 0, 0) && chm_act_zero_safe(CHM_ACT_EXP, 0, 0));
 }
 
 /* A model of x [1,C,6,6] -> Pad (pads, mode, value) -> READER -> y; for a
@@ -1338,7 +1338,7 @@ static void test_patterns(void) {
   CHECK(g && g->n_nodes == 2);
   if (g && g->n_nodes == 2) {
     gr_node *mm = &g->nodes[0], *ln = &g->nodes[1];
-    CHECK(mm->op == GR_OP_MATMUL && mm->act == GR_ACT_GELU && mm->n_in == 3);
+    CHECK(mm->op == GR_OP_MATMUL && mm->act == CHM_ACT_GELU && mm->n_in == 3);
     CHECK(ln->op == GR_OP_LAYER_NORMALIZATION && gr_attr_int(ln, "axis", 0) == 2);
     CHECK(fabsf(gr_attr_float(ln, "epsilon", 0) - 1e-6f) < 1e-12f);
     CHECK(ln->in[1] >= 0 && g->tensors[ln->in[1]].data &&

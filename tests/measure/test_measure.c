@@ -49,7 +49,7 @@ int main(void) {
   w.kh = w.kw = 3;
   w.sh = w.sw = w.dh = w.dw = 1;
   w.pt = w.pl = 1;
-  w.epi.act = TPL_ACT_RELU;
+  w.epi.act = CHM_ACT_RELU;
   tune_task t;
   tune_task_init_conv(&t, &w);
   meas_opts o = meas_defaults();
@@ -67,7 +67,7 @@ int main(void) {
 
   chm_arena *a = chm_arena_new();
   tune_task wrong = t; /* same kernel shape, other activation: other numbers */
-  wrong.conv.epi.act = TPL_ACT_SIGMOID;
+  wrong.conv.epi.act = CHM_ACT_SIGMOID;
   measure_kernel(m, tune_task_kernel(&wrong, idx, a, "wrong"), &r);
   printf("wrong: %s %s\n", meas_status_name(r.status), r.message);
   CHECK(r.status == MEAS_WRONG_ANSWER);

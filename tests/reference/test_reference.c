@@ -39,14 +39,14 @@ static float *rnd_buf(int64_t n) {
 static double act(const tpl_epi *e, double v) {
   if (!e) return v;
   switch (e->act) {
-  case TPL_ACT_NONE: return v;
-  case TPL_ACT_RELU: return v > 0 ? v : 0;
-  case TPL_ACT_CLIP: return v < e->a ? e->a : v > e->b ? e->b : v;
-  case TPL_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
-  case TPL_ACT_SIGMOID: return 1 / (1 + exp(-v));
-  case TPL_ACT_HARD_SIGMOID: return fmin(fmax(e->a * v + e->b, 0), 1);
-  case TPL_ACT_HARD_SWISH: return v * fmin(fmax(v / 6 + 0.5, 0), 1);
-  case TPL_ACT_TANH: return tanh(v);
+  case CHM_ACT_NONE: return v;
+  case CHM_ACT_RELU: return v > 0 ? v : 0;
+  case CHM_ACT_CLIP: return v < e->a ? e->a : v > e->b ? e->b : v;
+  case CHM_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
+  case CHM_ACT_SIGMOID: return 1 / (1 + exp(-v));
+  case CHM_ACT_HARD_SIGMOID: return fmin(fmax(e->a * v + e->b, 0), 1);
+  case CHM_ACT_HARD_SWISH: return v * fmin(fmax(v / 6 + 0.5, 0), 1);
+  case CHM_ACT_TANH: return tanh(v);
   default: return v; /* the others are not fused into the kernels tested here */
   }
   return v;
@@ -54,10 +54,10 @@ static double act(const tpl_epi *e, double v) {
 
 /* Activation i of all eight, with typical parameters. */
 static tpl_epi epi_of(int i) {
-  tpl_epi e = {.act = (tpl_activation)i};
-  if (i == TPL_ACT_CLIP) e.a = -0.5f, e.b = 0.7f;
-  if (i == TPL_ACT_LEAKY_RELU) e.a = 0.1f;
-  if (i == TPL_ACT_HARD_SIGMOID) e.a = 0.2f, e.b = 0.5f;
+  tpl_epi e = {.act = (chm_act)i};
+  if (i == CHM_ACT_CLIP) e.a = -0.5f, e.b = 0.7f;
+  if (i == CHM_ACT_LEAKY_RELU) e.a = 0.1f;
+  if (i == CHM_ACT_HARD_SIGMOID) e.a = 0.2f, e.b = 0.5f;
   return e;
 }
 
@@ -146,15 +146,15 @@ static int test_large(void) {
   int fails = 0;
   /* im2col of 576 x 6400 floats: two chunks of rows. */
   tpl_gconv a = {.n = 1, .c = 64, .h = 80, .w = 80, .k = 8, .kh = 3, .kw = 3, .sh = 1, .sw = 1,
-                 .dh = 1, .dw = 1, .pt = 1, .pl = 1, .groups = 1, .epi = epi_of(TPL_ACT_RELU)};
+                 .dh = 1, .dw = 1, .pt = 1, .pl = 1, .groups = 1, .epi = epi_of(CHM_ACT_RELU)};
   fails += check_conv(a, 1, 1, 1, 1);
   /* 12800 x 200 floats per output row: one row per chunk. */
   tpl_gconv b = {.n = 2, .c = 512, .h = 6, .w = 204, .k = 2, .kh = 5, .kw = 5, .sh = 1, .sw = 1,
-                 .dh = 1, .dw = 1, .groups = 1, .epi = epi_of(TPL_ACT_NONE)};
+                 .dh = 1, .dw = 1, .groups = 1, .epi = epi_of(CHM_ACT_NONE)};
   fails += check_conv(b, 0, 0, 1, 0);
   /* 1x1 stride 1 without padding: no im2col; with groups and batch 2. */
   tpl_gconv c = {.n = 2, .c = 48, .h = 9, .w = 11, .k = 36, .kh = 1, .kw = 1, .sh = 1, .sw = 1,
-                 .dh = 1, .dw = 1, .groups = 3, .epi = epi_of(TPL_ACT_HARD_SWISH)};
+                 .dh = 1, .dw = 1, .groups = 3, .epi = epi_of(CHM_ACT_HARD_SWISH)};
   fails += check_conv(c, 0, 0, 1, 1);
   c.groups = 1;
   fails += check_conv(c, 0, 0, 0, 0);

@@ -37,8 +37,8 @@ int main(int argc, char **argv) {
   c = conv(1, 13, 17, 19, L, 29, 3, 1, 1, 1, 0, L); tune_task_init_conv(&tasks[nt++], &c);
   c = conv(1, 7, 23, 11, L, 37, 1, 2, 1, 0, 0, L); tune_task_init_conv(&tasks[nt++], &c);
   c = conv(2, 3, 31, 29, 1, 17, 5, 2, 1, 2, 0, L); tune_task_init_conv(&tasks[nt++], &c);
-  c = conv(1, 19, 11, 13, L, 19, 3, 1, 2, 2, 0, L); c.epi.act = TPL_ACT_RELU; tune_task_init_conv(&tasks[nt++], &c);
-  c = conv(1, 41, 15, 15, L, 41, 3, 2, 1, 1, 1, L); c.epi.act = TPL_ACT_CLIP; c.epi.a = 0; c.epi.b = 6;
+  c = conv(1, 19, 11, 13, L, 19, 3, 1, 2, 2, 0, L); c.epi.act = CHM_ACT_RELU; tune_task_init_conv(&tasks[nt++], &c);
+  c = conv(1, 41, 15, 15, L, 41, 3, 2, 1, 1, 1, L); c.epi.act = CHM_ACT_CLIP; c.epi.a = 0; c.epi.b = 6;
   tune_task_init_conv(&tasks[nt++], &c);
   c = conv(1, 32, 9, 9, L, 48, 3, 1, 1, 1, 0, L);
   c.epi.has_residual = 1;
@@ -47,17 +47,17 @@ int main(int argc, char **argv) {
   tune_task_init_conv(&tasks[nt++], &c);
   /* grouped: several groups per channel block (two widths), and groups of whole blocks */
   int64_t cpg = L >= 8 ? L / 4 : 2;
-  c = conv(1, 13 * cpg, 11, 9, L, 13 * cpg, 3, 2, 1, 1, 0, L); c.groups = 13; c.epi.act = TPL_ACT_RELU;
+  c = conv(1, 13 * cpg, 11, 9, L, 13 * cpg, 3, 2, 1, 1, 0, L); c.groups = 13; c.epi.act = CHM_ACT_RELU;
   tune_task_init_conv(&tasks[nt++], &c);
-  c = conv(1, 5 * 2 * cpg, 7, 12, L, 5 * 2 * cpg, 3, 1, 1, 1, 0, L); c.groups = 5; c.epi.act = TPL_ACT_SILU;
+  c = conv(1, 5 * 2 * cpg, 7, 12, L, 5 * 2 * cpg, 3, 1, 1, 1, 0, L); c.groups = 5; c.epi.act = CHM_ACT_SILU;
   tune_task_init_conv(&tasks[nt++], &c);
-  c = conv(1, 3 * L, 9, 10, L, 6 * L, 3, 1, 1, 1, 0, L); c.groups = 3; c.epi.act = TPL_ACT_SIGMOID;
+  c = conv(1, 3 * L, 9, 10, L, 6 * L, 3, 1, 1, 1, 0, L); c.groups = 3; c.epi.act = CHM_ACT_SIGMOID;
   tune_task_init_conv(&tasks[nt++], &c);
   tpl_dense d = {1, 97, 53, 0, L, {0}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
-  d = (tpl_dense){6, 64, 40, 1, L, {TPL_ACT_RELU, 0, 0, 0, {0}}, 0};
+  d = (tpl_dense){6, 64, 40, 1, L, {CHM_ACT_RELU, 0, 0, 0, {0}}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
-  d = (tpl_dense){4, 33, 48, 0, L, {TPL_ACT_NONE, 0, 0, 1, {0}}, 0};
+  d = (tpl_dense){4, 33, 48, 0, L, {CHM_ACT_NONE, 0, 0, 1, {0}}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
 
   meas_opts o = meas_defaults();

@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return 1;
   tpl_conv w = conv_layer(32, 14, 48, 3, 1, 1, tgt.lanes);
-  w.epi.act = TPL_ACT_RELU;
+  w.epi.act = CHM_ACT_RELU;
   tune_task t;
   tune_task_init_conv(&t, &w);
   t.uses = 1;

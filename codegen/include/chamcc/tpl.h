@@ -10,20 +10,10 @@
 #ifndef CHAMCC_TPL_H
 #define CHAMCC_TPL_H
 
+#include "chamcc/act.h"
 #include "chamcc/ir.h"
 
 enum { TPL_MAX_RANK = 8 }; /* dims of the plain tensors the templates take */
-
-/* Activation fused into a template's store (codegen/model.c translates the
- * graph's); a, b are its parameters: Clip min/max, LeakyRelu alpha,
- * HardSigmoid alpha/beta. */
-typedef enum tpl_activation {
-  TPL_ACT_NONE, TPL_ACT_RELU, TPL_ACT_CLIP, TPL_ACT_LEAKY_RELU, TPL_ACT_SIGMOID,
-  TPL_ACT_HARD_SIGMOID, TPL_ACT_HARD_SWISH, TPL_ACT_TANH, TPL_ACT_EXP, TPL_ACT_LOG, TPL_ACT_SQRT,
-  TPL_ACT_NEG, TPL_ACT_ABS, TPL_ACT_RECIPROCAL, TPL_ACT_ERF, TPL_ACT_SILU, TPL_ACT_GELU,
-  TPL_ACT_GELU_TANH,
-  TPL_N_ACTS
-} tpl_activation;
 
 typedef struct tpl_view {
   int64_t n, c, h, w; /* logical NCHW dimensions */
@@ -43,7 +33,7 @@ void tpl_view_unpack(const tpl_view *v, const float *stored, float *plain);
 
 /* Epilogue fused into the store: y = act(acc + residual). */
 typedef struct tpl_epi {
-  tpl_activation act;  /* activation */
+  chm_act act;         /* activation (act.h) */
   float a, b;          /* its parameters */
   int has_residual;    /* add a tensor of the output's shape */
   tpl_view res;        /* its view (conv) */

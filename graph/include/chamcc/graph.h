@@ -20,6 +20,7 @@
 #ifndef CHAMCC_GRAPH_H
 #define CHAMCC_GRAPH_H
 
+#include "chamcc/act.h"
 #include "chamcc/util.h"
 
 enum { GR_MAX_RANK = 8 };
@@ -69,29 +70,6 @@ typedef struct gr_attr {
   int t;              /* TENSOR */
 } gr_attr;
 
-/* Activation fused into the store of a Conv / Gemm / MatMul. */
-typedef enum gr_act {
-  GR_ACT_NONE,
-  GR_ACT_RELU,        /* max(x, 0) */
-  GR_ACT_CLIP,        /* min(max(x, a), b) */
-  GR_ACT_LEAKY_RELU,  /* x < 0 ? a * x : x */
-  GR_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
-  GR_ACT_HARD_SIGMOID,/* max(0, min(1, a * x + b)) */
-  GR_ACT_HARD_SWISH,  /* x * max(0, min(1, x / 6 + 0.5)) */
-  GR_ACT_TANH,        /* tanh(x) */
-  GR_ACT_EXP,         /* exp(x) */
-  GR_ACT_LOG,         /* log(x) */
-  GR_ACT_SQRT,        /* sqrt(x) */
-  GR_ACT_NEG,         /* -x */
-  GR_ACT_ABS,         /* |x| */
-  GR_ACT_RECIPROCAL,  /* 1 / x */
-  GR_ACT_ERF,         /* erf(x) */
-  GR_ACT_SILU,        /* x * sigmoid(x) (x * Sigmoid(x) fused) */
-  GR_ACT_GELU,        /* x / 2 * (1 + erf(x / sqrt 2)) */
-  GR_ACT_GELU_TANH,   /* x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3))) */
-  GR_N_ACTS
-} gr_act;
-
 /* The operators, one per line of graph/include/chamcc/ops.def. GR_OP_NONE marks
  * a node a pass has deleted (gone after the pass). */
 typedef enum gr_op {
@@ -123,8 +101,8 @@ typedef struct gr_node {
   /* Fused epilogue of Conv / Gemm / MatMul, applied in this order:
    * y = act(op(x) + residual). Bias stays the op's own input. */
   int residual;     /* tensor index added to the result, -1 if none */
-  gr_act act;       /* fused activation */
-  float act_a, act_b; /* activation parameters (see gr_act) */
+  chm_act act;      /* fused activation */
+  float act_a, act_b; /* activation parameters (see chm_act) */
 } gr_node;
 
 typedef struct gr_graph {
@@ -197,16 +175,8 @@ const char *gr_op_name(gr_op op);                /* ONNX name, "?" for GR_OP_NON
 gr_op gr_op_find(const char *name);              /* GR_OP_NONE if chamcc does not know it */
 gr_op_kind gr_op_kind_of(gr_op op);
 /* The activation a UNARY node computes, with its parameters (Clip min/max,
- * LeakyRelu alpha, HardSigmoid alpha/beta); GR_ACT_NONE for other ops. */
-gr_act gr_node_act(const gr_node *n, float *a, float *b);
-/* The activation applied to x in double precision: the reference that
- * constant folding and the tests' reference kernels use. */
-double gr_act_eval(gr_act act, float a, float b, double x);
-const char *gr_act_name(gr_act act);             /* "relu", ...; "?" if unknown */
-/* act(0) is finite: the activation may run on the zero padding lanes of a
- * blocked layout (log and reciprocal may not: their infinities would reach
- * real channels through a later convolution's zero weights, as NaN). */
-bool gr_act_zero_safe(gr_act act, float a, float b);
+ * LeakyRelu alpha, HardSigmoid alpha/beta); CHM_ACT_NONE for other ops. */
+chm_act gr_node_act(const gr_node *n, float *a, float *b);
 /* A Slice node's first element and step per dim of its data input, and the
  * element count per dim (clamped as ONNX says); -1 and *e set if invalid. */
 int gr_slice_params(const gr_graph *g, const gr_node *n, int64_t *start, int64_t *step,
