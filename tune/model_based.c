@@ -11,13 +11,9 @@
  *   rl         the PPO agent, every planned config measured
  *   sa-as      simulated annealing + adaptive sampling with synthesis
  *
- * Simulated annealing as AutoTVM's SimulatedAnnealingOptimizer: 128
- * parallel chains that persist between rounds, up to 500 steps, the
- * temperature falling linearly from 1 to 0, each step changing one random
- * knob of each chain (moves into invalid configs are not taken), a move
- * accepted with probability exp((new - old) / T). The 64 best unvisited
- * configs seen (by predicted score) form the plan; the search stops early
- * after 50 steps without a change in that top set. Of the plan, 5% are
+ * Simulated annealing is AutoTVM's SimulatedAnnealingOptimizer
+ * (anneal.c) over the cost model: its 64 best unvisited configs by
+ * predicted score form the plan, as the PPO agent's do. Of the plan, 5% are
  * replaced by random unvisited configs (also after adaptive sampling: the
  * exploration of the baseline is kept). The first batch is random.
  *
@@ -32,12 +28,11 @@
  */
 #include "chamcc/tune.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { SA_CHAINS = 128, SA_STEPS = 500, SA_EARLY_STOP = 50, PLAN = 64 };
+enum { PLAN = 64 }; /* configs in a plan */
 enum { WARM_MIN = 64, WARM_MAX = 4096 }; /* other tasks' rows: needed, used (latest) */
 #define EPSILON 0.05
 
@@ -54,8 +49,7 @@ typedef struct mb_state {
   int warm_done;                     /* other tasks' rows collected (or found too few) */
   CHM_VEC(float) wx;                 /* their features */
   CHM_VEC(float) wy;                 /* their throughput / their task's best */
-  int chain[SA_CHAINS][TUNE_MAX_KNOBS]; /* SA chains, kept between rounds */
-  int n_chains;                      /* chains started */
+  tune_sa sa;                        /* the annealing's chains, kept between rounds */
 } mb_state;
 
 static mb_state *mb_new(const tune_task *t, unsigned seed, int use_ppo, int adaptive) {
@@ -189,91 +183,9 @@ static int o_random(void *ctx, unsigned *rng, int *cfg) {
   return tune_random_valid(((oracle_ctx *)ctx)->m->t, rng, cfg);
 }
 
-/* The top set: PLAN best unvisited configs by score, unsorted. */
-typedef struct top_set {
-  int cfg[PLAN][TUNE_MAX_KNOBS];
-  float score[PLAN];
-  int n;
-} top_set;
-
-static int top_add(top_set *s, const tune_ctx *c, const int *idx, float score) {
-  int nk = c->task->space.n_knobs, worst = 0;
-  for (int i = 0; i < s->n; i++) {
-    if (!memcmp(s->cfg[i], idx, (size_t)nk * sizeof(int))) return 0;
-    if (s->score[i] < s->score[worst]) worst = i;
-  }
-  if (s->n == PLAN && score <= s->score[worst]) return 0;
-  if (tune_visited(c, idx)) return 0;
-  int slot = s->n < PLAN ? s->n++ : worst;
-  memcpy(s->cfg[slot], idx, sizeof s->cfg[slot]);
-  s->score[slot] = score;
-  return 1;
-}
-
-/* One step of one chain: change one random knob; stays put if invalid. */
-static void mutate(const tune_task *t, unsigned *rng, const int *from, int *to) {
-  memcpy(to, from, TUNE_MAX_KNOBS * sizeof(int));
-  for (int tries = 0; tries < 8; tries++) {
-    int k = (int)(tune_rand(rng) % (unsigned)t->space.n_knobs);
-    if (t->space.knobs[k].n < 2) continue;
-    to[k] = (int)(tune_rand(rng) % (unsigned)t->space.knobs[k].n);
-    if (!tune_task_check(t, to)) return;
-    to[k] = from[k];
-  }
-}
-
-static void anneal(mb_state *m, const tune_ctx *c, top_set *top) {
-  int (*next)[TUNE_MAX_KNOBS] = chm_malloc(SA_CHAINS * sizeof *next);
-  float *score = chm_malloc(SA_CHAINS * sizeof(float)), *nscore = chm_malloc(SA_CHAINS * sizeof(float));
-  for (; m->n_chains < SA_CHAINS; m->n_chains++)
-    if (!tune_random_valid(m->t, c->rng, m->chain[m->n_chains])) break;
-  int n = m->n_chains;
-  predict(m, m->chain, n, score);
-  for (int i = 0; i < n; i++) top_add(top, c, m->chain[i], score[i]);
-  int last_change = 0;
-  for (int step = 0; step < SA_STEPS; step++) {
-    double temp = 1.0 - (double)step / SA_STEPS;
-    for (int i = 0; i < n; i++) mutate(m->t, c->rng, m->chain[i], next[i]);
-    predict(m, next, n, nscore);
-    int changed = 0;
-    for (int i = 0; i < n; i++) {
-      double p = exp(fmin((nscore[i] - score[i]) / (temp + 1e-5), 1.0));
-      if (tune_randf(c->rng) < p) {
-        memcpy(m->chain[i], next[i], sizeof next[i]);
-        score[i] = nscore[i];
-      }
-      changed |= top_add(top, c, next[i], nscore[i]);
-    }
-    if (changed) last_change = step;
-    else if (step - last_change >= SA_EARLY_STOP) break;
-  }
-  free(next);
-  free(score);
-  free(nscore);
-}
-
-/* order[0..n) sorted by descending score (insertion sort: n <= PLAN). */
-static void sort_desc(int *order, int n, const float *score) {
-  for (int i = 0; i < n; i++) order[i] = i;
-  for (int i = 1; i < n; i++)
-    for (int j = i; j > 0 && score[order[j]] > score[order[j - 1]]; j--) {
-      int t = order[j];
-      order[j] = order[j - 1];
-      order[j - 1] = t;
-    }
-}
-
 /* The optimizer's plan: up to PLAN unvisited configs, best predicted first. */
 static int make_plan(mb_state *m, const tune_ctx *c, const tune_oracle *o, int (*plan)[TUNE_MAX_KNOBS]) {
-  if (m->use_ppo) return tune_ppo_plan(m->ppo, o, plan, PLAN);
-  top_set *top = chm_calloc(1, sizeof *top);
-  anneal(m, c, top);
-  int order[PLAN];
-  sort_desc(order, top->n, top->score);
-  for (int i = 0; i < top->n; i++) memcpy(plan[i], top->cfg[order[i]], sizeof plan[i]);
-  int n = top->n;
-  free(top);
-  return n;
+  return m->use_ppo ? tune_ppo_plan(m->ppo, o, plan, PLAN) : tune_sa_plan(&m->sa, o, c->rng, plan, PLAN);
 }
 
 static int mb_propose(void *st, const tune_ctx *c, int *out, int n) {

@@ -326,93 +326,29 @@ static tune_oracle sy_oracle(synth *s) {
                        .visited = sy_visited, .random_valid = sy_random_valid};
 }
 
-/* ---- simulated annealing as AutoTVM (search/autotvm.c), over an oracle ---- */
-
-enum { SA_CHAINS = 128, SA_STEPS = 500, SA_EARLY_STOP = 50, PLAN = 64 };
-
-typedef struct sa_state {
-  int chain[SA_CHAINS][TUNE_MAX_KNOBS]; /* persistent chains */
-  int n_chains;
-  unsigned rng;
-} sa_state;
-
-typedef struct top_set {
-  int cfg[PLAN][TUNE_MAX_KNOBS];
-  float score[PLAN];
-  int n;
-} top_set;
-
-static int top_add(top_set *s, const tune_oracle *o, const int *x, float score) {
-  int worst = 0;
-  for (int i = 0; i < s->n; i++) {
-    if (!memcmp(s->cfg[i], x, sizeof s->cfg[i])) return 0;
-    if (s->score[i] < s->score[worst]) worst = i;
-  }
-  if (s->n == PLAN && score <= s->score[worst]) return 0;
-  if (o->visited(o->ctx, x)) return 0;
-  int slot = s->n < PLAN ? s->n++ : worst;
-  memcpy(s->cfg[slot], x, sizeof s->cfg[slot]);
-  s->score[slot] = score;
-  return 1;
-}
-
-static void sa_mutate(const tune_oracle *o, unsigned *rng, const int *from, int *to) {
-  memcpy(to, from, TUNE_MAX_KNOBS * sizeof(int));
-  for (int tries = 0; tries < 8; tries++) {
-    int k = (int)(tune_rand(rng) % (unsigned)o->space->n_knobs);
-    to[k] = (int)(tune_rand(rng) % (unsigned)o->space->knobs[k].n);
-    if (o->valid(o->ctx, to)) return;
-    to[k] = from[k];
-  }
-}
-
-/* One SA round; the plan (top set) goes to top. */
-static void sa_round(sa_state *m, const tune_oracle *o, top_set *top) {
-  static int next[SA_CHAINS][TUNE_MAX_KNOBS];
-  float score[SA_CHAINS], nscore[SA_CHAINS];
-  for (; m->n_chains < SA_CHAINS; m->n_chains++)
-    if (!o->random_valid(o->ctx, &m->rng, m->chain[m->n_chains])) break;
-  int n = m->n_chains, last_change = 0;
-  o->score(o->ctx, (const int(*)[TUNE_MAX_KNOBS])m->chain, n, score);
-  for (int i = 0; i < n; i++) top_add(top, o, m->chain[i], score[i]);
-  for (int step = 0; step < SA_STEPS; step++) {
-    double temp = 1.0 - (double)step / SA_STEPS;
-    for (int i = 0; i < n; i++) sa_mutate(o, &m->rng, m->chain[i], next[i]);
-    o->score(o->ctx, (const int(*)[TUNE_MAX_KNOBS])next, n, nscore);
-    int changed = 0;
-    for (int i = 0; i < n; i++) {
-      double p = exp(fmin((nscore[i] - score[i]) / (temp + 1e-5), 1.0));
-      if (tune_randf(&m->rng) < p) {
-        memcpy(m->chain[i], next[i], sizeof next[i]);
-        score[i] = nscore[i];
-      }
-      changed |= top_add(top, o, next[i], nscore[i]);
-    }
-    if (changed) last_change = step;
-    else if (step - last_change >= SA_EARLY_STOP) break;
-  }
-}
+enum { PLAN = 64 }; /* configs in a plan, as the tuners ask */
 
 /* ---- acceptance: rows until the optimum is first scored ---- */
 
 #define ROW_CAP 4000000L
 
-/* SA as AutoTVM; with `cached`, a config scored earlier in the same round
- * is not counted again (the per-round cache the PPO agent has). */
+/* The autotvm tuner's annealing (tune/anneal.c); with `cached`, a config
+ * scored earlier in the same round is not counted again (the per-round
+ * cache the PPO agent has). */
 static long run_sa(unsigned seed, int cached, long cap) {
   synth s;
   sy_init(&s, seed);
   if (cached) s.seen = malloc(SEEN_CAP * sizeof *s.seen);
   tune_oracle o = sy_oracle(&s);
-  sa_state *m = calloc(1, sizeof *m);
-  m->rng = seed * 2654435761u + 99;
+  tune_sa *sa = calloc(1, sizeof *sa);
+  unsigned rng = seed * 2654435761u + 99;
+  int out[PLAN][TUNE_MAX_KNOBS];
   while (s.found_at < 0 && s.rows < cap) {
-    top_set top = {0};
     if (s.seen) memset(s.seen, 0, SEEN_CAP * sizeof *s.seen);
-    sa_round(m, &o, &top);
-    for (int i = 0; i < top.n; i++) sy_mark(&s, top.cfg[i]); /* "measured" */
+    int got = tune_sa_plan(sa, &o, &rng, out, PLAN);
+    for (int i = 0; i < got; i++) sy_mark(&s, out[i]); /* "measured" */
   }
-  free(m);
+  free(sa);
   free(s.vis);
   free(s.seen);
   return s.found_at < 0 ? cap : s.found_at;

@@ -505,6 +505,19 @@ typedef struct tune_oracle {
   int (*random_valid)(void *ctx, unsigned *rng, int *cfg);              /* 0 if none found */
 } tune_oracle;
 
+/* tune/anneal.c — AutoTVM's simulated annealing over the oracle, with
+ * chains that persist across the planning rounds of one task (a zeroed
+ * tune_sa starts them afresh). */
+enum { TUNE_SA_CHAINS = 128 };
+typedef struct tune_sa {
+  int chain[TUNE_SA_CHAINS][TUNE_MAX_KNOBS]; /* the chains, kept between rounds */
+  int n_chains;                              /* chains started */
+} tune_sa;
+/* One planning round: up to 500 steps of every chain (fewer once 50 steps
+ * bring nothing new into the top set); writes the n best unvisited configs
+ * seen by score, best first; returns how many. */
+int tune_sa_plan(tune_sa *sa, const tune_oracle *o, unsigned *rng, int (*out)[TUNE_MAX_KNOBS], int n);
+
 /* tune/ppo.c — Chameleon's adaptive exploration: a PPO agent walking the
  * knob space (one of decrement / stay / increment per knob per step),
  * rewarded by the cost model's score of the point reached. It keeps its
