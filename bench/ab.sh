@@ -11,8 +11,7 @@
 # (which this machine runs natively):
 #   bench/ab.sh /tmp/old/chamcc build/chamcc -- --cpu haswell
 # Models are bench/models.sh's torchvision exports (exported if missing).
-set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 old=$1 new=$2
 shift 2
 rounds=5 runs=100 models="resnet18 mobilenet_v2" opts=()
@@ -28,12 +27,11 @@ done
 w=$here/build/bench-ab
 mkdir -p "$w"
 : >"$w/empty.jsonl"
-source "$here/bench/lib.sh"
 build() { build_runner "$1" "$w/$4.onnx" "$2" "$3" "$w/empty.jsonl" "${@:5}"; } # chamcc dir threads model [options...]
+export_models "$w" $models
 echo "| model | threads | old ms | new ms | old / new |"
 echo "|---|--:|--:|--:|--:|"
 for m in $models; do
-  [ -f "$w/$m.onnx" ] || /usr/bin/python3 "$here/models/export_torchvision.py" --models "$m" --out "$w" >/dev/null
   for t in 1 2; do
     build "$old" "$w/$m-old-$t" "$t" "$m" "${opts[@]}"
     build "$new" "$w/$m-new-$t" "$t" "$m" "${opts[@]}"

@@ -16,60 +16,38 @@
 # spread), and the seconds `make -j2` takes to build the emitted tree
 # (its compile time). Prints markdown, with the CPU and compiler first and
 # the load average (1, 5, 15 min) before and after each row's rounds.
-set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-log="" rounds=5 runs=20 threads="1 2" cc=gcc models=()
-while [ $# -gt 0 ]; do
-  case $1 in
-    --log) log=$(realpath "$2"); shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --cc) cc=$2; shift 2 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "emitc.sh: unknown option $1" >&2; exit 2 ;;
-    *) models+=("$1"); shift ;;
-  esac
-done
+source "$(dirname "$0")/lib.sh"
+log="" rounds=5 runs=20 threads="1 2" cc=gcc
+bench_opt() { case $1 in --cc) cc=$2 ;; *) timing_opt "$@" ;; esac; }
+bench_args "$@"
 [ ${#models[@]} -gt 0 ] || models=(resnet18 mobilenet_v2)
 work=$here/build/bench-emitc
-mkdir -p "$work"
-chamcc=$here/build/chamcc
-source "$here/bench/lib.sh"
+export_models "$work" "${models[@]}"
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-fam=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)
-mod=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
-echo "CPU: ${cpu:-unknown} (family $fam model $mod, $(nproc) cores); $($cc --version | head -1);" \
-  "$(date -u +%Y-%m-%d); rounds $rounds x $runs runs"
+echo "CPU: $(machine); $($cc --version | head -1); $(date -u +%Y-%m-%d); rounds $rounds x $runs runs"
 echo
 echo "| model | threads | LLVM ms | C ms | C/LLVM (min-max) | make -j2 s | load before / after |"
 echo "|---|--:|--:|--:|--:|--:|--:|"
 for m in "${models[@]}"; do
-  /usr/bin/python3 "$here/models/export_torchvision.py" --models "$m" --out "$work" >/dev/null
   for t in $threads; do
     d=$work/$m-${t}t
-    use_log=$d/empty.jsonl
-    mkdir -p "$d" && : >"$d/empty.jsonl"
-    [ -n "$log" ] && use_log=$log
+    use_log=$(build_log "$d")
     build_runner "$chamcc" "$work/$m.onnx" "$d/llvm" "$t" "$use_log"
     rm -rf "$d/c"
     "$chamcc" "$work/$m.onnx" --emit-c "$d/c" --name model --threads "$t" -q --tuner none --log "$use_log"
     t0=$(date +%s.%N)
     make -s -j2 -C "$d/c" CC="$cc" TARGET_CFLAGS=-march=native >/dev/null
-    compile=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+    compile=$(seconds_since "$t0")
     cc -O2 -I"$d/c" "$here/tests/tools/run_model.c" "$d/c/libmodel.a" -lpthread -lm -o "$d/c/run"
     l_all="" c_all="" r_all="" load0=$(cut -d' ' -f1-3 /proc/loadavg)
     for ((r = 0; r < rounds; r++)); do
       l=$(bench_ms "$d/llvm/run" "$runs")
       c=$(bench_ms "$d/c/run" "$runs")
       l_all+="$l " c_all+="$c "
-      r_all+="$(awk -v a="$c" -v b="$l" 'BEGIN {printf "%.4f", a / b}') "
+      r_all+="$(ratio "$c" "$l") "
     done
-    spread=$(tr ' ' '\n' <<<"$r_all" | grep . | sort -g | sed -n '1p;$p' | paste -sd- |
-             awk -F- '{printf "%.2f-%.2f", $1, $2}')
     printf '| %s | %s | %.2f | %.2f | %.2f (%s) | %s | %s / %s |\n' "$m" "$t" "$(median <<<"$l_all")" \
-      "$(median <<<"$c_all")" "$(median <<<"$r_all")" "$spread" "$compile" "$load0" \
+      "$(median <<<"$c_all")" "$(median <<<"$r_all")" "$(spread <<<"$r_all")" "$compile" "$load0" \
       "$(cut -d' ' -f1-3 /proc/loadavg)"
   done
 done

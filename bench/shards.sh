@@ -12,30 +12,20 @@
 # mobilenet_v2, squeezenet1_1), exported into build/bench-zoo. Every run
 # starts from an empty log. Measurement needs the cores to itself: run it
 # on a quiet machine (the load average is printed before and after).
-set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
-shards=2 trials=8 tuner=chameleon models=()
-while [ $# -gt 0 ]; do
+source "$(dirname "$0")/lib.sh"
+shards=2 trials=8 tuner=chameleon
+bench_opt() {
   case $1 in
-    --shards) shards=$2; shift 2 ;;
-    --trials) trials=$2; shift 2 ;;
-    --tuner) tuner=$2; shift 2 ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "shards.sh: unknown option $1" >&2; exit 2 ;;
-    *) models+=("$1"); shift ;;
+  --shards) shards=$2 ;;
+  --trials) trials=$2 ;;
+  --tuner) tuner=$2 ;;
+  *) return 1 ;;
   esac
-done
+}
+bench_args "$@"
 [ ${#models[@]} -gt 0 ] || models=(resnet18 mobilenet_v2 squeezenet1_1)
-chamcc=${CHAMCC:-$here/build/chamcc} # CHAMCC=PATH: another build
 zoo=$here/build/bench-zoo
-mkdir -p "$zoo"
-missing=()
-for m in "${models[@]}"; do [ -f "$zoo/$m.onnx" ] || missing+=("$m"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  IFS=,
-  /usr/bin/python3 "$here/models/export_torchvision.py" --out "$zoo" --models "${missing[*]}" >&2
-  unset IFS
-fi
+export_models "$zoo" "${models[@]}"
 onnx=()
 for m in "${models[@]}"; do onnx+=("$zoo/$m.onnx"); done
 work=$(mktemp -d)
@@ -51,10 +41,7 @@ run() {
   echo "$tasks $(cat "$work"/run-$1-of-$2*.jsonl | wc -l) $(echo "$t1 - $t0" | bc)"
 }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-fam=$(sed -n 's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -1)
-mod=$(sed -n 's/^model[[:space:]]*: //p' /proc/cpuinfo | head -1)
-echo "CPU: $cpu (family $fam, model $mod), $(nproc) cores; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "CPU: $(machine); load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "models: ${models[*]}; --trials $trials --tuner $tuner"
 echo
 echo "| run | tasks | measurements | seconds | measurements/s |"
