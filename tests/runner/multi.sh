@@ -11,21 +11,13 @@ make_model "$WORK/tiny.onnx"
 trials=8
 
 pids=() ports=()
-start_one() { # another runner: appends its pid and port
-  local out=$WORK/runner$1.out
-  "${RUNNER_CMD[@]}" --port 0 >"$out" 2>"$WORK/runner$1.err" &
-  pids+=($!)
-  for _ in $(seq 600); do
-    local p
-    p=$(sed -n 's/^listening on .*:\([0-9][0-9]*\)$/\1/p' "$out")
-    [ -n "$p" ] && { ports+=("$p"); return 0; }
-    sleep 0.05
-  done
-  fail "runner $1 did not say where it listens"
-}
 stop_all() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; }
 trap stop_all EXIT
-for i in 0 1 2; do start_one $i; done
+for i in 0 1 2; do # lib.sh's runner, three times: each one's pid and port kept here
+  start_runner
+  pids+=("$RUNNER_PID") ports+=("$PORT")
+done
+RUNNER_PID="" # stop_all ends them
 runners="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 say "runners on $runners"
 
