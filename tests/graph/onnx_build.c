@@ -119,20 +119,25 @@ static Onnx__TensorProto *tensor(mb *m, const char *name, int type, int rank,
   return t;
 }
 
+/* The bytes of a tensor's data, copied: into raw_data with MB_RAW (returns
+ * NULL), else returned for the caller's typed field. */
+static void *tensor_data(mb *m, Onnx__TensorProto *t, const void *data, size_t bytes,
+                         enum mb_storage how) {
+  void *copy = alloc(m, bytes + 1);
+  memcpy(copy, data, bytes);
+  if (how != MB_RAW) return copy;
+  t->has_raw_data = 1;
+  t->raw_data.len = bytes;
+  t->raw_data.data = copy;
+  return NULL;
+}
+
 Onnx__TensorProto *mb_tensor_f(mb *m, const char *name, int rank, const int64_t *shape,
                                const float *data, enum mb_storage how) {
   Onnx__TensorProto *t = tensor(m, name, ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, rank, shape);
   size_t n = (size_t)chm_prod(shape, rank);
-  void *copy = alloc(m, n * sizeof(float) + 1);
-  memcpy(copy, data, n * sizeof(float));
-  if (how == MB_RAW) {
-    t->has_raw_data = 1;
-    t->raw_data.len = n * sizeof(float);
-    t->raw_data.data = copy;
-  } else {
-    t->n_float_data = n;
-    t->float_data = copy;
-  }
+  float *typed = tensor_data(m, t, data, n * sizeof(float), how);
+  if (typed) t->n_float_data = n, t->float_data = typed;
   return t;
 }
 
@@ -140,16 +145,8 @@ Onnx__TensorProto *mb_tensor_i64(mb *m, const char *name, int rank, const int64_
                                  const int64_t *data, enum mb_storage how) {
   Onnx__TensorProto *t = tensor(m, name, ONNX__TENSOR_PROTO__DATA_TYPE__INT64, rank, shape);
   size_t n = (size_t)chm_prod(shape, rank);
-  void *copy = alloc(m, n * sizeof(int64_t) + 1);
-  memcpy(copy, data, n * sizeof(int64_t));
-  if (how == MB_RAW) {
-    t->has_raw_data = 1;
-    t->raw_data.len = n * sizeof(int64_t);
-    t->raw_data.data = copy;
-  } else {
-    t->n_int64_data = n;
-    t->int64_data = copy;
-  }
+  int64_t *typed = tensor_data(m, t, data, n * sizeof(int64_t), how);
+  if (typed) t->n_int64_data = n, t->int64_data = typed;
   return t;
 }
 
