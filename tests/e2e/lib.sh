@@ -125,14 +125,18 @@ compile_model() {
     -o "$dir/run" >"$dir/cc.log" 2>&1 || return 2
 }
 
-# emit_c_model MODEL DIR: chamcc --emit-c DIR/tree, make there (see the top),
-# DIR/libmodel.a and DIR/model.h from it. The make output goes to
-# DIR/chamcc.log on failure.
+# emit_c_model MODEL DIR: chamcc --emit-c DIR/tree (or a copy of the tree
+# EMITC_TREE names, emitted earlier), make there (see the top), DIR/libmodel.a
+# and DIR/model.h from it. The make output goes to DIR/chamcc.log on failure.
 emit_c_model() {
   local model=$1 dir=$2 args
   rm -rf "$dir/tree"
-  timeout "$STEP_TIMEOUT" "$CHAMCC" "$model" --emit-c "$dir/tree" --name model -q \
-    "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
+  if [ -n "${EMITC_TREE:-}" ]; then # emitted once for several routes (conformance.sh --trees-from)
+    cp -r "$EMITC_TREE" "$dir/tree" 2>"$dir/chamcc.log" || return 1
+  else
+    timeout "$STEP_TIMEOUT" "$CHAMCC" "$model" --emit-c "$dir/tree" --name model -q \
+      "${EXTRA_FLAGS[@]}" >"$dir/chamcc.log" 2>&1 || return 1
+  fi
   args=(CC="${CHAMCC_E2E_EMITC_CC:-$TARGET_CC}")
   # GNU ar, asked for an archive's index, loads every plugin of
   # /usr/lib/bfd-plugins to read the members (on Debian the LLVMgold of each
