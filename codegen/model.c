@@ -588,6 +588,13 @@ static int lower_transpose(lower *l, const gr_node *n) {
   const gr_tensor *x = T(l, n->in[0]);
   const int64_t *perm;
   if (gr_attr_ints(n, "perm", &perm) != x->rank) return gr_node_error(l->e, l->g, n, "bad 'perm'");
+  int t = n->in[0];
+  if (x->rank == 4 && perm[0] == 0 && perm[1] == 2 && perm[2] == 3 && perm[3] == 1 && l->vb[t][KIND_PLAIN] < 0 &&
+      l->vb[t][KIND_BLOCKED] >= 0) { /* NCHW to NHWC straight from the blocked layout: no reorder first */
+    int args[2] = {l->vb[t][KIND_BLOCKED], out_buf(l, n->out[0], KIND_PLAIN)};
+    add_step(l, tpl_blocked_to_nhwc(l->a, kname(l, "to_nhwc"), &l->bufs.data[args[0]].view), args, 2);
+    return 0;
+  }
   return data_step(l, n, tpl_transpose_kernel(l->a, kname(l, "transpose"), x->rank, x->shape, perm));
 }
 

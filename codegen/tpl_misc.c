@@ -42,13 +42,21 @@ static ir_expr *row_major(ir_builder *b, int rank, const int *vars, const int64_
   return o;
 }
 
-/* The loops of vars over shape around body; the outermost of two or more is
- * parallel when the nest has total >= PAR_MIN_ELEMS iterations. */
-static ir_stmt *nest(ir_builder *b, int rank, const int *vars, const int64_t *shape, int64_t total, ir_stmt *body) {
-  for (int d = rank - 1; d >= 0; d--) {
-    ir_loop_kind kind = d == 0 && d < rank - 1 && total >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
-    body = loop(b, vars[d], shape[d], kind, body);
-  }
+/* The axis of a loop nest over shape to split over the threads: the
+ * outermost one longer than 1 (a batch of 1 has nothing to share), unless
+ * that is the innermost (left whole to the vectorizer) or the nest has
+ * fewer than PAR_MIN_ELEMS iterations; -1 for none. */
+static int par_axis(int rank, const int64_t *shape) {
+  if (chm_prod(shape, rank) < PAR_MIN_ELEMS) return -1;
+  for (int d = 0; d < rank - 1; d++)
+    if (shape[d] > 1) return d;
+  return -1;
+}
+
+/* The loops of vars over shape around body, par_axis's one parallel. */
+static ir_stmt *nest(ir_builder *b, int rank, const int *vars, const int64_t *shape, ir_stmt *body) {
+  int par = par_axis(rank, shape);
+  for (int d = rank - 1; d >= 0; d--) body = loop(b, vars[d], shape[d], d == par ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL, body);
   return body;
 }
 
@@ -71,6 +79,32 @@ ir_kernel *tpl_reorder(chm_arena *a, const char *name, const tpl_view *in, const
   s = loop(&b, vy, out->h, IR_LOOP_SERIAL, s);
   s = loop(&b, vc, cpad, IR_LOOP_PARALLEL, s);
   k->body = loop(&b, vn, out->n, IR_LOOP_SERIAL, s);
+  return k;
+}
+
+ir_kernel *tpl_blocked_to_nhwc(chm_arena *a, const char *name, const tpl_view *in) {
+  ir_builder b;
+  ir_kernel *k = ir_kernel_new(&b, a, name);
+  int L = in->cb;
+  int64_t cbs = tpl_view_cblocks(in), rem = in->c % L;
+  ir_buf *src = ir_param(&b, "in", tpl_view_size(in)), *dst = ir_param(&b, "out", in->n * in->h * in->w * in->c);
+  int vt = ir_new_var(&b), vx = ir_new_var(&b), vc = ir_new_var(&b);
+  ir_expr *t = ir_var(&b, vt), *n = ir_bin(&b, IR_DIV, t, ir_int(&b, in->h)), *y = ir_bin(&b, IR_MOD, t, ir_int(&b, in->h));
+  ir_expr *x = ir_var(&b, vx);
+  ir_expr *pixel = ir_muli(&b, ir_add(&b, ir_muli(&b, t, in->w), x), in->c);
+  /* whole blocks: one vector each; a last partial block: its c % L lanes */
+  ir_expr *c = ir_var(&b, vc);
+  ir_stmt *whole = ir_store(&b, dst, ir_add(&b, pixel, ir_muli(&b, c, L)),
+                            ir_load(&b, src, tpl_view_index(&b, in, n, c, y, x), L));
+  ir_stmt *px = ir_seq(&b);
+  if (in->c / L > 0) ir_seq_add(&b, px, loop(&b, vc, in->c / L, IR_LOOP_SERIAL, whole));
+  if (rem) {
+    ir_expr *last = ir_int(&b, cbs - 1);
+    ir_seq_add(&b, px, ir_store_masked(&b, dst, ir_addi(&b, pixel, (cbs - 1) * L),
+                                       ir_load(&b, src, tpl_view_index(&b, in, n, last, y, x), L), (int)rem));
+  }
+  ir_loop_kind par = in->n * in->h * in->w * in->c >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL;
+  k->body = loop(&b, vt, in->n * in->h, par, loop(&b, vx, in->w, IR_LOOP_SERIAL, px));
   return k;
 }
 
@@ -266,7 +300,7 @@ ir_kernel *tpl_elt_kernel(chm_arena *a, const char *name, const tpl_elt *e) {
   for (int d = 0; d < e->rank; d++)
     for (int i = 0; i < e->n_in; i++) idx[i] = ir_add(&b, idx[i], ir_muli(&b, ir_var(&b, vars[d]), e->strides[i][d]));
   ir_expr *x = ir_load(&b, in[0], idx[0], 1), *y = e->n_in > 1 ? ir_load(&b, in[1], idx[1], 1) : NULL;
-  k->body = nest(&b, e->rank, vars, e->shape, total, ir_store(&b, out, oidx, elt_apply(&b, e, x, y)));
+  k->body = nest(&b, e->rank, vars, e->shape, ir_store(&b, out, oidx, elt_apply(&b, e, x, y)));
   return k;
 }
 
@@ -535,7 +569,7 @@ ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int6
   ir_expr *ii = ir_int(&b, 0), *oi = row_major(&b, rank, vars, out_shape, 0);
   for (int d = 0; d < rank; d++)
     ii = ir_add(&b, ir_muli(&b, ii, in_shape[d]), ir_addi(&b, ir_muli(&b, ir_var(&b, vars[d]), step[d]), start[d]));
-  k->body = nest(&b, rank, vars, out_shape, total, ir_store(&b, out, oi, ir_load(&b, in, ii, 1)));
+  k->body = nest(&b, rank, vars, out_shape, ir_store(&b, out, oi, ir_load(&b, in, ii, 1)));
   return k;
 }
 
@@ -579,23 +613,22 @@ ir_kernel *tpl_transpose_kernel(chm_arena *a, const char *name, int rank, const 
                                 const int64_t *perm) {
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
-  int64_t total = chm_prod(in_shape, rank), stride[TPL_MAX_RANK];
+  int64_t total = chm_prod(in_shape, rank), stride[TPL_MAX_RANK], out_shape[TPL_MAX_RANK];
   ir_buf *in = ir_param(&b, "in", total), *out = ir_param(&b, "out", total);
-  for (int d = rank - 1, s = 1; d >= 0; d--) {
+  for (int64_t d = rank - 1, s = 1; d >= 0; d--) {
     stride[d] = s;
-    s *= (int)in_shape[d];
+    s *= in_shape[d];
   }
   int vars[TPL_MAX_RANK];
   ir_expr *ii = ir_int(&b, 0), *oi = ir_int(&b, 0);
   for (int d = 0; d < rank; d++) {
     vars[d] = ir_new_var(&b);
     ir_expr *v = ir_var(&b, vars[d]);
-    oi = ir_add(&b, ir_muli(&b, oi, in_shape[perm[d]]), v);
+    out_shape[d] = in_shape[perm[d]];
+    oi = ir_add(&b, ir_muli(&b, oi, out_shape[d]), v);
     ii = ir_add(&b, ii, ir_muli(&b, v, stride[perm[d]]));
   }
-  ir_stmt *s = ir_store(&b, out, oi, ir_load(&b, in, ii, 1));
-  for (int d = rank - 1; d >= 0; d--) s = loop(&b, vars[d], in_shape[perm[d]], IR_LOOP_SERIAL, s);
-  k->body = s;
+  k->body = nest(&b, rank, vars, out_shape, ir_store(&b, out, oi, ir_load(&b, in, ii, 1)));
   return k;
 }
 
@@ -630,9 +663,7 @@ ir_kernel *tpl_pad_kernel(chm_arena *a, const char *name, tpl_pad_mode mode, int
     ok = ok ? ir_bin(&b, IR_AND, ok, r) : r;
   }
   ir_expr *v = ok ? ir_select(&b, ok, ir_load(&b, in, ii, 1), ir_float(&b, value, 1)) : ir_load(&b, in, ii, 1);
-  ir_stmt *s = ir_store(&b, out, oi, v);
-  for (int d = rank - 1; d >= 0; d--) s = loop(&b, vars[d], out_shape[d], IR_LOOP_SERIAL, s);
-  k->body = s;
+  k->body = nest(&b, rank, vars, out_shape, ir_store(&b, out, oi, v));
   return k;
 }
 
@@ -641,12 +672,17 @@ ir_kernel *tpl_concat_part(chm_arena *a, const char *name, int64_t outer, int64_
   ir_builder b;
   ir_kernel *k = ir_kernel_new(&b, a, name);
   ir_buf *in = ir_param(&b, "in", outer * len), *out = ir_param(&b, "out", outer * out_row);
-  int vo = ir_new_var(&b), vi = ir_new_var(&b);
-  ir_expr *o = ir_var(&b, vo), *i = ir_var(&b, vi);
+  /* each outer row as rows of a power of two dividing len, so that a single
+   * outer row (a batch of 1) can still be shared by the threads */
+  int64_t row = 4096;
+  while (row > 16 && len % row) row /= 2;
+  if (len % row) row = len;
+  int vars[3] = {ir_new_var(&b), ir_new_var(&b), ir_new_var(&b)};
+  int64_t shape[3] = {outer, len / row, row};
+  ir_expr *o = ir_var(&b, vars[0]), *i = ir_add(&b, ir_muli(&b, ir_var(&b, vars[1]), row), ir_var(&b, vars[2]));
   ir_stmt *s = ir_store(&b, out, ir_add(&b, ir_addi(&b, ir_muli(&b, o, out_row), off), i),
                         ir_load(&b, in, ir_add(&b, ir_muli(&b, o, len), i), 1));
-  k->body = loop(&b, vo, outer, outer * len >= PAR_MIN_ELEMS ? IR_LOOP_PARALLEL : IR_LOOP_SERIAL,
-                 loop(&b, vi, len, IR_LOOP_SERIAL, s));
+  k->body = nest(&b, 3, vars, shape, s);
   return k;
 }
 

@@ -83,6 +83,7 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
   case 18: return tpl_resize_kernel(a, "resize_linear", 6, 5, 5, 10, 10, 1);
   case 19: return tpl_pad_kernel(a, "pad_reflect", TPL_PAD_REFLECT, 3, shape, pads, 0);
   case 20: return tpl_concat_part(a, "concat_part", 2, 6, 4, 10);
+  case 21: return tpl_blocked_to_nhwc(a, "to_nhwc", &halo);
   default: return NULL;
   }
 }

@@ -19,6 +19,11 @@ Cases (x is 1x4x9x10, seeded random weights):
                   then a Conv: both write into their slices (no copy)
   concat_odd      the same with 6 channels in the Conv branch (not a whole
                   channel block on any target): copied
+  nhwc_conv       (x of 1x4x48x40) Conv 4->20 -> Transpose to NHWC: read
+                  straight from the blocked layout (20 channels: a last
+                  partial block on every target), shared by the threads
+  nhwc_plain      (x of 1x20x48x40) Relu -> Transpose to NHWC: the plain
+                  transpose, its loops shared by the threads
 """
 import os
 import sys
@@ -68,11 +73,12 @@ def concat_pool(branch_channels):
     return nodes, inits
 
 
-def model(name, nodes, inits, outputs):
+def model(name, nodes, inits, outputs, x_shape=None):
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
     for o in outs:  # no shape stated: chamcc infers it
         o.type.tensor_type.ClearField('shape')
-    g = helper.make_graph(nodes, name, [X], outs, inits)
+    x = helper.make_tensor_value_info('x', TensorProto.FLOAT, x_shape) if x_shape else X
+    g = helper.make_graph(nodes, name, [x], outs, inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 13)])
     return m
 
@@ -101,14 +107,19 @@ def cases():
     yield 'pad_shared', p + [c, helper.make_node('Relu', ['p'], ['z'])], pi + ci, ['y', 'z']
     yield ('concat_pool',) + concat_pool(16) + (['y'],)
     yield ('concat_odd',) + concat_pool(6) + (['y'],)
+    to_nhwc = helper.make_node('Transpose', ['t'], ['y'], perm=[0, 2, 3, 1])
+    w = const('Wn', rng.standard_normal((20, 4, 3, 3)).astype(np.float32))
+    yield 'nhwc_conv', [helper.make_node('Conv', ['x', 'Wn'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                        to_nhwc], [w], ['y'], [1, 4, 48, 40]
+    yield 'nhwc_plain', [helper.make_node('Relu', ['x'], ['t']), to_nhwc], [], ['y'], [1, 20, 48, 40]
 
 
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__.split('\n\n')[1])
     os.makedirs(sys.argv[1], exist_ok=True)
-    for name, nodes, inits, outs in cases():
-        m = model(name, nodes, inits, outs)
+    for name, nodes, inits, outs, *x_shape in cases():
+        m = model(name, nodes, inits, outs, *x_shape)
         onnx.save(m, os.path.join(sys.argv[1], name + '.onnx'))
 
 

@@ -199,6 +199,10 @@ ir_kernel *tpl_layernorm_kernel(chm_arena *a, const char *name, int64_t rows, in
 typedef enum tpl_reduce_op { TPL_REDUCE_SUM, TPL_REDUCE_MEAN, TPL_REDUCE_MAX, TPL_REDUCE_MIN } tpl_reduce_op;
 ir_kernel *tpl_reduce_kernel(chm_arena *a, const char *name, tpl_reduce_op op, int rank,
                              const int64_t *in_shape, unsigned axes);
+/* A blocked view's logical NCHW as plain NHWC (Transpose perm 0,2,3,1 of
+ * a blocked tensor, as ConvNeXt's blocks do): a vector copy per channel
+ * block of each pixel. params: in, out */
+ir_kernel *tpl_blocked_to_nhwc(chm_arena *a, const char *name, const tpl_view *in);
 /* out = transpose(in, perm). params: in, out */
 /* out[i] = in[start + i * step] per dim (out_shape elements). params: in, out */
 ir_kernel *tpl_slice_kernel(chm_arena *a, const char *name, int rank, const int64_t *in_shape,
