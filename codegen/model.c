@@ -38,7 +38,7 @@ typedef struct vbuf {
   int64_t hh, hw;    /* halo requested by consumers */
   cg_arg loc;        /* input, output, constant or workspace offset */
   int first, last;   /* steps that write it first and read it last */
-  int parent;        /* >= 0: a slice of that vbuf's storage (a concatenation's input) */
+  int parent;        /* >= 0: a slice of that vbuf's storage (a concatenation's input, a reshape) */
   int64_t off;       /* the slice's first float in the parent */
 } vbuf;
 
@@ -735,8 +735,21 @@ static int lower_layernorm(lower *l, const gr_node *n) {
   return 0;
 }
 
+/* A Reshape of a plain workspace tensor is the same floats in the same
+ * order: its output is a slice at offset 0 of the input's storage (of the
+ * storage that one is a slice of), which keeps that storage alive while
+ * the output is read. A graph input or output, or a constant, is copied. */
 static int lower_reshape(lower *l, const gr_node *n) {
-  return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, n->out[0]))));
+  int x = get_buf(l, n->in[0], KIND_PLAIN), y = n->out[0];
+  const vbuf *src = &l->bufs.data[x];
+  if (src->loc.kind != CG_ARG_WS || T(l, y)->is_output || l->concat_of[y] >= 0)
+    return data_step(l, n, tpl_copy_kernel(l->a, kname(l, "copy"), gr_numel(T(l, y))));
+  int root = src->parent >= 0 ? src->parent : x;
+  int64_t off = src->parent >= 0 ? src->off : 0;
+  int b = new_vbuf(l, y, KIND_PLAIN, (cg_arg){CG_ARG_WS, -1});
+  l->bufs.data[b].parent = root;
+  l->bufs.data[b].off = off;
+  return 0;
 }
 
 /* One case per operator (no default: the compiler's -Wswitch names an op
