@@ -80,7 +80,7 @@ ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   case CHM_ACT_HARD_SIGMOID:
     return clamp01(b, ir_fma(b, x, ir_float(b, ep->a, l), ir_float(b, ep->b, l)));
   case CHM_ACT_HARD_SWISH:
-    return ir_mul(b, x, clamp01(b, ir_fma(b, x, ir_float(b, 1.0f / 6, l), ir_float(b, 0.5f, l))));
+    return ir_mul(b, x, clamp01(b, ir_fma(b, x, ir_float(b, ep->a, l), ir_float(b, ep->b, l))));
   case CHM_ACT_TANH: return ir_unary(b, IR_TANH, x);
   case CHM_ACT_EXP: return ir_unary(b, IR_EXP, x);
   case CHM_ACT_LOG: return ir_unary(b, IR_LOG, x);

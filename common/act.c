@@ -17,7 +17,7 @@ double chm_act_eval(chm_act act, float a, float b, double x) {
   case CHM_ACT_TANH: return tanh(x);
   case CHM_ACT_CLIP: return fmin(fmax(x, a), b);
   case CHM_ACT_HARD_SIGMOID: return fmax(0, fmin(1, a * x + b));
-  case CHM_ACT_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
+  case CHM_ACT_HARD_SWISH: return x * fmax(0, fmin(1, a * x + b));
   case CHM_ACT_EXP: return exp(x);
   case CHM_ACT_LOG: return log(x);
   case CHM_ACT_SQRT: return sqrt(x);

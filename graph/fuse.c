@@ -13,7 +13,8 @@
  *   2. an Add of a non-constant tensor of exactly the output's shape:
  *      the residual;
  *   3. one activation (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
- *      HardSwish, Tanh).
+ *      HardSwish, Tanh, ...), or x * Sigmoid(x) as SiLU and
+ *      x * HardSigmoid(x) as HardSwish.
  * The fused node takes over the absorbed node's output tensor, so graph
  * output names survive. Residual inputs can be produced after the node in
  * the current order, so the pass ends with gr_toposort.
@@ -191,32 +192,40 @@ static bool fuse_residual(fuser *f, int ni) {
   return true;
 }
 
-/* y * Sigmoid(y), y node ni's output read by exactly those two nodes: the
- * Mul node, else -1 (and the Sigmoid in *sig). */
-static int silu_mul(fuser *f, int ni, int *sig) {
+/* y * Sigmoid(y) or y * HardSigmoid(y), y node ni's output read by exactly
+ * those two nodes: the Mul node, else -1 (and the gate in *gate). */
+static int gated_mul(fuser *f, int ni, int *gate) {
   gr_graph *g = f->g;
   int y = g->nodes[ni].out[0];
   if (f->uses[y] != 2 || g->tensors[y].is_output) return -1;
   for (int i = 0; i < g->n_nodes; i++) {
     const gr_node *s = &g->nodes[i];
-    if (s->op != GR_OP_SIGMOID || s->in[0] != y) continue;
+    if ((s->op != GR_OP_SIGMOID && s->op != GR_OP_HARD_SIGMOID) || s->in[0] != y) continue;
     int so = s->out[0], m = f->reader[so];
     if (f->uses[so] != 1 || g->tensors[so].is_output || m < 0) return -1;
     const gr_node *mn = &g->nodes[m];
     bool pair = (mn->in[0] == y && mn->in[1] == so) || (mn->in[0] == so && mn->in[1] == y);
     if (mn->op != GR_OP_MUL || !pair) return -1;
-    *sig = i;
+    *gate = i;
     return m;
   }
   return -1;
 }
 
-/* x * Sigmoid(x) after the node: a SiLU epilogue (the Sigmoid and the Mul go). */
-static bool fuse_silu(fuser *f, int ni) {
-  int sig, m = silu_mul(f, ni, &sig);
+/* x * Sigmoid(x) after the node: a SiLU epilogue; x * HardSigmoid(x) (how
+ * exporters before opset 14 write HardSwish): a HardSwish epilogue with
+ * the HardSigmoid's alpha and beta. The gate and the Mul go. */
+static bool fuse_gated(fuser *f, int ni) {
+  int gate, m = gated_mul(f, ni, &gate);
   if (m < 0) return false;
-  f->g->nodes[ni].act = CHM_ACT_SILU;
-  f->g->nodes[sig].op = GR_OP_NONE;
+  gr_node *n = &f->g->nodes[ni], *gn = &f->g->nodes[gate];
+  if (gn->op == GR_OP_SIGMOID) {
+    n->act = CHM_ACT_SILU;
+  } else {
+    n->act = CHM_ACT_HARD_SWISH;
+    gr_node_act(gn, &n->act_a, &n->act_b);
+  }
+  gn->op = GR_OP_NONE;
   absorb(f, ni, m);
   return true;
 }
@@ -226,7 +235,7 @@ static bool fuse_silu(fuser *f, int ni) {
 static bool fuse_act(fuser *f, int ni) {
   gr_graph *g = f->g;
   int y = g->nodes[ni].out[0];
-  if (f->uses[y] != 1 || g->tensors[y].is_output || f->reader[y] < 0) return fuse_silu(f, ni);
+  if (f->uses[y] != 1 || g->tensors[y].is_output || f->reader[y] < 0) return fuse_gated(f, ni);
   int r = f->reader[y];
   const gr_node *a = &g->nodes[r];
   float pa, pb;

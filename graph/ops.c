@@ -43,6 +43,8 @@ chm_act gr_node_act(const gr_node *n, float *a, float *b) {
   } else if (act == CHM_ACT_HARD_SIGMOID) {
     *a = gr_attr_float(n, "alpha", 0.2f);
     *b = gr_attr_float(n, "beta", 0.5f);
+  } else if (act == CHM_ACT_HARD_SWISH) {
+    *a = 1.0f / 6, *b = 0.5f;
   }
   return act;
 }

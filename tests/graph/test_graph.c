@@ -1149,7 +1149,8 @@ static void test_reduce_shapes(void) {
   gr_free(g);
 }
 
-/* Conv then y * Sigmoid(y) (either order): one Conv with a SiLU epilogue;
+/* Conv then y * Sigmoid(y) (either order): one Conv with a SiLU epilogue,
+ * y * HardSigmoid(y) likewise with a HardSwish one;
  * a Log after a Conv stays apart (log(0) on padding lanes). */
 static void test_silu_fusion(void) {
   enum { C = 2, M = 4 };
@@ -1167,6 +1168,22 @@ static void test_silu_fusion(void) {
     gr_graph *g = load(m, order ? "silu1" : "silu0", false, &e);
     CHECK(g && g->n_nodes == 1 && g->nodes[0].act == CHM_ACT_SILU);
     CHECK(g && strcmp(g->tensors[g->nodes[0].out[0]].name, "y") == 0);
+    gr_free(g);
+  }
+  /* y * HardSigmoid(y), as exporters before opset 14 write HardSwish: a
+   * HardSwish epilogue with the HardSigmoid's alpha and (default) beta */
+  for (int order = 0; order < 2; order++) {
+    mb *m = mb_new(13);
+    mb_input(m, "x", 4, S(1, C, 6, 6));
+    mb_init_f(m, "W", 4, S(M, C, 3, 3), w, MB_RAW);
+    mb_node(m, "Conv", "conv", "x W", "c");
+    mb_attr_f(mb_node(m, "HardSigmoid", "hsig", "c", "s"), m, "alpha", 1.0f / 6);
+    mb_node(m, "Mul", "mul", order ? "s c" : "c s", "y");
+    mb_output(m, "y");
+    chm_err e;
+    gr_graph *g = load(m, order ? "hswish1" : "hswish0", false, &e);
+    CHECK(g && g->n_nodes == 1 && g->nodes[0].act == CHM_ACT_HARD_SWISH);
+    CHECK(g && g->nodes[0].act_a == 1.0f / 6 && g->nodes[0].act_b == 0.5f);
     gr_free(g);
   }
   mb *m = mb_new(13);

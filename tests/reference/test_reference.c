@@ -45,7 +45,7 @@ static double act(const tpl_epi *e, double v) {
   case CHM_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
   case CHM_ACT_SIGMOID: return 1 / (1 + exp(-v));
   case CHM_ACT_HARD_SIGMOID: return fmin(fmax(e->a * v + e->b, 0), 1);
-  case CHM_ACT_HARD_SWISH: return v * fmin(fmax(v / 6 + 0.5, 0), 1);
+  case CHM_ACT_HARD_SWISH: return v * fmin(fmax(e->a * v + e->b, 0), 1);
   case CHM_ACT_TANH: return tanh(v);
   default: return v; /* the others are not fused into the kernels tested here */
   }
@@ -58,6 +58,7 @@ static tpl_epi epi_of(int i) {
   if (i == CHM_ACT_CLIP) e.a = -0.5f, e.b = 0.7f;
   if (i == CHM_ACT_LEAKY_RELU) e.a = 0.1f;
   if (i == CHM_ACT_HARD_SIGMOID) e.a = 0.2f, e.b = 0.5f;
+  if (i == CHM_ACT_HARD_SWISH) e.a = 1.0f / 6, e.b = 0.5f;
   return e;
 }
 

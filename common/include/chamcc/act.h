@@ -22,7 +22,8 @@ typedef enum chm_act {
   CHM_ACT_LEAKY_RELU,  /* x < 0 ? a * x : x */
   CHM_ACT_SIGMOID,     /* 1 / (1 + exp(-x)) */
   CHM_ACT_HARD_SIGMOID,/* max(0, min(1, a * x + b)) */
-  CHM_ACT_HARD_SWISH,  /* x * max(0, min(1, x / 6 + 0.5)) */
+  CHM_ACT_HARD_SWISH,  /* x * max(0, min(1, a x + b)): HardSwish is a = 1/6, b = 0.5;
+                        * x * HardSigmoid(x) takes the HardSigmoid's */
   CHM_ACT_TANH,        /* tanh(x) */
   CHM_ACT_EXP,         /* exp(x) */
   CHM_ACT_LOG,         /* log(x) */
