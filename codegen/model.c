@@ -174,6 +174,20 @@ static int blocked_operand(const gr_tensor *x, const gr_tensor *y) {
 
 /* ---- 1. plan ---- */
 
+/* Is tensor t, not a graph output, read only as the input of convolutions
+ * in the blocked layout (as a squeeze-and-excitation block's pooled
+ * channels are by its first 1x1 convolution)? */
+static int only_blocked_convs_read(lower *l, int t) {
+  if (T(l, t)->is_output || T(l, t)->rank != 4) return 0;
+  for (int i = 0; i < l->g->n_nodes; i++) {
+    const gr_node *r = &l->g->nodes[i];
+    int reads = r->residual == t;
+    for (int j = 0; j < r->n_in; j++) reads |= r->in[j] == t;
+    if (reads && (r->op != GR_OP_CONV || r->in[0] != t || r->residual == t || !conv_is_blocked(l, r))) return 0;
+  }
+  return 1;
+}
+
 static void request(lower *l, node_plan *p, int i, int kind) { p->in_kind[i] = kind; }
 
 static void plan_node(lower *l, int ni) {
@@ -201,6 +215,7 @@ static void plan_node(lower *l, int ni) {
   } else if ((n->op == GR_OP_GLOBAL_AVERAGE_POOL || n->op == GR_OP_GLOBAL_MAX_POOL ||
               is_spatial_reduce(l, n)) && is4d(l, x) && l->primary[x] == KIND_BLOCKED) {
     request(l, p, 0, KIND_BLOCKED);
+    if (only_blocked_convs_read(l, n->out[0])) p->out_kind = KIND_BLOCKED; /* squeeze-and-excitation */
   } else if (is_unary(n->op) && is4d(l, x) && l->primary[x] == KIND_BLOCKED && unary_zero_safe(n)) {
     request(l, p, 0, KIND_BLOCKED);
     p->out_kind = KIND_BLOCKED;
@@ -514,7 +529,8 @@ static int lower_pool(lower *l, const gr_node *n, const node_plan *p) {
   q.global = global;
   int out;
   if (global) {
-    out = out_buf(l, n->out[0], KIND_PLAIN);
+    out = out_buf(l, n->out[0], p->out_kind);
+    if (p->out_kind == KIND_BLOCKED) q.out = l->bufs.data[out].view;
   } else {
     conv_attrs c = get_conv(l, n);
     q.kh = c.kh, q.kw = c.kw, q.sh = c.sh, q.sw = c.sw, q.dh = c.dh, q.dw = c.dw;

@@ -140,7 +140,9 @@ static ir_kernel *global_pool(chm_arena *a, const char *name, const tpl_pool *p)
   ir_kernel *k = ir_kernel_new(&b, a, name);
   const tpl_view *in = &p->in;
   int L = in->cb;
-  ir_buf *src = ir_param(&b, "in", tpl_view_size(in)), *dst = ir_param(&b, "out", in->n * in->c);
+  int blocked_out = p->out.cb > 1;
+  ir_buf *src = ir_param(&b, "in", tpl_view_size(in));
+  ir_buf *dst = ir_param(&b, "out", blocked_out ? tpl_view_size(&p->out) : in->n * in->c);
   int64_t cbs = tpl_view_cblocks(in);
   int vt = ir_new_var(&b), vy = ir_new_var(&b), vx = ir_new_var(&b);
   ir_expr *t = ir_var(&b, vt), *n = ir_bin(&b, IR_DIV, t, ir_int(&b, cbs));
@@ -155,7 +157,9 @@ static ir_kernel *global_pool(chm_arena *a, const char *name, const tpl_pool *p)
   ir_expr *r = ir_load(&b, acc, ir_int(&b, 0), L);
   if (!p->is_max) r = ir_mul(&b, r, ir_float(&b, 1.0f / (float)(in->h * in->w), L));
   ir_expr *oi = ir_add(&b, ir_muli(&b, n, in->c), ir_muli(&b, cb, L));
-  if (in->c % L == 0) {
+  if (blocked_out) { /* the input's padding lanes are zeros, and so are their means and maxima */
+    ir_seq_add(&b, body, ir_store(&b, dst, tpl_view_index(&b, &p->out, n, cb, ir_int(&b, 0), ir_int(&b, 0)), r));
+  } else if (in->c % L == 0) {
     ir_seq_add(&b, body, ir_store(&b, dst, oi, r));
   } else { /* the last block of each image holds c % L channels */
     ir_expr *last = ir_bin(&b, IR_EQ, cb, ir_int(&b, cbs - 1));

@@ -84,6 +84,10 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
   case 19: return tpl_pad_kernel(a, "pad_reflect", TPL_PAD_REFLECT, 3, shape, pads, 0);
   case 20: return tpl_concat_part(a, "concat_part", 2, 6, 4, 10);
   case 21: return tpl_blocked_to_nhwc(a, "to_nhwc", &halo);
+  case 22: {
+    tpl_pool p = {.in = blocked, .out = {1, 6, 1, 1, L, 0, 0}, .global = 1};
+    return tpl_pool_kernel(a, "global_avgpool_blocked", &p);
+  }
   default: return NULL;
   }
 }

@@ -24,6 +24,11 @@ Cases (x is 1x4x9x10, seeded random weights):
                   partial block on every target), shared by the threads
   nhwc_plain      (x of 1x20x48x40) Relu -> Transpose to NHWC: the plain
                   transpose, its loops shared by the threads
+  se_block        squeeze-and-excitation on 20 channels (a partial block):
+                  GlobalAveragePool -> Conv 'fc1' -> Relu -> Conv -> Sigmoid
+                  -> Mul: the pool writes fc1's blocked input, no reorder
+  se_out          the same with the pooled channels a graph output too:
+                  the pool writes them plain, fc1 reorders
 """
 import os
 import sys
@@ -73,6 +78,21 @@ def concat_pool(branch_channels):
     return nodes, inits
 
 
+def se_block():
+    """x -> Conv 4->20 -> t; t * Sigmoid(Conv(Relu(Conv 'fc1'(GlobalAveragePool t)))) -> y."""
+    def w(name, shape):
+        return const(name, rng.standard_normal(shape).astype(np.float32))
+    inits = [w('Ws', (20, 4, 3, 3)), w('W1', (8, 20, 1, 1)), w('b1', (8,)), w('W2', (20, 8, 1, 1)), w('b2', (20,))]
+    nodes = [helper.make_node('Conv', ['x', 'Ws'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node('GlobalAveragePool', ['t'], ['p']),
+             helper.make_node('Conv', ['p', 'W1', 'b1'], ['f1'], name='fc1', kernel_shape=[1, 1]),
+             helper.make_node('Relu', ['f1'], ['r']),
+             helper.make_node('Conv', ['r', 'W2', 'b2'], ['f2'], kernel_shape=[1, 1]),
+             helper.make_node('Sigmoid', ['f2'], ['s']),
+             helper.make_node('Mul', ['t', 's'], ['y'])]
+    return nodes, inits
+
+
 def model(name, nodes, inits, outputs, x_shape=None):
     outs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs]
     for o in outs:  # no shape stated: chamcc infers it
@@ -112,6 +132,8 @@ def cases():
     yield 'nhwc_conv', [helper.make_node('Conv', ['x', 'Wn'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
                         to_nhwc], [w], ['y'], [1, 4, 48, 40]
     yield 'nhwc_plain', [helper.make_node('Relu', ['x'], ['t']), to_nhwc], [], ['y'], [1, 20, 48, 40]
+    yield ('se_block',) + se_block() + (['y'],)
+    yield ('se_out',) + se_block() + (['y', 'p'],)
 
 
 def main():

@@ -4,7 +4,8 @@
 # where it must be refused) through models.sh; and for each, that chamcc -v
 # shows what the case promises: the Pad folded or kept (its graph listing),
 # the Concat written in place or copied, the Transpose to NHWC read from
-# the blocked layout or not (its plan's calls).
+# the blocked layout or not, the pooled channels of a squeeze-and-excitation
+# block reordered or not (its plan's calls).
 #
 #   rewrites.sh [common options]
 TEST_NAME=rewrites
@@ -17,9 +18,9 @@ rm -rf "$d" && "$PY" "$E2E_DIR/make_rewrite_models.py" "$d" || die "make_rewrite
 
 # CASE: the lines of chamcc -v it must show (a grep pattern) and how many.
 declare -A pattern=([pad]="^Pad '" [concat]="^call [0-9]*: [a-z_]*_\(concat\|reorder\)_[0-9]* for Concat"
-  [nhwc]="^call [0-9]*: [a-z_]*_to_nhwc_[0-9]* for Transpose")
+  [nhwc]="^call [0-9]*: [a-z_]*_to_nhwc_[0-9]* for Transpose" [se]="^call [0-9]*: [a-z_]*_reorder_[0-9]* for Conv 'fc1'")
 declare -A want=([pad_conv_value]=1 [pad_avg_excl]=1 [pad_shared]=1 [concat_pool]=0 [concat_odd]=1
-  [nhwc_conv]=1 [nhwc_plain]=0)
+  [nhwc_conv]=1 [nhwc_plain]=0 [se_block]=0 [se_out]=1)
 for f in "$d"/*.onnx; do
   n=$(basename "$f" .onnx)
   "$CHAMCC" "$f" -o "$WORK/$n.a" --tuner none -v >"$WORK/$n.log" 2>&1 || die "$n: chamcc failed: $(tail -1 "$WORK/$n.log")"
@@ -30,5 +31,5 @@ for f in "$d"/*.onnx; do
     [ "$got" = "${want[$n]:-0}" ] || die "$n: chamcc -v has $got line(s) of '${pattern[${n%%_*}]}', expected ${want[$n]:-0}"
   fi
 done
-say "every Pad folded or kept, every Concat in place or copied, every Transpose to NHWC as its case says"
+say "every Pad folded or kept, every Concat in place or copied, every Transpose to NHWC and pooled SE input as its case says"
 exec bash "$E2E_DIR/models.sh" --chamcc "$CHAMCC" --tools "$TOOLS" --src "$SRC" --work "$WORK/run" "$d"/*.onnx

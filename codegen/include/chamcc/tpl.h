@@ -139,7 +139,8 @@ typedef struct tpl_pool {
   int64_t kh, kw, sh, sw, dh, dw, pt, pl;  /* window, top / left padding */
   int64_t pb, pr;         /* bottom / right padding (count_include_pad) */
   int count_include_pad;  /* average: divide by the full window */
-  int global;             /* whole plane; out is plain [n][c] */
+  int global;             /* whole plane; out is plain [n][c], or with out.cb > 1
+                           * blocked n x c x 1 x 1 (its padding lanes get zeros) */
 } tpl_pool;
 ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p); /* in, out */
 
