@@ -198,9 +198,9 @@ static ir_stmt *pool_output(ir_builder *b, const pool_ctx *c, int checked) {
   ir_expr *ox = ir_var(b, c->vx);
   ir_expr *iy = ir_add(b, ir_muli(b, c->oy, p->sh), ir_addi(b, ir_muli(b, ir_var(b, c->vky), p->dh), -p->pt));
   ir_expr *ix = ir_add(b, ir_muli(b, ox, p->sw), ir_addi(b, ir_muli(b, ir_var(b, c->vkx), p->dw), -p->pl));
-  ir_expr *ok = ir_bin(b, IR_AND, in_range(b, iy, 0, in->h), in_range(b, ix, 0, in->w));
-  if (checked) iy = clampi(b, iy, 0, in->h - 1), ix = clampi(b, ix, 0, in->w - 1);
-  ir_expr *v = ir_load(b, c->src, tpl_view_index(b, in, c->n, c->cb, iy, ix), L);
+  ir_expr *ok = checked ? ir_bin(b, IR_AND, in_range(b, iy, 0, in->h), in_range(b, ix, 0, in->w)) : NULL;
+  ir_expr *ry = checked ? clampi(b, iy, 0, in->h - 1) : iy, *rx = checked ? clampi(b, ix, 0, in->w - 1) : ix;
+  ir_expr *v = ir_load(b, c->src, tpl_view_index(b, in, c->n, c->cb, ry, rx), L);
   ir_expr *old = ir_load(b, c->acc, ir_int(b, 0), L);
   ir_expr *upd_v = p->is_max ? ir_bin(b, IR_MAX, old, v) : ir_add(b, old, v);
   ir_stmt *upd = ir_seq(b);
