@@ -29,6 +29,9 @@ Cases (x is 1x4x9x10, seeded random weights):
                   -> Mul: the pool writes fc1's blocked input, no reorder
   se_out          the same with the pooled channels a graph output too:
                   the pool writes them plain, fc1 reorders
+  pool_ceil_incl  Conv 4->16 -> AveragePool 3x3 stride 2, ceil_mode 1,
+                  count_include_pad 1, no pads: the last windows hang over
+                  the input, and their divisor counts only the taps inside
 """
 import os
 import sys
@@ -134,6 +137,10 @@ def cases():
     yield 'nhwc_plain', [helper.make_node('Relu', ['x'], ['t']), to_nhwc], [], ['y'], [1, 20, 48, 40]
     yield ('se_block',) + se_block() + (['y'],)
     yield ('se_out',) + se_block() + (['y', 'p'],)
+    w = const('Wp', rng.standard_normal((16, 4, 3, 3)).astype(np.float32))
+    yield 'pool_ceil_incl', [helper.make_node('Conv', ['x', 'Wp'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                             helper.make_node('AveragePool', ['t'], ['y'], kernel_shape=[3, 3], strides=[2, 2],
+                                              ceil_mode=1, count_include_pad=1)], [w], ['y']
 
 
 def main():

@@ -18,9 +18,10 @@ rm -rf "$d" && "$PY" "$E2E_DIR/make_rewrite_models.py" "$d" || die "make_rewrite
 
 # CASE: the lines of chamcc -v it must show (a grep pattern) and how many.
 declare -A pattern=([pad]="^Pad '" [concat]="^call [0-9]*: [a-z_]*_\(concat\|reorder\)_[0-9]* for Concat"
-  [nhwc]="^call [0-9]*: [a-z_]*_to_nhwc_[0-9]* for Transpose" [se]="^call [0-9]*: [a-z_]*_reorder_[0-9]* for Conv 'fc1'")
+  [nhwc]="^call [0-9]*: [a-z_]*_to_nhwc_[0-9]* for Transpose" [se]="^call [0-9]*: [a-z_]*_reorder_[0-9]* for Conv 'fc1'"
+  [pool]="^call [0-9]*: [a-z_]*_pool_[0-9]* for AveragePool")
 declare -A want=([pad_conv_value]=1 [pad_avg_excl]=1 [pad_shared]=1 [concat_pool]=0 [concat_odd]=1
-  [nhwc_conv]=1 [nhwc_plain]=0 [se_block]=0 [se_out]=1)
+  [nhwc_conv]=1 [nhwc_plain]=0 [se_block]=0 [se_out]=1 [pool_ceil_incl]=1)
 for f in "$d"/*.onnx; do
   n=$(basename "$f" .onnx)
   "$CHAMCC" "$f" -o "$WORK/$n.a" --tuner none -v >"$WORK/$n.log" 2>&1 || die "$n: chamcc failed: $(tail -1 "$WORK/$n.log")"
