@@ -73,6 +73,7 @@ typedef struct lower {
   CHM_VEC(int64_t) const_n;      /* their element counts */
   int node;                      /* the node being lowered, -1 after the last */
   const char *config;            /* the next step's config text (lower_conv_blocked, lower_dense) */
+  int wino;                      /* Winograd's output tile m for 3x3 convolutions, 0: none */
   chm_err *e;
 } lower;
 
@@ -148,6 +149,27 @@ static int conv_is_blocked(lower *l, const gr_node *n) {
          tpl_conv_groups_mode(C, K, c.group, l->L) != TPL_GROUPS_NONE;
 }
 
+/* The output tile m of Winograd's F(m x m, 3 x 3) for conv node n, or 0
+ * to convolve directly: a 3x3, stride-1, undilated, ungrouped convolution
+ * of a blocked input with at least WINO_MIN_CHANNELS input and output
+ * channels, whose output is at least WINO_MIN_SIDE tiles on a side (below
+ * that, the products reuse each transformed weight too few times). */
+enum { WINO_MIN_CHANNELS = 16, WINO_MIN_SIDE = 4, WINO_AUTO = 1 };
+static int wino_m(lower *l, const gr_node *n) {
+  if (!l->wino || n->op != GR_OP_CONV || !conv_is_blocked(l, n)) return 0;
+  conv_attrs c = get_conv(l, n);
+  if (!is4d(l, n->in[0]) || c.group != 1 || c.kh != 3 || c.kw != 3 || c.sh != 1 || c.sw != 1 || c.dh != 1 ||
+      c.dw != 1)
+    return 0;
+  const gr_tensor *x = T(l, n->in[0]), *y = T(l, n->out[0]);
+  if (x->shape[1] < WINO_MIN_CHANNELS || y->shape[1] < WINO_MIN_CHANNELS) return 0;
+  for (int m = 4; m >= 2; m -= 2) /* the larger tile saves more multiplications */
+    if ((l->wino == m || l->wino == WINO_AUTO) && tpl_wino_tiles(m, y->shape[2]) >= WINO_MIN_SIDE &&
+        tpl_wino_tiles(m, y->shape[3]) >= WINO_MIN_SIDE)
+      return m;
+  return 0;
+}
+
 /* The unary op may run on the zero padding lanes of a blocked layout. */
 static int unary_zero_safe(const gr_node *n) {
   float a, b;
@@ -205,6 +227,12 @@ static void plan_node(lower *l, int ni) {
     request(l, p, 0, kind);
     p->in_kind[1] = p->in_kind[2] = -1; /* packed weights, bias */
     int64_t hh = c.pt > c.pb ? c.pt : c.pb, hw = c.pl > c.pr ? c.pl : c.pr;
+    int m = kind == KIND_BLOCKED ? wino_m(l, n) : 0;
+    if (m) { /* the last tiles' patches overhang the image */
+      const gr_tensor *y = T(l, n->out[0]);
+      hh = tpl_wino_halo(m, T(l, x)->shape[2], y->shape[2], c.pt, c.pb);
+      hw = tpl_wino_halo(m, T(l, x)->shape[3], y->shape[3], c.pl, c.pr);
+    }
     if (l->halo[x][kind][0] < hh) l->halo[x][kind][0] = hh;
     if (l->halo[x][kind][1] < hw) l->halo[x][kind][1] = hw;
     p->out_kind = KIND_BLOCKED;
@@ -372,7 +400,14 @@ static int out_buf(lower *l, int t, int kind) {
 
 static float *pack_floats(lower *l, int64_t n) { return chm_arena_alloc(l->a, (size_t)(n ? n : 1) * sizeof(float)); }
 
+static const float *zeros(lower *l, int64_t n) { return pack_floats(l, n); }
+
+static const float *conv_bias(lower *l, const gr_node *n, int64_t k);
+static int conv_step(lower *l, const gr_node *n, const tpl_conv *w, const float *W, int *args, int na);
+static int lower_conv_wino(lower *l, const gr_node *n, int m);
+
 static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
+  if (p->in_kind[0] == KIND_BLOCKED && wino_m(l, n)) return lower_conv_wino(l, n, wino_m(l, n));
   conv_attrs c = get_conv(l, n);
   int in = get_buf(l, n->in[0], p->in_kind[0]);
   int res = n->residual >= 0 ? get_buf(l, n->residual, KIND_BLOCKED) : -1;
@@ -386,24 +421,36 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   w.epi = node_epi(n);
   w.vregs = l->o->target->vregs;
   if (res >= 0) w.epi.res = l->bufs.data[res].view;
-  tpl_conv_cfg cfg = tpl_conv_default(&w);
+  int args[5] = {in, -1, const_vbuf(l, conv_bias(l, n, w.out.c), tpl_view_cblocks(&w.out) * l->L)}, na = 3;
+  if (res >= 0) args[na++] = res;
+  args[na++] = out;
+  return conv_step(l, n, &w, T(l, n->in[1])->data, args, na);
+}
+
+/* The conv's bias packed for its blocked output (zeros without one). */
+static const float *conv_bias(lower *l, const gr_node *n, int64_t k) {
+  float *bp = pack_floats(l, (k + l->L - 1) / l->L * l->L);
+  tpl_pack_bias(k, l->L, n->n_in > 2 && n->in[2] >= 0 ? T(l, n->in[2])->data : NULL, bp);
+  return bp;
+}
+
+/* The step of convolution template workload w (for node n) with weights W
+ * [K][C/g][KH][KW]: the config from the tuning provider, else the
+ * default; args[1] is set to the packed weights. */
+static int conv_step(lower *l, const gr_node *n, const tpl_conv *w, const float *W, int *args, int na) {
+  tpl_conv_cfg cfg = tpl_conv_default(w);
   const mdl_tuning *tu = l->o->tuning;
   if (tu && tu->conv) {
     tpl_conv_cfg tuned = cfg;
-    tu->conv(tu->ctx, &w, &tuned);
-    if (!tpl_conv_check(&w, &tuned)) cfg = tuned; /* a stale log entry falls back */
+    tu->conv(tu->ctx, w, &tuned);
+    if (!tpl_conv_check(w, &tuned)) cfg = tuned; /* a stale log entry falls back */
   }
-  const char *why = tpl_conv_check(&w, &cfg);
+  const char *why = tpl_conv_check(w, &cfg);
   if (why) return gr_node_error(l->e, l->g, n, "internal: no valid conv schedule (%s)", why);
-  float *wp = pack_floats(l, tpl_conv_wsize(&w));
-  tpl_conv_pack(&w, T(l, n->in[1])->data, wp);
-  int64_t kp = tpl_view_cblocks(&w.out) * l->L;
-  float *bp = pack_floats(l, kp);
-  tpl_pack_bias(w.out.c, l->L, n->n_in > 2 && n->in[2] >= 0 ? T(l, n->in[2])->data : NULL, bp);
-  int args[5] = {in, const_vbuf(l, wp, tpl_conv_wsize(&w)), const_vbuf(l, bp, kp)}, na = 3;
-  if (res >= 0) args[na++] = res;
-  args[na++] = out;
-  ir_kernel *k = tpl_conv_kernel(l->a, kname(l, w.depthwise ? "dwconv" : w.groups > 1 ? "grconv" : "conv"), &w, &cfg);
+  float *wp = pack_floats(l, tpl_conv_wsize(w));
+  tpl_conv_pack(w, W, wp);
+  args[1] = const_vbuf(l, wp, tpl_conv_wsize(w));
+  ir_kernel *k = tpl_conv_kernel(l->a, kname(l, w->depthwise ? "dwconv" : w->groups > 1 ? "grconv" : "conv"), w, &cfg);
   l->config = chm_arena_printf(l->a, "config: oc_bn %d ow_bn %d oh_bn %d ic_bn %d win_outer %d unroll_kw %d "
                                "row_outer %d grain %d", cfg.oc_bn, cfg.ow_bn, cfg.oh_bn, cfg.ic_bn, cfg.win_outer,
                                cfg.unroll_kw, cfg.row_outer, cfg.grain);
@@ -411,7 +458,41 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   return 0;
 }
 
-static const float *zeros(lower *l, int64_t n) { return pack_floats(l, n); }
+/* A workspace buffer of a node's own (not a tensor's): Winograd's V and M. */
+static int scratch_vbuf(lower *l, tpl_view v) {
+  vbuf b = {.tensor = -1, .kind = KIND_BLOCKED, .view = v, .loc = {CG_ARG_WS, -1}, .first = -1, .last = -1,
+            .parent = -1};
+  chm_vec_push(&l->bufs, b);
+  return l->bufs.len - 1;
+}
+
+/* A 3x3 convolution by Winograd's F(m x m, 3 x 3) (tpl_wino.c): the input
+ * transform, the products as a tuned grouped 1x1 convolution, the output
+ * transform with the bias and the fused epilogue. */
+static int lower_conv_wino(lower *l, const gr_node *n, int m) {
+  conv_attrs c = get_conv(l, n);
+  int in = get_buf(l, n->in[0], KIND_BLOCKED);
+  int res = n->residual >= 0 ? get_buf(l, n->residual, KIND_BLOCKED) : -1;
+  int out = out_buf(l, n->out[0], KIND_BLOCKED);
+  tpl_wino w = {.in = l->bufs.data[in].view, .out = l->bufs.data[out].view, .m = m, .pt = c.pt, .pl = c.pl,
+                .epi = node_epi(n)};
+  if (res >= 0) w.epi.res = l->bufs.data[res].view;
+  tpl_conv pc = tpl_wino_product(&w, l->o->target->vregs);
+  int vb = scratch_vbuf(l, pc.in), mb = scratch_vbuf(l, pc.out);
+  int a1[2] = {in, vb};
+  add_step(l, tpl_wino_input(l->a, kname(l, "wino_in"), &w), a1, 2);
+  int a = tpl_wino_alpha(m);
+  int64_t K = w.out.c, C = w.in.c, kp = tpl_view_cblocks(&w.out) * l->L, cp = tpl_view_cblocks(&w.in) * l->L;
+  float *U = pack_floats(l, a * a * kp * cp);
+  tpl_wino_weights(m, T(l, n->in[1])->data, K, C, l->L, U);
+  int a2[4] = {vb, -1, const_vbuf(l, zeros(l, a * a * kp), a * a * kp), mb};
+  if (conv_step(l, n, &pc, U, a2, 4)) return -1;
+  int a3[4] = {mb, const_vbuf(l, conv_bias(l, n, K), kp)}, na = 2;
+  if (res >= 0) a3[na++] = res;
+  a3[na++] = out;
+  add_step(l, tpl_wino_output(l->a, kname(l, "wino_out"), &w), a3, na);
+  return 0;
+}
 
 static int lower_conv_generic(lower *l, const gr_node *n) {
   conv_attrs c = get_conv(l, n);
@@ -1022,11 +1103,19 @@ static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_sta
   return l->o->emit_c ? emit_c(l, &pg, st) : emit_llvm(l, &pg, obj, size, st);
 }
 
+/* Winograd's output tiles: CHAMCC_WINOGRAD=0 (none), 2 or 4 (that tile
+ * only), else WINO_AUTO (4 where the plane is large enough, else 2). */
+static int wino_default(void) {
+  const char *s = getenv("CHAMCC_WINOGRAD");
+  if (s && (!strcmp(s, "0") || !strcmp(s, "2") || !strcmp(s, "4"))) return atoi(s);
+  return WINO_AUTO;
+}
+
 int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
                 mdl_stats *st, chm_err *e) {
   memset(st, 0, sizeof *st);
   double t0 = chm_now();
-  lower l = {.g = g, .o = o, .L = o->target->lanes, .e = e};
+  lower l = {.g = g, .o = o, .L = o->target->lanes, .e = e, .wino = wino_default()};
   l.a = chm_arena_new();
   l.plan = chm_calloc((size_t)g->n_nodes + 1, sizeof *l.plan);
   l.primary = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.primary);

@@ -1,7 +1,12 @@
 /*
  * test_conv.c — the conv template against a naive convolution, on random
  * shapes (prime sizes, 1x1, strides, dilations, depthwise, plain and blocked
- * inputs, residual and activations) and random valid configs.
+ * inputs, residual and activations) and random valid configs; with `wino`,
+ * the Winograd 3x3 convolution (tpl_wino.c: input transform, the products
+ * on the conv template, output transform) likewise, m = 2 and 4, with
+ * asymmetric padding and sizes that m does not divide.
+ *
+ *   test_conv N [wino]
  */
 #include "jit_util.h"
 
@@ -128,8 +133,111 @@ static int run_case(int id, unsigned *seed, int lanes) {
   return fail;
 }
 
+typedef void (*fn2)(float *, float *);
+
+static double max_abs(const float *v, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+  return m;
+}
+
+/* Winograd F(m x m, 3 x 3): the three kernels in a row against naive(). */
+static int run_wino_case(int id, unsigned *seed, int lanes) {
+  tpl_conv w = {0}; /* the convolution, for naive() */
+  int m = id % 2 ? 4 : 2;
+  int64_t C = 1 + test_rand(seed) % 40, K = 1 + test_rand(seed) % 45;
+  w.kh = w.kw = w.sh = w.sw = w.dh = w.dw = 1;
+  w.kh = w.kw = 3;
+  w.pt = test_rand(seed) % 3, w.pl = test_rand(seed) % 3;
+  int64_t pb = test_rand(seed) % 3, pr = test_rand(seed) % 3;
+  int64_t H = 3 + test_rand(seed) % 18, Wd = 3 + test_rand(seed) % 20, N = 1 + (test_rand(seed) % 4 == 0);
+  int64_t OH = H + w.pt + pb - 2, OW = Wd + w.pl + pr - 2;
+  w.in = (tpl_view){N, C, H, Wd, lanes, tpl_wino_halo(m, H, OH, w.pt, pb), tpl_wino_halo(m, Wd, OW, w.pl, pr)};
+  w.out = (tpl_view){N, K, OH, OW, lanes, test_rand(seed) % 2, test_rand(seed) % 2};
+  w.epi.act = (chm_act)(test_rand(seed) % 5);
+  w.epi.a = w.epi.act == CHM_ACT_LEAKY_RELU ? 0.1f : -0.5f;
+  w.epi.b = 0.7f;
+  w.epi.has_residual = test_rand(seed) % 2;
+  w.epi.res = (tpl_view){N, K, OH, OW, lanes, 1, 0};
+  tpl_wino wn = {.in = w.in, .out = w.out, .m = m, .pt = w.pt, .pl = w.pl, .epi = w.epi};
+  tpl_conv pc = tpl_wino_product(&wn, 0);
+  tpl_conv_cfg c = tpl_conv_default(&pc);
+  for (int tries = 0; id % 4 >= 2 && tries < 100; tries++) { /* half the cases: a random valid config */
+    tpl_conv_cfg r = {1 + test_rand(seed) % 4, 1 + test_rand(seed) % 14, 1 + test_rand(seed) % 3,
+                      (int)(test_rand(seed) % 3), 0, 0, (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 4)};
+    if (!tpl_conv_check(&pc, &r)) {
+      c = r;
+      break;
+    }
+  }
+  const char *why = tpl_conv_check(&pc, &c);
+  if (why) {
+    fprintf(stderr, "wino case %d: config invalid: %s\n", id, why);
+    return 1;
+  }
+  int64_t ny = N * K * OH * OW, a = tpl_wino_alpha(m);
+  int64_t kp = tpl_view_cblocks(&w.out) * lanes, cp = tpl_view_cblocks(&w.in) * lanes;
+  float *x = rand_array(N * C * H * Wd, seed), *W = rand_array(K * C * 9, seed);
+  float *B = rand_array(K, seed), *R = rand_array(ny, seed);
+  float *ref = calloc((size_t)ny, sizeof(float)), *got = calloc((size_t)ny, sizeof(float));
+  naive(&w, x, W, B, w.epi.has_residual ? R : NULL, ref);
+  /* the error's scale: the largest sum before the activation (a Clip's
+   * small window would hide that the products are about 10x larger) */
+  tpl_conv lin = w;
+  lin.epi.act = CHM_ACT_NONE;
+  float *pre = calloc((size_t)ny, sizeof(float));
+  naive(&lin, x, W, B, w.epi.has_residual ? R : NULL, pre);
+  double scale = 1e-30;
+  for (int64_t i = 0; i < ny; i++) scale = fmax(scale, fabs(pre[i]));
+
+  float *xv = calloc((size_t)tpl_view_size(&w.in), 4), *vv = calloc((size_t)tpl_view_size(&pc.in), 4);
+  float *mv = calloc((size_t)tpl_view_size(&pc.out), 4), *U = malloc((size_t)(a * a * kp * cp) * 4);
+  float *wp = malloc((size_t)tpl_conv_wsize(&pc) * 4), *zb = calloc((size_t)(a * a * kp), 4);
+  float *bp = malloc((size_t)kp * 4), *rv = malloc((size_t)tpl_view_size(&w.epi.res) * 4);
+  float *yv = calloc((size_t)tpl_view_size(&w.out), 4);
+  tpl_view_pack(&w.in, x, xv);
+  tpl_view_pack(&w.epi.res, R, rv);
+  tpl_wino_weights(m, W, K, C, lanes, U);
+  tpl_conv_pack(&pc, U, wp);
+  tpl_pack_bias(K, lanes, B, bp);
+
+  chm_arena *ar = chm_arena_new();
+  jit_kernel ji, jc, jo;
+  int fail = 1;
+  if (!jit_compile(tpl_wino_input(ar, "wi", &wn), 2, &ji) && !jit_compile(tpl_conv_kernel(ar, "wc", &pc, &c), 2, &jc) &&
+      !jit_compile(tpl_wino_output(ar, "wo", &wn), 2, &jo)) {
+    ((fn2)ji.fn)(xv, vv);
+    ((conv_fn4)jc.fn)(vv, wp, zb, mv);
+    if (w.epi.has_residual) ((conv_fn4)jo.fn)(mv, bp, rv, yv);
+    else ((void (*)(float *, float *, float *))jo.fn)(mv, bp, yv);
+    tpl_view_unpack(&w.out, yv, got);
+    double err = rel_err(got, ref, ny) * fmax(1e-30, max_abs(ref, ny)) / scale;
+    fail = !(err <= (m == 2 ? 1e-5 : 5e-5));
+    printf("%s wino case %2d: F(%d,3) L%d N%lld C%lld K%lld %lldx%lld p%lld,%lld,%lld,%lld act%d res%d "
+           "cfg oc%d ow%d oh%d ic%d ro%d g%d err %.2e\n", fail ? "FAIL" : "ok  ", id, m, lanes, (long long)N,
+           (long long)C, (long long)K, (long long)H, (long long)Wd, (long long)w.pt, (long long)w.pl,
+           (long long)pb, (long long)pr, w.epi.act, w.epi.has_residual, c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn,
+           c.row_outer, c.grain, err);
+    cg_jit_free(ji.jit), cg_jit_free(jc.jit), cg_jit_free(jo.jit);
+  }
+  chm_arena_free(ar);
+  free(x); free(W); free(B); free(R); free(ref); free(pre); free(got); free(xv); free(vv); free(mv); free(U);
+  free(wp); free(zb); free(bp); free(rv); free(yv);
+  return fail;
+}
+
 int main(int argc, char **argv) {
   int n = argc > 1 ? atoi(argv[1]) : 40;
+  if (argc > 2 && !strcmp(argv[2], "wino")) {
+    unsigned seed = 777;
+    cg_target t;
+    chm_err e = {0};
+    if (cg_target_init(&t, NULL, NULL, &e)) return 1;
+    int failures = 0;
+    for (int i = 0; i < n; i++) failures += run_wino_case(i, &seed, i % 3 == 2 ? 4 : i % 3 ? 8 : t.lanes);
+    printf("%d passed, %d failed\n", n - failures, failures);
+    return failures != 0;
+  }
   unsigned seed = 12345;
   cg_target t;
   chm_err e = {0};

@@ -88,6 +88,11 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
     tpl_pool p = {.in = blocked, .out = {1, 6, 1, 1, L, 0, 0}, .global = 1};
     return tpl_pool_kernel(a, "global_avgpool_blocked", &p);
   }
+  case 23: case 24: { /* F(2x2, 3x3) of 5x5 outputs (edge tiles), residual */
+    tpl_wino w = {.in = {1, 6, 5, 5, L, 2, 2}, .out = {1, 5, 5, 5, L, 0, 0}, .m = 2, .pt = 1, .pl = 1,
+                  .epi = {.act = CHM_ACT_RELU, .has_residual = 1, .res = {1, 5, 5, 5, L, 0, 0}}};
+    return i == 23 ? tpl_wino_input(a, "wino_in", &w) : tpl_wino_output(a, "wino_out", &w);
+  }
   default: return NULL;
   }
 }

@@ -125,6 +125,28 @@ int64_t tpl_dense_wsize(const tpl_dense *w);
 /* B given as [k][n] (trans_b = 0) or [n][k] (trans_b = 1), scaled by alpha. */
 void tpl_dense_pack(const tpl_dense *w, const float *B, int trans_b, float alpha, float *packed);
 
+/* ---- codegen/tpl_wino.c: 3x3 convolutions by Winograd's F(m x m, 3 x 3) ---- */
+
+typedef struct tpl_wino {
+  tpl_view in, out;  /* blocked, same cb; in's halo at least tpl_wino_halo */
+  int m;             /* output tile: 2 or 4 */
+  int64_t pt, pl;    /* top / left padding */
+  tpl_epi epi;       /* bias is a param; residual (view res), activation */
+} tpl_wino;
+
+int tpl_wino_alpha(int m);                  /* m + 2: the patch side */
+int64_t tpl_wino_tiles(int m, int64_t out); /* tiles along an axis of `out` pixels */
+/* The halo the input needs along an axis (in pixels, out outputs, padding). */
+int64_t tpl_wino_halo(int m, int64_t in, int64_t out, int64_t pad_lo, int64_t pad_hi);
+/* The transformed input V and products M: blocked, a*a*Cp and a*a*Kp channels over the tiles. */
+void tpl_wino_views(const tpl_wino *w, tpl_view *v, tpl_view *mv);
+/* The products as a grouped 1x1 convolution from V to M (no bias, no epilogue). */
+tpl_conv tpl_wino_product(const tpl_wino *w, int vregs);
+/* U = G g G^T of W [K][C][3][3] as that convolution's weights [a*a*Kp][Cp] (zero past K, C). */
+void tpl_wino_weights(int m, const float *W, int64_t K, int64_t C, int lanes, float *U);
+ir_kernel *tpl_wino_input(chm_arena *a, const char *name, const tpl_wino *w);  /* in, v */
+ir_kernel *tpl_wino_output(chm_arena *a, const char *name, const tpl_wino *w); /* m, bias, [res], out */
+
 /* ---- codegen/tpl_misc.c: the other operators, on plain or blocked views ---- */
 
 /* out = in in another view (plain <-> blocked, adding or dropping halo);
