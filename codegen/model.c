@@ -901,7 +901,7 @@ static void lower_outputs(lower *l) {
     for (int k = 0; k < N_KINDS && src < 0; k++)
       if (l->vb[t][k] >= 0) src = l->vb[t][k];
     if (src < 0) src = get_buf(l, t, KIND_PLAIN);
-    vbuf ob = {.tensor = t, .kind = KIND_PLAIN, .loc = {CG_ARG_OUTPUT, i}, .first = -1, .last = -1};
+    vbuf ob = {.tensor = t, .kind = KIND_PLAIN, .loc = {CG_ARG_OUTPUT, i}, .first = -1, .last = -1, .parent = -1};
     ob.view = view_of(l, t, KIND_PLAIN);
     chm_vec_push(&l->bufs, ob);
     int dst = l->bufs.len - 1;
@@ -975,6 +975,7 @@ static int64_t plan_memory(lower *l) {
   free(order), free(alive), free(spans);
   for (int i = 0; i < l->bufs.len; i++) { /* slices: their parent's place plus their offset */
     vbuf *b = &l->bufs.data[i];
+    CHM_ASSERT(b->parent < 0 || b->loc.kind == CG_ARG_WS);
     if (b->parent >= 0) b->loc.i = l->bufs.data[b->parent].loc.i + b->off * 4;
   }
   return total;
@@ -1103,19 +1104,12 @@ static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_sta
   return l->o->emit_c ? emit_c(l, &pg, st) : emit_llvm(l, &pg, obj, size, st);
 }
 
-/* Winograd's output tiles: CHAMCC_WINOGRAD=0 (none), 2 or 4 (that tile
- * only), else WINO_AUTO (4 where the plane is large enough, else 2). */
-static int wino_default(void) {
-  const char *s = getenv("CHAMCC_WINOGRAD");
-  if (s && (!strcmp(s, "0") || !strcmp(s, "2") || !strcmp(s, "4"))) return atoi(s);
-  return WINO_AUTO;
-}
-
 int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
                 mdl_stats *st, chm_err *e) {
   memset(st, 0, sizeof *st);
   double t0 = chm_now();
-  lower l = {.g = g, .o = o, .L = o->target->lanes, .e = e, .wino = wino_default()};
+  lower l = {.g = g, .o = o, .L = o->target->lanes, .e = e};
+  l.wino = o->winograd == MDL_WINO_AUTO ? WINO_AUTO : o->winograd == MDL_WINO_OFF ? 0 : o->winograd;
   l.a = chm_arena_new();
   l.plan = chm_calloc((size_t)g->n_nodes + 1, sizeof *l.plan);
   l.primary = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.primary);

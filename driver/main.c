@@ -67,6 +67,7 @@ typedef struct options {
   const char *shard_from; /* what chose the shard ("--shard", "SLURM_ARRAY_TASK_ID=..."), NULL: none */
   int list_tasks;        /* --list-tasks: print the (shard's) tasks, tune nothing */
   int print_configs;     /* --print-configs: each tunable layer's config, on stdout */
+  int winograd;          /* --winograd: mdl_options.winograd */
 } options;
 
 static void usage(FILE *f) {
@@ -90,6 +91,11 @@ static void usage(FILE *f) {
           "  --cpu CPU          target CPU (default: this machine's, or 'generic'; for\n"
           "                     riscv64 'generic' is VLEN 128, 'zvl256b' VLEN 256)\n"
           "  --threads N        threads used by the library (default: all cores)\n"
+          "  --winograd auto|off|2|4\n"
+          "                     3x3 convolutions by Winograd's F(m x m, 3 x 3): fewer\n"
+          "                     multiplications, 1.8x (m = 2) or 4x (m = 4) the layer's weights\n"
+          "                     and a larger workspace. auto (default): m = 4 where the\n"
+          "                     output has 4 tiles a side, else 2; off: direct only\n"
           "  --input-shape NAME=D0,D1,...\n"
           "                     compile input NAME for this shape (fixes its symbolic\n"
           "                     dimensions; repeatable). A symbolic batch is 1 otherwise\n"
@@ -214,7 +220,7 @@ static options parse_args(int argc, char **argv) {
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
          OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
-         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C };
+         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C, OPT_WINOGRAD };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -226,7 +232,7 @@ static options parse_args(int argc, char **argv) {
       {"input-shape", required_argument, 0, OPT_SHAPE}, {"shard", required_argument, 0, OPT_SHARD},
       {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
       {"print-configs", no_argument, 0, OPT_PRINT_CONFIGS},
-      {"emit-c", required_argument, 0, OPT_EMIT_C},
+      {"emit-c", required_argument, 0, OPT_EMIT_C},   {"winograd", required_argument, 0, OPT_WINOGRAD},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -244,6 +250,12 @@ static options parse_args(int argc, char **argv) {
     case OPT_LLVM: o.emit_llvm = optarg; break;
     case OPT_DUMP: o.dump_ir = optarg; break;
     case OPT_EMIT_C: o.emit_c = optarg; break;
+    case OPT_WINOGRAD:
+      if (!strcmp(optarg, "auto")) o.winograd = MDL_WINO_AUTO;
+      else if (!strcmp(optarg, "off")) o.winograd = MDL_WINO_OFF;
+      else if (!strcmp(optarg, "2") || !strcmp(optarg, "4")) o.winograd = atoi(optarg);
+      else bad_usage("--winograd needs auto, off, 2 or 4");
+      break;
     case OPT_THREADS:
       if (chm_parse_int(optarg, 0, 1024, &o.threads)) bad_usage("--threads needs a number between 0 and 1024");
       break;
@@ -688,7 +700,7 @@ static void tune_model(const options *o, const gr_graph *g, const cg_target *t, 
   chm_err e = {0};
   tune_task *tasks = NULL;
   int n = 0;
-  if (tune_collect_tasks(g, t, o->threads, &tasks, &n, &e)) die(e.msg);
+  if (tune_collect_tasks(g, t, o->threads, o->winograd, &tasks, &n, &e)) die(e.msg);
   int *budget = task_budgets(o, tasks, n);
   tune_tasks(o, t, log, logpath, tasks, budget, n);
   free(budget);
@@ -775,7 +787,7 @@ static tune_task *zoo_tasks(const options *o, const cg_target *t, int *n) {
     if (g->notice && !o->quiet) fprintf(stderr, "chamcc: %s: %s\n", o->models[m], g->notice);
     tune_task *tasks = NULL;
     int k = 0;
-    if (tune_collect_tasks(g, t, o->threads, &tasks, &k, &e)) die(e.msg);
+    if (tune_collect_tasks(g, t, o->threads, o->winograd, &tasks, &k, &e)) die(e.msg);
     tune_tasks_union(&all, n, tasks, k);
     free(tasks);
     gr_free(g);
@@ -1060,7 +1072,7 @@ int main(int argc, char **argv) {
 
   tune_log_use use = {log, 0, 0, o.print_configs ? print_config : NULL, NULL};
   mdl_tuning tu = tune_log_provider(&use);
-  mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0, o.emit_c};
+  mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0, o.emit_c, o.winograd};
   mdl_stats st;
   unsigned char *obj = NULL;
   size_t size = 0;

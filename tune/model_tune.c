@@ -38,11 +38,12 @@ static void collect_dense(void *ctx, const tpl_dense *w, tpl_dense_cfg *cfg) {
   (void)cfg;
 }
 
-int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
-                       chm_err *e) {
+int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, int winograd, tune_task **tasks,
+                       int *n, chm_err *e) {
   collector c = {.mach = tune_machine_of(t, nthreads)};
   mdl_tuning tu = {&c, collect_conv, collect_dense};
-  mdl_options o = {.prefix = "collect", .target = t, .nthreads = nthreads, .tuning = &tu, .plan_only = 1};
+  mdl_options o = {.prefix = "collect", .target = t, .nthreads = nthreads, .tuning = &tu, .plan_only = 1,
+                   .winograd = winograd};
   mdl_stats st;
   unsigned char *obj = NULL;
   size_t size = 0;

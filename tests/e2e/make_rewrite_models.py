@@ -141,6 +141,25 @@ def cases():
     yield 'pool_ceil_incl', [helper.make_node('Conv', ['x', 'Wp'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
                              helper.make_node('AveragePool', ['t'], ['y'], kernel_shape=[3, 3], strides=[2, 2],
                                               ceil_mode=1, count_include_pad=1)], [w], ['y']
+    # Winograd: F(4x4) on 22x19 (edge tiles on both axes), F(2x2) on 7x7, none on 5x5 (too few tiles)
+    yield ('wino_large',) + wino_block([1, 4, 22, 19])
+    yield ('wino_small',) + wino_block([1, 4, 7, 7], k=40)
+    yield ('wino_tiny',) + wino_block([1, 4, 5, 5])
+
+
+def wino_block(x_shape, k=20):
+    """x -> Conv 4->k (direct: few channels) -> Relu -> t; y = Relu(Conv t + t) (a residual
+    block: the Winograd path's epilogue); z = Conv t -> 24 with pads (1, 0, 2, 1)."""
+    def w(name, shape):
+        return const(name, (rng.standard_normal(shape) * 0.3).astype(np.float32))
+    inits = [w('Wa', (k, 4, 3, 3)), w('Wb', (k, k, 3, 3)), w('bb', (k,)), w('Wc', (24, k, 3, 3))]
+    nodes = [helper.make_node('Conv', ['x', 'Wa'], ['t0'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node('Relu', ['t0'], ['t']),
+             helper.make_node('Conv', ['t', 'Wb', 'bb'], ['u'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node('Add', ['u', 't'], ['v']),
+             helper.make_node('Relu', ['v'], ['y']),
+             helper.make_node('Conv', ['t', 'Wc'], ['z'], kernel_shape=[3, 3], pads=[1, 0, 2, 1])]
+    return nodes, inits, ['y', 'z'], x_shape
 
 
 def main():

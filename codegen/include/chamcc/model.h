@@ -31,7 +31,11 @@ typedef struct mdl_options {
   int plan_only;            /* lower (calling the provider) but emit nothing */
   const char *emit_c;       /* if set, the C back end writes a source tree in this folder
                                (emitc.h) instead of an object */
+  int winograd;             /* 3x3 convolutions by Winograd (tpl_wino.c): MDL_WINO_AUTO where
+                               it applies, MDL_WINO_OFF never, 2 or 4 that output tile only */
 } mdl_options;
+
+enum { MDL_WINO_AUTO = 0, MDL_WINO_OFF = -1 };
 
 typedef struct mdl_stats {
   int n_kernels;        /* distinct kernels */

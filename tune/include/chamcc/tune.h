@@ -464,9 +464,10 @@ void tune_budgets(const tune_task *tasks, int n, int total, int per_task, int mi
 /* ---- tune/model_tune.c: tasks of a model, and builds from a log ---- */
 
 /* The distinct tunable workloads met when lowering g for target t (uses =
- * how many kernel calls share each). *tasks is malloc'ed. */
-int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, tune_task **tasks, int *n,
-                       chm_err *e);
+ * how many kernel calls share each), with mdl_options.winograd `winograd`.
+ * *tasks is malloc'ed. */
+int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, int winograd, tune_task **tasks,
+                       int *n, chm_err *e);
 /* A config provider for mdl_compile that takes each task's best config
  * from the log (the template default where the log has none), counting
  * the tunable layers it saw and how many of them the log served. */
