@@ -252,15 +252,15 @@ ir_kernel *tpl_pool_kernel(chm_arena *a, const char *name, const tpl_pool *p) {
   int64_t ylo, yhi, xlo, xhi;
   inside_range(out->h, in->h, p->kh, p->sh, p->dh, p->pt, &ylo, &yhi);
   inside_range(out->w, in->w, p->kw, p->sw, p->dw, p->pl, &xlo, &xhi);
-  ir_stmt *row = ir_seq(&b); /* the inside columns between checked border ones */
-  if (xlo > 0) ir_seq_add(&b, row, checked_cols(&b, &c, 0, xlo));
-  if (xhi > xlo)
-    ir_seq_add(&b, row, ir_for(&b, c.vx, ir_int(&b, xlo), ir_int(&b, xhi), IR_LOOP_SERIAL, pool_output(&b, &c, 0)));
-  if (out->w > xhi) ir_seq_add(&b, row, checked_cols(&b, &c, xhi, out->w));
-  ir_stmt *body = ir_seq(&b);
-  if (xhi == xlo || yhi == ylo) {
+  ir_stmt *body;
+  if (xhi == xlo || yhi == ylo) { /* no window lies inside */
     body = checked_cols(&b, &c, 0, out->w);
   } else {
+    ir_stmt *row = ir_seq(&b); /* the inside columns between checked border ones */
+    if (xlo > 0) ir_seq_add(&b, row, checked_cols(&b, &c, 0, xlo));
+    ir_seq_add(&b, row, ir_for(&b, c.vx, ir_int(&b, xlo), ir_int(&b, xhi), IR_LOOP_SERIAL, pool_output(&b, &c, 0)));
+    if (out->w > xhi) ir_seq_add(&b, row, checked_cols(&b, &c, xhi, out->w));
+    body = ir_seq(&b);
     if (ylo > 0) ir_seq_add(&b, body, ir_if(&b, ir_bin(&b, IR_LT, c.oy, ir_int(&b, ylo)), checked_cols(&b, &c, 0, out->w)));
     ir_seq_add(&b, body, ylo == 0 && yhi == out->h ? row : ir_if(&b, in_range(&b, c.oy, ylo, yhi), row));
     if (yhi < out->h) ir_seq_add(&b, body, ir_if(&b, ir_bin(&b, IR_LE, ir_int(&b, yhi), c.oy), checked_cols(&b, &c, 0, out->w)));
