@@ -35,5 +35,10 @@ for f in "$d"/*.onnx; do
     [ "$got" = "${want[$n]:-0}" ] || die "$n: chamcc -v has $got line(s) of '${pattern[${n%%_*}]}', expected ${want[$n]:-0}"
   fi
 done
+# --winograd off keeps the Winograd case's convolutions direct
+"$CHAMCC" "$d/wino_large.onnx" -o "$WORK/wino_off.a" --tuner none -v --winograd off >"$WORK/wino_off.log" 2>&1 ||
+  die "wino_large --winograd off: chamcc failed: $(tail -1 "$WORK/wino_off.log")"
+got=$(grep -c "${pattern[wino]}" "$WORK/wino_off.log" || true)
+[ "$got" = 0 ] || die "wino_large --winograd off: $got Winograd convolution(s) in the plan"
 say "every Pad folded or kept, every Concat in place or copied, every Transpose to NHWC and pooled SE input as its case says"
 exec bash "$E2E_DIR/models.sh" --chamcc "$CHAMCC" --tools "$TOOLS" --src "$SRC" --work "$WORK/run" "$d"/*.onnx
