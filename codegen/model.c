@@ -74,6 +74,8 @@ typedef struct lower {
   int node;                      /* the node being lowered, -1 after the last */
   const char *config;            /* the next step's config text (lower_conv_blocked, lower_dense) */
   int wino;                      /* Winograd's output tile m for 3x3 convolutions, 0: none */
+  float *scratch;                /* transformed weights before packing, reused by every layer */
+  int64_t scratch_n;             /* its floats */
   chm_err *e;
 } lower;
 
@@ -458,6 +460,17 @@ static int conv_step(lower *l, const gr_node *n, const tpl_conv *w, const float 
   return 0;
 }
 
+/* l->scratch with room for n floats: one buffer for every layer's
+ * transformed weights, so that its pages are faulted in once. */
+static float *scratch_floats(lower *l, int64_t n) {
+  if (n > l->scratch_n) {
+    free(l->scratch);
+    l->scratch = chm_malloc((size_t)n * sizeof(float));
+    l->scratch_n = n;
+  }
+  return l->scratch;
+}
+
 /* A workspace buffer of a node's own (not a tensor's): Winograd's V and M. */
 static int scratch_vbuf(lower *l, tpl_view v) {
   vbuf b = {.tensor = -1, .kind = KIND_BLOCKED, .view = v, .loc = {CG_ARG_WS, -1}, .first = -1, .last = -1,
@@ -483,7 +496,7 @@ static int lower_conv_wino(lower *l, const gr_node *n, int m) {
   add_step(l, tpl_wino_input(l->a, kname(l, "wino_in"), &w), a1, 2);
   int a = tpl_wino_alpha(m);
   int64_t K = w.out.c, C = w.in.c, kp = tpl_view_cblocks(&w.out) * l->L, cp = tpl_view_cblocks(&w.in) * l->L;
-  float *U = pack_floats(l, a * a * kp * cp);
+  float *U = scratch_floats(l, a * a * kp * cp);
   tpl_wino_weights(m, T(l, n->in[1])->data, K, C, l->L, U);
   int a2[4] = {vb, -1, const_vbuf(l, zeros(l, a * a * kp), a * a * kp), mb};
   if (conv_step(l, n, &pc, U, a2, 4)) return -1;
@@ -1146,6 +1159,7 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   chm_vec_free(&l.steps);
   chm_vec_free(&l.consts);
   chm_vec_free(&l.const_n);
+  free(l.scratch);
   free(l.plan);
   free(l.primary);
   free(l.uses);
