@@ -347,6 +347,7 @@ int gr__infer_gelu(gr_graph *g, gr_node *n, chm_err *e) {
  * scale and bias constant with one value per normalized element (or one
  * for all). Normalized: `axis` positive, `epsilon`, inputs X, Scale, B
  * (B made zeros when absent); outputs Y and optionally Mean, InvStdDev. */
+enum { LN_MAX_SPREAD = 1 << 24 };
 int gr__infer_layernorm(gr_graph *g, gr_node *n, chm_err *e) {
   const gr_tensor *x = in_t(g, n, 0);
   int64_t axis;
@@ -357,16 +358,22 @@ int gr__infer_layernorm(gr_graph *g, gr_node *n, chm_err *e) {
     if (gr__set_out(g, n, j, GR_F32, x->rank, stat, e)) return -1;
   int64_t len = chm_prod(x->shape + axis, x->rank - (int)axis);
   if (!in_t(g, n, 1)) return gr_node_error(e, g, n, "the Scale input is missing");
-  if (!in_t(g, n, 2)) {
-    int b = gr__add_const_unique(g, n->name, GR_F32, 1, &len);
-    int in[3] = {n->in[0], n->in[1], b};
-    gr__set_inputs(g, n, 3, in);
-  }
   for (int j = 1; j < 3; j++) {
+    if (j == 2 && !in_t(g, n, 2)) { /* B absent: zeros the size of Scale (the model's own data, not the row) */
+      int64_t nb = gr_numel(in_t(g, n, 1));
+      int b = gr__add_const_unique(g, n->name, GR_F32, 1, &nb);
+      int in[3] = {n->in[0], n->in[1], b};
+      gr__set_inputs(g, n, 3, in);
+    }
     const gr_tensor *p = in_t(g, n, j);
     if (!p->data || p->dtype != GR_F32 || (gr_numel(p) != len && gr_numel(p) != 1))
       return gr_node_error(e, g, n, "input '%s' must be a float32 constant of %lld values", p->name,
                            (long long)len);
+    /* the kernel reads a value per element of a row: one value is spread
+     * over the row at compile time, which a huge row must not make huge */
+    if (gr_numel(p) == 1 && len > LN_MAX_SPREAD)
+      return gr_node_error(e, g, n, "input '%s' has one value for rows of %lld elements (at most %d)", p->name,
+                           (long long)len, LN_MAX_SPREAD);
   }
   gr__set_int(g, n, "axis", axis);
   gr__set_float(g, n, "epsilon", gr_attr_float(n, "epsilon", 1e-5f));
