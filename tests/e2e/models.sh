@@ -140,6 +140,9 @@ for n in "${names[@]}"; do
   if [ $rc -eq 0 ]; then
     passed=$((passed + 1))
     say "ok $n (chamcc $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)"
+    # a passed model's library, program and C tree go (vgg16's are 1.4 GB;
+    # the suite would need about 10 GB of disk); CHAMCC_E2E_KEEP=1 keeps them
+    [ -n "${CHAMCC_E2E_KEEP:-}" ] || rm -rf "$w/tree" "$w/libmodel.a" "$w/run"
   else
     say "FAIL $n: run_model exit $rc"
     failed+=("$n")
