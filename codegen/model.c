@@ -409,7 +409,8 @@ static int conv_step(lower *l, const gr_node *n, const tpl_conv *w, const float 
 static int lower_conv_wino(lower *l, const gr_node *n, int m);
 
 static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
-  if (p->in_kind[0] == KIND_BLOCKED && wino_m(l, n)) return lower_conv_wino(l, n, wino_m(l, n));
+  int m = p->in_kind[0] == KIND_BLOCKED ? wino_m(l, n) : 0;
+  if (m) return lower_conv_wino(l, n, m);
   conv_attrs c = get_conv(l, n);
   int in = get_buf(l, n->in[0], p->in_kind[0]);
   int res = n->residual >= 0 ? get_buf(l, n->residual, KIND_BLOCKED) : -1;

@@ -143,13 +143,29 @@ static ir_stmt *loop(ir_builder *b, int v, int64_t n, ir_loop_kind k, ir_stmt *b
   return ir_for(b, v, ir_int(b, 0), ir_int(b, n), k, body);
 }
 
-/* The (n, channel block, tile row) of a parallel iteration t over
- * images x blocks x tile rows. */
-static void split_iter(ir_builder *b, ir_expr *t, int64_t blocks, int64_t th, ir_expr **n, ir_expr **cb,
-                       ir_expr **ty) {
-  *ty = ir_bin(b, IR_MOD, t, ir_int(b, th));
-  *cb = ir_bin(b, IR_MOD, ir_bin(b, IR_DIV, t, ir_int(b, th)), ir_int(b, blocks));
-  *n = ir_bin(b, IR_DIV, t, ir_int(b, th * blocks));
+/* The loops both transforms run: a parallel loop over images x channel
+ * blocks x tile rows, a serial one over the tiles of a row, and the
+ * (image, block, tile row, tile column) of an iteration. */
+typedef struct tile_loops {
+  int vt, vx;              /* the loop variables */
+  int64_t iters, cols;     /* their trip counts */
+  ir_expr *n, *blk, *ty, *tx;
+} tile_loops;
+
+static tile_loops tile_loops_new(ir_builder *b, int64_t images, int64_t blocks, int64_t th, int64_t tw) {
+  tile_loops tl = {ir_new_var(b), ir_new_var(b), images * blocks * th, tw, NULL, NULL, NULL, NULL};
+  ir_expr *t = ir_var(b, tl.vt);
+  tl.ty = ir_bin(b, IR_MOD, t, ir_int(b, th));
+  tl.blk = ir_bin(b, IR_MOD, ir_bin(b, IR_DIV, t, ir_int(b, th)), ir_int(b, blocks));
+  tl.n = ir_bin(b, IR_DIV, t, ir_int(b, th * blocks));
+  tl.tx = ir_var(b, tl.vx);
+  return tl;
+}
+
+/* body, with the patch's local arrays p and t, inside the loops. */
+static ir_stmt *tile_loops_around(ir_builder *b, const tile_loops *tl, ir_buf *p, ir_buf *t, ir_stmt *body) {
+  ir_stmt *s = ir_alloc(b, p, ir_alloc(b, t, body));
+  return loop(b, tl->vt, tl->iters, IR_LOOP_PARALLEL, loop(b, tl->vx, tl->cols, IR_LOOP_SERIAL, s));
 }
 
 ir_kernel *tpl_wino_input(chm_arena *ar, const char *name, const tpl_wino *w) {
@@ -161,9 +177,8 @@ ir_kernel *tpl_wino_input(chm_arena *ar, const char *name, const tpl_wino *w) {
   int64_t cbs = tpl_view_cblocks(&w->in);
   ir_buf *in = ir_param(&b, "in", tpl_view_size(&w->in)), *v = ir_param(&b, "v", tpl_view_size(&vv));
   ir_buf *p = ir_local(&b, "patch", (int64_t)a * a * L), *t = ir_local(&b, "t", (int64_t)a * a * L);
-  int vt = ir_new_var(&b), vx = ir_new_var(&b);
-  ir_expr *n, *cb, *ty, *tx = ir_var(&b, vx);
-  split_iter(&b, ir_var(&b, vt), cbs, vv.h, &n, &cb, &ty);
+  tile_loops tl = tile_loops_new(&b, w->in.n, cbs, vv.h, vv.w);
+  ir_expr *n = tl.n, *cb = tl.blk, *ty = tl.ty, *tx = tl.tx;
   ir_expr *y0 = ir_addi(&b, ir_muli(&b, ty, m), -w->pt), *x0 = ir_addi(&b, ir_muli(&b, tx, m), -w->pl);
   ir_stmt *body = ir_seq(&b);
   for (int r = 0; r < a; r++)
@@ -175,8 +190,7 @@ ir_kernel *tpl_wino_input(chm_arena *ar, const char *name, const tpl_wino *w) {
   sandwich(&b, body, bt_of(m), a, a, p, t, q, L);
   for (int f = 0; f < a * a; f++)
     ir_seq_add(&b, body, ir_store(&b, v, tpl_view_index(&b, &vv, n, ir_addi(&b, cb, f * cbs), ty, tx), q[f]));
-  ir_stmt *s = ir_alloc(&b, p, ir_alloc(&b, t, body));
-  k->body = loop(&b, vt, w->in.n * cbs * vv.h, IR_LOOP_PARALLEL, loop(&b, vx, vv.w, IR_LOOP_SERIAL, s));
+  k->body = tile_loops_around(&b, &tl, p, t, body);
   return k;
 }
 
@@ -200,9 +214,8 @@ ir_kernel *tpl_wino_output(chm_arena *ar, const char *name, const tpl_wino *w) {
   if (w->epi.has_residual) res = ir_param(&b, "res", tpl_view_size(&w->epi.res));
   ir_buf *out = ir_param(&b, "out", tpl_view_size(&w->out));
   ir_buf *p = ir_local(&b, "patch", (int64_t)a * a * L), *t = ir_local(&b, "t", (int64_t)m * a * L);
-  int vt = ir_new_var(&b), vx = ir_new_var(&b);
-  ir_expr *n, *kb, *ty, *tx = ir_var(&b, vx);
-  split_iter(&b, ir_var(&b, vt), kbs, mv.h, &n, &kb, &ty);
+  tile_loops tl = tile_loops_new(&b, w->out.n, kbs, mv.h, mv.w);
+  ir_expr *n = tl.n, *kb = tl.blk, *ty = tl.ty, *tx = tl.tx;
   ir_stmt *body = ir_seq(&b);
   for (int f = 0; f < a * a; f++)
     ir_seq_add(&b, body, ir_store(&b, p, ir_int(&b, (int64_t)f * L),
@@ -224,7 +237,6 @@ ir_kernel *tpl_wino_output(chm_arena *ar, const char *name, const tpl_wino *w) {
       }
       ir_seq_add(&b, body, inside ? ir_if(&b, inside, st) : st);
     }
-  ir_stmt *s = ir_alloc(&b, p, ir_alloc(&b, t, body));
-  k->body = loop(&b, vt, w->out.n * kbs * mv.h, IR_LOOP_PARALLEL, loop(&b, vx, mv.w, IR_LOOP_SERIAL, s));
+  k->body = tile_loops_around(&b, &tl, p, t, body);
   return k;
 }
