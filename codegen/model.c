@@ -104,7 +104,7 @@ static tpl_binop binary_op(gr_op op) {
 }
 
 static tpl_epi node_epi(const gr_node *n) {
-  tpl_epi e = {n->act, n->act_a, n->act_b, n->residual >= 0, {0}};
+  tpl_epi e = {n->act, n->act_a, n->act_b, n->residual >= 0, {0}, n->clamp, n->lo, n->hi};
   return e;
 }
 

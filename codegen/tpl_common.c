@@ -54,7 +54,7 @@ static ir_expr *gelu(ir_builder *b, ir_expr *x) {
   return ir_fma(b, h, erf, h);
 }
 
-ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
+static ir_expr *act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   int l = x->type.lanes;
   switch (ep->act) {
   case CHM_ACT_NONE: return x;
@@ -92,6 +92,13 @@ ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
   case CHM_N_ACTS: break;
   }
   return x;
+}
+
+ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x) {
+  x = act(b, ep, x);
+  if (!ep->clamp) return x;
+  int l = x->type.lanes;
+  return ir_bin(b, IR_MIN, ir_bin(b, IR_MAX, x, ir_float(b, ep->lo, l)), ir_float(b, ep->hi, l));
 }
 
 static int64_t stored_index(const tpl_view *v, int64_t n, int64_t c, int64_t y, int64_t x) {

@@ -14,7 +14,9 @@
  *      the residual;
  *   3. one activation (Relu, Clip, LeakyRelu, Sigmoid, HardSigmoid,
  *      HardSwish, Tanh, ...), or x * Sigmoid(x) as SiLU and
- *      x * HardSigmoid(x) as HardSwish.
+ *      x * HardSigmoid(x) as HardSwish;
+ *   4. any Clips after that, as one clamp (gr_match_patterns has made
+ *      Clips of the Max / Min of a constant).
  * The fused node takes over the absorbed node's output tensor, so graph
  * output names survive. Residual inputs can be produced after the node in
  * the current order, so the pass ends with gr_toposort.
@@ -250,6 +252,24 @@ static bool fuse_act(fuser *f, int ni) {
   return true;
 }
 
+/* The Clips reading node ni's output one after another, intersected into
+ * its clamp while their ranges overlap: min(max(min(max(v, l1), h1), l2),
+ * h2) is min(max(v, max(l1, l2)), min(h1, h2)) then. */
+static bool fuse_clamps(fuser *f, int ni) {
+  bool fused = false;
+  for (int r; (r = sole_reader(f, ni, GR_OP_CLIP)) >= 0; fused = true) {
+    gr_node *n = &f->g->nodes[ni];
+    float a, b, lo = n->clamp ? n->lo : -INFINITY, hi = n->clamp ? n->hi : INFINITY;
+    gr_node_act(&f->g->nodes[r], &a, &b);
+    if (!(a <= b) || fmaxf(lo, a) > fminf(hi, b)) break;
+    n->clamp = true;
+    n->lo = fmaxf(lo, a);
+    n->hi = fminf(hi, b);
+    absorb(f, ni, r);
+  }
+  return fused;
+}
+
 static bool is_fusable(const gr_node *n) {
   return n->op == GR_OP_CONV || n->op == GR_OP_GEMM || n->op == GR_OP_MATMUL;
 }
@@ -264,7 +284,8 @@ int gr_fuse_epilogues(gr_graph *g, chm_err *e) {
     bool bias = fuse_bias(&f, i);
     bool res = fuse_residual(&f, i);
     bool act = fuse_act(&f, i);
-    changed |= bias || res || act;
+    bool clamp = fuse_clamps(&f, i);
+    changed |= bias || res || act || clamp;
   }
   free(f.uses);
   free(f.reader);

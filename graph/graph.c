@@ -135,6 +135,7 @@ void gr_dump(const gr_graph *g, void *file) {
       dump_tensor(g, n->residual, f);
     }
     if (n->act != CHM_ACT_NONE) fprintf(f, " +act=%s(%g,%g)", chm_act_name(n->act), n->act_a, n->act_b);
+    if (n->clamp) fprintf(f, " +clamp(%g,%g)", n->lo, n->hi);
     fprintf(f, "\n");
   }
   for (int i = 0; i < g->n_outputs; i++) {

@@ -8,6 +8,7 @@
  *   LayerNorm: d = x - ReduceMean(x), over the last axis,
  *              d / Sqrt(ReduceMean(d * d) + eps) [* gamma] [+ beta]
  *                                                      -> LayerNormalization(x, gamma, beta)
+ *   bounds:    Max(x, c), Min(x, c), c one value       -> Clip(x, min = c), Clip(x, max = c)
  *
  * A chain is taken only when its intermediate tensors are read by the
  * chain alone and are no graph outputs, and its constants have the values
@@ -48,6 +49,12 @@ static int inner(const matcher *m, int t, gr_op op, int uses) {
 static bool is_scalar(const gr_graph *g, int t, double v, double tol) {
   const gr_tensor *x = &g->tensors[t];
   return x->data && x->dtype == GR_F32 && gr_numel(x) == 1 && fabs(((float *)x->data)[0] - v) <= tol;
+}
+
+/* Is t a float32 constant of one value, not NaN? */
+static bool is_scalar_const(const gr_graph *g, int t) {
+  const gr_tensor *x = &g->tensors[t];
+  return x->data && x->dtype == GR_F32 && gr_numel(x) == 1 && !isnan(((float *)x->data)[0]);
 }
 
 /* For binary node b with input `known` on one side, the other input (or -1). */
@@ -97,6 +104,32 @@ static bool match_gelu(matcher *m, int i) {
     return true;
   }
   return false;
+}
+
+/* ---- bounds ---- */
+
+/* Node i = Max(x, c) or Min(x, c) with c a float32 constant of one value
+ * that does not broadcast x to a larger shape (tf.math.maximum after an
+ * activation; ReLU6 written as Min(Max(x, 0), 6)): a Clip with that bound,
+ * an activation that fuses into the producer's epilogue and runs on the
+ * blocked layout. A NaN bound stays a Max / Min. */
+static bool match_bound(matcher *m, int i) {
+  gr_graph *g = m->g;
+  gr_node *n = &g->nodes[i];
+  if ((n->op != GR_OP_MAX && n->op != GR_OP_MIN) || n->n_in != 2) return false;
+  int side = is_scalar_const(g, n->in[1]) ? 1 : is_scalar_const(g, n->in[0]) ? 0 : -1;
+  if (side < 0) return false;
+  int x = n->in[!side];
+  const gr_tensor *xt = &g->tensors[x], *yt = &g->tensors[n->out[0]];
+  if (xt->dtype != GR_F32 || xt->rank != yt->rank || memcmp(xt->shape, yt->shape, (size_t)xt->rank * sizeof(int64_t)))
+    return false;
+  float v = ((float *)g->tensors[n->in[side]].data)[0];
+  const char *bound = n->op == GR_OP_MAX ? "min" : "max";
+  n->op = GR_OP_CLIP;
+  gr__set_inputs(g, n, 1, &x);
+  n->n_attr = 0;
+  gr__set_float(g, n, bound, v);
+  return true;
 }
 
 /* ---- LayerNormalization ---- */
@@ -198,7 +231,7 @@ int gr_match_patterns(gr_graph *g, chm_err *e) {
   bool changed = false;
   for (int i = 0; i < g->n_nodes; i++) {
     if (!g->nodes[i].op) continue;
-    if (match_gelu(&m, i) || match_layernorm(&m, i)) {
+    if (match_gelu(&m, i) || match_layernorm(&m, i) || match_bound(&m, i)) {
       changed = true;
       refresh(&m);
     }

@@ -24,9 +24,11 @@
 
 enum { REF_COL_MAX = 2 << 20 }; /* floats per im2col chunk (8 MiB) */
 
-/* The epilogue's activation, computed as constant folding does (act.h). */
+/* The epilogue's activation, computed as constant folding does (act.h), then its clamp. */
 static float ref_act(const tpl_epi *e, float v) {
-  return e ? (float)chm_act_eval(e->act, e->a, e->b, v) : v;
+  if (!e) return v;
+  v = (float)chm_act_eval(e->act, e->a, e->b, v);
+  return e->clamp ? fminf(fmaxf(v, e->lo), e->hi) : v;
 }
 
 /* y[i] = act(y[i] + b + res[i]) for a run of len elements sharing bias b. */

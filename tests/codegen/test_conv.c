@@ -15,14 +15,24 @@
 typedef void (*conv_fn4)(float *, float *, float *, float *);
 typedef void (*conv_fn5)(float *, float *, float *, float *, float *);
 
+static float clip(float v, float lo, float hi) { return v < lo ? lo : v > hi ? hi : v; }
+
 static float act(const tpl_epi *e, float v) {
   switch (e->act) {
-  case CHM_ACT_RELU: return v > 0 ? v : 0;
-  case CHM_ACT_CLIP: return v < e->a ? e->a : v > e->b ? e->b : v;
-  case CHM_ACT_LEAKY_RELU: return v < 0 ? e->a * v : v;
-  case CHM_ACT_SIGMOID: return 1 / (1 + expf(-v));
-  default: return v;
+  case CHM_ACT_RELU: v = v > 0 ? v : 0; break;
+  case CHM_ACT_CLIP: v = clip(v, e->a, e->b); break;
+  case CHM_ACT_LEAKY_RELU: v = v < 0 ? e->a * v : v; break;
+  case CHM_ACT_SIGMOID: v = 1 / (1 + expf(-v)); break;
+  default: break;
   }
+  return e->clamp ? clip(v, e->lo, e->hi) : v;
+}
+
+/* A clamp after the activation for one case in three (Clips that follow it). */
+static void random_clamp(tpl_epi *e, unsigned *seed) {
+  e->clamp = test_rand(seed) % 3 == 0;
+  e->lo = -0.2f;
+  e->hi = 0.4f;
 }
 
 static void naive(const tpl_conv *w, const float *x, const float *W, const float *B,
@@ -75,6 +85,7 @@ static int run_case(int id, unsigned *seed, int lanes) {
   w.epi.a = -0.5f;
   w.epi.b = 0.7f;
   if (w.epi.act == CHM_ACT_LEAKY_RELU) w.epi.a = 0.1f;
+  random_clamp(&w.epi, seed);
   w.epi.has_residual = test_rand(seed) % 2;
   w.epi.res = (tpl_view){N, K, OH, OW, lanes, 0, 1};
 
@@ -119,11 +130,11 @@ static int run_case(int id, unsigned *seed, int lanes) {
     tpl_view_unpack(&w.out, yv, got);
     double err = rel_err(got, ref, N * K * OH * OW);
     fail = !(err <= 1e-5);
-    printf("%s case %2d: N%lld C%lld K%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld %s%s act%d res%d "
+    printf("%s case %2d: N%lld C%lld K%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld %s%s act%d%s res%d "
            "cfg oc%d ow%d oh%d u%d ic%d wo%d ro%d g%d err %.2e\n", fail ? "FAIL" : "ok  ", id, (long long)N, (long long)C,
            (long long)K, (long long)H, (long long)Wd, (long long)w.kh, (long long)w.kw, (long long)w.sh,
            (long long)w.sw, (long long)w.dh, (long long)w.dw, (long long)w.pt, (long long)w.pl,
-           dw ? "dw" : "", plain_in ? "plain" : "", w.epi.act, w.epi.has_residual, c.oc_bn, c.ow_bn,
+           dw ? "dw" : "", plain_in ? "plain" : "", w.epi.act, w.epi.clamp ? "+clamp" : "", w.epi.has_residual, c.oc_bn, c.ow_bn,
            c.oh_bn, c.unroll_kw, c.ic_bn, c.win_outer, c.row_outer, c.grain, err);
     cg_jit_free(jk.jit);
   }
@@ -157,6 +168,7 @@ static int run_wino_case(int id, unsigned *seed, int lanes) {
   w.epi.act = (chm_act)(test_rand(seed) % 5);
   w.epi.a = w.epi.act == CHM_ACT_LEAKY_RELU ? 0.1f : -0.5f;
   w.epi.b = 0.7f;
+  random_clamp(&w.epi, seed);
   w.epi.has_residual = test_rand(seed) % 2;
   w.epi.res = (tpl_view){N, K, OH, OW, lanes, 1, 0};
   tpl_wino wn = {.in = w.in, .out = w.out, .m = m, .pt = w.pt, .pl = w.pl, .epi = w.epi};
@@ -185,6 +197,7 @@ static int run_wino_case(int id, unsigned *seed, int lanes) {
    * small window would hide that the products are about 10x larger) */
   tpl_conv lin = w;
   lin.epi.act = CHM_ACT_NONE;
+  lin.epi.clamp = 0;
   float *pre = calloc((size_t)ny, sizeof(float));
   naive(&lin, x, W, B, w.epi.has_residual ? R : NULL, pre);
   double scale = 1e-30;
@@ -213,10 +226,10 @@ static int run_wino_case(int id, unsigned *seed, int lanes) {
     tpl_view_unpack(&w.out, yv, got);
     double err = rel_err(got, ref, ny) * fmax(1e-30, max_abs(ref, ny)) / scale;
     fail = !(err <= (m == 2 ? 1e-5 : 5e-5));
-    printf("%s wino case %2d: F(%d,3) L%d N%lld C%lld K%lld %lldx%lld p%lld,%lld,%lld,%lld act%d res%d "
+    printf("%s wino case %2d: F(%d,3) L%d N%lld C%lld K%lld %lldx%lld p%lld,%lld,%lld,%lld act%d%s res%d "
            "cfg oc%d ow%d oh%d ic%d ro%d g%d err %.2e\n", fail ? "FAIL" : "ok  ", id, m, lanes, (long long)N,
            (long long)C, (long long)K, (long long)H, (long long)Wd, (long long)w.pt, (long long)w.pl,
-           (long long)pb, (long long)pr, w.epi.act, w.epi.has_residual, c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn,
+           (long long)pb, (long long)pr, w.epi.act, w.epi.clamp ? "+clamp" : "", w.epi.has_residual, c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn,
            c.row_outer, c.grain, err);
     cg_jit_free(ji.jit), cg_jit_free(jc.jit), cg_jit_free(jo.jit);
   }

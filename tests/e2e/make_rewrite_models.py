@@ -32,6 +32,12 @@ Cases (x is 1x4x9x10, seeded random weights):
   pool_ceil_incl  Conv 4->16 -> AveragePool 3x3 stride 2, ceil_mode 1,
                   count_include_pad 1, no pads: the last windows hang over
                   the input, and their divisor counts only the taps inside
+  wino_*          3x3 convolutions by Winograd F(4x4), F(2x2), or direct
+  clamp_chain     Conv 4->20 -> LeakyRelu -> Max with a [1,1,1,1] constant ->
+                  Min with a scalar -> Conv: both bounds in the first Conv's
+                  epilogue (a clamp), no pass of their own
+  clamp_disjoint  the same with a Min below the Max's bound (a constant
+                  output): the Min stays a pass of its own
 """
 import os
 import sys
@@ -145,6 +151,21 @@ def cases():
     yield ('wino_large',) + wino_block([1, 4, 22, 19])
     yield ('wino_small',) + wino_block([1, 4, 7, 7], k=40)
     yield ('wino_tiny',) + wino_block([1, 4, 5, 5])
+    yield ('clamp_chain',) + clamp_chain(0.9)
+    yield ('clamp_disjoint',) + clamp_chain(-0.5)
+
+
+def clamp_chain(hi):
+    """x -> Conv 4->20 -> LeakyRelu -> Max(-0.3) -> Min(hi) -> Conv 20->8 -> y."""
+    inits = [const('Wk', (rng.standard_normal((20, 4, 3, 3)) * 0.5).astype(np.float32)),
+             const('Wl', (rng.standard_normal((8, 20, 1, 1)) * 0.5).astype(np.float32)),
+             const('lo', np.full((1, 1, 1, 1), -0.3, np.float32)), const('hi', np.array(hi, np.float32))]
+    nodes = [helper.make_node('Conv', ['x', 'Wk'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node('LeakyRelu', ['t'], ['u'], alpha=0.2),
+             helper.make_node('Max', ['u', 'lo'], ['v']),
+             helper.make_node('Min', ['hi', 'v'], ['w']),
+             helper.make_node('Conv', ['w', 'Wl'], ['y'], kernel_shape=[1, 1])]
+    return nodes, inits, ['y']
 
 
 def wino_block(x_shape, k=20):

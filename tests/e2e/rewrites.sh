@@ -5,8 +5,8 @@
 # shows what the case promises: the Pad folded or kept (its graph listing),
 # the Concat written in place or copied, the Transpose to NHWC read from
 # the blocked layout or not, the pooled channels of a squeeze-and-excitation
-# block reordered or not, the 3x3 convolutions by Winograd or not (its
-# plan's calls).
+# block reordered or not, the 3x3 convolutions by Winograd or not, the
+# Max / Min of a constant in the epilogue or not (its plan's calls).
 #
 #   rewrites.sh [common options]
 TEST_NAME=rewrites
@@ -21,10 +21,10 @@ rm -rf "$d" && "$PY" "$E2E_DIR/make_rewrite_models.py" "$d" || die "make_rewrite
 declare -A pattern=([pad]="^Pad '" [concat]="^call [0-9]*: [a-z_]*_\(concat\|reorder\)_[0-9]* for Concat"
   [nhwc]="^call [0-9]*: [a-z_]*_to_nhwc_[0-9]* for Transpose" [se]="^call [0-9]*: [a-z_]*_reorder_[0-9]* for Conv 'fc1'"
   [pool]="^call [0-9]*: [a-z_]*_pool_[0-9]* for AveragePool"
-  [wino]="^call [0-9]*: [a-z_]*_wino_in_[0-9]* for Conv")
+  [wino]="^call [0-9]*: [a-z_]*_wino_in_[0-9]* for Conv" [clamp]="^call [0-9]*: [a-z_]*_[0-9]* for \(Clip\|Max\|Min\)")
 declare -A want=([pad_conv_value]=1 [pad_avg_excl]=1 [pad_shared]=1 [concat_pool]=0 [concat_odd]=1
   [nhwc_conv]=1 [nhwc_plain]=0 [se_block]=0 [se_out]=1 [pool_ceil_incl]=1 [wino_large]=2 [wino_small]=1
-  [wino_tiny]=0)
+  [wino_tiny]=0 [clamp_chain]=0 [clamp_disjoint]=1)
 for f in "$d"/*.onnx; do
   n=$(basename "$f" .onnx)
   "$CHAMCC" "$f" -o "$WORK/$n.a" --tuner none -v >"$WORK/$n.log" 2>&1 || die "$n: chamcc failed: $(tail -1 "$WORK/$n.log")"

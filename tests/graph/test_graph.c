@@ -1149,6 +1149,47 @@ static void test_reduce_shapes(void) {
   gr_free(g);
 }
 
+/* Conv -> LeakyRelu -> Max(x, [1,1,1,1] c) -> Min(x, scalar): the Max and
+ * Min become Clips (gr_match_patterns) and one clamp of the Conv; a Min
+ * whose range does not meet the Max's stays apart; a Max of a per-channel
+ * constant is no bound. */
+static void test_clamp_fusion(void) {
+  enum { C = 2, M = 4 };
+  float w[M * C * 9], lo = -0.4f, hi[2] = {0.8f, -0.5f}, per_ch[M] = {0, 1, 2, 3};
+  fill(w, M * C * 9, 29);
+  for (int disjoint = 0; disjoint < 2; disjoint++) {
+    mb *m = mb_new(13);
+    mb_input(m, "x", 4, S(1, C, 6, 6));
+    mb_init_f(m, "W", 4, S(M, C, 3, 3), w, MB_RAW);
+    mb_init_f(m, "lo", 4, S(1, 1, 1, 1), &lo, MB_RAW);
+    mb_init_f(m, "hi", 0, S(0), &hi[disjoint], MB_RAW);
+    mb_node(m, "Conv", "conv", "x W", "c");
+    mb_node(m, "LeakyRelu", "lrelu", "c", "l");
+    mb_node(m, "Max", "max", "lo l", "a");
+    mb_node(m, "Min", "min", "a hi", "y");
+    mb_output(m, "y");
+    chm_err e;
+    gr_graph *g = load(m, disjoint ? "clamp_disjoint" : "clamp", false, &e);
+    CHECK(g && g->n_nodes == 1 + disjoint && g->nodes[0].act == CHM_ACT_LEAKY_RELU && g->nodes[0].clamp);
+    if (!g || g->n_nodes != 1 + disjoint) continue;
+    const gr_node *n = &g->nodes[0];
+    CHECK(n->lo == lo && n->hi == (disjoint ? INFINITY : hi[0]));
+    if (disjoint) CHECK(g->nodes[1].op == GR_OP_CLIP && gr_attr_float(&g->nodes[1], "max", 0) == hi[1]);
+    gr_free(g);
+  }
+  mb *m = mb_new(13);
+  mb_input(m, "x", 4, S(1, C, 6, 6));
+  mb_init_f(m, "W", 4, S(M, C, 3, 3), w, MB_RAW);
+  mb_init_f(m, "pc", 4, S(1, M, 1, 1), per_ch, MB_RAW);
+  mb_node(m, "Conv", "conv", "x W", "c");
+  mb_node(m, "Max", "max", "c pc", "y");
+  mb_output(m, "y");
+  chm_err e;
+  gr_graph *g = load(m, "max_per_channel", false, &e);
+  CHECK(g && g->n_nodes == 2 && g->nodes[1].op == GR_OP_MAX && !g->nodes[0].clamp);
+  gr_free(g);
+}
+
 /* Conv then y * Sigmoid(y) (either order): one Conv with a SiLU epilogue,
  * y * HardSigmoid(y) likewise with a HardSwish one;
  * a Log after a Conv stays apart (log(0) on padding lanes). */
@@ -1435,6 +1476,7 @@ static const struct {
     {"pow_rewrite", test_pow_rewrite},
     {"reduce_shapes", test_reduce_shapes},
     {"silu_fusion", test_silu_fusion},
+    {"clamp_fusion", test_clamp_fusion},
     {"pad_fold", test_pad_fold},
     {"symbolic_dims", test_symbolic_dims},
     {"patterns", test_patterns},

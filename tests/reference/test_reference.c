@@ -36,8 +36,7 @@ static float *rnd_buf(int64_t n) {
   return p;
 }
 
-static double act(const tpl_epi *e, double v) {
-  if (!e) return v;
+static double act_only(const tpl_epi *e, double v) {
   switch (e->act) {
   case CHM_ACT_NONE: return v;
   case CHM_ACT_RELU: return v > 0 ? v : 0;
@@ -52,11 +51,17 @@ static double act(const tpl_epi *e, double v) {
   return v;
 }
 
+static double act(const tpl_epi *e, double v) {
+  if (!e) return v;
+  v = act_only(e, v);
+  return e->clamp ? fmin(fmax(v, e->lo), e->hi) : v;
+}
+
 /* Activation i of all eight, with typical parameters. */
 static tpl_epi epi_of(int i) {
   tpl_epi e = {.act = (chm_act)i};
   if (i == CHM_ACT_CLIP) e.a = -0.5f, e.b = 0.7f;
-  if (i == CHM_ACT_LEAKY_RELU) e.a = 0.1f;
+  if (i == CHM_ACT_LEAKY_RELU) e.a = 0.1f, e.clamp = 1, e.lo = -0.05f, e.hi = 0.6f; /* a clamp after it */
   if (i == CHM_ACT_HARD_SIGMOID) e.a = 0.2f, e.b = 0.5f;
   if (i == CHM_ACT_HARD_SWISH) e.a = 1.0f / 6, e.b = 0.5f;
   return e;

@@ -55,9 +55,9 @@ int main(int argc, char **argv) {
   tune_task_init_conv(&tasks[nt++], &c);
   tpl_dense d = {1, 97, 53, 0, L, {0}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
-  d = (tpl_dense){6, 64, 40, 1, L, {CHM_ACT_RELU, 0, 0, 0, {0}}, 0};
+  d = (tpl_dense){6, 64, 40, 1, L, {.act = CHM_ACT_RELU}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
-  d = (tpl_dense){4, 33, 48, 0, L, {CHM_ACT_NONE, 0, 0, 1, {0}}, 0};
+  d = (tpl_dense){4, 33, 48, 0, L, {.has_residual = 1}, 0};
   tune_task_init_dense(&tasks[nt++], &d);
 
   meas_opts o = meas_defaults();

@@ -31,12 +31,14 @@ ir_expr *tpl_view_index(ir_builder *b, const tpl_view *v, ir_expr *n, ir_expr *c
 void tpl_view_pack(const tpl_view *v, const float *plain, float *stored);
 void tpl_view_unpack(const tpl_view *v, const float *stored, float *plain);
 
-/* Epilogue fused into the store: y = act(acc + residual). */
+/* Epilogue fused into the store: y = clamp(act(acc + residual)). */
 typedef struct tpl_epi {
   chm_act act;         /* activation (act.h) */
   float a, b;          /* its parameters */
   int has_residual;    /* add a tensor of the output's shape */
   tpl_view res;        /* its view (conv) */
+  int clamp;           /* then min(max(y, lo), hi) */
+  float lo, hi;
 } tpl_epi;
 ir_expr *tpl_act(ir_builder *b, const tpl_epi *ep, ir_expr *x);
 

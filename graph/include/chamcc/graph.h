@@ -99,10 +99,12 @@ typedef struct gr_node {
   int n_attr;       /* number of attributes */
   gr_attr *attr;    /* attributes */
   /* Fused epilogue of Conv / Gemm / MatMul, applied in this order:
-   * y = act(op(x) + residual). Bias stays the op's own input. */
+   * y = clamp(act(op(x) + residual)). Bias stays the op's own input. */
   int residual;     /* tensor index added to the result, -1 if none */
   chm_act act;      /* fused activation */
   float act_a, act_b; /* activation parameters (see chm_act) */
+  bool clamp;       /* then clamped to [lo, hi] (Clips after the activation) */
+  float lo, hi;
 } gr_node;
 
 typedef struct gr_graph {
