@@ -151,6 +151,13 @@ typedef struct ar_plan {
 
 static size_t even(size_t n) { return n + (n & 1); }
 
+/* Bytes of member m: its data and its parts. */
+static uint64_t member_size(const chm_ar_member *m) {
+  uint64_t size = m->size;
+  for (int i = 0; i < m->n_parts; i++) size += m->parts[i].size;
+  return size;
+}
+
 static int check_names(const chm_ar_member *m, int n, chm_err *e) {
   for (int i = 0; i < n; i++) {
     if (!m[i].name || !m[i].name[0] || strchr(m[i].name, '/') || strchr(m[i].name, '\n'))
@@ -190,7 +197,8 @@ static int plan_archive(ar_plan *p, const chm_ar_member *m, int n, chm_err *e) {
   if (p->longnames_size) off += AR_HEADER + p->longnames_size;
   for (int i = 0; i < n; i++) {
     p->offset[i] = (uint32_t)off;
-    off += AR_HEADER + even(m[i].size);
+    uint64_t size = member_size(&m[i]);
+    off += AR_HEADER + size + (size & 1);
     if (off > UINT32_MAX) return chm_errorf(e, "archive larger than 4 GiB (not supported)");
   }
   return 0;
@@ -208,6 +216,14 @@ static void put_be32(FILE *f, uint32_t v) {
 
 static void put_data(FILE *f, const void *data, size_t size) {
   if (size) fwrite(data, 1, size, f);
+  if (size & 1) fputc('\n', f);
+}
+
+static void put_member(FILE *f, const chm_ar_member *m) {
+  uint64_t size = member_size(m);
+  fwrite(m->data, 1, m->size, f);
+  for (int i = 0; i < m->n_parts; i++)
+    if (m->parts[i].size) fwrite(m->parts[i].data, 1, m->parts[i].size, f);
   if (size & 1) fputc('\n', f);
 }
 
@@ -237,8 +253,8 @@ static void put_archive(FILE *f, const ar_plan *p, const chm_ar_member *m, int n
       snprintf(name, sizeof name, "%s/", m[i].name);
     else
       snprintf(name, sizeof name, "/%zu", p->name_off[i]);
-    put_header(f, name, "0", "644", m[i].size);
-    put_data(f, m[i].data, m[i].size);
+    put_header(f, name, "0", "644", (size_t)member_size(&m[i]));
+    put_member(f, &m[i]);
   }
 }
 

@@ -687,6 +687,16 @@ int cg_add_const(cg_module *m, const float *data, int64_t n) {
   return m->consts.len - 1;
 }
 
+int cg_add_extern_const(cg_module *m, const char *symbol, int64_t n) {
+  LLVMValueRef g = LLVMAddGlobal(m->mod, LLVMArrayType2(m->f32, (uint64_t)n), symbol);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMExternalLinkage);
+  LLVMSetVisibility(g, LLVMHiddenVisibility);
+  LLVMSetAlignment(g, 64);
+  chm_vec_push(&m->consts, g);
+  return m->consts.len - 1;
+}
+
 /* ---- the library API: NAME_run and the metadata functions ---- */
 
 static LLVMValueRef add_api_fn(cg_module *m, const char *prefix, const char *suffix,

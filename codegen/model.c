@@ -1080,11 +1080,46 @@ static void collect(lower *l, int64_t ws, program *pg, mdl_stats *st) {
   st->n_calls = n;
 }
 
-/* The LLVM back end: one module, O3, an object file. */
-static int emit_llvm(lower *l, const program *pg, unsigned char **obj, size_t *size, mdl_stats *st) {
+/* Constants of at least this many bytes go into the weights' member
+ * (chm_ar_data_member) instead of the LLVM module: below it they cost the
+ * module little, and LLVM may fold their values (a Resize's index tables,
+ * a zero bias). */
+enum { EXTERN_CONST_BYTES = 1 << 16 };
+
+static int is_extern_const(const lower *l, int i) {
+  return l->const_n.data[i] * (int64_t)sizeof(float) >= EXTERN_CONST_BYTES;
+}
+
+static const char *const_symbol(lower *l, int i) {
+  return chm_arena_printf(l->a, "%s_weights_%d", l->o->prefix, i);
+}
+
+/* The weights' archive member, its ELF header like the kernels' object's. */
+static int weights_member(lower *l, mdl_result *r) {
+  int n = 0;
+  const char **syms = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *syms);
+  const void **data = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *data);
+  size_t *bytes = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *bytes);
+  for (int i = 0; i < l->consts.len; i++)
+    if (is_extern_const(l, i)) {
+      syms[n] = const_symbol(l, i);
+      data[n] = l->consts.data[i];
+      bytes[n++] = (size_t)l->const_n.data[i] * sizeof(float);
+    }
+  if (!n) return 0;
+  const char *name = chm_arena_printf(l->a, "%s_weights.o", l->o->prefix);
+  return chm_ar_data_member(name, r->obj, r->size, n, syms, data, bytes, &r->weights, l->e);
+}
+
+/* The LLVM back end: one module, O3, an object file; the weights beside it. */
+static int emit_llvm(lower *l, const program *pg, mdl_result *r, mdl_stats *st) {
   cg_module *m = cg_module_new(l->o->target, l->o->prefix, l->o->nthreads, l->e);
   if (!m) return -1;
-  for (int i = 0; i < l->consts.len; i++) cg_add_const(m, l->consts.data[i], l->const_n.data[i]);
+  for (int i = 0; i < l->consts.len; i++)
+    if (is_extern_const(l, i))
+      cg_add_extern_const(m, const_symbol(l, i), l->const_n.data[i]);
+    else
+      cg_add_const(m, l->consts.data[i], l->const_n.data[i]);
   int rc = 0;
   for (int i = 0; i < pg->n_kernels && !rc; i++) rc = cg_add_kernel(m, pg->kernels[i], l->e);
   double t0 = chm_now();
@@ -1092,7 +1127,8 @@ static int emit_llvm(lower *l, const program *pg, unsigned char **obj, size_t *s
   if (!rc) rc = cg_finish(m, l->e);
   double t1 = chm_now();
   if (!rc && l->o->emit_llvm) rc = cg_write_ir(m, l->o->emit_llvm, l->e);
-  if (!rc) rc = cg_emit_object(m, obj, size, l->e);
+  if (!rc) rc = cg_emit_object(m, &r->obj, &r->size, l->e);
+  if (!rc) rc = weights_member(l, r);
   st->opt_s = t1 - t0;
   st->emit_s = chm_now() - t1;
   cg_module_free(m);
@@ -1112,15 +1148,22 @@ static int emit_c(lower *l, const program *pg, mdl_stats *st) {
   return rc;
 }
 
-static int emit(lower *l, int64_t ws, unsigned char **obj, size_t *size, mdl_stats *st) {
+static int emit(lower *l, int64_t ws, mdl_result *r, mdl_stats *st) {
   program pg = {0};
   collect(l, ws, &pg, st);
-  return l->o->emit_c ? emit_c(l, &pg, st) : emit_llvm(l, &pg, obj, size, st);
+  return l->o->emit_c ? emit_c(l, &pg, st) : emit_llvm(l, &pg, r, st);
 }
 
-int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
-                mdl_stats *st, chm_err *e) {
+void mdl_result_free(mdl_result *r) {
+  free(r->obj);
+  chm_ar_data_free(&r->weights);
+  chm_arena_free(r->keep);
+  memset(r, 0, sizeof *r);
+}
+
+int mdl_compile(const gr_graph *g, const mdl_options *o, mdl_result *r, mdl_stats *st, chm_err *e) {
   memset(st, 0, sizeof *st);
+  memset(r, 0, sizeof *r);
   double t0 = chm_now();
   lower l = {.g = g, .o = o, .L = o->target->lanes, .e = e};
   l.wino = o->winograd == MDL_WINO_AUTO ? WINO_AUTO : o->winograd == MDL_WINO_OFF ? 0 : o->winograd;
@@ -1155,7 +1198,7 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   st->ws_bytes = ws;
   for (int i = 0; i < l.const_n.len; i++) st->weight_bytes += 4 * l.const_n.data[i];
   st->lower_s = chm_now() - t0;
-  if (!rc && !o->plan_only) rc = emit(&l, ws, obj, size, st);
+  if (!rc && !o->plan_only) rc = emit(&l, ws, r, st);
   chm_vec_free(&l.bufs);
   chm_vec_free(&l.steps);
   chm_vec_free(&l.consts);
@@ -1168,7 +1211,11 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, si
   free(l.concat_cb);
   free(l.halo);
   free(l.vb);
-  chm_arena_free(l.a);
+  if (rc) mdl_result_free(r);
+  if (r->weights.name)
+    r->keep = l.a;
+  else
+    chm_arena_free(l.a);
   return rc;
 }
 

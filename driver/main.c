@@ -328,16 +328,17 @@ static void print_input_shapes(const gr_graph *g) {
   }
 }
 
-/* Writes libNAME.a: the kernels' object and the runtime for the target. */
-static int write_archive(const options *o, const cg_target *t, const char *name,
-                         unsigned char *obj, size_t size, chm_err *e) {
+/* Writes libNAME.a: the kernels' object, the weights' and the runtime for the target. */
+static int write_archive(const options *o, const cg_target *t, const char *name, const mdl_result *r,
+                         chm_err *e) {
   size_t rt_size = 0;
   const unsigned char *rt = chm_rt_object(t->triple, &rt_size);
   if (!rt) return chm_errorf(e, "this chamcc was built without the runtime for %s", t->triple);
   char member[300];
   snprintf(member, sizeof member, "%s.o", name);
-  chm_ar_member m[2] = {{member, obj, size}, {"chamcc_rt.o", rt, rt_size}};
-  return chm_ar_write(o->output, m, 2, e);
+  chm_ar_member m[3] = {{.name = member, .data = r->obj, .size = r->size},
+                        {.name = "chamcc_rt.o", .data = rt, .size = rt_size}, r->weights};
+  return chm_ar_write(o->output, m, r->weights.name ? 3 : 2, e);
 }
 
 static char *header_path(const char *output, const char *name) {
@@ -1074,9 +1075,8 @@ int main(int argc, char **argv) {
   mdl_tuning tu = tune_log_provider(&use);
   mdl_options mo = {name, &target, o.threads, o.emit_llvm, o.dump_ir, o.verbose, &tu, 0, o.emit_c, o.winograd};
   mdl_stats st;
-  unsigned char *obj = NULL;
-  size_t size = 0;
-  if (mdl_compile(g, &mo, &obj, &size, &st, &e)) die(e.msg);
+  mdl_result res;
+  if (mdl_compile(g, &mo, &res, &st, &e)) die(e.msg);
   if (o.emit_c) {
     if (!o.quiet)
       fprintf(stderr, "chamcc: wrote the C source of lib%s.a in %s (%s, %d lanes, %d kernels, %.1f MB weights): "
@@ -1093,7 +1093,7 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  if (write_archive(&o, &target, name, obj, size, &e)) die(e.msg);
+  if (write_archive(&o, &target, name, &res, &e)) die(e.msg);
   if (mdl_write_header(g, name, hpath, &e)) {
     unlink(o.output);
     die(e.msg);
@@ -1111,7 +1111,7 @@ int main(int argc, char **argv) {
   tune_log_close(log);
   free_logs(&lf);
   free(o.logs);
-  free(obj);
+  mdl_result_free(&res);
   free(hpath);
   free(name);
   free(default_out);

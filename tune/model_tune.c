@@ -45,10 +45,9 @@ int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, int 
   mdl_options o = {.prefix = "collect", .target = t, .nthreads = nthreads, .tuning = &tu, .plan_only = 1,
                    .winograd = winograd};
   mdl_stats st;
-  unsigned char *obj = NULL;
-  size_t size = 0;
-  int rc = mdl_compile(g, &o, &obj, &size, &st, e);
-  free(obj);
+  mdl_result r;
+  int rc = mdl_compile(g, &o, &r, &st, e);
+  mdl_result_free(&r);
   *tasks = c.tasks.data;
   *n = c.tasks.len;
   return rc;

@@ -136,8 +136,9 @@ command -v clang-19 >/dev/null && [ -d /usr/riscv64-linux-gnu ] &&
 mkdir -p "$w/rv"
 if "$CHAMCC" "$w/small.onnx" -o "$w/rv/librv.a" --target riscv64-linux-gnu --tuner none >"$w/rv.log" 2>&1; then
   (cd "$w/rv" && ar x librv.a && readelf -h ./*.o) >"$w/rv/elf.txt" 2>&1 || fail "cannot read librv.a's objects"
-  [ "$(grep -c 'Machine:' "$w/rv/elf.txt")" -eq 2 ] && ! grep 'Machine:' "$w/rv/elf.txt" | grep -vq RISC-V ||
-    fail "librv.a holds other than two RISC-V objects: $(grep 'Machine:' "$w/rv/elf.txt")"
+  # the kernels, the runtime and (for a model with large constants) the weights
+  [ "$(grep -c 'Machine:' "$w/rv/elf.txt")" -ge 2 ] && ! grep 'Machine:' "$w/rv/elf.txt" | grep -vq RISC-V ||
+    fail "librv.a holds other than RISC-V objects: $(grep 'Machine:' "$w/rv/elf.txt")"
 elif ! grep -q -- "--emit-c" "$w/rv.log"; then
   fail "the riscv64 refusal does not point at --emit-c: $(cat "$w/rv.log")"
 fi

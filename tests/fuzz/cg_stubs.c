@@ -21,6 +21,7 @@ static void stub(const char *name) {
 STUB(cg_module_new)
 STUB(cg_module_free)
 STUB(cg_add_const)
+STUB(cg_add_extern_const)
 STUB(cg_add_kernel)
 STUB(cg_add_entry)
 STUB(cg_finish)

@@ -147,10 +147,9 @@ static void plan(const gr_graph *g) {
   mdl_options o = {.prefix = "fuzz", .target = &avx2, .nthreads = 1, .plan_only = 1};
   mdl_stats st;
   chm_err e = {0};
-  unsigned char *obj = NULL;
-  size_t size = 0;
-  if (mdl_compile(g, &o, &obj, &size, &st, &e)) check_error(&e, "mdl_compile");
-  free(obj);
+  mdl_result r;
+  if (mdl_compile(g, &o, &r, &st, &e)) check_error(&e, "mdl_compile");
+  mdl_result_free(&r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,13 +1,22 @@
 /*
  * ar_prog.c — the program linked against the test archive (see
  * test_archive.c): calls the kernel from the main thread and from three
- * threads at once, checks the sums and prints "ok".
+ * threads at once, checks the sums and the data member's arrays (values and
+ * 64-byte alignment), and prints "ok".
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 
 int64_t kernel_sum_squares(int64_t n, int nthreads);
+extern const float test_weights_0[3] __attribute__((visibility("hidden")));
+extern const float test_weights_1[17] __attribute__((visibility("hidden")));
+
+static long bad_weights(void) {
+  long bad = test_weights_0[0] != 1.5f || test_weights_0[1] != -2 || test_weights_0[2] != 3;
+  for (int i = 0; i < 17; i++) bad += test_weights_1[i] != 0.25f * (float)i;
+  return bad + ((uintptr_t)test_weights_0 % 64 != 0) + ((uintptr_t)test_weights_1 % 64 != 0);
+}
 
 static int64_t expected(int64_t n) { return (n - 1) * n * (2 * n - 1) / 6; }
 
@@ -29,6 +38,10 @@ int main(void) {
   }
   if (bad) {
     printf("FAIL: %ld wrong sums\n", bad);
+    return 1;
+  }
+  if (bad_weights()) {
+    printf("FAIL: the data member's arrays are wrong or misaligned\n");
     return 1;
   }
   printf("ok\n");

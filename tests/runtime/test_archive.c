@@ -6,10 +6,12 @@
  *       archives read back by a small parser here: empty archive, long and
  *       short names, odd sizes, the symbol index of the runtime object
  *       (globals only), errors (bad names, bad ELF, missing folder) that
- *       leave no file behind, triple lookup.
+ *       leave no file behind, a data member's layout and index, triple lookup.
  *   test_archive link TRIPLE CC RUN AR NM WORKDIR SRCDIR INCDIR
- *       the runtime object for TRIPLE plus ar_kernel.c compiled with CC go
- *       into an archive; ar_prog.c is linked against it with CC and run
+ *       the runtime object for TRIPLE plus ar_kernel.c compiled with CC and a
+ *       data member of two arrays (chm_ar_data_member, its ELF header like
+ *       the kernel's) go into an archive; ar_prog.c is linked against it
+ *       with CC and run
  *       (RUN "-" runs natively, else RUN is a qemu-user binary). The runtime
  *       object alone must link as a shared object with --no-undefined
  *       (needs libc and libpthread only). With binutils (AR, NM not "NONE"):
@@ -158,11 +160,11 @@ static void check_names_and_padding(const char *dir) {
   static const unsigned char odd[] = "odd";  /* 3 bytes: padded */
   static const unsigned char text[] = "not an object file\n";
   chm_ar_member m[] = {
-      {"a.o", odd, 3},
-      {"a_rather_long_member_name.o", text, sizeof text - 1},
-      {"exactly15chars.", odd, 2},
-      {"sixteen_chars.oo", odd, 1},
-      {"empty.o", NULL, 0},
+      {.name = "a.o", .data = odd, .size = 3},
+      {.name = "a_rather_long_member_name.o", .data = text, .size = sizeof text - 1},
+      {.name = "exactly15chars.", .data = odd, .size = 2},
+      {.name = "sixteen_chars.oo", .data = odd, .size = 1},
+      {.name = "empty.o", .data = NULL, .size = 0},
   };
   char path[4096];
   snprintf(path, sizeof path, "%s/names.a", dir);
@@ -187,7 +189,7 @@ static void check_runtime_index(const char *dir) {
   const unsigned char *rt = chm_rt_object("x86_64-linux-gnu", &size);
   CHECK(rt && size > 64, "no x86_64 runtime object");
   if (!rt) return;
-  chm_ar_member m = {"chamcc_rt.o", rt, size};
+  chm_ar_member m = {.name = "chamcc_rt.o", .data = rt, .size = size};
   char path[4096];
   snprintf(path, sizeof path, "%s/rt.a", dir);
   chm_err e = {0};
@@ -210,8 +212,8 @@ static void check_errors(const char *dir) {
   mkdir(path, 0755);
   int before = count_files(path);
   static const unsigned char bad_elf[] = "\177ELF\002\001\001\000garbage...";
-  chm_ar_member bad_name = {"sub/x.o", bad_elf, 4};
-  chm_ar_member truncated = {"x.o", bad_elf, sizeof bad_elf};
+  chm_ar_member bad_name = {.name = "sub/x.o", .data = bad_elf, .size = 4};
+  chm_ar_member truncated = {.name = "x.o", .data = bad_elf, .size = sizeof bad_elf};
   chm_err e = {0};
   snprintf(path, sizeof path, "%s/err/out.a", dir);
   CHECK(chm_ar_write(path, &bad_name, 1, &e) == -1 && strstr(e.msg, "sub/x.o"), "bad name: '%s'", e.msg);
@@ -231,12 +233,51 @@ static void check_replace(const char *dir) {
   mkdir(sub, 0755);
   snprintf(path, sizeof path, "%s/lib.a", sub);
   static const unsigned char x[] = "xx";
-  chm_ar_member m = {"x.o", x, 2};
+  chm_ar_member m = {.name = "x.o", .data = x, .size = 2};
   chm_err e = {0};
   CHECK(chm_ar_write(path, &m, 1, &e) == 0 && chm_ar_write(path, NULL, 0, &e) == 0, "%s", e.msg);
   struct stat st;
   CHECK(stat(path, &st) == 0 && st.st_size == 8, "rewritten archive has %lld bytes", (long long)st.st_size);
   CHECK(count_files(sub) == 1, "temporary files left in %s", sub);
+}
+
+/* A data member (chm_ar_data_member) like the runtime object: its head and
+ * parts stored in order as one member of the right size, its two arrays in
+ * the index, a non-ELF64 `like` refused. */
+static void check_data_member(const char *dir) {
+  size_t rt_size = 0;
+  const unsigned char *rt = chm_rt_object("x86_64-linux-gnu", &rt_size);
+  static const float a[3] = {1, 2, 3}, b[5] = {4, 5, 6, 7, 8};
+  const char *syms[] = {"w_a", "w_b"};
+  const void *data[] = {a, b};
+  size_t bytes[] = {sizeof a, sizeof b};
+  chm_ar_member m;
+  chm_err e = {0};
+  if (!rt || chm_ar_data_member("w.o", rt, rt_size, 2, syms, data, bytes, &m, &e)) {
+    CHECK(0, "data member: %s", e.msg);
+    return;
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/data.a", dir);
+  CHECK(chm_ar_write(path, &m, 1, &e) == 0, "data.a: %s", e.msg);
+  unsigned char *buf;
+  ar_file f;
+  if (read_ar(&f, path, &buf) == 0) {
+    CHECK(f.nmem == 1 && f.nsym == 2 && has_sym(&f, "w_a w.o") && has_sym(&f, "w_b w.o"), "data.a index");
+    /* a at the head's end (64-aligned), b at the next 64 bytes */
+    CHECK(f.mem[0].size == m.size + 64 + sizeof b && m.size % 64 == 0, "data member of %zu bytes", f.mem[0].size);
+    if (f.mem[0].size == m.size + 64 + sizeof b) {
+      CHECK(!memcmp(f.mem[0].data, m.data, m.size), "head differs");
+      CHECK(!memcmp(f.mem[0].data + m.size, a, sizeof a), "array a differs");
+      CHECK(!memcmp(f.mem[0].data + m.size + 64, b, sizeof b), "array b differs");
+    }
+  }
+  free(buf);
+  chm_ar_data_free(&m);
+  static const unsigned char elf32[64] = "\177ELF\001\001\001";
+  chm_err e2 = {0};
+  CHECK(chm_ar_data_member("w.o", elf32, sizeof elf32, 2, syms, data, bytes, &m, &e2) == -1 &&
+            strstr(e2.msg, "ELF64"), "ELF32 like: '%s'", e2.msg);
 }
 
 static void check_triples(void) {
@@ -257,6 +298,7 @@ static int format(const char *dir) {
   check_runtime_index(dir);
   check_errors(dir);
   check_replace(dir);
+  check_data_member(dir);
   check_triples();
   if (!failures) printf("ok\n");
   return failures ? 1 : 0;
@@ -301,10 +343,11 @@ static void check_binutils(const link_args *l, const ar_file *ours) {
            "grep -qx model_kernels_long_name.o ar_t.txt", l->dir, l->ar) == 0, "ar t");
   CHECK(sh("cd '%s' && '%s' --print-armap libtest.a > armap.txt && "
            "grep -q 'chm_rt_parallel_for in chamcc_rt.o' armap.txt && "
-           "grep -q 'kernel_sum_squares in model_kernels_long_name.o' armap.txt", l->dir, l->nm) == 0,
+           "grep -q 'kernel_sum_squares in model_kernels_long_name.o' armap.txt && "
+           "grep -q 'test_weights_1 in test_weights.o' armap.txt", l->dir, l->nm) == 0,
         "nm --print-armap");
-  CHECK(sh("cd '%s' && rm -f ref.a && '%s' rcsD ref.a chamcc_rt.o model_kernels_long_name.o", l->dir,
-           l->ar) == 0, "ar rcsD");
+  CHECK(sh("cd '%s' && rm -f ref.a && '%s' rcsD ref.a chamcc_rt.o model_kernels_long_name.o test_weights.o",
+           l->dir, l->ar) == 0, "ar rcsD");
   char path[4096];
   snprintf(path, sizeof path, "%s/ref.a", l->dir);
   unsigned char *buf;
@@ -316,6 +359,30 @@ static void check_binutils(const link_args *l, const ar_file *ours) {
   }
   free(buf);
   CHECK(sh("cmp '%s/libtest.a' '%s'", l->dir, path) == 0, "libtest.a differs from `ar rcsD`'s archive");
+}
+
+/* A data member of two arrays (the values ar_prog.c expects) whose ELF
+ * header is like the kernels' object k's, also written to DIR/test_weights.o. */
+static int weights_member(const link_args *l, const unsigned char *k, size_t k_size, chm_ar_member *w) {
+  static float w0[3] = {1.5f, -2, 3}, w1[17];
+  for (int i = 0; i < 17; i++) w1[i] = 0.25f * (float)i;
+  const char *syms[] = {"test_weights_0", "test_weights_1"};
+  const void *data[] = {w0, w1};
+  size_t bytes[] = {sizeof w0, sizeof w1};
+  chm_err e = {0};
+  if (chm_ar_data_member("test_weights.o", k, k_size, 2, syms, data, bytes, w, &e)) {
+    CHECK(0, "data member: %s", e.msg);
+    return -1;
+  }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/test_weights.o", l->dir);
+  FILE *f = fopen(path, "wb");
+  int ok = f && fwrite(w->data, 1, w->size, f) == w->size;
+  for (int i = 0; ok && i < w->n_parts; i++)
+    ok = fwrite(w->parts[i].data, 1, w->parts[i].size, f) == w->parts[i].size;
+  if (f) ok &= fclose(f) == 0;
+  CHECK(ok, "cannot write %s", path);
+  return ok ? 0 : -1;
 }
 
 /* Compiles ar_kernel.c, writes libtest.a, links and runs ar_prog.c. */
@@ -334,8 +401,15 @@ static void check_link(const link_args *l, const unsigned char *rt, size_t rt_si
   size_t k_size;
   unsigned char *k = chm_read_file(k_path, &k_size, &e);
   CHECK(k != NULL, "%s", e.msg);
-  chm_ar_member m[] = {{"chamcc_rt.o", rt, rt_size}, {"model_kernels_long_name.o", k, k_size}};
-  CHECK(k && chm_ar_write(lib, m, 2, &e) == 0, "libtest.a: %s", e.msg);
+  chm_ar_member w = {0};
+  if (!k || weights_member(l, k, k_size, &w)) {
+    free(k);
+    return;
+  }
+  chm_ar_member m[] = {{.name = "chamcc_rt.o", .data = rt, .size = rt_size},
+                       {.name = "model_kernels_long_name.o", .data = k, .size = k_size}, w};
+  CHECK(chm_ar_write(lib, m, 3, &e) == 0, "libtest.a: %s", e.msg);
+  chm_ar_data_free(&w);
   free(k);
   CHECK(sh("'%s' -o '%s/prog' '%s/ar_prog.c' '%s' -lpthread", l->cc, l->dir, l->src, lib) == 0, "link");
   if (!strcmp(l->run, "-"))

@@ -43,8 +43,13 @@ void cg_module_free(cg_module *m); /* NULL is allowed */
 void cg_export_kernels(cg_module *m);
 /* Lowers kernel k to an internal function named k->name(float *params...). */
 int cg_add_kernel(cg_module *m, const ir_kernel *k, chm_err *e);
-/* An embedded constant array; returns its id for CG_ARG_CONST. */
+/* A constant array embedded in the module (LLVM may fold its values: a
+ * small table, zeros); returns its id for CG_ARG_CONST. */
 int cg_add_const(cg_module *m, const float *data, int64_t n);
+/* A constant array of n floats defined elsewhere in the library as the
+ * hidden, 64-byte aligned symbol `symbol` (chm_ar_data_member writes it);
+ * returns its id for CG_ARG_CONST. */
+int cg_add_extern_const(cg_module *m, const char *symbol, int64_t n);
 
 typedef enum cg_arg_kind {
   CG_ARG_INPUT,  /* inputs[i] of NAME_run */

@@ -6,6 +6,7 @@
 #ifndef CHAMCC_MODEL_H
 #define CHAMCC_MODEL_H
 
+#include "chamcc/archive.h"
 #include "chamcc/cg.h"
 #include "chamcc/graph.h"
 
@@ -45,10 +46,21 @@ typedef struct mdl_stats {
   double lower_s, opt_s, emit_s; /* seconds in each phase */
 } mdl_stats;
 
-/* Compiles g into an object file (malloc'ed in *obj), or with o->emit_c
- * into a C source tree there (with NAME.h; *obj stays NULL). */
-int mdl_compile(const gr_graph *g, const mdl_options *o, unsigned char **obj, size_t *size,
-                mdl_stats *st, chm_err *e);
+/* What mdl_compile makes with the LLVM back end: the kernels' object, and
+ * the weights as an archive member of their own (chm_ar_data_member; its
+ * parts point into g's tensors and memory the result keeps, so g must
+ * outlive it; name NULL when there are no weights). */
+typedef struct mdl_result {
+  unsigned char *obj;     /* the kernels' object (malloc'ed) */
+  size_t size;            /* its bytes */
+  chm_ar_member weights;  /* the symbols NAME_weights_I it refers to */
+  chm_arena *keep;        /* owns the weights' memory */
+} mdl_result;
+
+/* Compiles g into objects (*r), or with o->emit_c into a C source tree
+ * there (with NAME.h; *r stays empty). */
+int mdl_compile(const gr_graph *g, const mdl_options *o, mdl_result *r, mdl_stats *st, chm_err *e);
+void mdl_result_free(mdl_result *r);
 
 /* Writes NAME.h for g: the API the README and docs/DESIGN.md describe. */
 int mdl_write_header(const gr_graph *g, const char *prefix, const char *path, chm_err *e);
