@@ -65,6 +65,8 @@ typedef struct lower {
   int *uses;                   /* per tensor: readers (inputs and residuals) */
   int *concat_of;              /* per tensor: the Concat output it is written into, -1 if none */
   int64_t *concat_cb;          /* ... at this channel block */
+  int64_t *gapped_c;           /* per Concat output with gaps between its slices: its blocked
+                                  channels, gaps included (0: none) */
   int64_t (*halo)[N_KINDS][2]; /* per tensor and kind: halo requested */
   int (*vb)[N_KINDS];          /* per tensor and kind: vbuf index or -1 */
   CHM_VEC(vbuf) bufs;
@@ -268,26 +270,43 @@ static int writes_slice(lower *l, int p) {
          l->plan[p].out_kind == KIND_BLOCKED;
 }
 
+/* Is tensor t read only as the input of ungrouped convolutions in the
+ * blocked layout, so that gaps between Concat slices can be skipped by
+ * zero weights? */
+static int gaps_readable(lower *l, int t) {
+  if (!only_blocked_convs_read(l, t)) return 0;
+  for (int i = 0; i < l->g->n_nodes; i++) {
+    const gr_node *r = &l->g->nodes[i];
+    if (r->op == GR_OP_CONV && r->in[0] == t && get_conv(l, r).group != 1) return 0;
+  }
+  return 1;
+}
+
 /* A channel Concat of batch-1 blocked outputs (writes_slice) that nothing
- * else reads, each (but the last) a whole number of channel blocks: the
- * producers write straight into their slices of a blocked output, and the
- * Concat itself costs nothing. */
+ * else reads: the producers write straight into their slices of a blocked
+ * output, and the Concat itself costs nothing. Each slice starts at a
+ * channel block. If one that is not the last ends inside a block, the
+ * rest of that block is a gap (what the producer writes in its padding
+ * lanes); that is allowed when only ungrouped convolutions read the
+ * Concat (gaps_readable): their weights get zeros at the gaps
+ * (conv_weights). Otherwise such a Concat is a copy. */
 static void plan_concat(lower *l, int ni) {
   const gr_node *n = &l->g->nodes[ni];
   const gr_tensor *y = T(l, n->out[0]);
   if (n->op != GR_OP_CONCAT || y->rank != 4 || y->shape[0] != 1 || gr_attr_int(n, "axis", 0) != 1) return;
-  int ok = 1;
+  int ok = 1, whole = 1;
   for (int i = 0; i < n->n_in && ok; i++) {
     int t = n->in[i], p = T(l, t)->producer;
-    ok = p >= 0 && writes_slice(l, p) && l->uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0 &&
-         (i == n->n_in - 1 || T(l, t)->shape[1] % l->L == 0);
+    ok = p >= 0 && writes_slice(l, p) && l->uses[t] == 1 && !T(l, t)->is_output && l->concat_of[t] < 0;
+    whole &= i == n->n_in - 1 || T(l, t)->shape[1] % l->L == 0;
   }
-  if (!ok) return;
+  if (!ok || (!whole && !gaps_readable(l, n->out[0]))) return;
   int64_t cb = 0;
   for (int i = 0; i < n->n_in; i++) {
     l->concat_of[n->in[i]] = n->out[0];
     l->concat_cb[n->in[i]] = cb;
-    cb += T(l, n->in[i])->shape[1] / l->L;
+    if (!whole && i == n->n_in - 1) l->gapped_c[n->out[0]] = cb * l->L + T(l, n->in[i])->shape[1];
+    cb += (T(l, n->in[i])->shape[1] + l->L - 1) / l->L;
   }
   l->plan[ni].out_kind = KIND_BLOCKED;
   l->primary[n->out[0]] = KIND_BLOCKED;
@@ -304,6 +323,7 @@ static tpl_view view_of(lower *l, int t, int kind) {
     return v;
   }
   nchw(x, d);
+  if (kind == KIND_BLOCKED && l->gapped_c[t]) d[1] = l->gapped_c[t];
   v = (tpl_view){d[0], d[1], d[2], d[3], kind == KIND_BLOCKED ? l->L : 1, 0, 0};
   if (kind != KIND_PLAIN) {
     v.hh = l->halo[t][kind][0];
@@ -404,6 +424,26 @@ static float *pack_floats(lower *l, int64_t n) { return chm_arena_alloc(l->a, (s
 
 static const float *zeros(lower *l, int64_t n) { return pack_floats(l, n); }
 
+/* Conv n's weights [K][C][KH][KW]; for an input with gaps (plan_concat),
+ * spread over its blocked channels with zeros at the gaps. */
+static const float *conv_weights(lower *l, const gr_node *n) {
+  int x = n->in[0];
+  const float *W = T(l, n->in[1])->data;
+  if (!l->gapped_c[x]) return W;
+  const gr_tensor *wt = T(l, n->in[1]);
+  int64_t K = wt->shape[0], C = wt->shape[1], C2 = l->gapped_c[x], taps = wt->shape[2] * wt->shape[3];
+  float *W2 = pack_floats(l, K * C2 * taps);
+  memset(W2, 0, (size_t)(K * C2 * taps) * sizeof *W2);
+  const gr_node *cat = &l->g->nodes[T(l, x)->producer];
+  for (int i = 0, c = 0; i < cat->n_in; i++)
+    for (int64_t j = 0; j < T(l, cat->in[i])->shape[1]; j++, c++) {
+      int64_t c2 = l->concat_cb[cat->in[i]] * l->L + j;
+      for (int64_t k = 0; k < K; k++)
+        memcpy(W2 + (k * C2 + c2) * taps, W + (k * C + c) * taps, (size_t)taps * sizeof *W);
+    }
+  return W2;
+}
+
 static const float *conv_bias(lower *l, const gr_node *n, int64_t k);
 static int conv_step(lower *l, const gr_node *n, const tpl_conv *w, const float *W, int *args, int na);
 static int lower_conv_wino(lower *l, const gr_node *n, int m);
@@ -427,7 +467,7 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   int args[5] = {in, -1, const_vbuf(l, conv_bias(l, n, w.out.c), tpl_view_cblocks(&w.out) * l->L)}, na = 3;
   if (res >= 0) args[na++] = res;
   args[na++] = out;
-  return conv_step(l, n, &w, T(l, n->in[1])->data, args, na);
+  return conv_step(l, n, &w, conv_weights(l, n), args, na);
 }
 
 /* The conv's bias packed for its blocked output (zeros without one). */
@@ -498,7 +538,7 @@ static int lower_conv_wino(lower *l, const gr_node *n, int m) {
   int a = tpl_wino_alpha(m);
   int64_t K = w.out.c, C = w.in.c, kp = tpl_view_cblocks(&w.out) * l->L, cp = tpl_view_cblocks(&w.in) * l->L;
   float *U = scratch_floats(l, a * a * kp * cp);
-  tpl_wino_weights(m, T(l, n->in[1])->data, K, C, l->L, U);
+  tpl_wino_weights(m, conv_weights(l, n), K, C, l->L, U);
   int a2[4] = {vb, -1, const_vbuf(l, zeros(l, a * a * kp), a * a * kp), mb};
   if (conv_step(l, n, &pc, U, a2, 4)) return -1;
   int a3[4] = {mb, const_vbuf(l, conv_bias(l, n, K), kp)}, na = 2;
@@ -1172,6 +1212,7 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, mdl_result *r, mdl_stat
   l.primary = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.primary);
   l.concat_of = chm_malloc(((size_t)g->n_tensors + 1) * sizeof *l.concat_of);
   l.concat_cb = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.concat_cb);
+  l.gapped_c = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.gapped_c);
   for (int t = 0; t < g->n_tensors; t++) l.concat_of[t] = -1;
   l.uses = chm_calloc((size_t)g->n_tensors + 1, sizeof *l.uses);
   for (int i = 0; i < g->n_nodes; i++) {
@@ -1209,6 +1250,7 @@ int mdl_compile(const gr_graph *g, const mdl_options *o, mdl_result *r, mdl_stat
   free(l.uses);
   free(l.concat_of);
   free(l.concat_cb);
+  free(l.gapped_c);
   free(l.halo);
   free(l.vb);
   if (rc) mdl_result_free(r);

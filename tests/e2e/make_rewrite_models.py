@@ -18,7 +18,12 @@ Cases (x is 1x4x9x10, seeded random weights):
   concat_pool     Concat of a Conv and a MaxPool of the same blocked tensor,
                   then a Conv: both write into their slices (no copy)
   concat_odd      the same with 6 channels in the Conv branch (not a whole
-                  channel block on any target): copied
+                  channel block on any target): in place, the gap after
+                  them skipped by zero weights of the last Conv
+  concat_odd_relu the same with a Relu reading the Concat too: copied
+  concat_odd_3x3  concat_odd with a 3x3 Conv to 24 channels last (Winograd
+                  F(2x2) on 9x10): in place, zeros at the gap in the
+                  transformed weights
   nhwc_conv       (x of 1x4x48x40) Conv 4->20 -> Transpose to NHWC: read
                   straight from the blocked layout (20 channels: a last
                   partial block on every target), shared by the threads
@@ -72,18 +77,23 @@ def conv(inp, out, name='W', stride=1):
                             strides=[stride, stride]), [w, b]
 
 
-def concat_pool(branch_channels):
-    """x -> Conv 4->16 -> t; Concat(Conv t -> branch_channels, MaxPool t) -> Conv 1x1 -> y."""
+def concat_pool(branch_channels, relu=False, last_3x3=False):
+    """x -> Conv 4->16 -> t; Concat(Conv t -> branch_channels, MaxPool t) -> Conv 1x1 -> y
+    (3x3 to 24 channels with last_3x3; and with relu, Relu(Concat) -> z)."""
     def w(name, shape):
         return const(name, rng.standard_normal(shape).astype(np.float32))
     c = 16 + branch_channels
-    inits = [w('Wa', (16, 4, 3, 3)), w('Wb', (branch_channels, 16, 1, 1)), w('Wc', (8, c, 1, 1))]
+    kc = 3 if last_3x3 else 1
+    inits = [w('Wa', (16, 4, 3, 3)), w('Wb', (branch_channels, 16, 1, 1)),
+             w('Wc', (24 if last_3x3 else 8, c, kc, kc))]
     nodes = [helper.make_node('Conv', ['x', 'Wa'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
              helper.make_node('Relu', ['t'], ['tr']),
              helper.make_node('Conv', ['tr', 'Wb'], ['b'], kernel_shape=[1, 1]),
              helper.make_node('MaxPool', ['tr'], ['m'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
              helper.make_node('Concat', ['b', 'm'], ['cat'], axis=1),
-             helper.make_node('Conv', ['cat', 'Wc'], ['y'], kernel_shape=[1, 1])]
+             helper.make_node('Conv', ['cat', 'Wc'], ['y'], kernel_shape=[kc, kc], pads=[kc // 2] * 4)]
+    if relu:
+        nodes.append(helper.make_node('Relu', ['cat'], ['z']))
     return nodes, inits
 
 
@@ -136,6 +146,8 @@ def cases():
     yield 'pad_shared', p + [c, helper.make_node('Relu', ['p'], ['z'])], pi + ci, ['y', 'z']
     yield ('concat_pool',) + concat_pool(16) + (['y'],)
     yield ('concat_odd',) + concat_pool(6) + (['y'],)
+    yield ('concat_odd_relu',) + concat_pool(6, relu=True) + (['y', 'z'],)
+    yield ('concat_odd_3x3',) + concat_pool(6, last_3x3=True) + (['y'],)
     to_nhwc = helper.make_node('Transpose', ['t'], ['y'], perm=[0, 2, 3, 1])
     w = const('Wn', rng.standard_normal((20, 4, 3, 3)).astype(np.float32))
     yield 'nhwc_conv', [helper.make_node('Conv', ['x', 'Wn'], ['t'], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),

@@ -18,11 +18,12 @@ d=$WORK/models
 rm -rf "$d" && "$PY" "$E2E_DIR/make_rewrite_models.py" "$d" || die "make_rewrite_models.py failed"
 
 # CASE: the lines of chamcc -v it must show (a grep pattern) and how many.
-declare -A pattern=([pad]="^Pad '" [concat]="^call [0-9]*: [a-z_]*_\(concat\|reorder\)_[0-9]* for Concat"
+declare -A pattern=([pad]="^Pad '" [concat]="^call [0-9]*: [a-z0-9_]*_\(concat\|reorder\)_[0-9]* for Concat"
   [nhwc]="^call [0-9]*: [a-z_]*_to_nhwc_[0-9]* for Transpose" [se]="^call [0-9]*: [a-z_]*_reorder_[0-9]* for Conv 'fc1'"
   [pool]="^call [0-9]*: [a-z_]*_pool_[0-9]* for AveragePool"
-  [wino]="^call [0-9]*: [a-z_]*_wino_in_[0-9]* for Conv" [clamp]="^call [0-9]*: [a-z_]*_[0-9]* for \(Clip\|Max\|Min\)")
-declare -A want=([pad_conv_value]=1 [pad_avg_excl]=1 [pad_shared]=1 [concat_pool]=0 [concat_odd]=1
+  [wino]="^call [0-9]*: [a-z0-9_]*_wino_in_[0-9]* for Conv" [clamp]="^call [0-9]*: [a-z_]*_[0-9]* for \(Clip\|Max\|Min\)")
+declare -A want=([pad_conv_value]=1 [pad_avg_excl]=1 [pad_shared]=1 [concat_pool]=0 [concat_odd]=0
+  [concat_odd_relu]=1 [concat_odd_3x3]=0
   [nhwc_conv]=1 [nhwc_plain]=0 [se_block]=0 [se_out]=1 [pool_ceil_incl]=1 [wino_large]=2 [wino_small]=1
   [wino_tiny]=0 [clamp_chain]=0 [clamp_disjoint]=1)
 for f in "$d"/*.onnx; do
@@ -40,5 +41,8 @@ done
   die "wino_large --winograd off: chamcc failed: $(tail -1 "$WORK/wino_off.log")"
 got=$(grep -c "${pattern[wino]}" "$WORK/wino_off.log" || true)
 [ "$got" = 0 ] || die "wino_large --winograd off: $got Winograd convolution(s) in the plan"
+# the Concat with a gap in front of a Winograd convolution
+got=$(grep -c "${pattern[wino]}" "$WORK/concat_odd_3x3.log" || true)
+[ "$got" = 1 ] || die "concat_odd_3x3: $got Winograd convolution(s) in the plan, expected 1"
 say "every Pad folded or kept, every Concat in place or copied, every Transpose to NHWC and pooled SE input as its case says"
 exec bash "$E2E_DIR/models.sh" --chamcc "$CHAMCC" --tools "$TOOLS" --src "$SRC" --work "$WORK/run" "$d"/*.onnx
