@@ -673,28 +673,30 @@ int cg_add_kernel(cg_module *m, const ir_kernel *k, chm_err *e) {
   return 0;
 }
 
+/* Constant global g, 64-byte aligned, as the next CG_ARG_CONST id. */
+static int push_const(cg_module *m, LLVMValueRef g) {
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetAlignment(g, 64);
+  chm_vec_push(&m->consts, g);
+  return m->consts.len - 1;
+}
+
 int cg_add_const(cg_module *m, const float *data, int64_t n) {
   LLVMValueRef init = LLVMConstStringInContext2(m->ctx, (const char *)data, (size_t)n * sizeof(float), 1);
   char name[64];
   snprintf(name, sizeof name, "weights.%d", m->consts.len);
   LLVMValueRef g = LLVMAddGlobal(m->mod, LLVMTypeOf(init), name);
   LLVMSetInitializer(g, init);
-  LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMInternalLinkage);
   LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
-  LLVMSetAlignment(g, 64);
-  chm_vec_push(&m->consts, g);
-  return m->consts.len - 1;
+  return push_const(m, g);
 }
 
 int cg_add_extern_const(cg_module *m, const char *symbol, int64_t n) {
   LLVMValueRef g = LLVMAddGlobal(m->mod, LLVMArrayType2(m->f32, (uint64_t)n), symbol);
-  LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMExternalLinkage);
   LLVMSetVisibility(g, LLVMHiddenVisibility);
-  LLVMSetAlignment(g, 64);
-  chm_vec_push(&m->consts, g);
-  return m->consts.len - 1;
+  return push_const(m, g);
 }
 
 /* ---- the library API: NAME_run and the metadata functions ---- */
