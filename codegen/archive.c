@@ -221,7 +221,7 @@ static void put_data(FILE *f, const void *data, size_t size) {
 
 static void put_member(FILE *f, const chm_ar_member *m) {
   uint64_t size = member_size(m);
-  fwrite(m->data, 1, m->size, f);
+  if (m->size) fwrite(m->data, 1, m->size, f);
   for (int i = 0; i < m->n_parts; i++)
     if (m->parts[i].size) fwrite(m->parts[i].data, 1, m->parts[i].size, f);
   if (size & 1) fputc('\n', f);
