@@ -1130,36 +1130,36 @@ static int is_extern_const(const lower *l, int i) {
   return l->const_n.data[i] * (int64_t)sizeof(float) >= EXTERN_CONST_BYTES;
 }
 
-static const char *const_symbol(lower *l, int i) {
-  return chm_arena_printf(l->a, "%s_weights_%d", l->o->prefix, i);
-}
-
-/* The weights' archive member, its ELF header like the kernels' object's. */
-static int weights_member(lower *l, mdl_result *r) {
+/* The weights' archive member, its ELF header like the kernels' object's:
+ * the constants that have a symbol (syms[i] set by emit_llvm). */
+static int weights_member(lower *l, const char **syms, mdl_result *r) {
   int n = 0;
-  const char **syms = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *syms);
+  const char **names = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *names);
   const void **data = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *data);
   size_t *bytes = chm_arena_alloc(l->a, (size_t)l->consts.len * sizeof *bytes);
   for (int i = 0; i < l->consts.len; i++)
-    if (is_extern_const(l, i)) {
-      syms[n] = const_symbol(l, i);
+    if (syms[i]) {
+      names[n] = syms[i];
       data[n] = l->consts.data[i];
       bytes[n++] = (size_t)l->const_n.data[i] * sizeof(float);
     }
   if (!n) return 0;
   const char *name = chm_arena_printf(l->a, "%s_weights.o", l->o->prefix);
-  return chm_ar_data_member(name, r->obj, r->size, n, syms, data, bytes, &r->weights, l->e);
+  return chm_ar_data_member(name, r->obj, r->size, n, names, data, bytes, &r->weights, l->e);
 }
 
 /* The LLVM back end: one module, O3, an object file; the weights beside it. */
 static int emit_llvm(lower *l, const program *pg, mdl_result *r, mdl_stats *st) {
   cg_module *m = cg_module_new(l->o->target, l->o->prefix, l->o->nthreads, l->e);
   if (!m) return -1;
-  for (int i = 0; i < l->consts.len; i++)
-    if (is_extern_const(l, i))
-      cg_add_extern_const(m, const_symbol(l, i), l->const_n.data[i]);
+  const char **syms = chm_arena_alloc(l->a, ((size_t)l->consts.len + 1) * sizeof *syms);
+  for (int i = 0; i < l->consts.len; i++) {
+    syms[i] = is_extern_const(l, i) ? chm_arena_printf(l->a, "%s_weights_%d", l->o->prefix, i) : NULL;
+    if (syms[i])
+      cg_add_extern_const(m, syms[i], l->const_n.data[i]);
     else
       cg_add_const(m, l->consts.data[i], l->const_n.data[i]);
+  }
   int rc = 0;
   for (int i = 0; i < pg->n_kernels && !rc; i++) rc = cg_add_kernel(m, pg->kernels[i], l->e);
   double t0 = chm_now();
@@ -1168,7 +1168,7 @@ static int emit_llvm(lower *l, const program *pg, mdl_result *r, mdl_stats *st) 
   double t1 = chm_now();
   if (!rc && l->o->emit_llvm) rc = cg_write_ir(m, l->o->emit_llvm, l->e);
   if (!rc) rc = cg_emit_object(m, &r->obj, &r->size, l->e);
-  if (!rc) rc = weights_member(l, r);
+  if (!rc) rc = weights_member(l, syms, r);
   st->opt_s = t1 - t0;
   st->emit_s = chm_now() - t1;
   cg_module_free(m);
