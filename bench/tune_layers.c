@@ -9,8 +9,8 @@
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]
- *   tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] [--min-time S] [--repeats N]
- *               [--cold]
+ *   tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] [--threads 1|2]
+ *               [--min-time S] [--repeats N] [--cold]
  *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R] [--cold]
  *               [--emit-llvm PREFIX]
  *
@@ -24,6 +24,10 @@
  * seconds, and prints a tab-separated table for bench/layers/run.sh:
  * name, default 1T, default 2T, tuned 1T, tuned 2T (GFLOP/s; "-" where the
  * log has no ok record of the layer), measurements in the log.
+ *
+ * With --threads T (1 or 2) it measures at T threads only, the log's
+ * best among the records measured on T threads (or that do not say), and
+ * prints "-" for the other thread count (bench/layers/vs_onednn.sh).
  *
  * --config (with --eval and --layer) compares hand-picked configs of one
  * layer instead: each is the knobs' values in the task's knob order (e.g.
@@ -145,18 +149,21 @@ static meas_opts eval_opts(int th, double min_s, int repeats, int cold) {
  * count (its inputs and OpenBLAS reference are made once) times both the
  * default and the log's best config. */
 static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt, const tune_log *log, double min_s,
-                       int repeats, int cold) {
+                       int repeats, int cold, int only_th) {
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
   const tune_record *best = tune_log_best(log, t->key);
-  meas_measurer *m[2];
+  meas_measurer *m[2] = {NULL, NULL};
   for (int th = 1; th <= 2; th++) {
+    if (only_th && th != only_th) continue;
     meas_opts o = eval_opts(th, min_s, repeats, cold);
     chm_err e = {0};
     m[th - 1] = tune_measurer_new(t, tgt, &o, NULL, &e);
   }
   printf("%s", str(l, "name"));
-  for (int th = 0; th < 2; th++) printf("\t%.1f", m[th] ? measure_with(m[th], t, def) : 0.0);
+  for (int th = 0; th < 2; th++)
+    if (m[th]) printf("\t%.1f", measure_with(m[th], t, def));
+    else printf("\t%s", only_th ? "-" : "0.0");
   for (int th = 0; th < 2; th++)
     if (best && m[th]) printf("\t%.1f", measure_with(m[th], t, best->config));
     else printf("\t-");
@@ -258,7 +265,7 @@ static int usage(const char *at) {
                   "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
                   "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]\n"
                   "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
-                  "[--min-time S] [--repeats N] [--cold]\n"
+                  "[--threads 1|2] [--min-time S] [--repeats N] [--cold]\n"
                   "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
                   "[--rounds R] [--cold] [--emit-llvm PREFIX]\n",
           at);
@@ -311,7 +318,12 @@ int main(int argc, char **argv) {
   cg_target tgt;
   if (!cJSON_IsArray(list) || cg_target_init(&tgt, NULL, NULL, &e))
     return fprintf(stderr, "tune_layers: %s: %s\n", layers, e.set ? e.msg : "no \"layers\" array"), 1;
-  tune_log *tl = tune_log_open(logpath, tgt.triple, tgt.cpu, NULL, NULL, &e);
+  if (eval && !n_cfgs && threads > 2) {
+    fprintf(stderr, "tune_layers: --eval measures at 1 or 2 threads (--threads 1 or 2)\n");
+    return 2;
+  }
+  /* --eval --threads T picks among T's records; tuning appends to the whole log */
+  tune_log *tl = tune_log_open_for(logpath, tgt.triple, tgt.cpu, eval ? threads : 0, NULL, NULL, &e);
   if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
 
   if (n_cfgs && (!eval || !only || rounds > MAX_ROUNDS)) {
@@ -341,7 +353,7 @@ int main(int argc, char **argv) {
       if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, &t);
-      eval_layer(l, &t, &tgt, tl, min_s, repeats, cold);
+      eval_layer(l, &t, &tgt, tl, min_s, repeats, cold, threads);
     }
     tune_log_close(tl);
     cJSON_Delete(root);

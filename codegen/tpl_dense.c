@@ -23,9 +23,12 @@ static int64_t nblocks(const tpl_dense *w) { return (w->n + w->lanes - 1) / w->l
 /* The register tile with the most FMAs per load: m_bn broadcasts of A and
  * nb_bn vectors of B feed m_bn * nb_bn FMAs, so the tile maximizes
  * m*n / (m+n) among those that fit the accumulator budget and, with the
- * B vectors, the register file (on ties, the larger). At batch 1 the kernel streams the weights: two vectors. */
+ * B vectors, the register file (on ties, the larger). At batch 1 the kernel
+ * streams the weights, one vector load per FMA, and each accumulator is a
+ * chain of FMAs over k: up to 8 vectors (two FMA pipes x 4 cycles of
+ * latency), a divisor of the output blocks. */
 tpl_dense_cfg tpl_dense_default(const tpl_dense *w) {
-  tpl_dense_cfg c = {.nb_bn = divisor_le(nblocks(w), 2), .m_bn = 1};
+  tpl_dense_cfg c = {.nb_bn = divisor_le(nblocks(w), 8), .m_bn = 1};
   if (w->m == 1) return c;
   int budget = tpl_acc_budget(w->lanes, w->vregs, 0), regs = tpl_vregs(w->lanes, w->vregs);
   double best = 0;
