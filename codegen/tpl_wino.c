@@ -168,30 +168,44 @@ static ir_stmt *tile_loops_around(ir_builder *b, const tile_loops *tl, ir_buf *p
   return loop(b, tl->vt, tl->iters, IR_LOOP_PARALLEL, loop(b, tl->vx, tl->cols, IR_LOOP_SERIAL, s));
 }
 
-ir_kernel *tpl_wino_input(chm_arena *ar, const char *name, const tpl_wino *w) {
+/* What both transforms begin with: their kernel and its builder, the
+ * patch size and the views of V and M (tpl_wino_views). */
+typedef struct transform {
   ir_builder b;
-  ir_kernel *k = ir_kernel_new(&b, ar, name);
-  int m = w->m, a = tpl_wino_alpha(m), L = w->in.cb;
+  ir_kernel *k;
+  int a;
   tpl_view vv, mv;
-  tpl_wino_views(w, &vv, &mv);
+} transform;
+
+static ir_builder *transform_begin(transform *x, chm_arena *ar, const char *name, const tpl_wino *w) {
+  x->k = ir_kernel_new(&x->b, ar, name);
+  x->a = tpl_wino_alpha(w->m);
+  tpl_wino_views(w, &x->vv, &x->mv);
+  return &x->b;
+}
+
+ir_kernel *tpl_wino_input(chm_arena *ar, const char *name, const tpl_wino *w) {
+  transform x;
+  ir_builder *b = transform_begin(&x, ar, name, w);
+  int m = w->m, a = x.a, L = w->in.cb;
   int64_t cbs = tpl_view_cblocks(&w->in);
-  ir_buf *in = ir_param(&b, "in", tpl_view_size(&w->in)), *v = ir_param(&b, "v", tpl_view_size(&vv));
-  ir_buf *p = ir_local(&b, "patch", (int64_t)a * a * L), *t = ir_local(&b, "t", (int64_t)a * a * L);
-  tile_loops tl = tile_loops_new(&b, w->in.n, cbs, vv.h, vv.w);
+  ir_buf *in = ir_param(b, "in", tpl_view_size(&w->in)), *v = ir_param(b, "v", tpl_view_size(&x.vv));
+  ir_buf *p = ir_local(b, "patch", (int64_t)a * a * L), *t = ir_local(b, "t", (int64_t)a * a * L);
+  tile_loops tl = tile_loops_new(b, w->in.n, cbs, x.vv.h, x.vv.w);
   ir_expr *n = tl.n, *cb = tl.blk, *ty = tl.ty, *tx = tl.tx;
-  ir_expr *y0 = ir_addi(&b, ir_muli(&b, ty, m), -w->pt), *x0 = ir_addi(&b, ir_muli(&b, tx, m), -w->pl);
-  ir_stmt *body = ir_seq(&b);
+  ir_expr *y0 = ir_addi(b, ir_muli(b, ty, m), -w->pt), *x0 = ir_addi(b, ir_muli(b, tx, m), -w->pl);
+  ir_stmt *body = ir_seq(b);
   for (int r = 0; r < a; r++)
     for (int c = 0; c < a; c++)
-      ir_seq_add(&b, body, ir_store(&b, p, ir_int(&b, (int64_t)(r * a + c) * L),
-                                    ir_load(&b, in, tpl_view_index(&b, &w->in, n, cb, ir_addi(&b, y0, r),
-                                                                   ir_addi(&b, x0, c)), L)));
+      ir_seq_add(b, body, ir_store(b, p, ir_int(b, (int64_t)(r * a + c) * L),
+                                   ir_load(b, in, tpl_view_index(b, &w->in, n, cb, ir_addi(b, y0, r),
+                                                                 ir_addi(b, x0, c)), L)));
   ir_expr *q[MAX_A * MAX_A];
-  sandwich(&b, body, bt_of(m), a, a, p, t, q, L);
+  sandwich(b, body, bt_of(m), a, a, p, t, q, L);
   for (int f = 0; f < a * a; f++)
-    ir_seq_add(&b, body, ir_store(&b, v, tpl_view_index(&b, &vv, n, ir_addi(&b, cb, f * cbs), ty, tx), q[f]));
-  k->body = tile_loops_around(&b, &tl, p, t, body);
-  return k;
+    ir_seq_add(b, body, ir_store(b, v, tpl_view_index(b, &x.vv, n, ir_addi(b, cb, f * cbs), ty, tx), q[f]));
+  x.k->body = tile_loops_around(b, &tl, p, t, body);
+  return x.k;
 }
 
 /* Stores output pixel (oy, ox) of block kb: bias, residual, activation. */
@@ -204,39 +218,37 @@ static ir_stmt *store_pixel(ir_builder *b, const tpl_wino *w, ir_buf *out, ir_bu
 }
 
 ir_kernel *tpl_wino_output(chm_arena *ar, const char *name, const tpl_wino *w) {
-  ir_builder b;
-  ir_kernel *k = ir_kernel_new(&b, ar, name);
-  int m = w->m, a = tpl_wino_alpha(m), L = w->out.cb;
-  tpl_view vv, mv;
-  tpl_wino_views(w, &vv, &mv);
+  transform x;
+  ir_builder *b = transform_begin(&x, ar, name, w);
+  int m = w->m, a = x.a, L = w->out.cb;
   int64_t kbs = tpl_view_cblocks(&w->out);
-  ir_buf *mb = ir_param(&b, "m", tpl_view_size(&mv)), *bias = ir_param(&b, "bias", kbs * L), *res = NULL;
-  if (w->epi.has_residual) res = ir_param(&b, "res", tpl_view_size(&w->epi.res));
-  ir_buf *out = ir_param(&b, "out", tpl_view_size(&w->out));
-  ir_buf *p = ir_local(&b, "patch", (int64_t)a * a * L), *t = ir_local(&b, "t", (int64_t)m * a * L);
-  tile_loops tl = tile_loops_new(&b, w->out.n, kbs, mv.h, mv.w);
+  ir_buf *mb = ir_param(b, "m", tpl_view_size(&x.mv)), *bias = ir_param(b, "bias", kbs * L), *res = NULL;
+  if (w->epi.has_residual) res = ir_param(b, "res", tpl_view_size(&w->epi.res));
+  ir_buf *out = ir_param(b, "out", tpl_view_size(&w->out));
+  ir_buf *p = ir_local(b, "patch", (int64_t)a * a * L), *t = ir_local(b, "t", (int64_t)m * a * L);
+  tile_loops tl = tile_loops_new(b, w->out.n, kbs, x.mv.h, x.mv.w);
   ir_expr *n = tl.n, *kb = tl.blk, *ty = tl.ty, *tx = tl.tx;
-  ir_stmt *body = ir_seq(&b);
+  ir_stmt *body = ir_seq(b);
   for (int f = 0; f < a * a; f++)
-    ir_seq_add(&b, body, ir_store(&b, p, ir_int(&b, (int64_t)f * L),
-                                  ir_load(&b, mb, tpl_view_index(&b, &mv, n, ir_addi(&b, kb, f * kbs), ty, tx), L)));
+    ir_seq_add(b, body, ir_store(b, p, ir_int(b, (int64_t)f * L),
+                                 ir_load(b, mb, tpl_view_index(b, &x.mv, n, ir_addi(b, kb, f * kbs), ty, tx), L)));
   ir_expr *y[4 * 4];
-  sandwich(&b, body, at_of(m), m, a, p, t, y, L);
-  ir_expr *bv = ir_load(&b, bias, ir_muli(&b, kb, L), L);
+  sandwich(b, body, at_of(m), m, a, p, t, y, L);
+  ir_expr *bv = ir_load(b, bias, ir_muli(b, kb, L), L);
   /* rows and columns of the last tiles past the output are skipped */
   int64_t rows_left = w->out.h % m, cols_left = w->out.w % m;
   for (int i = 0; i < m; i++)
     for (int j = 0; j < m; j++) {
-      ir_expr *oy = ir_addi(&b, ir_muli(&b, ty, m), i), *ox = ir_addi(&b, ir_muli(&b, tx, m), j);
-      ir_stmt *st = store_pixel(&b, w, out, res, bv, n, kb, oy, ox, y[i * m + j]);
+      ir_expr *oy = ir_addi(b, ir_muli(b, ty, m), i), *ox = ir_addi(b, ir_muli(b, tx, m), j);
+      ir_stmt *st = store_pixel(b, w, out, res, bv, n, kb, oy, ox, y[i * m + j]);
       ir_expr *inside = NULL;
-      if (rows_left && i >= rows_left) inside = ir_bin(&b, IR_LT, oy, ir_int(&b, w->out.h));
+      if (rows_left && i >= rows_left) inside = ir_bin(b, IR_LT, oy, ir_int(b, w->out.h));
       if (cols_left && j >= cols_left) {
-        ir_expr *cx = ir_bin(&b, IR_LT, ox, ir_int(&b, w->out.w));
-        inside = inside ? ir_bin(&b, IR_AND, inside, cx) : cx;
+        ir_expr *cx = ir_bin(b, IR_LT, ox, ir_int(b, w->out.w));
+        inside = inside ? ir_bin(b, IR_AND, inside, cx) : cx;
       }
-      ir_seq_add(&b, body, inside ? ir_if(&b, inside, st) : st);
+      ir_seq_add(b, body, inside ? ir_if(b, inside, st) : st);
     }
-  k->body = tile_loops_around(&b, &tl, p, t, body);
-  return k;
+  x.k->body = tile_loops_around(b, &tl, p, t, body);
+  return x.k;
 }
