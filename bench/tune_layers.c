@@ -8,11 +8,17 @@
  * a resumed run counts the earlier runs' work too).
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
- *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]
+ *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [--as-build] [-q]
  *   tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] [--threads 1|2]
  *               [--min-time S] [--repeats N] [--cold]
  *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R] [--cold]
  *               [--emit-llvm PREFIX]
+ *
+ * --as-build tunes as `chamcc MODEL` does: warm start from the log's other
+ * tasks, readings above the FMA peak re-measured, and each task's 4 best
+ * configs confirmed (measured again, tune_log_best then picks among
+ * those); without it, the methods run as published (the tuner comparisons).
+ * --threads T tunes for a library on T threads (the records say T).
  *
  * Every measurement goes to the log (resumable, as chamcc tune), so several
  * tuners and seeds can be compared afterwards with `chamcc report`.
@@ -80,13 +86,15 @@ static int in_nets(const char *nets, const cJSON *l) {
   }
 }
 
-/* The task chamcc would make for this layer. */
-static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
+/* The task chamcc would make for this layer, for a library on `threads`
+ * threads (0: every core; the records say it, and the cost model's
+ * features take it). */
+static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_task *t) {
   int L = tgt->lanes;
   if (!strcmp(str(l, "op"), "dense")) {
     tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "IN"), num(l, "OUT"), 0, L, {0}, tgt->vregs};
     tune_task_init_dense(t, &d);
-    t->mach = tune_machine_of(tgt, 0);
+    t->mach = tune_machine_of(tgt, threads);
     return;
   }
   tpl_conv w = {0};
@@ -102,7 +110,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, tune_task *t) {
   w.groups = w.depthwise ? 1 : g;
   w.vregs = tgt->vregs;
   tune_task_init_conv(t, &w);
-  t->mach = tune_machine_of(tgt, 0);
+  t->mach = tune_machine_of(tgt, threads);
 }
 
 /* One row of the tuning table, from the log's records of a task: the
@@ -263,7 +271,7 @@ static void progress(void *ctx, const tune_progress *p) {
 static int usage(const char *at) {
   fprintf(stderr, "tune_layers: %s: unknown option, missing or bad value\n"
                   "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
-                  "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [-q]\n"
+                  "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [--as-build] [-q]\n"
                   "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
                   "[--threads 1|2] [--min-time S] [--repeats N] [--cold]\n"
                   "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
@@ -274,7 +282,8 @@ static int usage(const char *at) {
 
 int main(int argc, char **argv) {
   const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL, *emit = NULL;
-  int trials = 200, threads = 0, quiet = 0, eval = 0, cold = 0, repeats = 5, rounds = 5, n_cfgs = 0, seed = 1, bad = 0;
+  int trials = 200, threads = 0, quiet = 0, eval = 0, cold = 0, as_build = 0, repeats = 5, rounds = 5, n_cfgs = 0;
+  int seed = 1, bad = 0;
   char *cfgs[MAX_CONFIGS];
   double min_s = 0.2;
   for (int i = 1; i < argc; i++) {
@@ -288,6 +297,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--threads") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &threads);
     else if (!strcmp(a, "-q")) quiet = 1;
     else if (!strcmp(a, "--eval")) eval = 1;
+    else if (!strcmp(a, "--as-build")) as_build = 1;
     else if (!strcmp(a, "--cold")) cold = 1;
     else if (!strcmp(a, "--min-time") && v) bad = chm_parse_double(argv[++i], DBL_MIN, DBL_MAX, &min_s);
     else if (!strcmp(a, "--repeats") && v) bad = chm_parse_int(argv[++i], 1, INT_MAX, &repeats);
@@ -336,7 +346,7 @@ int main(int argc, char **argv) {
     cJSON_ArrayForEach(l, list) {
       if (strcmp(str(l, "name"), only)) continue;
       tune_task t;
-      layer_task(l, &tgt, &t);
+      layer_task(l, &tgt, threads, &t);
       rc = eval_configs(l, &t, &tgt, cfgs, n_cfgs, rounds, min_s, repeats, cold, emit);
     }
     if (rc < 0) fprintf(stderr, "tune_layers: no layer %s in %s\n", only, layers), rc = 1;
@@ -352,7 +362,7 @@ int main(int argc, char **argv) {
       if (!in_nets(net, l)) continue;
       if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
-      layer_task(l, &tgt, &t);
+      layer_task(l, &tgt, threads, &t);
       eval_layer(l, &t, &tgt, tl, min_s, repeats, cold, threads);
     }
     tune_log_close(tl);
@@ -364,6 +374,12 @@ int main(int argc, char **argv) {
   mo.nthreads = threads;
   tune_session s = {.log = tl, .target = &tgt, .meter = tune_meter_local(&tgt, &mo), .method = method,
                     .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};
+  if (as_build) { /* as `chamcc MODEL` tunes: warm start, suspect readings, confirmed finalists */
+    s.warm_start = 1;
+    s.peak_threads = threads ? threads : chm_num_cpus();
+    s.peak_gflops = tune_peak(s.peak_threads);
+    s.confirm = TUNE_CONFIRM_FINALISTS;
+  }
   printf("| layer | workload | MFLOP | default GFLOP/s | %s best GFLOP/s | speedup | measurements | seconds |\n",
          tuner);
   printf("|---|---|--:|--:|--:|--:|--:|--:|\n");
@@ -375,7 +391,7 @@ int main(int argc, char **argv) {
     idx++; /* the task's place in the net seeds its tuner, with or without --layer */
     if (only && strcmp(str(l, "name"), only)) continue;
     tune_task t;
-    layer_task(l, &tgt, &t);
+    layer_task(l, &tgt, threads, &t);
     t.uses = 1;
     seen++;
     if (tune_task_run(&s, &t, trials, idx, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;

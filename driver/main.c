@@ -636,7 +636,6 @@ static tune_log *open_logs(const options *o, const log_files *lf, const cg_targe
   return log;
 }
 
-enum { CONFIRM_FINALISTS = 4 }; /* best configs of a task measured again before a build trusts one */
 
 /* Tunes tasks[n] until the log holds budget[i] measurements of each;
  * returns or dies (saying how many measurements it saved). */
@@ -667,7 +666,7 @@ static void tune_tasks(const options *o, const cg_target *t, tune_log *log, cons
   s.seed = o->seed;
   s.batch = 64;
   s.warm_start = 1; /* learn from the log's other tasks until a task has its own data */
-  s.confirm = CONFIRM_FINALISTS;
+  s.confirm = TUNE_CONFIRM_FINALISTS;
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.warn = warn_tune;
@@ -803,7 +802,7 @@ static int keep_shard(const options *o, tune_task *tasks, int *budget, int n) {
   if (o->shard_n <= 1) return n;
   int *work = chm_malloc((size_t)(n ? n : 1) * sizeof *work), *shard = chm_malloc((size_t)(n ? n : 1) * sizeof *shard);
   long long mine = 0, all = 0;
-  for (int i = 0; i < n; i++) work[i] = budget[i] + CONFIRM_FINALISTS * TUNE_CONFIRM_ROUNDS;
+  for (int i = 0; i < n; i++) work[i] = budget[i] + TUNE_CONFIRM_FINALISTS * TUNE_CONFIRM_ROUNDS;
   tune_shard_partition(tasks, work, n, o->shard_n, shard);
   int kept = 0;
   for (int i = 0; i < n; i++) {

@@ -443,6 +443,7 @@ typedef struct tune_session {
 enum {
   TUNE_SUSPECT_RETRIES = 2, /* re-measurements of a reading above the peak */
   TUNE_CONFIRM_ROUNDS = 3, /* confirmations of each finalist */
+  TUNE_CONFIRM_FINALISTS = 4, /* finalists a build confirms (tune_session.confirm of chamcc's builds) */
   TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
   TUNE_IDLE_ROUNDS = 3,    /* rounds in a row that propose only measured configs end a task */
 };

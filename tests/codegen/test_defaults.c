@@ -1,0 +1,82 @@
+/*
+ * test_defaults.c — the default register tiles (tpl_conv_default,
+ * tpl_dense_default) on the three kinds of vector unit: AVX-512 (16 lanes,
+ * 32 registers), AVX2 (8, 16) and NEON (4, 32).
+ *
+ * - Every default is a valid config, for every output width 1..230.
+ * - With 16 registers, a 14-wide row (ResNet's 14x14 layers) gets a tile of
+ *   at least 8 accumulators (two FMA pipes x 4 cycles of latency), not
+ *   2 columns x 2 vectors, and a 7-wide row no tail tile of one column.
+ * - AVX-512's tiles of ImageNet's widths stay the hand-measured ones
+ *   (14 columns, a 7-wide row whole).
+ * - A dense layer at batch 1 holds enough output vectors to hide the FMA
+ *   latency while the weights stream (1000 outputs of 8 lanes: 125 blocks,
+ *   5 per tile), within the register file.
+ */
+#include "../check.h"
+#include "../conv_layer.h"
+#include "chamcc/tpl.h"
+
+typedef struct unit {
+  const char *name;
+  int lanes, vregs;
+} unit;
+
+static const unit UNITS[] = {{"avx512", 16, 32}, {"avx2", 8, 16}, {"neon", 4, 32}};
+
+/* A 3x3 stride-1 layer of 256 -> 256 channels with output width wd. */
+static tpl_conv layer(int64_t wd, const unit *u) {
+  tpl_conv w = conv_layer(256, wd, 256, 3, 1, 1, u->lanes);
+  w.vregs = u->vregs;
+  return w;
+}
+
+static void every_default_valid(void) {
+  for (int i = 0; i < 3; i++)
+    for (int64_t wd = 1; wd <= 230; wd++) {
+      tpl_conv w = layer(wd, &UNITS[i]);
+      tpl_conv_cfg c = tpl_conv_default(&w);
+      const char *why = tpl_conv_check(&w, &c);
+      CHECK(!why, "%s width %lld: %s", UNITS[i].name, (long long)wd, why);
+    }
+}
+
+static void avx2_rows(void) {
+  tpl_conv w14 = layer(14, &UNITS[1]), w7 = layer(7, &UNITS[1]);
+  tpl_conv_cfg c14 = tpl_conv_default(&w14), c7 = tpl_conv_default(&w7);
+  int acc = c14.oc_bn * c14.ow_bn * c14.oh_bn;
+  CHECK(acc >= 8, "14-wide AVX2 row: %d accumulators (%dx%dx%d)", acc, c14.oc_bn, c14.ow_bn, c14.oh_bn);
+  CHECK(acc <= tpl_acc_budget(8, 16, 0), "14-wide AVX2 row: %d accumulators", acc);
+  CHECK(7 % c7.ow_bn != 1, "7-wide AVX2 row cut into %d-column tiles and a 1-column tail", c7.ow_bn);
+}
+
+static void avx512_widths(void) {
+  const int64_t widths[] = {7, 14, 28, 56, 112, 224};
+  const int cols[] = {7, 14, 14, 14, 14, 14};
+  for (int i = 0; i < 6; i++) {
+    tpl_conv w = layer(widths[i], &UNITS[0]);
+    tpl_conv_cfg c = tpl_conv_default(&w);
+    CHECK(c.oc_bn == 2 && c.ow_bn == cols[i] && c.oh_bn == 1, "AVX-512 width %lld: %dx%dx%d",
+          (long long)widths[i], c.oc_bn, c.ow_bn, c.oh_bn);
+  }
+}
+
+static void dense_batch1(void) {
+  for (int i = 0; i < 3; i++) {
+    const unit *u = &UNITS[i];
+    tpl_dense d = {1, 512, 1000, 0, u->lanes, {0}, u->vregs};
+    tpl_dense_cfg c = tpl_dense_default(&d);
+    int64_t blocks = (1000 + u->lanes - 1) / u->lanes;
+    CHECK(c.m_bn == 1 && blocks % c.nb_bn == 0, "%s: %dx%d", u->name, c.m_bn, c.nb_bn);
+    CHECK(c.nb_bn >= 4 && c.nb_bn <= 8, "%s: dense at batch 1 holds %d output vectors (%lld blocks)", u->name,
+          c.nb_bn, (long long)blocks);
+  }
+}
+
+int main(void) {
+  every_default_valid();
+  avx2_rows();
+  avx512_widths();
+  dense_batch1();
+  return failures != 0;
+}
