@@ -10,7 +10,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
-  llvm-19-dev lld-19 clang-19 libfuzzer-19-dev
+  llvm-19-dev lld-19 clang-19 libfuzzer-19-dev libclang-rt-19-dev
   libprotobuf-c-dev protobuf-c-compiler libonnx-dev
   libcjson-dev libopenblas-dev libxgboost-dev libssl-dev
   libonnx-testdata python3-onnx python3-torchvision python3-numpy
