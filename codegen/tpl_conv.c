@@ -58,6 +58,12 @@ int64_t tpl_conv_group_out_blocks(const tpl_conv *w) {
   return mode_of(w) == TPL_GROUPS_BLOCKS ? w->out.c / w->groups / lanes_of(w) : tpl_view_cblocks(&w->out);
 }
 
+static int largest_divisor_le(int64_t n, int64_t cap) {
+  for (int64_t d = cap < n ? cap : n; d > 1; d--)
+    if (n % d == 0) return (int)d;
+  return 1;
+}
+
 int tpl_vregs(int lanes, int vregs) { return vregs > 0 ? vregs : lanes == 8 ? 16 : 32; }
 
 int tpl_acc_budget(int lanes, int vregs, int plain_input) {
@@ -73,26 +79,21 @@ int tpl_acc_budget(int lanes, int vregs, int plain_input) {
  * the tile's px broadcasts and o weight vectors, whichever is longest. */
 static double step_cycles(int64_t px, int o) {
   double fma = (double)(px * o) / 2, chain = 4, loads = (double)(px + o) / 2;
-  return fma > chain ? (fma > loads ? fma : loads) : chain > loads ? chain : loads;
+  double c = fma > chain ? fma : chain;
+  return c > loads ? c : loads;
 }
 
-/* The FMA pipes' share of a band of r rows of width wd cut into tiles of c
- * columns (the last one narrower when c does not divide wd). */
-static double tile_efficiency(int64_t wd, int c, int r, int o) {
+/* The FMA pipes' share of a row of width wd cut into tiles of c columns by
+ * o vectors (the last tile narrower when c does not divide wd). */
+static double tile_efficiency(int64_t wd, int c, int o) {
   int64_t full = wd / c, rest = wd % c;
-  double cycles = (double)full * step_cycles((int64_t)c * r, o) + (rest ? step_cycles(rest * r, o) : 0);
-  return (double)(wd * r * o) / 2 / cycles;
+  double cycles = (double)full * step_cycles(c, o) + (rest ? step_cycles(rest, o) : 0);
+  return (double)(wd * o) / 2 / cycles;
 }
 
 /* SSE-only x86 (4 lanes, 16 registers) multiplies and adds apart, with
  * temporaries: step_cycles does not describe it. */
 static int has_fma(const tpl_conv *w) { return !(lanes_of(w) == 4 && tpl_vregs(4, w->vregs) < 32); }
-
-static int largest_divisor_le(int64_t n, int64_t cap) {
-  for (int64_t d = cap < n ? cap : n; d > 1; d--)
-    if (n % d == 0) return (int)d;
-  return 1;
-}
 
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
@@ -116,9 +117,9 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
      * 16 registers, a divisor can leave too few accumulators to hide the
      * FMA latency (2 columns of a 14-wide row), or the full width a tail of
      * one column (7 = 6 + 1) */
-    double best = tile_efficiency(w->out.w, c.ow_bn, 1, c.oc_bn);
-    for (int n = cols; n >= 1 && has_fma(w); n--) {
-      double e = tile_efficiency(w->out.w, n, 1, c.oc_bn);
+    double best = tile_efficiency(w->out.w, c.ow_bn, c.oc_bn);
+    for (int n = has_fma(w) ? cols : 0; n >= 1; n--) {
+      double e = tile_efficiency(w->out.w, n, c.oc_bn);
       if (e > best + 1e-3) best = e, c.ow_bn = n;
     }
   } else {

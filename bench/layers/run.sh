@@ -62,10 +62,7 @@ scratch=$(mktemp -d "${TMPDIR:-/tmp}/chamcc-bench-layers.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
 echo "building peers ..." >&2
-cc -O2 -std=gnu11 -fopenmp -I"$root/common/include" -I"$root/codegen/include" -I"$root/graph/include" \
-  -I"$root/runtime/include" -I"$root/measure/include" $(pkg-config --cflags openblas) \
-  "$here/peers.c" "$root/measure/reference.c" "$root/common/util.c" "$root/common/act.c" \
-  -o "$scratch/peers" $(pkg-config --libs openblas) -ldnnl -lcjson -lm
+bash "$here/build_peers.sh" "$scratch/peers"
 
 echo "writing one-layer models ..." >&2
 /usr/bin/python3 "$here/make_layer_models.py" "$layers" "$scratch/models" "${only[@]}"

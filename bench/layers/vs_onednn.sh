@@ -48,10 +48,7 @@ done
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/chamcc-vs-onednn.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-cc -O2 -std=gnu11 -fopenmp -I"$root/common/include" -I"$root/codegen/include" -I"$root/graph/include" \
-  -I"$root/runtime/include" -I"$root/measure/include" $(pkg-config --cflags openblas) \
-  "$here/peers.c" "$root/measure/reference.c" "$root/common/util.c" "$root/common/act.c" \
-  -o "$scratch/peers" $(pkg-config --libs openblas) -ldnnl -lcjson -lm
+bash "$here/build_peers.sh" "$scratch/peers"
 for t in 1 2; do
   v=log$t
   [ -n "${!v}" ] || { : > "$scratch/empty$t.jsonl"; printf -v "$v" '%s' "$scratch/empty$t.jsonl"; }

@@ -43,9 +43,12 @@ def main(path):
     logs = [[], []]
     for name in order:
         rounds = sorted(set(dnnl[name]) & set(cham[name]))
-        med = lambda col, src: statistics.median(  # noqa: E731
-            [src[name][r][col] for r in rounds if src[name][r][col] is not None] or [float("nan")])
-        cells, ratios = [], []
+
+        def med(col, src):
+            vals = [src[name][r][col] for r in rounds if src[name][r][col] is not None]
+            return statistics.median(vals) if vals else float("nan")
+
+        ratios = []
         for t in (0, 1):
             per = []
             for r in rounds:
