@@ -109,6 +109,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_t
   w.depthwise = g > 1 && g == C && K == C;
   w.groups = w.depthwise ? 1 : g;
   w.vregs = tgt->vregs;
+  w.l2 = tgt->l2;
   tune_task_init_conv(t, &w);
   t->mach = tune_machine_of(tgt, threads);
 }
@@ -249,7 +250,9 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
   }
   printf("layer\tconfig\t1T\t2T\n");
   for (int i = 0; i <= n_cfgs; i++) {
-    printf("%s\t%s", str(l, "name"), i ? cfgs[i - 1] : "default");
+    printf("%s\t%s", str(l, "name"), i ? cfgs[i - 1] : "default ");
+    for (int k = 0; !i && k < t->space.n_knobs; k++) /* the default's values */
+      printf("%s%lld", k ? "," : "", (long long)t->space.knobs[k].v[idx[0][k]]);
     for (int th = 0; th < 2; th++) {
       qsort(g[th][i], (size_t)rounds, sizeof(double), cmp_double);
       printf("\t%.1f", g[th][i][rounds / 2]);

@@ -95,6 +95,31 @@ static double tile_efficiency(int64_t wd, int c, int o) {
  * temporaries: step_cycles does not describe it. */
 static int has_fma(const tpl_conv *w) { return !(lanes_of(w) == 4 && tpl_vregs(4, w->vregs) < 32); }
 
+/* Bytes of input one image's convolution reads: every row a window touches
+ * (a 1x1 window with stride s skips s - 1 rows of s), whole rows. */
+static double input_bytes(const tpl_conv *w) {
+  int64_t span = (w->kh - 1) * w->dh + 1, rows = w->out.h * (span < w->sh ? span : w->sh);
+  if (rows > w->in.h + 2 * w->in.hh) rows = w->in.h + 2 * w->in.hh;
+  return 4.0 * (double)(tpl_view_cblocks(&w->in) * w->in.cb * rows * (w->in.w + 2 * w->in.hw));
+}
+
+/* The parallel order for tile c: with channel tiles outermost (row_outer 0)
+ * a thread runs every row of one channel tile before the next, so it reads
+ * the input once per channel tile, from beyond L2 when the input does not
+ * stay there; rows outermost reads all the weights once per row tile
+ * instead. Half the L2 is taken as what one of them keeps (the output and
+ * the other share it). Rows go outermost when the bytes they re-read from
+ * beyond L2 are fewer: large planes with few weights (early layers, 1x1
+ * stride-2 shortcuts), not small planes with many. Any thread count reads
+ * the same share of both, so the order does not depend on it. */
+static int row_outer_default(const tpl_conv *w, const tpl_conv_cfg *c) {
+  if (!w->l2 || w->groups > 1) return 0;
+  double half = (double)w->l2 / 2, in = input_bytes(w), wt = 4.0 * (double)tpl_conv_wsize(w);
+  double n_oct = (double)(tpl_view_cblocks(&w->out) / c->oc_bn), n_rt = (double)(w->out.h / c->oh_bn);
+  double by_channels = in > half ? (n_oct - 1) * in : 0, by_rows = wt > half ? (n_rt - 1) * wt : 0;
+  return by_rows < by_channels;
+}
+
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
   int64_t ocb = tpl_conv_group_out_blocks(w);
@@ -127,6 +152,7 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
     int rows = cols / c.ow_bn;
     c.oh_bn = largest_divisor_le(w->out.h, rows);
   }
+  c.row_outer = row_outer_default(w, &c);
   return c;
 }
 

@@ -109,7 +109,8 @@ static warm_task *warm_find(warm_tasks *ts, const char *key, const mb_state *m) 
   warm_task n = {0};
   snprintf(n.key, sizeof n.key, "%s", key);
   /* same template, so the same features (their number depends on the kind only) */
-  n.ok = !tune_task_from_key(key, m->t->kind == TUNE_DENSE ? m->t->dense.vregs : m->t->conv.vregs, &n.t) &&
+  int dense = m->t->kind == TUNE_DENSE;
+  n.ok = !tune_task_from_key(key, dense ? m->t->dense.vregs : m->t->conv.vregs, dense ? 0 : m->t->conv.l2, &n.t) &&
          n.t.kind == m->t->kind;
   n.t.mach = m->t->mach; /* the log's records are of this machine */
   chm_vec_push(ts, n);

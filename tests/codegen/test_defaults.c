@@ -12,6 +12,11 @@
  * - A dense layer at batch 1 holds enough output vectors to hide the FMA
  *   latency while the weights stream (1000 outputs of 8 lanes: 125 blocks,
  *   5 per tile), within the register file.
+ * - The parallel order follows the L2: rows outermost where the input does
+ *   not stay in half the L2 across channel tiles and the weights do across
+ *   row tiles (a 56x56 plane of 64 channels, 3x3 or 1x1 stride 2, with
+ *   512 KiB), channel tiles outermost where the weights do not (7x7 or
+ *   56x56 of 256 channels), or where nothing says what the L2 is.
  */
 #include "../check.h"
 #include "../conv_layer.h"
@@ -73,10 +78,31 @@ static void dense_batch1(void) {
   }
 }
 
+/* row_outer of the default of layer (C, H, K, k, s, p) on AVX2 with `l2` bytes of L2 */
+static int rows_outer(int64_t C, int64_t H, int64_t K, int64_t k, int64_t s, int64_t p, int64_t l2) {
+  tpl_conv w = conv_layer(C, H, K, k, s, p, 8);
+  w.vregs = 16, w.l2 = l2;
+  tpl_conv_cfg c = tpl_conv_default(&w);
+  CHECK(!tpl_conv_check(&w, &c), "C%lld H%lld: invalid default", (long long)C, (long long)H);
+  return c.row_outer;
+}
+
+static void parallel_order(void) {
+  const int64_t kib = 1024;
+  CHECK(rows_outer(64, 56, 64, 3, 1, 1, 512 * kib) == 1, "56x56x64 3x3, 512 KiB L2: rows belong outermost");
+  CHECK(rows_outer(64, 56, 128, 1, 2, 0, 512 * kib) == 1, "56x56x64 1x1 s2, 512 KiB L2: rows belong outermost");
+  CHECK(rows_outer(64, 56, 64, 3, 1, 1, 4096 * kib) == 0,
+        "56x56x64 3x3, 4 MiB L2: the input stays, channels belong outermost");
+  CHECK(rows_outer(64, 56, 64, 3, 1, 1, 0) == 0, "unknown L2: channels belong outermost");
+  CHECK(rows_outer(512, 7, 512, 3, 1, 1, 512 * kib) == 0, "7x7x512 3x3: rows outermost would re-read 9 MiB of weights");
+  CHECK(rows_outer(256, 56, 256, 3, 1, 1, 512 * kib) == 0, "56x56x256 3x3: rows outermost would re-read the weights");
+}
+
 int main(void) {
   every_default_valid();
   avx2_rows();
   avx512_widths();
   dense_batch1();
+  parallel_order();
   return failures != 0;
 }

@@ -54,6 +54,8 @@ typedef struct tpl_conv {
   tpl_epi epi;            /* fused epilogue */
   int vregs;              /* the target's vector registers (0: tpl_vregs's guess) */
   int64_t groups;         /* > 1: a grouped convolution other than depthwise (0, 1: none) */
+  int64_t l2;             /* the target's L2 bytes per core (0: unknown; the default's parallel
+                             order then keeps channel tiles outermost) */
 } tpl_conv;
 
 /* How a grouped convolution (1 < groups, not depthwise) maps onto blocked
