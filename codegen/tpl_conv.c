@@ -151,6 +151,15 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
     c.ow_bn = (int)w->out.w;
     int rows = cols / c.ow_bn;
     c.oh_bn = largest_divisor_le(w->out.h, rows);
+    /* a small plane (a squeeze-and-excitation block's 1x1) leaves a tile
+     * few pixels: more output vectors hide the FMA latency instead, up to
+     * 8 (as dense at batch 1) so that channel tiles remain for the threads */
+    int px = c.ow_bn * c.oh_bn, budget = tpl_acc_budget(lanes_of(w), w->vregs, w->in.cb == 1);
+    double best = tile_efficiency(px, px, c.oc_bn);
+    for (int o = 1; has_fma(w) && mode_of(w) != TPL_GROUPS_LANES && o <= 8 && o * px <= budget; o++) {
+      double e = tile_efficiency(px, px, o);
+      if (ocb % o == 0 && e > best + 1e-3) best = e, c.oc_bn = o;
+    }
   }
   c.row_outer = row_outer_default(w, &c);
   return c;

@@ -98,7 +98,11 @@ static int set_reference(meas_measurer *m, const tune_task *t, chm_err *e) {
 
 static void *kernel_prepare(tune_meter *base, const tune_task *t, chm_err *e) {
   kernel_meter *k = (kernel_meter *)base;
-  meas_measurer *m = tune_measurer_new(t, &k->target, &k->o, k->addr, e);
+  meas_opts o = k->o;
+  /* here, the candidates run on the threads the task says, which its
+   * records then say too (a runner's "all cores" are its own) */
+  if (!k->addr) o.nthreads = t->mach.threads;
+  meas_measurer *m = tune_measurer_new(t, &k->target, &o, k->addr, e);
   if (!m) return NULL;
   if (k->o.reference && set_reference(m, t, e)) {
     meas_free(m);

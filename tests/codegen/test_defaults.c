@@ -12,6 +12,8 @@
  * - A dense layer at batch 1 holds enough output vectors to hide the FMA
  *   latency while the weights stream (1000 outputs of 8 lanes: 125 blocks,
  *   5 per tile), within the register file.
+ * - A 1x1 plane (a squeeze-and-excitation block's convolutions) gets a tile
+ *   of 8 output vectors, not a latency-bound 2.
  * - The parallel order follows the L2: rows outermost where the input does
  *   not stay in half the L2 across channel tiles and the weights do across
  *   row tiles (a 56x56 plane of 64 channels, 3x3 or 1x1 stride 2, with
@@ -78,6 +80,17 @@ static void dense_batch1(void) {
   }
 }
 
+static void one_pixel_planes(void) {
+  for (int i = 0; i < 3; i++) {
+    tpl_conv w = conv_layer(96, 1, 384, 1, 1, 0, UNITS[i].lanes);
+    w.vregs = UNITS[i].vregs;
+    tpl_conv_cfg c = tpl_conv_default(&w);
+    CHECK(!tpl_conv_check(&w, &c), "%s: invalid default for a 1x1 plane", UNITS[i].name);
+    CHECK(c.oc_bn * c.ow_bn * c.oh_bn == 8, "%s: a 1x1 plane's tile holds %d vectors", UNITS[i].name,
+          c.oc_bn * c.ow_bn * c.oh_bn);
+  }
+}
+
 /* row_outer of the default of layer (C, H, K, k, s, p) on AVX2 with `l2` bytes of L2 */
 static int rows_outer(int64_t C, int64_t H, int64_t K, int64_t k, int64_t s, int64_t p, int64_t l2) {
   tpl_conv w = conv_layer(C, H, K, k, s, p, 8);
@@ -103,6 +116,7 @@ int main(void) {
   avx2_rows();
   avx512_widths();
   dense_batch1();
+  one_pixel_planes();
   parallel_order();
   return failures != 0;
 }
