@@ -377,12 +377,7 @@ int main(int argc, char **argv) {
   mo.nthreads = threads;
   tune_session s = {.log = tl, .target = &tgt, .meter = tune_meter_local(&tgt, &mo), .method = method,
                     .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};
-  if (as_build) { /* as `chamcc MODEL` tunes: warm start, suspect readings, confirmed finalists */
-    s.warm_start = 1;
-    s.peak_threads = threads ? threads : chm_num_cpus();
-    s.peak_gflops = tune_peak(s.peak_threads);
-    s.confirm = TUNE_CONFIRM_FINALISTS;
-  }
+  if (as_build) tune_session_as_build(&s, threads, 1);
   printf("| layer | workload | MFLOP | default GFLOP/s | %s best GFLOP/s | speedup | measurements | seconds |\n",
          tuner);
   printf("|---|---|--:|--:|--:|--:|--:|--:|\n");

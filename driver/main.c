@@ -636,7 +636,6 @@ static tune_log *open_logs(const options *o, const log_files *lf, const cg_targe
   return log;
 }
 
-
 /* Tunes tasks[n] until the log holds budget[i] measurements of each;
  * returns or dies (saying how many measurements it saved). */
 static void tune_tasks(const options *o, const cg_target *t, tune_log *log, const char *logpath,
@@ -657,16 +656,12 @@ static void tune_tasks(const options *o, const cg_target *t, tune_log *log, cons
   meas_opts mo = meas_defaults();
   mo.nthreads = o->threads;
   mo.key = o->key;
-  if (!o->runner) { /* readings above this machine's FMA peak are not believed */
-    s.peak_threads = o->threads ? o->threads : chm_num_cpus();
-    s.peak_gflops = tune_peak(s.peak_threads);
-  }
+  /* warm start, confirmed finalists; readings above this machine's FMA peak are not believed */
+  tune_session_as_build(&s, o->threads, !o->runner);
   s.meter = o->runner ? tune_meter_remote(t, &mo, o->runner) : tune_meter_local(t, &mo);
   s.method = tune_method_find(o->tuner ? o->tuner : "chameleon");
   s.seed = o->seed;
   s.batch = 64;
-  s.warm_start = 1; /* learn from the log's other tasks until a task has its own data */
-  s.confirm = TUNE_CONFIRM_FINALISTS;
   s.progress = show_progress;
   s.progress_ctx = &ps;
   s.warn = warn_tune;

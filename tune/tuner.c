@@ -228,6 +228,15 @@ double tune_peak(int threads) {
   return 1.1 * best;
 }
 
+void tune_session_as_build(tune_session *s, int threads, int here) {
+  s->warm_start = 1;
+  s->confirm = TUNE_CONFIRM_FINALISTS;
+  if (here) {
+    s->peak_threads = threads ? threads : chm_num_cpus();
+    s->peak_gflops = tune_peak(s->peak_threads);
+  }
+}
+
 /* GFLOP/s of the faster of r's plain readings: the candidate's median and
  * the reference's beside it (either could be the one a hiccup flattered). */
 static double raw_gflops(const tune_record *r) {

@@ -453,6 +453,12 @@ enum {
  * clock that boosts later; 0 if this CPU has no vector FMA chamcc knows. */
 double tune_peak(int threads);
 
+/* Makes s tune as chamcc's builds do: warm start, TUNE_CONFIRM_FINALISTS
+ * finalists confirmed, and, when the candidates run on this machine
+ * (`here`), the suspect-reading check against the peak of `threads`
+ * threads (0: every core). */
+void tune_session_as_build(tune_session *s, int threads, int here);
+
 /* Tunes one task until the log holds `budget` measurements of it, or the
  * method has nothing new to propose (s->warn says so), or *s->stop is set.
  * Fails on a log error or TUNE_INFRA_LIMIT infra errors in a row. */
