@@ -55,7 +55,8 @@ typedef struct options {
   char **logs;           /* --log FILE or FOLDER, repeatable (none: the default log) */
   int n_logs;
   const char *tuner;     /* --tuner NAME ("none": measure nothing) */
-  int trials;            /* --trials N per task (0: the default budget) */
+  int trials;            /* --trials N per task (0: the budget below) */
+  int budget;            /* --budget N: measurements per task on average (0: 24) */
   unsigned seed;         /* --seed S */
   const char *runner;    /* --runner HOST:PORT: measure on a chamcc-runner there */
   const char *runner_key; /* --runner-key FILE: the key that runner asks for */
@@ -105,8 +106,10 @@ static void usage(FILE *f) {
           "                     *.jsonl files, and appending to FOLDER/tuning.jsonl\n"
           "  --tuner NAME       %s, or none (measure nothing;\n"
           "                     build from the log's best configs and defaults)\n"
-          "  --trials N         measurements per task (default: a budget of 24 per task,\n"
-          "                     shared in proportion to each task's FLOPs)\n"
+          "  --budget N         measurements per task on average, shared in proportion to\n"
+          "                     each task's FLOPs, at least 8 each (default 24)\n"
+          "  --trials N         measurements per task, the same for every task (instead\n"
+          "                     of --budget)\n"
           "  --seed S           random seed of the search (default 1)\n"
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
           "                     (needed to tune for another machine, e.g. --target aarch64-...\n"
@@ -220,7 +223,7 @@ static options parse_args(int argc, char **argv) {
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
          OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
-         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C, OPT_WINOGRAD };
+         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C, OPT_WINOGRAD, OPT_BUDGET };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -233,6 +236,7 @@ static options parse_args(int argc, char **argv) {
       {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
       {"print-configs", no_argument, 0, OPT_PRINT_CONFIGS},
       {"emit-c", required_argument, 0, OPT_EMIT_C},   {"winograd", required_argument, 0, OPT_WINOGRAD},
+      {"budget", required_argument, 0, OPT_BUDGET},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -270,6 +274,9 @@ static options parse_args(int argc, char **argv) {
       break;
     case OPT_TRIALS:
       if (chm_parse_int(optarg, 1, 1000000, &o.trials)) bad_usage("--trials needs a positive number");
+      break;
+    case OPT_BUDGET:
+      if (chm_parse_int(optarg, 1, 1000000, &o.budget)) bad_usage("--budget needs a positive number");
       break;
     case OPT_SEED:
       errno = 0;
@@ -316,6 +323,7 @@ static options parse_args(int argc, char **argv) {
   if (o.n_models > 1 && o.n_shapes) bad_usage("--input-shape goes with one model");
   if (o.name && !valid_identifier(o.name)) bad_usage("--name must be a C identifier");
   if (o.runner_key && !o.runner) bad_usage("--runner-key goes with --runner HOST:PORT");
+  if (o.trials && o.budget) bad_usage("give --budget (shared by FLOPs) or --trials (per task), not both");
   return o;
 }
 
@@ -681,11 +689,11 @@ static void tune_tasks(const options *o, const cg_target *t, tune_log *log, cons
   exit(rc ? 1 : 128 + interrupted);
 }
 
-/* Budgets of n tasks: 24 measurements per task on average, in proportion
- * to FLOPs x uses, at least 8 each; or --trials N each. */
+/* Budgets of n tasks: --budget (24) measurements per task on average, in
+ * proportion to FLOPs x uses, at least 8 each; or --trials N each. */
 static int *task_budgets(const options *o, const tune_task *tasks, int n) {
   int *budget = chm_malloc((size_t)(n ? n : 1) * sizeof(int));
-  tune_budgets(tasks, n, 24 * n, o->trials, 8, budget);
+  tune_budgets(tasks, n, (o->budget ? o->budget : 24) * n, o->trials, 8, budget);
   return budget;
 }
 

@@ -1,5 +1,5 @@
 # lib.sh — the start of the tuning command-line tests (resume.sh,
-# threads.sh, interrupt.sh, merge.sh, shard.sh), sourced with the test's
+# threads.sh, interrupt.sh, merge.sh, shard.sh, budget.sh), sourced with the test's
 # arguments CHAMCC WORKDIR: sets chamcc, work (emptied), here (this folder)
 # and log (work/tune.jsonl), skips the test (77) when /usr/bin/python3 lacks
 # onnx, and defines fail and small_model (make_small_model.py's model as
