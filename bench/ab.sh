@@ -3,7 +3,8 @@
 # is built by both (--tuner none, the given chamcc options), both outputs are
 # checked against this machine's own build (run_model --ref), then R rounds
 # alternate the two libraries, N timed runs each, at 1 and 2 threads. Prints
-# the median over rounds of each round's median (ms).
+# the median over rounds of each round's median (ms), and the median
+# (min-max) of the per-round ratios old / new.
 #
 #   bench/ab.sh OLD_CHAMCC NEW_CHAMCC [--rounds R] [--runs N] [--models "M..."] [-- CHAMCC_OPTIONS]
 #
@@ -29,7 +30,7 @@ mkdir -p "$w"
 : >"$w/empty.jsonl"
 build() { build_runner "$1" "$w/$4.onnx" "$2" "$3" "$w/empty.jsonl" "${@:5}"; } # chamcc dir threads model [options...]
 export_models "$w" $models
-echo "| model | threads | old ms | new ms | old / new |"
+echo "| model | threads | old ms | new ms | old / new, per round (min-max) |"
 echo "|---|--:|--:|--:|--:|"
 for m in $models; do
   for t in 1 2; do
@@ -40,14 +41,17 @@ for m in $models; do
     for v in old new; do
       "$w/$m-$v-$t/run" --ref "$w/$m.ref" >/dev/null || { echo "ab.sh: $m $v ${t}T differs from the host build" >&2; exit 1; }
     done
-    declare -A times=([old]="" [new]="")
+    declare -A times=([old]="" [new]="") ms=()
+    ratios=""
     for ((r = 0; r < rounds; r++)); do
       for v in old new; do
-        times[$v]+="$(bench_ms "$w/$m-$v-$t/run" "$runs") "
+        ms[$v]=$(bench_ms "$w/$m-$v-$t/run" "$runs")
+        times[$v]+="${ms[$v]} "
       done
+      ratios+="$(ratio "${ms[old]}" "${ms[new]}") "
     done
     o=$(median <<<"${times[old]}")
     n=$(median <<<"${times[new]}")
-    echo "| $m | $t | $o | $n | $(awk -v a="$o" -v b="$n" 'BEGIN {printf "%.2f", a / b}') |"
+    printf '| %s | %s | %s | %s | %.2f (%s) |\n' "$m" "$t" "$o" "$n" "$(median <<<"$ratios")" "$(spread <<<"$ratios")"
   done
 done
