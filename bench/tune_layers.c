@@ -10,7 +10,7 @@
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [--as-build] [-q]
  *   tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] [--threads 1|2]
- *               [--min-time S] [--repeats N] [--cold]
+ *               [--min-time S] [--repeats N] [--cold] [--tuned-first]
  *   tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] [--rounds R] [--cold]
  *               [--emit-llvm PREFIX]
  *
@@ -29,7 +29,9 @@
  * measurement does not), with `repeats` repeats of at least `min-time`
  * seconds, and prints a tab-separated table for bench/layers/run.sh:
  * name, default 1T, default 2T, tuned 1T, tuned 2T (GFLOP/s; "-" where the
- * log has no ok record of the layer), measurements in the log.
+ * log has no ok record of the layer), measurements in the log. The
+ * default is measured before the tuned config, or after it with
+ * --tuned-first.
  *
  * With --threads T (1 or 2) it measures at T threads only, the log's
  * best among the records measured on T threads (or that do not say), and
@@ -40,7 +42,8 @@
  * for a conv: oc_bn, ow_bn, oh_bn, ic_bn, win_outer, unroll_kw, row_outer,
  * grain; or, prefixed with "i:", the option indices a log's "config" holds).
  * The default and every config are measured in alternation for R
- * rounds (default 5) at 1 and 2 threads; the table gives the medians.
+ * rounds (default 5) at 1 and 2 threads, each round starting one config
+ * later than the last; the table gives the medians.
  * --emit-llvm PREFIX also writes each one's optimized kernel, built for 1 and
  * 2 threads, to PREFIXi-1t.ll and PREFIXi-2t.ll (i = 0 for the default, then
  * the configs in order), for llc or llvm-mca;
@@ -156,9 +159,11 @@ static meas_opts eval_opts(int th, double min_s, int repeats, int cold) {
 
 /* --eval: one line per layer, see the header. One measurer per thread
  * count (its inputs and OpenBLAS reference are made once) times both the
- * default and the log's best config. */
+ * default and the log's best config, the default first unless
+ * tuned_first (a caller alternating the two orders over its rounds keeps
+ * either from always being measured first). */
 static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt, const tune_log *log, double min_s,
-                       int repeats, int cold, int only_th) {
+                       int repeats, int cold, int only_th, int tuned_first) {
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
   const tune_record *best = tune_log_best(log, t->key);
@@ -169,12 +174,18 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
     chm_err e = {0};
     m[th - 1] = tune_measurer_new(t, tgt, &o, NULL, &e);
   }
+  double g[2][2] = {{0}}; /* [default, tuned][thread count - 1] */
+  for (int k = 0; k < 2; k++) {
+    int which = tuned_first ? 1 - k : k;
+    for (int th = 0; th < 2; th++)
+      if (m[th] && (which == 0 || best)) g[which][th] = measure_with(m[th], t, which ? best->config : def);
+  }
   printf("%s", str(l, "name"));
   for (int th = 0; th < 2; th++)
-    if (m[th]) printf("\t%.1f", measure_with(m[th], t, def));
+    if (m[th]) printf("\t%.1f", g[0][th]);
     else printf("\t%s", only_th ? "-" : "0.0");
   for (int th = 0; th < 2; th++)
-    if (best && m[th]) printf("\t%.1f", measure_with(m[th], t, best->config));
+    if (best && m[th]) printf("\t%.1f", g[1][th]);
     else printf("\t-");
   printf("\t%d\n", tune_log_count(log, t->key));
   fflush(stdout);
@@ -245,7 +256,10 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
     meas_measurer *m = tune_measurer_new(t, tgt, &o, NULL, &e);
     if (!m) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
     for (int r = 0; r < rounds; r++)
-      for (int i = 0; i <= n_cfgs; i++) g[th - 1][i][r] = measure_with(m, t, idx[i]);
+      for (int j = 0; j <= n_cfgs; j++) { /* round r starts at config r: none is always first */
+        int i = (j + r) % (n_cfgs + 1);
+        g[th - 1][i][r] = measure_with(m, t, idx[i]);
+      }
     meas_free(m);
   }
   printf("layer\tconfig\t1T\t2T\n");
@@ -276,7 +290,7 @@ static int usage(const char *at) {
                   "usage: tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S] "
                   "[--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [--as-build] [-q]\n"
                   "       tune_layers LAYERS.json --log FILE --eval [--net NAME[,NAME...]|all] [--layer NAME] "
-                  "[--threads 1|2] [--min-time S] [--repeats N] [--cold]\n"
+                  "[--threads 1|2] [--min-time S] [--repeats N] [--cold] [--tuned-first]\n"
                   "       tune_layers LAYERS.json --log FILE --eval --layer NAME --config V,V,... [--config ...] "
                   "[--rounds R] [--cold] [--emit-llvm PREFIX]\n",
           at);
@@ -286,6 +300,7 @@ static int usage(const char *at) {
 int main(int argc, char **argv) {
   const char *layers = NULL, *logpath = NULL, *tuner = "chameleon", *net = "resnet18", *only = NULL, *emit = NULL;
   int trials = 200, threads = 0, quiet = 0, eval = 0, cold = 0, as_build = 0, repeats = 5, rounds = 5, n_cfgs = 0;
+  int tuned_first = 0;
   int seed = 1, bad = 0;
   char *cfgs[MAX_CONFIGS];
   double min_s = 0.2;
@@ -302,6 +317,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--eval")) eval = 1;
     else if (!strcmp(a, "--as-build")) as_build = 1;
     else if (!strcmp(a, "--cold")) cold = 1;
+    else if (!strcmp(a, "--tuned-first")) tuned_first = 1;
     else if (!strcmp(a, "--min-time") && v) bad = chm_parse_double(argv[++i], DBL_MIN, DBL_MAX, &min_s);
     else if (!strcmp(a, "--repeats") && v) bad = chm_parse_int(argv[++i], 1, INT_MAX, &repeats);
     else if (!strcmp(a, "--rounds") && v) bad = chm_parse_int(argv[++i], 0, INT_MAX, &rounds);
@@ -366,7 +382,7 @@ int main(int argc, char **argv) {
       if (only && strcmp(str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, threads, &t);
-      eval_layer(l, &t, &tgt, tl, min_s, repeats, cold, threads);
+      eval_layer(l, &t, &tgt, tl, min_s, repeats, cold, threads, tuned_first);
     }
     tune_log_close(tl);
     cJSON_Delete(root);

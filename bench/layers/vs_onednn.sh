@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vs_onednn.sh — chamcc's kernels against oneDNN's convolution, layer by
 # layer, side by side: for each layer of cnn_layers.json, R rounds that
-# alternate oneDNN and chamcc (the order swaps every round), at 1 and 2
+# alternate oneDNN and chamcc (the order swaps every round, and so does
+# that of chamcc's default and tuned config), at 1 and 2
 # threads, and per layer the medians over rounds and the median and range
 # of the per-round ratios chamcc / oneDNN (issue 27's per-layer bar).
 #
@@ -58,10 +59,12 @@ done
 
 timing=(--min-time "$min_time" --repeats "$repeats")
 dnnl() { "$scratch/peers" "$layers" --layers "$1" --libs dnnl "${timing[@]}" 2>/dev/null | grep -v '^#' | tail -n +2; }
+# cham LAYER ROUND: odd rounds measure the tuned config before the default
 cham() {
-  local a b
-  a=$("$build/bench/tune_layers" "$layers" --log "$log1" --eval --net all --layer "$1" --threads 1 "${timing[@]}" | tail -n 1)
-  b=$("$build/bench/tune_layers" "$layers" --log "$log2" --eval --net all --layer "$1" --threads 2 "${timing[@]}" | tail -n 1)
+  local a b order=()
+  (($2 % 2)) && order=(--tuned-first)
+  a=$("$build/bench/tune_layers" "$layers" --log "$log1" --eval --net all --layer "$1" --threads 1 "${timing[@]}" "${order[@]}" | tail -n 1)
+  b=$("$build/bench/tune_layers" "$layers" --log "$log2" --eval --net all --layer "$1" --threads 2 "${timing[@]}" "${order[@]}" | tail -n 1)
   # name def1 def2 tuned1 tuned2: 1T from the first run, 2T from the second
   paste <(cut -f1,2 <<<"$a") <(cut -f3 <<<"$b") <(cut -f4 <<<"$a") <(cut -f5 <<<"$b")
 }
@@ -70,9 +73,9 @@ for name in "${names[@]}"; do
   for ((r = 0; r < rounds; r++)); do
     if ((r % 2 == 0)); then
       dnnl "$name" | sed "s/^/dnnl\t$r\t/" >> "$scratch/rows.tsv"
-      cham "$name" | sed "s/^/cham\t$r\t/" >> "$scratch/rows.tsv"
+      cham "$name" $r | sed "s/^/cham\t$r\t/" >> "$scratch/rows.tsv"
     else
-      cham "$name" | sed "s/^/cham\t$r\t/" >> "$scratch/rows.tsv"
+      cham "$name" $r | sed "s/^/cham\t$r\t/" >> "$scratch/rows.tsv"
       dnnl "$name" | sed "s/^/dnnl\t$r\t/" >> "$scratch/rows.tsv"
     fi
   done
