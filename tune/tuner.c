@@ -144,11 +144,26 @@ static int finalists(const tune_log *log, const tune_task *t, int k, int (*out)[
   return n;
 }
 
+/* The configs a session confirms: the `confirm` finalists, and the task's
+ * default config after them when s->confirm_default asks and it is not one
+ * of them (so that a config the single readings flattered cannot beat the
+ * default without being measured beside it again). */
+static int session_finalists(const tune_session *s, const tune_task *t, int (*out)[TUNE_MAX_KNOBS]) {
+  int nk = t->space.n_knobs, def[TUNE_MAX_KNOBS] = {0};
+  int n = finalists(s->log, t, s->confirm < MAX_FINALISTS ? s->confirm : MAX_FINALISTS - 1, out);
+  if (!s->confirm_default || n == 0) return n;
+  tune_task_default(t, def);
+  for (int i = 0; i < n; i++)
+    if (!memcmp(out[i], def, (size_t)nk * sizeof(int))) return n;
+  memcpy(out[n], def, sizeof out[n]);
+  return n + 1;
+}
+
 /* Whether some finalist still lacks its confirmations. */
 static int confirm_pending(const tune_session *s, const tune_task *t) {
   if (s->confirm <= 0) return 0;
   int fin[MAX_FINALISTS][TUNE_MAX_KNOBS];
-  int n = finalists(s->log, t, s->confirm, fin);
+  int n = session_finalists(s, t, fin);
   for (int i = 0; i < n; i++)
     if (tune_log_confirms(s->log, t->key, fin[i], t->space.n_knobs) < TUNE_CONFIRM_ROUNDS) return 1;
   return 0;
@@ -231,6 +246,7 @@ double tune_peak(int threads) {
 void tune_session_as_build(tune_session *s, int threads, int here) {
   s->warm_start = 1;
   s->confirm = TUNE_CONFIRM_FINALISTS;
+  s->confirm_default = 1;
   if (here) {
     s->peak_threads = threads ? threads : chm_num_cpus();
     s->peak_gflops = tune_peak(s->peak_threads);
@@ -312,7 +328,7 @@ static int lacking(tune_session *s, const tune_task *t, int (*fin)[TUNE_MAX_KNOB
 static int confirm(tune_session *s, const tune_task *t, void *mt, int *infra, chm_err *e) {
   int fin[MAX_FINALISTS][TUNE_MAX_KNOBS], cfgs[MAX_FINALISTS][TUNE_MAX_KNOBS];
   tune_record recs[MAX_FINALISTS];
-  int n = finalists(s->log, t, s->confirm, fin);
+  int n = session_finalists(s, t, fin);
   sink k = {s, infra, e, 0, NULL, NULL, 0};
   /* rounds that recorded nothing (all infra errors or suspect readings) end it after a few */
   for (int want = 1, empty = 0; want <= TUNE_CONFIRM_ROUNDS && !k.rc && !stopped(s);) {

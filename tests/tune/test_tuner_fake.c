@@ -19,6 +19,10 @@
  *                                   row fail the task
  *   test_tuner_fake stop            the stop flag ends the task after the
  *                                   measurement in flight
+ *   test_tuner_fake default         as chamcc's builds tune (confirm_default):
+ *                                   the default config, not among the
+ *                                   finalists, is confirmed too, and a
+ *                                   session without the flag does not
  *   test_tuner_fake drift METHOD    on a machine whose speed drifts by up
  *                                   to 2x between measurements, readings
  *                                   taken beside a reference let the tuner
@@ -307,6 +311,35 @@ static void test_stop(void) {
   tune_log_close(log);
 }
 
+/* Confirmations of config idx of t in the log. */
+static int confirms_of(const tune_log *log, const tune_task *t, const int *idx) {
+  return tune_log_confirms(log, t->key, idx, t->space.n_knobs);
+}
+
+static void test_default(void) {
+  tune_task t = small_task();
+  int def[TUNE_MAX_KNOBS] = {0};
+  tune_task_default(&t, def);
+  for (int with = 0; with <= 1; with++) {
+    tune_log *log = empty_log();
+    tune_meter *m = tune_meter_fake(&(tune_fake_opts){.seed = 7, .noise = NOISE_PERCENT / 100.0, .reference = 1});
+    tune_session s = session(log, m, "random");
+    s.confirm_default = with;
+    int singles, confirms;
+    CHECK(run(&s, &t, 40) == 0);
+    count(log, &t, &singles, &confirms);
+    printf("confirm_default %d: %d measurements, %d confirmations, %d of the default\n", with, singles, confirms,
+           confirms_of(log, &t, def));
+    CHECK(singles == 40, "%d measurements", singles);
+    /* here the default is not one of the 4 best single readings */
+    CHECK(confirms == (CONFIRM + with) * TUNE_CONFIRM_ROUNDS, "%d confirmations", confirms);
+    CHECK(confirms_of(log, &t, def) == with * TUNE_CONFIRM_ROUNDS, "the default has %d confirmations",
+          confirms_of(log, &t, def));
+    tune_meter_free(m);
+    tune_log_close(log);
+  }
+}
+
 int main(int argc, char **argv) {
   chm_err e = {0};
   if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
@@ -319,7 +352,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(what, "stop")) test_stop();
   else if (!strcmp(what, "suspect")) test_suspect();
   else if (!strcmp(what, "drift")) test_drift(method);
-  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum|drift METHOD | resume | infra | suspect | stop\n"), 2;
+  else if (!strcmp(what, "default")) test_default();
+  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum|drift METHOD | resume | infra | suspect | stop | default\n"), 2;
   printf("%s %s: %.3f s\n", what, method, chm_now() - t0);
   if (failures) fprintf(stderr, "test_tuner_fake: %d checks failed\n", failures);
   return failures != 0;

@@ -431,6 +431,10 @@ typedef struct tune_session {
    * CONFIRM_ROUNDS times each in alternation, and the build takes the best
    * of those. 0: off (the benchmarks, which re-measure on their own). */
   int confirm;
+  /* With confirm: the task's default config is confirmed too when it is
+   * not among the finalists, so the build picks a config that was faster
+   * than the default when they were measured again, or the default itself. */
+  int confirm_default;
   /* The machine's FMA peak for the measuring threads, GFLOP/s (measured at
    * start-up, tune_peak). A reading above it is impossible, so it is
    * suspect: not recorded, measured again (TUNE_SUSPECT_RETRIES times at
@@ -454,7 +458,7 @@ enum {
 double tune_peak(int threads);
 
 /* Makes s tune as chamcc's builds do: warm start, TUNE_CONFIRM_FINALISTS
- * finalists confirmed, and, when the candidates run on this machine
+ * finalists and the default config confirmed, and, when the candidates run on this machine
  * (`here`), the suspect-reading check against the peak of `threads`
  * threads (0: every core). */
 void tune_session_as_build(tune_session *s, int threads, int here);
