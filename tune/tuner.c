@@ -150,7 +150,8 @@ static int finalists(const tune_log *log, const tune_task *t, int k, int (*out)[
  * default without being measured beside it again). */
 static int session_finalists(const tune_session *s, const tune_task *t, int (*out)[TUNE_MAX_KNOBS]) {
   int nk = t->space.n_knobs, def[TUNE_MAX_KNOBS] = {0};
-  int n = finalists(s->log, t, s->confirm < MAX_FINALISTS ? s->confirm : MAX_FINALISTS - 1, out);
+  int room = MAX_FINALISTS - (s->confirm_default != 0);
+  int n = finalists(s->log, t, s->confirm < room ? s->confirm : room, out);
   if (!s->confirm_default || n == 0) return n;
   tune_task_default(t, def);
   for (int i = 0; i < n; i++)

@@ -458,9 +458,9 @@ enum {
 double tune_peak(int threads);
 
 /* Makes s tune as chamcc's builds do: warm start, TUNE_CONFIRM_FINALISTS
- * finalists and the default config confirmed, and, when the candidates run on this machine
- * (`here`), the suspect-reading check against the peak of `threads`
- * threads (0: every core). */
+ * finalists and the default config confirmed, and, when the candidates
+ * run on this machine (`here`), the suspect-reading check against the
+ * peak of `threads` threads (0: every core). */
 void tune_session_as_build(tune_session *s, int threads, int here);
 
 /* Tunes one task until the log holds `budget` measurements of it, or the
