@@ -55,11 +55,6 @@ SLURM_ARRAY_TASK_ID=1 SLURM_ARRAY_TASK_COUNT=3 "$chamcc" tune "${zoo[@]}" --shar
   cmp -s - "$work/s23.txt" || fail "--shard does not override the Slurm variables"
 
 # refused, with a reason: bad shards, a count without an index, an index without a count
-refused() { # EXPECTED-STATUS TEXT COMMAND...
-  local want=$1 text=$2; shift 2
-  "$@" >/dev/null 2>"$work/err.txt"; local rc=$?
-  [ $rc -eq "$want" ] && grep -q -- "$text" "$work/err.txt" || { cat "$work/err.txt"; fail "exit $rc for: $*"; }
-}
 for bad in 3/3 -1/3 1/0 1 a/b 1/3x; do
   refused 2 "--shard needs K/N" "$chamcc" tune "${zoo[@]}" --shard "$bad" --list-tasks
 done
