@@ -72,6 +72,8 @@ int tpl_acc_budget(int lanes, int vregs, int plain_input) {
   return plain_input ? 12 : 20;                                                        /* NEON */
 }
 
+int tpl_conv_step_regs(int px, int o) { return px * o + (px < o ? px : o) + 1; }
+
 /* Cycles of one reduction step (one input channel at one tap) of a tile of
  * px output pixels by o vectors, on a core that issues two FMAs and two
  * loads a cycle with an FMA latency of 4 cycles (every x86-64 core with FMA
@@ -120,6 +122,33 @@ static int row_outer_default(const tpl_conv *w, const tpl_conv_cfg *c) {
   return by_rows < by_channels;
 }
 
+/* The columns of a row tile of o vectors within the register file: its
+ * accumulators within tpl_acc_budget, and one step's live values
+ * (tpl_conv_step_regs) within the registers; at most 14. */
+static int tile_cols(const tpl_conv *w, int o) {
+  int cols = tpl_acc_budget(lanes_of(w), w->vregs, w->in.cb == 1) / o, regs = tpl_vregs(lanes_of(w), w->vregs);
+  while (cols > 1 && tpl_conv_step_regs(cols, o) > regs) cols--;
+  return cols > 14 ? 14 : cols;
+}
+
+/* The tile width for a row of o-vector tiles at most cols wide (cols <=
+ * out.w): a width that divides the row, if one is close, or a narrower one
+ * that keeps the FMA pipes busier over the row: with 16 registers, a
+ * divisor can leave too few accumulators to hide the FMA latency (2 columns
+ * of a 14-wide row), or the full width a tail of one column (7 = 6 + 1).
+ * *eff is the FMA pipes' share it reaches (tile_efficiency). */
+static int row_width(const tpl_conv *w, int o, int cols, double *eff) {
+  int width = cols, d = largest_divisor_le(w->out.w, cols);
+  if (d >= cols - 4) width = d;
+  double best = tile_efficiency(w->out.w, width, o);
+  for (int n = has_fma(w) ? cols : 0; n >= 1; n--) {
+    double e = tile_efficiency(w->out.w, n, o);
+    if (e > best + 1e-3) best = e, width = n;
+  }
+  *eff = best;
+  return width;
+}
+
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
   int64_t ocb = tpl_conv_group_out_blocks(w);
@@ -131,21 +160,16 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
    * accumulators as the register file holds beside the weights and
    * broadcasts of one step (tpl_acc_budget) */
   c.oc_bn = ocb % 2 == 0 && mode_of(w) != TPL_GROUPS_LANES ? 2 : 1;
-  int cols = tpl_acc_budget(lanes_of(w), w->vregs, w->in.cb == 1) / c.oc_bn;
-  if (cols > 14) cols = 14;
+  int cols = tile_cols(w, c.oc_bn);
   if (w->out.w >= cols) {
-    c.ow_bn = cols;
-    /* prefer a width that divides the row, if one is close */
-    int d = largest_divisor_le(w->out.w, cols);
-    if (d >= cols - 4) c.ow_bn = d;
-    /* or a narrower one that keeps the FMA pipes busier over the row: with
-     * 16 registers, a divisor can leave too few accumulators to hide the
-     * FMA latency (2 columns of a 14-wide row), or the full width a tail of
-     * one column (7 = 6 + 1) */
-    double best = tile_efficiency(w->out.w, c.ow_bn, c.oc_bn);
-    for (int n = has_fma(w) ? cols : 0; n >= 1; n--) {
-      double e = tile_efficiency(w->out.w, n, c.oc_bn);
-      if (e > best + 1e-3) best = e, c.ow_bn = n;
+    double eff, eff4;
+    c.ow_bn = row_width(w, c.oc_bn, cols, &eff);
+    /* or 4 vectors x fewer columns, where the row's width leaves the 2-vector
+     * tile a tail that idles the FMA pipes (27 = 4 x 6 + 3 columns) */
+    int cols4 = tile_cols(w, 4);
+    if (c.oc_bn == 2 && ocb % 4 == 0 && has_fma(w) && w->out.w >= cols4) {
+      int width4 = row_width(w, 4, cols4, &eff4);
+      if (eff4 > eff + 1e-3) c.oc_bn = 4, c.ow_bn = width4;
     }
   } else {
     c.ow_bn = (int)w->out.w;
@@ -251,22 +275,27 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
   ir_expr *wt_base = weight_base(x, icb, ky, kx);
   int64_t row = (w->in.w + 2 * w->in.hw) * w->in.cb, col_step = w->sw * w->in.cb;
   int64_t wblock = tpl_conv_wsize(w) / tpl_view_cblocks(&w->out); /* weights per output block */
+  /* the order of the step's FMAs: columns outside vectors keeps the tile's
+   * oc_bn weight vectors live and one input at a time; vectors outside
+   * columns (weight by weight) keeps its inputs live and one weight vector.
+   * The order with fewer live values (tpl_conv_step_regs) leaves more
+   * registers for accumulators: a 3-column x 4-vector tile needs 12 + 3 + 1
+   * registers instead of 12 + 4 + 1. */
+  int px = x->c->oh_bn * ncols, o = x->c->oc_bn, by_weight = px < o;
   ir_stmt *seq = ir_seq(b);
-  for (int r = 0; r < x->c->oh_bn; r++)
-    for (int col = 0; col < ncols; col++) {
-      int64_t off = r * w->sh * row + col * col_step;
-      for (int j = 0; j < x->c->oc_bn; j++) {
-        ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
-        if (w->depthwise)
-          in = ir_load(b, x->in, ir_addi(b, in_base, off), L);
-        else if (x->mode == TPL_GROUPS_LANES)
-          in = group_lanes(x, ir_load(b, x->in, ir_addi(b, in_base, off), L), ic->ival);
-        else
-          in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, in_base, ir_addi(b, ic, off)), 1), L);
-        ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), j * wblock)), L);
-        ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols), ir_fma(b, in, wv, a)));
-      }
-    }
+  for (int k = 0; k < px * o; k++) {
+    int p = by_weight ? k % px : k / o, j = by_weight ? k / px : k % o, r = p / ncols, col = p % ncols;
+    int64_t off = r * w->sh * row + col * col_step;
+    ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
+    if (w->depthwise)
+      in = ir_load(b, x->in, ir_addi(b, in_base, off), L);
+    else if (x->mode == TPL_GROUPS_LANES)
+      in = group_lanes(x, ir_load(b, x->in, ir_addi(b, in_base, off), L), ic->ival);
+    else
+      in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, in_base, ir_addi(b, ic, off)), 1), L);
+    ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), j * wblock)), L);
+    ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols), ir_fma(b, in, wv, a)));
+  }
   return seq;
 }
 

@@ -249,7 +249,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   tune_task_conv_cfg(t, idx, &c);
   int L = w->out.cb, cbi = w->depthwise ? L : w->in.cb, n = 0;
   int64_t icb = tpl_conv_reduce_blocks(w);
-  int64_t acc = (int64_t)c.oc_bn * c.ow_bn * c.oh_bn, regs = acc + c.oc_bn + 1;
+  int64_t acc = (int64_t)c.oc_bn * c.ow_bn * c.oh_bn, regs = tpl_conv_step_regs(c.ow_bn * c.oh_bn, c.oc_bn);
   int64_t nregs = tpl_vregs(L, w->vregs);
   int64_t n_oht = w->out.h / c.oh_bn, n_g = (n_oht + c.grain - 1) / c.grain;
   int64_t iters = w->out.n * (tpl_view_cblocks(&w->out) / c.oc_bn) * n_g;

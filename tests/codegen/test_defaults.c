@@ -6,7 +6,9 @@
  * - Every default is a valid config, for every output width 1..230.
  * - With 16 registers, a 14-wide row (ResNet's 14x14 layers) gets a tile of
  *   at least 8 accumulators (two FMA pipes x 4 cycles of latency), not
- *   2 columns x 2 vectors, and a 7-wide row no tail tile of one column.
+ *   2 columns x 2 vectors, a 7-wide row no tail tile of one column, and a
+ *   27-wide row (AlexNet's 5x5) 4 vectors x 3 columns, no tail, within the
+ *   registers in tile_fmas's order.
  * - AVX-512's tiles of ImageNet's widths stay the hand-measured ones
  *   (14 columns, a 7-wide row whole).
  * - A dense layer at batch 1 holds enough output vectors to hide the FMA
@@ -55,6 +57,13 @@ static void avx2_rows(void) {
   CHECK(acc >= 8, "14-wide AVX2 row: %d accumulators (%dx%dx%d)", acc, c14.oc_bn, c14.ow_bn, c14.oh_bn);
   CHECK(acc <= tpl_acc_budget(8, 16, 0), "14-wide AVX2 row: %d accumulators", acc);
   CHECK(7 % c7.ow_bn != 1, "7-wide AVX2 row cut into %d-column tiles and a 1-column tail", c7.ow_bn);
+  /* 27 columns: 2 vectors x 6 columns leave a 3-column tail; 4 x 3 do not */
+  tpl_conv w27 = layer(27, &UNITS[1]);
+  tpl_conv_cfg c27 = tpl_conv_default(&w27);
+  CHECK(c27.oc_bn == 4 && c27.ow_bn == 3 && c27.oh_bn == 1, "27-wide AVX2 row: %dx%dx%d", c27.oc_bn, c27.ow_bn,
+        c27.oh_bn);
+  CHECK(tpl_conv_step_regs(c27.ow_bn * c27.oh_bn, c27.oc_bn) <= 16, "27-wide AVX2 row: %d registers a step",
+        tpl_conv_step_regs(c27.ow_bn * c27.oh_bn, c27.oc_bn));
 }
 
 static void avx512_widths(void) {

@@ -7,8 +7,10 @@
  * per accumulator, counted by the multiply) and AArch64 (NEON, 32), at 1 and
  * 2 threads (the parallel body is an outlined function), and the assembly
  * read back: per basic block, FMAs and vector operands on the stack. The
- * configs are the defaults of ResNet-18 layers and of MobileNet-v2's first
- * conv, whose tiles follow the register file (tpl_acc_budget), and a tuned
+ * configs are the defaults of ResNet-18 layers, of AlexNet's 5x5 (whose
+ * AVX2 tile of 4 vectors x 3 columns fits only in tile_fmas's weight-by-
+ * weight order) and of MobileNet-v2's first conv, whose tiles follow the
+ * register file (tpl_acc_budget, tpl_conv_step_regs), and a tuned
  * pick whose loop LLVM used to spill (2 vectors x 7 pixels and its tail; see
  * parse_llvm_args in llvm_target.c); and the default tiles of the matrix
  * products of a ConvNeXt's stages (rows = pixels), which must also use more
@@ -166,6 +168,10 @@ int main(void) {
     tpl_conv first = layer(3, 224, 32, 3, 2, &t); /* MobileNet-v2's first conv, plain NCHW input */
     first.in.cb = 1;
     check_kernel(&t, "3->32 224x224 s2 plain default", &first, tpl_conv_default(&first));
+    /* AlexNet's 5x5 on a 27-wide row: AVX2's default is 4 vectors x 3
+     * columns, which fits 16 registers only stepping weight by weight */
+    tpl_conv alex = layer(64, 27, 192, 5, 1, &t);
+    if (L == 8) check_kernel(&t, "64->192 27x27 k5 default", &alex, tpl_conv_default(&alex));
     /* 2 vectors x 2 columns x 7 rows, and its tail of 1 column */
     if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1});
     check_dense(&t, 3136, 96, 384);

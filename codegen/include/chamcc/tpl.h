@@ -99,6 +99,11 @@ int tpl_vregs(int lanes, int vregs);
  * SSE, 12 elsewhere. Beyond these, LLVM spills in the inner loop (the
  * counts of stack operands that set them are in bench/RESULTS.md). */
 int tpl_acc_budget(int lanes, int vregs, int plain_input);
+/* Vector registers one reduction step of a conv tile of px pixels x o
+ * vectors keeps live: its accumulators, the o weight vectors or (when the
+ * pixels are fewer, stepping weight by weight) the px broadcast inputs, and
+ * the value being loaded. */
+int tpl_conv_step_regs(int px, int o);
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w); /* for out.cb lanes */
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */
 /* params: in, weights, bias, [residual], out */
