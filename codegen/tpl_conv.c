@@ -131,26 +131,48 @@ static int tile_cols(const tpl_conv *w, int o) {
   return cols > 14 ? 14 : cols;
 }
 
-/* The tile width for a row of o-vector tiles at most cols wide (cols <=
- * out.w): a width that divides the row, if one is close, or a narrower one
+/* The tile width for a row of wd pixels cut into o-vector tiles at most cols
+ * wide (cols <= wd): a width that divides the row, if one is close, or a narrower one
  * that keeps the FMA pipes busier over the row: with 16 registers, a
  * divisor can leave too few accumulators to hide the FMA latency (2 columns
  * of a 14-wide row), or the full width a tail of one column (7 = 6 + 1).
  * *eff is the FMA pipes' share it reaches (tile_efficiency). */
-static int row_width(const tpl_conv *w, int o, int cols, double *eff) {
-  int width = cols, d = largest_divisor_le(w->out.w, cols);
+static int row_width(const tpl_conv *w, int64_t wd, int o, int cols, double *eff) {
+  int width = cols, d = largest_divisor_le(wd, cols);
   if (d >= cols - 4) width = d;
-  double best = tile_efficiency(w->out.w, width, o);
+  double best = tile_efficiency(wd, width, o);
   for (int n = has_fma(w) ? cols : 0; n >= 1; n--) {
-    double e = tile_efficiency(w->out.w, n, o);
+    double e = tile_efficiency(wd, n, o);
     if (e > best + 1e-3) best = e, width = n;
   }
   *eff = best;
   return width;
 }
 
+/* Flat tiles instead of row tiles of efficiency eff (tile_efficiency),
+ * where a short row leaves a tail that idles the FMA pipes (7 = 4 + 3
+ * columns) and a line of several rows does not (49 = 16 x 3 + 1): the
+ * smallest grain the tuner offers (a power of two that divides the rows, or
+ * the first to cover them) and the tile whose line the step model puts
+ * higher, keeping 16 parallel iterations an image for the threads. */
+static void flat_default(const tpl_conv *w, tpl_conv_cfg *c, double eff) {
+  int64_t ocb = tpl_conv_group_out_blocks(w), blocks = tpl_view_cblocks(&w->out);
+  int base = ocb % 2 == 0 && mode_of(w) != TPL_GROUPS_LANES ? 2 : 1; /* as tpl_conv_default */
+  for (int g = 2; g / 2 < w->out.h && g <= 16; g *= 2) {
+    int64_t rows = g < w->out.h ? g : w->out.h, line = rows * w->out.w;
+    if (w->out.h % rows) continue;
+    for (int o = base; o <= 4 && (o == base || base == 2); o *= 2) {
+      int cols = tile_cols(w, o) < w->out.w ? tile_cols(w, o) : (int)w->out.w; /* as the tuner's ow_bn */
+      if (ocb % o || line < cols || blocks / o * (w->out.h / rows) < 16) continue;
+      double e;
+      int width = row_width(w, line, o, cols, &e);
+      if (e > eff + 1e-3) eff = e, c->flat = 1, c->grain = g, c->oc_bn = o, c->ow_bn = width;
+    }
+  }
+}
+
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
-  tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1};
+  tpl_conv_cfg c = {1, 1, 1, 0, 0, 0, 0, 1, 0};
   int64_t ocb = tpl_conv_group_out_blocks(w);
   if (w->depthwise) {
     c.ow_bn = (int)(w->out.w < 8 ? w->out.w : 8);
@@ -163,14 +185,15 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   int cols = tile_cols(w, c.oc_bn);
   if (w->out.w >= cols) {
     double eff, eff4;
-    c.ow_bn = row_width(w, c.oc_bn, cols, &eff);
+    c.ow_bn = row_width(w, w->out.w, c.oc_bn, cols, &eff);
     /* or 4 vectors x fewer columns, where the row's width leaves the 2-vector
      * tile a tail that idles the FMA pipes (27 = 4 x 6 + 3 columns) */
     int cols4 = tile_cols(w, 4);
     if (c.oc_bn == 2 && ocb % 4 == 0 && has_fma(w) && w->out.w >= cols4) {
-      int width4 = row_width(w, 4, cols4, &eff4);
-      if (eff4 > eff + 1e-3) c.oc_bn = 4, c.ow_bn = width4;
+      int width4 = row_width(w, w->out.w, 4, cols4, &eff4);
+      if (eff4 > eff + 1e-3) c.oc_bn = 4, c.ow_bn = width4, eff = eff4;
     }
+    if (has_fma(w)) flat_default(w, &c, eff);
   } else {
     c.ow_bn = (int)w->out.w;
     int rows = cols / c.ow_bn;
@@ -189,6 +212,11 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   return c;
 }
 
+/* The pixels of one parallel iteration's rows, which flat tiles cut. */
+static int64_t flat_pixels(const tpl_conv *w, const tpl_conv_cfg *c) {
+  return (c->grain < w->out.h ? c->grain : w->out.h) * w->out.w;
+}
+
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
   int64_t ocb = tpl_conv_group_out_blocks(w);
   if (w->groups > 1 && !w->depthwise && mode_of(w) == TPL_GROUPS_NONE) return "grouping not supported";
@@ -196,7 +224,7 @@ const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
   if (c->oc_bn < 1 || ocb % c->oc_bn) return "oc_bn must divide the output-channel blocks (of a group)";
   if (mode_of(w) == TPL_GROUPS_LANES && c->oc_bn != 1) return "groups within a block: tiles hold one block";
   if (c->oh_bn < 1 || w->out.h % c->oh_bn) return "oh_bn must divide the output rows";
-  if (c->ow_bn < 1 || c->ow_bn > w->out.w) return "ow_bn must be in [1, output columns]";
+  if (c->ow_bn < 1 || (!c->flat && c->ow_bn > w->out.w)) return "ow_bn must be in [1, output columns]";
   if (w->depthwise && c->oc_bn != 1) return "depthwise tiles hold one channel block";
   if ((int64_t)c->oc_bn * c->ow_bn * c->oh_bn > 64) return "register tile larger than 64 vectors";
   int64_t icb = tpl_conv_reduce_blocks(w);
@@ -204,6 +232,10 @@ const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
   /* a grain beyond the row tiles takes them all; only the smallest such grain is valid */
   if (c->grain < 1 || (c->grain > 1 && c->grain / 2 >= w->out.h / c->oh_bn))
     return "grain must be 1 or less than twice the row tiles";
+  if (c->flat < 0 || c->flat > 1) return "flat must be 0 or 1";
+  if (c->flat && c->oh_bn != 1) return "flat tiles are one row high";
+  if (c->flat && c->grain < w->out.h && w->out.h % c->grain) return "flat tiles need grain to divide the rows";
+  if (c->flat && c->ow_bn > flat_pixels(w, c)) return "ow_bn must be in [1, an iteration's pixels]";
   if (w->pt > w->in.hh || w->pl > w->in.hw) return "input halo smaller than the padding";
   int64_t last_y = (w->out.h - 1) * w->sh - w->pt + (w->kh - 1) * w->dh;
   int64_t last_x = (w->out.w - 1) * w->sw - w->pl + (w->kw - 1) * w->dw;
@@ -225,6 +257,21 @@ typedef struct conv_ctx {
   int64_t n_icb;          /* input-channel blocks per chunk */
   int64_t n_chunks;       /* reduction chunks */
 } conv_ctx;
+
+/* The output row and column of the tile's pixel (r, col), the tile starting
+ * at column ow0 of row oh0; flat tiles: pixel ow0 + col of the line that
+ * the iteration's rows make from row oh0 on. */
+static void pixel_at(conv_ctx *x, ir_expr *ow0, int r, int col, ir_expr **oy, ir_expr **ox) {
+  ir_builder *b = x->b;
+  if (!x->c->flat) {
+    *oy = ir_addi(b, x->oh0, r);
+    *ox = ir_addi(b, ow0, col);
+    return;
+  }
+  ir_expr *q = ir_addi(b, ow0, col), *ow = ir_int(b, x->w->out.w);
+  *oy = ir_add(b, x->oh0, ir_bin(b, IR_DIV, q, ow));
+  *ox = ir_bin(b, IR_MOD, q, ow);
+}
 
 /* acc index of (row r, column col, vector j) in a tile of ncols columns */
 static ir_expr *acc_index(conv_ctx *x, int r, int col, int j, int ncols) {
@@ -267,11 +314,11 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
   ir_builder *b = x->b;
   const tpl_conv *w = x->w;
   int L = lanes_of(w);
-  ir_expr *iy = ir_add(b, ir_muli(b, x->oh0, w->sh), ir_addi(b, ir_muli(b, ky, w->dh), -w->pt));
-  ir_expr *ix = ir_add(b, ir_muli(b, ow0, w->sw), ir_addi(b, ir_muli(b, kx, w->dw), -w->pl));
   ir_expr *in_block = w->depthwise || x->mode == TPL_GROUPS_LANES ? x->oc0
                      : x->mode == TPL_GROUPS_BLOCKS ? ir_add(b, x->ic0, icb) : icb;
-  ir_expr *in_base = tpl_view_index(b, &w->in, x->n, in_block, iy, ix);
+  ir_expr *dy = ir_addi(b, ir_muli(b, ky, w->dh), -w->pt), *dx = ir_addi(b, ir_muli(b, kx, w->dw), -w->pl);
+  ir_expr *in_base = tpl_view_index(b, &w->in, x->n, in_block, ir_add(b, ir_muli(b, x->oh0, w->sh), dy),
+                                    ir_add(b, ir_muli(b, ow0, w->sw), dx));
   ir_expr *wt_base = weight_base(x, icb, ky, kx);
   int64_t row = (w->in.w + 2 * w->in.hw) * w->in.cb, col_step = w->sw * w->in.cb;
   int64_t wblock = tpl_conv_wsize(w) / tpl_view_cblocks(&w->out); /* weights per output block */
@@ -285,14 +332,23 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
   ir_stmt *seq = ir_seq(b);
   for (int k = 0; k < px * o; k++) {
     int p = by_weight ? k % px : k / o, j = by_weight ? k / px : k % o, r = p / ncols, col = p % ncols;
+    /* the pixel's input: a constant offset from the tile's first, or for
+     * flat tiles (which may wrap to the next row) its own index */
+    ir_expr *base = in_base, *oy, *ox;
     int64_t off = r * w->sh * row + col * col_step;
+    if (x->c->flat) {
+      pixel_at(x, ow0, r, col, &oy, &ox);
+      base = tpl_view_index(b, &w->in, x->n, in_block, ir_add(b, ir_muli(b, oy, w->sh), dy),
+                            ir_add(b, ir_muli(b, ox, w->sw), dx));
+      off = 0;
+    }
     ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
     if (w->depthwise)
-      in = ir_load(b, x->in, ir_addi(b, in_base, off), L);
+      in = ir_load(b, x->in, ir_addi(b, base, off), L);
     else if (x->mode == TPL_GROUPS_LANES)
-      in = group_lanes(x, ir_load(b, x->in, ir_addi(b, in_base, off), L), ic->ival);
+      in = group_lanes(x, ir_load(b, x->in, ir_addi(b, base, off), L), ic->ival);
     else
-      in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, in_base, ir_addi(b, ic, off)), 1), L);
+      in = ir_broadcast(b, ir_load(b, x->in, ir_add(b, base, ir_addi(b, ic, off)), 1), L);
     ir_expr *wv = ir_load(b, x->wt, ir_add(b, wt_base, ir_addi(b, ir_muli(b, ic, L), j * wblock)), L);
     ir_seq_add(b, seq, ir_store(b, acc, acc_index(x, r, col, j, ncols), ir_fma(b, in, wv, a)));
   }
@@ -341,7 +397,8 @@ static ir_stmt *conv_tile(conv_ctx *x, ir_expr *ow0, int ncols) {
   for (int r = 0; r < x->c->oh_bn; r++)
     for (int col = 0; col < ncols; col++)
       for (int j = 0; j < x->c->oc_bn; j++) {
-        ir_expr *ocb = ir_addi(b, x->oc0, j), *oy = ir_addi(b, x->oh0, r), *ox = ir_addi(b, ow0, col);
+        ir_expr *ocb = ir_addi(b, x->oc0, j), *oy, *ox;
+        pixel_at(x, ow0, r, col, &oy, &ox);
         ir_expr *init = ir_load(b, x->bias, ir_muli(b, ocb, L), L);
         if (x->n_chunks > 1)
           init = ir_select(b, first, init, ir_load(b, x->out, tpl_view_index(b, &w->out, x->n, ocb, oy, ox), L));
@@ -351,7 +408,8 @@ static ir_stmt *conv_tile(conv_ctx *x, ir_expr *ow0, int ncols) {
   for (int r = 0; r < x->c->oh_bn; r++)
     for (int col = 0; col < ncols; col++)
       for (int j = 0; j < x->c->oc_bn; j++) {
-        ir_expr *ocb = ir_addi(b, x->oc0, j), *oy = ir_addi(b, x->oh0, r), *ox = ir_addi(b, ow0, col);
+        ir_expr *ocb = ir_addi(b, x->oc0, j), *oy, *ox;
+        pixel_at(x, ow0, r, col, &oy, &ox);
         ir_expr *v = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *f = v;
         if (w->epi.has_residual)
           f = ir_add(b, f, ir_load(b, x->res, tpl_view_index(b, &w->epi.res, x->n, ocb, oy, ox), L));
@@ -391,13 +449,15 @@ ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, co
   x.oh0 = ir_muli(&b, ir_add(&b, g0, ir_var(&b, vr)), c->oh_bn);
   x.icc = x.n_chunks > 1 ? ir_var(&b, vc) : ir_int(&b, 0);
 
+  /* a row of tiles and its tail; flat: one line of the iteration's pixels */
   ir_stmt *row = ir_seq(&b);
-  int64_t full = w->out.w / c->ow_bn, tail = w->out.w % c->ow_bn;
+  if (c->flat) x.oh0 = g0;
+  int64_t line = c->flat ? flat_pixels(w, c) : w->out.w, full = line / c->ow_bn, tail = line % c->ow_bn;
   ir_seq_add(&b, row, ir_for(&b, vow, ir_int(&b, 0), ir_int(&b, full), IR_LOOP_SERIAL,
                              conv_tile(&x, ir_muli(&b, ir_var(&b, vow), c->ow_bn), c->ow_bn)));
   if (tail) ir_seq_add(&b, row, conv_tile(&x, ir_int(&b, full * c->ow_bn), (int)tail));
   ir_expr *rows = ir_bin(&b, IR_MIN, ir_int(&b, c->grain), ir_bin(&b, IR_SUB, ir_int(&b, n_oht), g0));
-  row = ir_for(&b, vr, ir_int(&b, 0), rows, IR_LOOP_SERIAL, row);
+  if (!c->flat) row = ir_for(&b, vr, ir_int(&b, 0), rows, IR_LOOP_SERIAL, row);
   /* The reduction chunks run outside the iteration's row tiles: a chunk's
    * weights (oc_bn x ic_bn blocks of the window) are reused over all of
    * them while they are in cache, instead of streaming the tile's whole

@@ -4,8 +4,10 @@
  * cost model learns from.
  *
  * Conv knobs (in this order): oc_bn, ow_bn, oh_bn, ic_bn, win_outer,
- * unroll_kw, row_outer, grain. Dense knobs: nb_bn, m_bn. A knob with one
- * option is kept, so every config of a template has the same length.
+ * unroll_kw, row_outer, grain, flat. Dense knobs: nb_bn, m_bn. A knob with
+ * one option is kept, so every config of a template has the same length.
+ * A new knob or option changes what a config means: it comes with a new
+ * kernel revision (TUNE_KERNELS), which leaves older records out of builds.
  */
 #include "chamcc/tune.h"
 
@@ -14,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { K_OC, K_OW, K_OH, K_IC, K_WIN, K_UNROLL, K_ROW, K_GRAIN, N_CONV_KNOBS };
+enum { K_OC, K_OW, K_OH, K_IC, K_WIN, K_UNROLL, K_ROW, K_GRAIN, K_FLAT, N_CONV_KNOBS };
 enum { K_NB, K_M, N_DENSE_KNOBS };
 
 static void knob(tune_space *s, const char *name) {
@@ -89,7 +91,7 @@ void tune_task_init_conv(tune_task *t, const tpl_conv *w) {
   knob(s, "oc_bn");
   if (one_block) option(s, 1);
   else divisors(s, ocb, 8);
-  knob(s, "ow_bn");
+  knob(s, "ow_bn"); /* columns, or a flat tile's pixels (no more than a row's) */
   range(s, 1, w->out.w < 24 ? w->out.w : 24);
   knob(s, "oh_bn");
   divisors(s, w->out.h, 8);
@@ -106,6 +108,8 @@ void tune_task_init_conv(tune_task *t, const tpl_conv *w) {
     option(s, g);
     if (g >= w->out.h) break;
   }
+  knob(s, "flat");
+  range(s, 0, w->out.h > 1 ? 1 : 0);
 }
 
 void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
@@ -170,6 +174,7 @@ void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c) {
   c->unroll_kw = (int)k[K_UNROLL].v[idx[K_UNROLL]];
   c->row_outer = (int)k[K_ROW].v[idx[K_ROW]];
   c->grain = (int)k[K_GRAIN].v[idx[K_GRAIN]];
+  c->flat = (int)k[K_FLAT].v[idx[K_FLAT]];
 }
 
 void tune_task_dense_cfg(const tune_task *t, const int *idx, tpl_dense_cfg *c) {
@@ -209,7 +214,7 @@ void tune_task_default(const tune_task *t, int *idx) {
   tpl_conv_cfg c = tpl_conv_default(&t->conv);
   int64_t icb = tpl_conv_reduce_blocks(&t->conv);
   int64_t v[N_CONV_KNOBS] = {c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn ? c.ic_bn : icb, c.win_outer,
-                             c.unroll_kw, c.row_outer, c.grain};
+                             c.unroll_kw, c.row_outer, c.grain, c.flat};
   for (int i = 0; i < N_CONV_KNOBS; i++) idx[i] = nearest(&k[i], v[i]);
 }
 
@@ -255,14 +260,17 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   int64_t iters = w->out.n * (tpl_view_cblocks(&w->out) / c.oc_bn) * n_g;
   int64_t in_rows = (c.oh_bn - 1) * w->sh + (w->kh - 1) * w->dh + 1;
   int64_t in_cols = (c.ow_bn - 1) * w->sw + (w->kw - 1) * w->dw + 1, th = t->mach.threads;
+  /* a line of tiles: a row, or a flat iteration's pixels; lines per plane */
+  int64_t line = c.flat ? (c.grain < w->out.h ? c.grain : w->out.h) * w->out.w : w->out.w;
+  int64_t lines = c.flat ? w->out.h * w->out.w / line : w->out.h / c.oh_bn;
   for (int k = 0; k < N_CONV_KNOBS; k++) f[n++] = (float)t->space.knobs[k].v[idx[k]];
   f[n++] = (float)acc;
   f[n++] = (float)regs;
   f[n++] = (float)(regs > nregs ? regs - nregs : 0);                      /* spilled vectors */
   f[n++] = (float)(c.oc_bn * L * c.ic_bn * cbi * w->kh * w->kw * 4);     /* weight bytes per chunk */
   f[n++] = (float)(in_rows * in_cols * cbi * c.ic_bn * 4);               /* input bytes per tile */
-  f[n++] = (float)(w->out.w / c.ow_bn);                                   /* full tiles per row */
-  f[n++] = (float)(w->out.w % c.ow_bn);                                   /* tail columns */
+  f[n++] = (float)(line / c.ow_bn);                                       /* full tiles per row */
+  f[n++] = (float)(line % c.ow_bn);                                       /* tail columns */
   f[n++] = (float)iters;                                                  /* parallel iterations */
   f[n++] = (float)(iters % th) / (float)iters;                           /* imbalance on the threads */
   f[n++] = (float)(icb / c.ic_bn);                                        /* reduction chunks */
@@ -276,7 +284,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   double wbytes = (double)c.oc_bn * L * c.ic_bn * cbi * w->kh * w->kw * 4;
   f[n++] = (float)(wbytes / (double)t->mach.l1d);                        /* weights vs L1 */
   f[n++] = (float)(wbytes * (double)(tpl_view_cblocks(&w->out) / c.oc_bn) / (double)t->mach.l2); /* all weights vs L2 */
-  f[n++] = (float)((c.ow_bn - w->out.w % c.ow_bn) % c.ow_bn) / (float)w->out.w; /* wasted tail share */
+  f[n++] = (float)((c.ow_bn - line % c.ow_bn) % c.ow_bn) / (float)line; /* wasted tail share */
   f[n++] = (float)((double)t->flops / (double)iters / 1e6);               /* MFLOP per parallel iteration */
   /* A rough analytical model of the inner loop: per input channel a tile
    * does `acc` FMAs and loads oc_bn weight vectors plus one broadcast per
@@ -284,10 +292,10 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
    * bounds the rate; spilled accumulators cost a load and a store each. */
   double loads = c.oc_bn + (double)c.ow_bn * c.oh_bn, eff = acc / fmax((double)acc, loads);
   if (regs > nregs) eff *= (double)acc / (acc + 2.0 * (regs - nregs));
-  int64_t tail = w->out.w % c.ow_bn, full = w->out.w - tail;
+  int64_t tail = line % c.ow_bn, full = line - tail;
   if (tail) { /* the tail tile runs at its own, lower efficiency */
     double ta = (double)c.oc_bn * tail * c.oh_bn, te = ta / fmax(ta, c.oc_bn + (double)tail * c.oh_bn);
-    eff = (eff * full + te * tail) / w->out.w;
+    eff = (eff * full + te * tail) / line;
   }
   double balance = (double)iters / ((double)th * (double)((iters + th - 1) / th));
   double chunk = 1.0 - (icb / c.ic_bn - 1) * 2.0 / ((double)c.ic_bn * cbi * w->kh * w->kw + 2.0);
@@ -295,7 +303,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   f[n++] = (float)(eff * balance * chunk);
   f[n++] = (float)(c.ow_bn * c.oh_bn);                                    /* pixels per tile */
   f[n++] = (float)(tpl_view_cblocks(&w->out) / c.oc_bn);                  /* channel tiles */
-  f[n++] = (float)((w->out.h / c.oh_bn) * ((w->out.w + c.ow_bn - 1) / c.ow_bn)); /* tiles per plane */
+  f[n++] = (float)(lines * ((line + c.ow_bn - 1) / c.ow_bn));            /* tiles per plane */
   f[n++] = (float)((double)iters / th / fmax(1.0, (double)(tpl_view_cblocks(&w->out) / c.oc_bn))); /* rows of tiles per thread and channel tile */
   return n;
 }

@@ -94,7 +94,7 @@ static int run_case(int id, unsigned *seed, int lanes) {
     for (int tries = 0; tries < 100; tries++) {
       tpl_conv_cfg r = {1 + test_rand(seed) % 4, 1 + test_rand(seed) % 14, 1 + test_rand(seed) % 3,
                         (int)(test_rand(seed) % 2), (int)(test_rand(seed) % 3), (int)(test_rand(seed) % 2),
-                        (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 4)};
+                        (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 4), (int)(test_rand(seed) % 2)};
       if (!tpl_conv_check(&w, &r)) {
         c = r;
         break;
@@ -131,11 +131,11 @@ static int run_case(int id, unsigned *seed, int lanes) {
     double err = rel_err(got, ref, N * K * OH * OW);
     fail = !(err <= 1e-5);
     printf("%s case %2d: N%lld C%lld K%lld %lldx%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld %s%s act%d%s res%d "
-           "cfg oc%d ow%d oh%d u%d ic%d wo%d ro%d g%d err %.2e\n", fail ? "FAIL" : "ok  ", id, (long long)N, (long long)C,
+           "cfg oc%d ow%d oh%d u%d ic%d wo%d ro%d g%d f%d err %.2e\n", fail ? "FAIL" : "ok  ", id, (long long)N, (long long)C,
            (long long)K, (long long)H, (long long)Wd, (long long)w.kh, (long long)w.kw, (long long)w.sh,
            (long long)w.sw, (long long)w.dh, (long long)w.dw, (long long)w.pt, (long long)w.pl,
            dw ? "dw" : "", plain_in ? "plain" : "", w.epi.act, w.epi.clamp ? "+clamp" : "", w.epi.has_residual, c.oc_bn, c.ow_bn,
-           c.oh_bn, c.unroll_kw, c.ic_bn, c.win_outer, c.row_outer, c.grain, err);
+           c.oh_bn, c.unroll_kw, c.ic_bn, c.win_outer, c.row_outer, c.grain, c.flat, err);
     cg_jit_free(jk.jit);
   }
   chm_arena_free(a);
@@ -176,7 +176,8 @@ static int run_wino_case(int id, unsigned *seed, int lanes) {
   tpl_conv_cfg c = tpl_conv_default(&pc);
   for (int tries = 0; id % 4 >= 2 && tries < 100; tries++) { /* half the cases: a random valid config */
     tpl_conv_cfg r = {1 + test_rand(seed) % 4, 1 + test_rand(seed) % 14, 1 + test_rand(seed) % 3,
-                      (int)(test_rand(seed) % 3), 0, 0, (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 4)};
+                      (int)(test_rand(seed) % 3), 0, 0, (int)(test_rand(seed) % 2), 1 + (int)(test_rand(seed) % 4),
+                      (int)(test_rand(seed) % 2)};
     if (!tpl_conv_check(&pc, &r)) {
       c = r;
       break;
@@ -227,10 +228,10 @@ static int run_wino_case(int id, unsigned *seed, int lanes) {
     double err = rel_err(got, ref, ny) * fmax(1e-30, max_abs(ref, ny)) / scale;
     fail = !(err <= (m == 2 ? 1e-5 : 5e-5));
     printf("%s wino case %2d: F(%d,3) L%d N%lld C%lld K%lld %lldx%lld p%lld,%lld,%lld,%lld act%d%s res%d "
-           "cfg oc%d ow%d oh%d ic%d ro%d g%d err %.2e\n", fail ? "FAIL" : "ok  ", id, m, lanes, (long long)N,
+           "cfg oc%d ow%d oh%d ic%d ro%d g%d f%d err %.2e\n", fail ? "FAIL" : "ok  ", id, m, lanes, (long long)N,
            (long long)C, (long long)K, (long long)H, (long long)Wd, (long long)w.pt, (long long)w.pl,
            (long long)pb, (long long)pr, w.epi.act, w.epi.clamp ? "+clamp" : "", w.epi.has_residual, c.oc_bn, c.ow_bn, c.oh_bn, c.ic_bn,
-           c.row_outer, c.grain, err);
+           c.row_outer, c.grain, c.flat, err);
     cg_jit_free(ji.jit), cg_jit_free(jc.jit), cg_jit_free(jo.jit);
   }
   chm_arena_free(ar);

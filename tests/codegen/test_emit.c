@@ -63,7 +63,7 @@ int main(void) {
   if (cg_target_init(&t, "x86_64-linux-gnu", "znver5", &e)) return fprintf(stderr, "%s\n", e.msg), 1;
   tpl_conv w = conv_layer(256, 14, 256, 3, 1, 1, t.lanes);
   w.vregs = t.vregs;
-  tpl_conv_cfg big = tpl_conv_default(&w), small = {1, 1, 1, 0, 0, 0, 0, 1};
+  tpl_conv_cfg big = tpl_conv_default(&w), small = {1, 1, 1, 0, 0, 0, 0, 1, 0};
   CHECK(big.oc_bn * big.ow_bn * big.oh_bn >= 16, "the default tile has %d accumulators",
         big.oc_bn * big.ow_bn * big.oh_bn);
 

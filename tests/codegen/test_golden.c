@@ -93,6 +93,11 @@ static ir_kernel *golden_case(chm_arena *a, int i) {
                   .epi = {.act = CHM_ACT_RELU, .has_residual = 1, .res = {1, 5, 5, 5, L, 0, 0}}};
     return i == 23 ? tpl_wino_input(a, "wino_in", &w) : tpl_wino_output(a, "wino_out", &w);
   }
+  case 25: { /* flat tiles of 5 pixels across the 7-wide rows, 4 vectors; the 2-pixel tail steps weight by weight */
+    tpl_conv w = conv_case(8, 16, 1, 0);
+    tpl_conv_cfg c = {.oc_bn = 4, .ow_bn = 5, .oh_bn = 1, .grain = 8, .flat = 1};
+    return tpl_conv_kernel(a, "conv_flat", &w, &c);
+  }
   default: return NULL;
   }
 }

@@ -173,7 +173,7 @@ int main(void) {
     tpl_conv alex = layer(64, 27, 192, 5, 1, &t);
     if (L == 8) check_kernel(&t, "64->192 27x27 k5 default", &alex, tpl_conv_default(&alex));
     /* 2 vectors x 2 columns x 7 rows, and its tail of 1 column */
-    if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1});
+    if (L == 16) check_kernel(&t, "512->512 7x7 2x2x7", &l11, (tpl_conv_cfg){2, 2, 7, 0, 0, 0, 1, 1, 0});
     check_dense(&t, 3136, 96, 384);
     check_dense(&t, 196, 384, 1536);
     check_dense(&t, 49, 3072, 768);

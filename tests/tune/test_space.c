@@ -66,21 +66,21 @@ static void test_reasons(void) {
   bad[7]--;
   CHECK(t.space.knobs[7].v[bad[7]] == 8 && tune_task_check(&t, bad) == NULL);
   /* the template's own checks */
-  tpl_conv_cfg c = {3, 4, 1, 0, 0, 0, 0, 1};
+  tpl_conv_cfg c = {3, 4, 1, 0, 0, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&w, &c), "oc_bn"));
-  c = (tpl_conv_cfg){1, 4, 5, 0, 0, 0, 0, 1};
+  c = (tpl_conv_cfg){1, 4, 5, 0, 0, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&w, &c), "oh_bn"));
-  c = (tpl_conv_cfg){1, 57, 1, 0, 0, 0, 0, 1};
+  c = (tpl_conv_cfg){1, 57, 1, 0, 0, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&w, &c), "ow_bn"));
-  c = (tpl_conv_cfg){1, 4, 1, 0, 3, 0, 0, 1};
+  c = (tpl_conv_cfg){1, 4, 1, 0, 3, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&w, &c), "ic_bn"));
   tpl_conv nohalo = w;
   nohalo.in.hh = 0;
-  c = (tpl_conv_cfg){1, 4, 1, 0, 0, 0, 0, 1};
+  c = (tpl_conv_cfg){1, 4, 1, 0, 0, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&nohalo, &c), "halo"));
   tpl_conv dw = w;
   dw.depthwise = 1;
-  c = (tpl_conv_cfg){2, 4, 1, 0, 0, 0, 0, 1};
+  c = (tpl_conv_cfg){2, 4, 1, 0, 0, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&dw, &c), "depthwise"));
 }
 

@@ -82,6 +82,8 @@ typedef struct tpl_conv_cfg {
   int win_outer; /* loop order: kernel window outside (1) or inside (0) the ic blocks */
   int row_outer; /* parallel order: row tiles outside (1) or inside (0) channel tiles */
   int grain;     /* row tiles per parallel iteration (>= 1; beyond the row tiles = all) */
+  int flat;      /* tiles of ow_bn pixels run along the iteration's rows as one line,
+                    across row ends (oh_bn 1; grain divides out.h or covers it) */
 } tpl_conv_cfg;
 
 /* Vector registers of a target with `lanes`-float vectors: `vregs` if it is
