@@ -8,7 +8,8 @@
  *   at least 8 accumulators (two FMA pipes x 4 cycles of latency), not
  *   2 columns x 2 vectors, a 7-wide row no tail tile of one column, and a
  *   27-wide row (AlexNet's 5x5) 4 vectors x 3 columns, no tail, within the
- *   registers in tile_fmas's order.
+ *   registers in tile_fmas's order; a 7x7 plane flat tiles across its rows
+ *   when 16 channel tiles remain for the threads.
  * - AVX-512's tiles of ImageNet's widths stay the hand-measured ones
  *   (14 columns, a 7-wide row whole).
  * - A dense layer at batch 1 holds enough output vectors to hide the FMA
@@ -64,6 +65,13 @@ static void avx2_rows(void) {
         c27.oh_bn);
   CHECK(tpl_conv_step_regs(c27.ow_bn * c27.oh_bn, c27.oc_bn) <= 16, "27-wide AVX2 row: %d registers a step",
         tpl_conv_step_regs(c27.ow_bn * c27.oh_bn, c27.oc_bn));
+  /* a 7x7 plane of 256 channels: flat tiles over its 49 pixels, 16 channel
+   * tiles left for the threads; of 64 channels (4 channel tiles) row tiles */
+  CHECK(c7.flat == 1 && c7.grain >= 7 && c7.oh_bn == 1 && tpl_conv_check(&w7, &c7) == NULL,
+        "7x7 AVX2 plane of 256 channels: flat %d grain %d", c7.flat, c7.grain);
+  tpl_conv narrow = conv_layer(64, 7, 64, 3, 1, 1, 8);
+  narrow.vregs = 16;
+  CHECK(tpl_conv_default(&narrow).flat == 0, "7x7 AVX2 plane of 64 channels: flat");
 }
 
 static void avx512_widths(void) {
