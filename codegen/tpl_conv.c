@@ -7,7 +7,11 @@
  * array indexed only by unrolled loop variables, so they become vector
  * registers. For each input-channel block, kernel row and column, and each
  * input channel of the block (unrolled), the tile does one broadcast load
- * of the input per (row, column) and one FMA per accumulator. The tile
+ * of the input per (row, column) and one FMA per accumulator, column by
+ * column, or weight vector by weight vector when the tile has fewer pixels
+ * than vectors (fewer live registers either way). With `flat`, a tile is
+ * ow_bn consecutive pixels of the line an iteration's rows make, and may
+ * wrap from one row to the next. The tile
  * starts from the bias and its epilogue adds the residual, applies the
  * activation and stores. Padding is read from the input view's halo, so the
  * inner loops carry no bounds checks. Parallel work: images x output-channel
