@@ -82,6 +82,17 @@ static void test_reasons(void) {
   dw.depthwise = 1;
   c = (tpl_conv_cfg){2, 4, 1, 0, 0, 0, 0, 1, 0};
   CHECK(strstr(tpl_conv_check(&dw, &c), "depthwise"));
+  /* flat tiles: one row high, whole row groups, no wider than a group's pixels */
+  c = (tpl_conv_cfg){1, 4, 2, 0, 0, 0, 0, 1, 1};
+  CHECK(strstr(tpl_conv_check(&w, &c), "one row high"));
+  c = (tpl_conv_cfg){1, 4, 1, 0, 0, 0, 0, 3, 1};
+  CHECK(w.out.h % 3 && strstr(tpl_conv_check(&w, &c), "grain to divide"));
+  c = (tpl_conv_cfg){1, 60, 1, 0, 0, 0, 0, 1, 1};
+  CHECK(strstr(tpl_conv_check(&w, &c), "iteration's pixels"));
+  c = (tpl_conv_cfg){1, 60, 1, 0, 0, 0, 0, 2, 1};
+  CHECK(tpl_conv_check(&w, &c) == NULL, "a 60-pixel flat tile over 2 rows of 56: %s", tpl_conv_check(&w, &c));
+  c.flat = 2;
+  CHECK(strstr(tpl_conv_check(&w, &c), "flat"));
 }
 
 static void test_sizes(void) {
