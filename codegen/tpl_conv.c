@@ -153,6 +153,12 @@ static int row_width(const tpl_conv *w, int64_t wd, int o, int cols, double *eff
   return width;
 }
 
+/* The default's vectors per tile before the 4-vector and flat choices: 2
+ * (fewer if K is small, or 1 where groups share a block). */
+static int base_vectors(const tpl_conv *w) {
+  return tpl_conv_group_out_blocks(w) % 2 == 0 && mode_of(w) != TPL_GROUPS_LANES ? 2 : 1;
+}
+
 /* Flat tiles instead of row tiles of efficiency eff (tile_efficiency),
  * where a short row leaves a tail that idles the FMA pipes (7 = 4 + 3
  * columns) and a line of several rows does not (49 = 16 x 3 + 1): the
@@ -161,12 +167,13 @@ static int row_width(const tpl_conv *w, int64_t wd, int o, int cols, double *eff
  * higher, keeping 16 parallel iterations an image for the threads. */
 static void flat_default(const tpl_conv *w, tpl_conv_cfg *c, double eff) {
   int64_t ocb = tpl_conv_group_out_blocks(w), blocks = tpl_view_cblocks(&w->out);
-  int base = ocb % 2 == 0 && mode_of(w) != TPL_GROUPS_LANES ? 2 : 1; /* as tpl_conv_default */
+  int base = base_vectors(w);
   for (int g = 2; g / 2 < w->out.h && g <= 16; g *= 2) {
     int64_t rows = g < w->out.h ? g : w->out.h, line = rows * w->out.w;
     if (w->out.h % rows) continue;
     for (int o = base; o <= 4 && (o == base || base == 2); o *= 2) {
-      int cols = tile_cols(w, o) < w->out.w ? tile_cols(w, o) : (int)w->out.w; /* as the tuner's ow_bn */
+      int cols = tile_cols(w, o);
+      if (cols > w->out.w) cols = (int)w->out.w; /* as the tuner's ow_bn */
       if (ocb % o || line < cols || blocks / o * (w->out.h / rows) < 16) continue;
       double e;
       int width = row_width(w, line, o, cols, &e);
@@ -185,7 +192,7 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   /* 2 vectors x up to 14 columns (fewer vectors if K is small), as many
    * accumulators as the register file holds beside the weights and
    * broadcasts of one step (tpl_acc_budget) */
-  c.oc_bn = ocb % 2 == 0 && mode_of(w) != TPL_GROUPS_LANES ? 2 : 1;
+  c.oc_bn = base_vectors(w);
   int cols = tile_cols(w, c.oc_bn);
   if (w->out.w >= cols) {
     double eff, eff4;
@@ -216,9 +223,8 @@ tpl_conv_cfg tpl_conv_default(const tpl_conv *w) {
   return c;
 }
 
-/* The pixels of one parallel iteration's rows, which flat tiles cut. */
-static int64_t flat_pixels(const tpl_conv *w, const tpl_conv_cfg *c) {
-  return (c->grain < w->out.h ? c->grain : w->out.h) * w->out.w;
+int64_t tpl_conv_line(const tpl_conv *w, const tpl_conv_cfg *c) {
+  return c->flat ? (c->grain < w->out.h ? c->grain : w->out.h) * w->out.w : w->out.w;
 }
 
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
@@ -239,7 +245,7 @@ const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c) {
   if (c->flat < 0 || c->flat > 1) return "flat must be 0 or 1";
   if (c->flat && c->oh_bn != 1) return "flat tiles are one row high";
   if (c->flat && c->grain < w->out.h && w->out.h % c->grain) return "flat tiles need grain to divide the rows";
-  if (c->flat && c->ow_bn > flat_pixels(w, c)) return "ow_bn must be in [1, an iteration's pixels]";
+  if (c->flat && c->ow_bn > tpl_conv_line(w, c)) return "ow_bn must be in [1, an iteration's pixels]";
   if (w->pt > w->in.hh || w->pl > w->in.hw) return "input halo smaller than the padding";
   int64_t last_y = (w->out.h - 1) * w->sh - w->pt + (w->kh - 1) * w->dh;
   int64_t last_x = (w->out.w - 1) * w->sw - w->pl + (w->kw - 1) * w->dw;
@@ -333,19 +339,21 @@ static ir_stmt *tile_fmas(conv_ctx *x, ir_buf *acc, ir_expr *ow0, int ncols, ir_
    * registers for accumulators: a 3-column x 4-vector tile needs 12 + 3 + 1
    * registers instead of 12 + 4 + 1. */
   int px = x->c->oh_bn * ncols, o = x->c->oc_bn, by_weight = px < o;
+  /* a flat tile's pixels may wrap to the next row: each has its own input
+   * index (px <= 64, tpl_conv_check) */
+  ir_expr *flat_in[64];
+  for (int p = 0; x->c->flat && p < px; p++) {
+    ir_expr *oy, *ox;
+    pixel_at(x, ow0, p / ncols, p % ncols, &oy, &ox);
+    flat_in[p] = tpl_view_index(b, &w->in, x->n, in_block, ir_add(b, ir_muli(b, oy, w->sh), dy),
+                                ir_add(b, ir_muli(b, ox, w->sw), dx));
+  }
   ir_stmt *seq = ir_seq(b);
   for (int k = 0; k < px * o; k++) {
     int p = by_weight ? k % px : k / o, j = by_weight ? k / px : k % o, r = p / ncols, col = p % ncols;
-    /* the pixel's input: a constant offset from the tile's first, or for
-     * flat tiles (which may wrap to the next row) its own index */
-    ir_expr *base = in_base, *oy, *ox;
-    int64_t off = r * w->sh * row + col * col_step;
-    if (x->c->flat) {
-      pixel_at(x, ow0, r, col, &oy, &ox);
-      base = tpl_view_index(b, &w->in, x->n, in_block, ir_add(b, ir_muli(b, oy, w->sh), dy),
-                            ir_add(b, ir_muli(b, ox, w->sw), dx));
-      off = 0;
-    }
+    /* the pixel's input: its own index (flat), or a constant offset from the tile's first */
+    ir_expr *base = x->c->flat ? flat_in[p] : in_base;
+    int64_t off = x->c->flat ? 0 : r * w->sh * row + col * col_step;
     ir_expr *a = ir_load(b, acc, acc_index(x, r, col, j, ncols), L), *in;
     if (w->depthwise)
       in = ir_load(b, x->in, ir_addi(b, base, off), L);
@@ -456,7 +464,7 @@ ir_kernel *tpl_conv_kernel(chm_arena *a, const char *name, const tpl_conv *w, co
   /* a row of tiles and its tail; flat: one line of the iteration's pixels */
   ir_stmt *row = ir_seq(&b);
   if (c->flat) x.oh0 = g0;
-  int64_t line = c->flat ? flat_pixels(w, c) : w->out.w, full = line / c->ow_bn, tail = line % c->ow_bn;
+  int64_t line = tpl_conv_line(w, c), full = line / c->ow_bn, tail = line % c->ow_bn;
   ir_seq_add(&b, row, ir_for(&b, vow, ir_int(&b, 0), ir_int(&b, full), IR_LOOP_SERIAL,
                              conv_tile(&x, ir_muli(&b, ir_var(&b, vow), c->ow_bn), c->ow_bn)));
   if (tail) ir_seq_add(&b, row, conv_tile(&x, ir_int(&b, full * c->ow_bn), (int)tail));

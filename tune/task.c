@@ -261,8 +261,7 @@ int tune_task_features(const tune_task *t, const int *idx, float *f) {
   int64_t in_rows = (c.oh_bn - 1) * w->sh + (w->kh - 1) * w->dh + 1;
   int64_t in_cols = (c.ow_bn - 1) * w->sw + (w->kw - 1) * w->dw + 1, th = t->mach.threads;
   /* a line of tiles: a row, or a flat iteration's pixels; lines per plane */
-  int64_t line = c.flat ? (c.grain < w->out.h ? c.grain : w->out.h) * w->out.w : w->out.w;
-  int64_t lines = c.flat ? w->out.h * w->out.w / line : w->out.h / c.oh_bn;
+  int64_t line = tpl_conv_line(w, &c), lines = c.flat ? w->out.h * w->out.w / line : w->out.h / c.oh_bn;
   for (int k = 0; k < N_CONV_KNOBS; k++) f[n++] = (float)t->space.knobs[k].v[idx[k]];
   f[n++] = (float)acc;
   f[n++] = (float)regs;

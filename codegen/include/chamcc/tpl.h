@@ -106,6 +106,9 @@ int tpl_acc_budget(int lanes, int vregs, int plain_input);
  * pixels are fewer, stepping weight by weight) the px broadcast inputs, and
  * the value being loaded. */
 int tpl_conv_step_regs(int px, int o);
+/* Pixels of one line of register tiles, which ow_bn cuts (the last tile the
+ * rest): a row, or with flat the pixels of a parallel iteration's rows. */
+int64_t tpl_conv_line(const tpl_conv *w, const tpl_conv_cfg *c);
 tpl_conv_cfg tpl_conv_default(const tpl_conv *w); /* for out.cb lanes */
 const char *tpl_conv_check(const tpl_conv *w, const tpl_conv_cfg *c); /* NULL = valid */
 /* params: in, weights, bias, [residual], out */

@@ -35,9 +35,9 @@ enum {
    * the meaning of ic_bn with grain > 1 changed); LLVM's machine scheduler
    * no longer follows the cyclic critical path (llvm_target.c), which
    * removed the spills of tiles of 2 vectors x 7 pixels; 5: a conv step
- * with fewer pixels than vectors runs weight by weight (4 vectors x 3
- * columns stopped spilling on AVX2), and the conv knob "flat" (tiles
- * across row ends) was added. */
+   * with fewer pixels than vectors runs weight by weight (4 vectors x 3
+   * columns stopped spilling on AVX2), and the conv knob "flat" (tiles
+   * across row ends) was added. */
   TUNE_KERNELS = 5,
 };
 
