@@ -47,7 +47,7 @@
  * --emit-llvm PREFIX also writes each one's optimized kernel, built for 1 and
  * 2 threads, to PREFIXi-1t.ll and PREFIXi-2t.ll (i = 0 for the default, then
  * the configs in order), for llc or llvm-mca;
- * with --rounds 0 it measures nothing.
+ * with --rounds 0 it measures nothing and the table lists the configs alone.
  *
  * --cold (with --eval) times every run alone with the kernel's weights and
  * other arguments but the input flushed from the caches first, as they are
@@ -112,7 +112,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_t
   w.depthwise = g > 1 && g == C && K == C;
   w.groups = w.depthwise ? 1 : g;
   w.vregs = tgt->vregs;
-  w.l2 = tgt->l2;
+  w.l2 = tgt->l2, w.l1d = tgt->l1d;
   tune_task_init_conv(t, &w);
   t->mach = tune_machine_of(tgt, threads);
 }
@@ -248,9 +248,8 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
       snprintf(path, sizeof path, "%s%d-%dt.ll", emit, i, th);
       if (write_kernel_ir(t, tgt, idx[i], th, path)) return 1;
     }
-  if (!rounds) return 0;
   static double g[2][MAX_CONFIGS + 1][MAX_ROUNDS];
-  for (int th = 1; th <= 2; th++) {
+  for (int th = 1; rounds && th <= 2; th++) {
     meas_opts o = eval_opts(th, min_s, repeats, cold);
     chm_err e = {0};
     meas_measurer *m = tune_measurer_new(t, tgt, &o, NULL, &e);
@@ -267,7 +266,7 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
     printf("%s\t%s", str(l, "name"), i ? cfgs[i - 1] : "default ");
     for (int k = 0; !i && k < t->space.n_knobs; k++) /* the default's values */
       printf("%s%lld", k ? "," : "", (long long)t->space.knobs[k].v[idx[0][k]]);
-    for (int th = 0; th < 2; th++) {
+    for (int th = 0; rounds && th < 2; th++) {
       qsort(g[th][i], (size_t)rounds, sizeof(double), cmp_double);
       printf("\t%.1f", g[th][i][rounds / 2]);
     }

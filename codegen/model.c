@@ -463,7 +463,7 @@ static int lower_conv_blocked(lower *l, const gr_node *n, const node_plan *p) {
   w.groups = w.depthwise ? 1 : c.group;
   w.epi = node_epi(n);
   w.vregs = l->o->target->vregs;
-  w.l2 = l->o->target->l2;
+  w.l2 = l->o->target->l2, w.l1d = l->o->target->l1d;
   if (res >= 0) w.epi.res = l->bufs.data[res].view;
   int args[5] = {in, -1, const_vbuf(l, conv_bias(l, n, w.out.c), tpl_view_cblocks(&w.out) * l->L)}, na = 3;
   if (res >= 0) args[na++] = res;

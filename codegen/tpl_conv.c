@@ -111,19 +111,27 @@ static double input_bytes(const tpl_conv *w) {
 
 /* The parallel order for tile c: with channel tiles outermost (row_outer 0)
  * a thread runs every row of one channel tile before the next, so it reads
- * the input once per channel tile, from beyond L2 when the input does not
- * stay there; rows outermost reads all the weights once per row tile
- * instead. Half the L2 is taken as what one of them keeps (the output and
+ * the input once per channel tile, from beyond a cache when the input does
+ * not stay there; rows outermost reads all the weights once per row tile
+ * instead. Half a cache is taken as what one of them keeps (the output and
  * the other share it). Rows go outermost when the bytes they re-read from
  * beyond L2 are fewer: large planes with few weights (early layers, 1x1
- * stride-2 shortcuts), not small planes with many. Any thread count reads
- * the same share of both, so the order does not depend on it. */
+ * stride-2 shortcuts), not small planes with many. Where both stay in L2,
+ * the same comparison for L1 decides (a 1x1 stride-2 shortcut's input
+ * re-read from L2 once per channel tile, or its weights once per row).
+ * Any thread count reads the same share of both, so the order does not
+ * depend on it. */
 static int row_outer_default(const tpl_conv *w, const tpl_conv_cfg *c) {
   if (!w->l2 || w->groups > 1) return 0;
-  double half = (double)w->l2 / 2, in = input_bytes(w), wt = 4.0 * (double)tpl_conv_wsize(w);
+  double in = input_bytes(w), wt = 4.0 * (double)tpl_conv_wsize(w);
   double n_oct = (double)(tpl_view_cblocks(&w->out) / c->oc_bn), n_rt = (double)(w->out.h / c->oh_bn);
-  double by_channels = in > half ? (n_oct - 1) * in : 0, by_rows = wt > half ? (n_rt - 1) * wt : 0;
-  return by_rows < by_channels;
+  int64_t caches[2] = {w->l2, w->l1d};
+  for (int i = 0; i < 2 && caches[i]; i++) {
+    double half = (double)caches[i] / 2;
+    double by_channels = in > half ? (n_oct - 1) * in : 0, by_rows = wt > half ? (n_rt - 1) * wt : 0;
+    if (by_rows != by_channels) return by_rows < by_channels;
+  }
+  return 0;
 }
 
 /* The columns of a row tile of o vectors within the register file: its

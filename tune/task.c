@@ -128,7 +128,7 @@ void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
   divisors(s, w->m, 8);
 }
 
-int tune_task_from_key(const char *key, int vregs, int64_t l2, tune_task *t) {
+int tune_task_from_key(const char *key, int vregs, int64_t l2, int64_t l1d, tune_task *t) {
   long long v[17], groups = 1;
   char kind[16];
   int L = 0, lo = 0, ta = 0, used = 0;
@@ -156,7 +156,7 @@ int tune_task_from_key(const char *key, int vregs, int64_t l2, tune_task *t) {
       return -1;
     w.groups = groups;
     w.vregs = vregs;
-    w.l2 = l2;
+    w.l2 = l2, w.l1d = l1d;
     tune_task_init_conv(t, &w);
   } else {
     return -1;

@@ -108,10 +108,11 @@ static void one_pixel_planes(void) {
   }
 }
 
-/* row_outer of the default of layer (C, H, K, k, s, p) on AVX2 with `l2` bytes of L2 */
+/* row_outer of the default of layer (C, H, K, k, s, p) on AVX2 with `l2`
+ * bytes of L2 and 32 KiB of L1 */
 static int rows_outer(int64_t C, int64_t H, int64_t K, int64_t k, int64_t s, int64_t p, int64_t l2) {
   tpl_conv w = conv_layer(C, H, K, k, s, p, 8);
-  w.vregs = 16, w.l2 = l2;
+  w.vregs = 16, w.l2 = l2, w.l1d = 32 << 10;
   tpl_conv_cfg c = tpl_conv_default(&w);
   CHECK(!tpl_conv_check(&w, &c), "C%lld H%lld: invalid default", (long long)C, (long long)H);
   return c.row_outer;
@@ -126,6 +127,11 @@ static void parallel_order(void) {
   CHECK(rows_outer(64, 56, 64, 3, 1, 1, 0) == 0, "unknown L2: channels belong outermost");
   CHECK(rows_outer(512, 7, 512, 3, 1, 1, 512 * kib) == 0, "7x7x512 3x3: rows outermost would re-read 9 MiB of weights");
   CHECK(rows_outer(256, 56, 256, 3, 1, 1, 512 * kib) == 0, "56x56x256 3x3: rows outermost would re-read the weights");
+  /* both stay in L2: L1 decides */
+  CHECK(rows_outer(128, 28, 256, 1, 2, 0, 512 * kib) == 1,
+        "28x28x128 1x1 s2: the input re-read from L2 per channel tile is more than the weights per row");
+  CHECK(rows_outer(128, 28, 128, 3, 1, 1, 4096 * kib) == 0,
+        "28x28x128 3x3, 4 MiB L2: the weights re-read from L2 per row are more than the input per channel tile");
 }
 
 int main(void) {

@@ -56,6 +56,7 @@ typedef struct tpl_conv {
   int64_t groups;         /* > 1: a grouped convolution other than depthwise (0, 1: none) */
   int64_t l2;             /* the target's L2 bytes per core (0: unknown; the default's parallel
                              order then keeps channel tiles outermost) */
+  int64_t l1d;            /* the target's L1 data bytes per core (0: unknown) */
 } tpl_conv;
 
 /* How a grouped convolution (1 < groups, not depthwise) maps onto blocked
