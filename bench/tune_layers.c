@@ -3,9 +3,10 @@
  * cnn_layers.json one by one, as tasks of exactly the kind chamcc makes
  * when it lowers a model (blocked NCHW[L]c activations with the padding in
  * a halo; plain NCHW input for a first layer of 3 channels), and prints a
- * table: the default schedule's GFLOP/s, the best after tuning, and the
- * seconds the layer's measurements cost (read from the log, so the table of
- * a resumed run counts the earlier runs' work too).
+ * table: the default schedule's GFLOP/s and that of the config a build
+ * picks, both from readings scaled to the task's reference (row_of), and
+ * the seconds the layer's measurements cost (read from the log, so the
+ * table of a resumed run counts the earlier runs' work too).
  *
  *   tune_layers LAYERS.json --log FILE [--tuner NAME] [--trials N] [--seed S]
  *               [--net NAME[,NAME...]|all] [--layer NAME] [--threads T] [--as-build] [-q]
@@ -118,9 +119,13 @@ static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_t
 }
 
 /* One row of the tuning table, from the log's records of a task: the
- * default config's best reading, the best reading of any config, and the
- * wall-clock seconds the measurements cost over every run that wrote them
- * (so a resumed run's table still gives the whole cost). */
+ * default config's GFLOP/s (the median of its readings, confirmations
+ * included) and the best config's (the one a build picks,
+ * tune_log_best_figure), both scaled to the task's reference readings as
+ * the tuner ranks them, so that a machine that drifts while a task is
+ * tuned, or a task's slow first reading, moves neither; and the wall-clock
+ * seconds the measurements cost over every run that wrote them (so a
+ * resumed run's table still gives the whole cost). */
 typedef struct {
   double def_gflops, best_gflops, seconds;
 } layer_row;
@@ -129,14 +134,18 @@ static layer_row row_of(const tune_log *log, const tune_task *t) {
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
   layer_row row = {0};
+  double *g = malloc(((size_t)tune_log_size(log) + 1) * sizeof *g);
+  int n = 0;
   for (int i = 0; i < tune_log_size(log); i++) {
     const tune_record *r = tune_log_get(log, i);
-    if (strcmp(r->task, t->key) || r->confirm) continue;
-    double g = tune_throughput(r);
-    if (g > row.best_gflops) row.best_gflops = g;
-    if (g > row.def_gflops && !memcmp(r->config, def, (size_t)t->space.n_knobs * sizeof(int))) row.def_gflops = g;
-    row.seconds += tune_record_cost(r);
+    if (strcmp(r->task, t->key)) continue;
+    if (!r->confirm) row.seconds += tune_record_cost(r);
+    double v = tune_log_throughput(log, r);
+    if (v > 0 && !memcmp(r->config, def, (size_t)t->space.n_knobs * sizeof(int))) g[n++] = v;
   }
+  if (n) row.def_gflops = tune_median(g, n);
+  free(g);
+  row.best_gflops = tune_log_best_figure(log, t->key).gflops;
   return row;
 }
 
