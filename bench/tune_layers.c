@@ -128,6 +128,7 @@ static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_t
  * resumed run's table still gives the whole cost). */
 typedef struct {
   double def_gflops, best_gflops, seconds;
+  tune_figure best; /* the pick's spread: its slowest and fastest scaled repeat */
 } layer_row;
 
 static layer_row row_of(const tune_log *log, const tune_task *t) {
@@ -145,7 +146,8 @@ static layer_row row_of(const tune_log *log, const tune_task *t) {
   }
   if (n) row.def_gflops = tune_median(g, n);
   free(g);
-  row.best_gflops = tune_log_best_figure(log, t->key).gflops;
+  row.best = tune_log_best_figure(log, t->key);
+  row.best_gflops = row.best.gflops;
   return row;
 }
 
@@ -402,7 +404,7 @@ int main(int argc, char **argv) {
   tune_session s = {.log = tl, .target = &tgt, .meter = tune_meter_local(&tgt, &mo), .method = method,
                     .seed = seed, .batch = 64, .progress = progress, .progress_ctx = &quiet};
   if (as_build) tune_session_as_build(&s, threads, 1);
-  printf("| layer | workload | MFLOP | default GFLOP/s | %s best GFLOP/s | speedup | measurements | seconds |\n",
+  printf("| layer | workload | MFLOP | default GFLOP/s | %s best GFLOP/s (min-max) | speedup | measurements | seconds |\n",
          tuner);
   printf("|---|---|--:|--:|--:|--:|--:|--:|\n");
   double logsum = 0;
@@ -421,8 +423,8 @@ int main(int argc, char **argv) {
     double d = row.def_gflops, b = row.best_gflops;
     char name[64];
     tune_task_name(&t, name, sizeof name);
-    printf("| %s | %s | %.1f | %.1f | %.1f | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6, d, b,
-           d > 0 ? b / d : 0, tune_log_count(tl, t.key), row.seconds);
+    printf("| %s | %s | %.1f | %.1f | %.1f (%.1f-%.1f) | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6,
+           d, b, row.best.lo, row.best.hi, d > 0 ? b / d : 0, tune_log_count(tl, t.key), row.seconds);
     fflush(stdout);
     if (d > 0 && b > 0) logsum += log(b / d), n++;
   }
