@@ -97,8 +97,8 @@ int main(int argc, char **argv) {
   int64_t oh = (H + 2 * p - k) / s + 1;
   w.in = (tpl_view){1, C, H, H, tgt.lanes, p, p};
   w.out = (tpl_view){1, K, oh, oh, tgt.lanes, 0, 0};
-  w.kh = w.kw = k, w.sh = w.sw = s, w.dh = w.dw = 1, w.pt = w.pl = p, w.vregs = tgt.vregs, w.l2 = tgt.l2,
-  w.l1d = tgt.l1d;
+  w.kh = w.kw = k, w.sh = w.sw = s, w.dh = w.dw = 1, w.pt = w.pl = p;
+  w.vregs = tgt.vregs, w.l2 = tgt.l2, w.l1d = tgt.l1d;
   tune_task t;
   tune_task_init_conv(&t, &w);
   meas_opts o = meas_defaults();

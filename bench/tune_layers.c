@@ -41,7 +41,8 @@
  * --config (with --eval and --layer) compares hand-picked configs of one
  * layer instead: each is the knobs' values in the task's knob order (e.g.
  * for a conv: oc_bn, ow_bn, oh_bn, ic_bn, win_outer, unroll_kw, row_outer,
- * grain, flat; or, prefixed with "i:", the option indices a log's "config" holds).
+ * grain, flat; or, prefixed with "i:", the option indices a log's "config"
+ * holds).
  * The default and every config are measured in alternation for R
  * rounds (default 5) at 1 and 2 threads, each round starting one config
  * later than the last; the table gives the medians.
