@@ -58,6 +58,7 @@ typedef struct options {
   int trials;            /* --trials N per task (0: the budget below) */
   int budget;            /* --budget N: measurements per task on average (0: 24) */
   unsigned seed;         /* --seed S */
+  double repeat_ms;      /* --repeat-ms MS: how long one timed repeat lasts (0: meas_defaults') */
   const char *runner;    /* --runner HOST:PORT: measure on a chamcc-runner there */
   const char *runner_key; /* --runner-key FILE: the key that runner asks for */
   const rmt_key *key;    /* its contents, once loaded (check_runner) */
@@ -111,6 +112,9 @@ static void usage(FILE *f) {
           "  --trials N         measurements per task, the same for every task (instead\n"
           "                     of --budget)\n"
           "  --seed S           random seed of the search (default 1)\n"
+          "  --repeat-ms MS     each timed repeat of a candidate (and of the reference\n"
+          "                     beside it) runs the kernel for at least MS ms (default 20;\n"
+          "                     less measures faster and reads noisier)\n"
           "  --runner HOST:PORT measure on the target through chamcc-runner listening there\n"
           "                     (needed to tune for another machine, e.g. --target aarch64-...\n"
           "                     or riscv64-...);\n"
@@ -223,7 +227,7 @@ static options parse_args(int argc, char **argv) {
   }
   enum { OPT_NAME = 256, OPT_TARGET, OPT_CPU, OPT_THREADS, OPT_LLVM, OPT_DUMP, OPT_HELP, OPT_VERSION,
          OPT_LOG, OPT_TUNER, OPT_TRIALS, OPT_SEED, OPT_RUNNER, OPT_RUNNER_KEY, OPT_SHAPE, OPT_SHARD,
-         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C, OPT_WINOGRAD, OPT_BUDGET };
+         OPT_SHARD_COUNT, OPT_LIST_TASKS, OPT_PRINT_CONFIGS, OPT_EMIT_C, OPT_WINOGRAD, OPT_BUDGET, OPT_REPEAT_MS };
   static const struct option longs[] = {
       {"name", required_argument, 0, OPT_NAME},       {"target", required_argument, 0, OPT_TARGET},
       {"cpu", required_argument, 0, OPT_CPU},         {"threads", required_argument, 0, OPT_THREADS},
@@ -236,7 +240,7 @@ static options parse_args(int argc, char **argv) {
       {"shard-count", required_argument, 0, OPT_SHARD_COUNT}, {"list-tasks", no_argument, 0, OPT_LIST_TASKS},
       {"print-configs", no_argument, 0, OPT_PRINT_CONFIGS},
       {"emit-c", required_argument, 0, OPT_EMIT_C},   {"winograd", required_argument, 0, OPT_WINOGRAD},
-      {"budget", required_argument, 0, OPT_BUDGET},
+      {"budget", required_argument, 0, OPT_BUDGET},   {"repeat-ms", required_argument, 0, OPT_REPEAT_MS},
       {0, 0, 0, 0}};
   opterr = 0;
   int c;
@@ -277,6 +281,9 @@ static options parse_args(int argc, char **argv) {
       break;
     case OPT_BUDGET:
       if (chm_parse_int(optarg, 1, 1000000, &o.budget)) bad_usage("--budget needs a positive number");
+      break;
+    case OPT_REPEAT_MS:
+      if (chm_parse_double(optarg, 0.1, 10000, &o.repeat_ms)) bad_usage("--repeat-ms needs a number from 0.1 to 10000");
       break;
     case OPT_SEED:
       errno = 0;
@@ -664,6 +671,7 @@ static void tune_tasks(const options *o, const cg_target *t, tune_log *log, cons
   meas_opts mo = meas_defaults();
   mo.nthreads = o->threads;
   mo.key = o->key;
+  if (o->repeat_ms > 0) mo.min_repeat_ms = o->repeat_ms;
   /* warm start, confirmed finalists; readings above this machine's FMA peak are not believed */
   tune_session_as_build(&s, o->threads, !o->runner);
   s.meter = o->runner ? tune_meter_remote(t, &mo, o->runner) : tune_meter_local(t, &mo);

@@ -66,7 +66,7 @@ for bad in "no key:" "wrong key:--runner-key $WORK/wrong.key"; do
 done
 
 log=$WORK/tune.jsonl
-"$CHAMCC" tune "$WORK/tiny.onnx" --runner "127.0.0.1:$PORT" --runner-key "$WORK/key" --trials 2 --tuner random \
+"$CHAMCC" tune "$WORK/tiny.onnx" --runner "127.0.0.1:$PORT" --runner-key "$WORK/key" --trials 2 --tuner random "${QUICK[@]}" \
   --log "$log" 2>"$WORK/tune.err" || { cat "$WORK/tune.err" "$WORK/runner.err" >&2; fail "chamcc tune failed"; }
 ok=$(count "$log" '"status":"ok"')
 say "$ok ok records through the runner with the key"

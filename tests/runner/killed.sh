@@ -15,7 +15,7 @@ start_runner
 log=$WORK/tune.jsonl
 tune() {
   "$CHAMCC" tune "$WORK/tiny.onnx" "${TARGET[@]}" --runner "127.0.0.1:$PORT" --trials $trials --tuner random \
-    --log "$log" "$@"
+    "${QUICK[@]}" --log "$log" "$@"
 }
 tune 2>"$WORK/tune.err" &
 pid=$!

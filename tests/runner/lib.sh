@@ -39,6 +39,7 @@ WORK=$(cd "$WORK" && pwd)
 export TMPDIR=$WORK/tmp # runner and linker temporaries stay here, where leaks show
 
 RUNNER_CMD=() # how to start the runner
+QUICK=(--repeat-ms 2) # chamcc's brief timing: the tests check what is measured where, not speed
 TARGET=()     # chamcc's --target (and --cpu) for the runner's machine
 TARGET_RUN=() # runs a program for that machine (empty: natively)
 KERNEL_CC=cc  # compiles hand-made candidates and test programs for it

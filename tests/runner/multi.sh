@@ -22,7 +22,7 @@ runners="127.0.0.1:${ports[0]},127.0.0.1:${ports[1]},127.0.0.1:${ports[2]}"
 say "runners on $runners"
 
 log=$WORK/tune.jsonl
-"$CHAMCC" tune "$WORK/tiny.onnx" "${TARGET[@]}" --runner "$runners" --trials $trials --tuner random \
+"$CHAMCC" tune "$WORK/tiny.onnx" "${TARGET[@]}" --runner "$runners" --trials $trials --tuner random "${QUICK[@]}" \
   --log "$log" 2>"$WORK/tune.err" &
 pid=$!
 for _ in $(seq 1200); do # until the first record

@@ -13,7 +13,7 @@ for k in ok wrong crash hang nosym; do
     fail "cannot build $k.so"
 done
 
-start_runner --max-bytes 1000000 --idle-timeout 2
+start_runner --max-bytes 1000000 --idle-timeout 1
 flush=()
 [ "$ARCH" = riscv64 ] && flush=(no-flush) # no cache flush in RISC-V's base ISA: cold runs are refused
 "$CLIENT" 127.0.0.1 "$PORT" "$WORK" "${flush[@]}" || { cat "$WORK/runner.err" >&2; fail "test_client found problems"; }

@@ -6,7 +6,7 @@
  *
  * DIR holds ok.so, wrong.so, crash.so, hang.so and nosym.so, built from
  * kernels.c for the runner's machine. The runner must run with
- * --max-bytes 1000000 --idle-timeout 2. no-flush: the runner's machine
+ * --max-bytes 1000000 --idle-timeout 1. no-flush: the runner's machine
  * has no cache flush (RISC-V), so a cold TASK's candidates are checked
  * but not timed: an infra error that says why.
  *

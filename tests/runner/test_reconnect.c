@@ -1,6 +1,6 @@
 /*
  * test_reconnect.c — chamcc's runner client (measure/remote.c) against a
- * running chamcc-runner started with --idle-timeout 2:
+ * running chamcc-runner started with --idle-timeout 1:
  *
  *   test_reconnect HOST PORT DIR      (DIR: ok.so and crash.so of kernels.c)
  *
@@ -66,7 +66,7 @@ int main(int argc, char **argv) {
   if (!c) return 1;
 
   CHECK(measure(c, argv[3], "ok.so").status == RMT_OK, "first candidate");
-  sleep(3); /* the runner drops us after 2 s of silence */
+  usleep(1500000); /* the runner drops us after 1 s of silence */
   CHECK(measure(c, argv[3], "ok.so").status == RMT_OK, "after the runner dropped the idle connection");
   CHECK(measure(c, argv[3], "crash.so").status == RMT_RUNTIME_ERROR, "a crash");
   CHECK(measure(c, argv[3], "ok.so").status == RMT_OK, "after the crash");

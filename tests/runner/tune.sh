@@ -37,7 +37,7 @@ configs_from_log() {
 start_runner
 log=$WORK/tune.jsonl
 "$CHAMCC" tune "$WORK/tiny.onnx" "${TARGET[@]}" --runner "127.0.0.1:$PORT" --trials $trials --tuner random \
-  --log "$log" 2>"$WORK/tune.err" || { cat "$WORK/tune.err" "$WORK/runner.err" >&2; fail "chamcc tune failed"; }
+  "${QUICK[@]}" --log "$log" 2>"$WORK/tune.err" || { cat "$WORK/tune.err" "$WORK/runner.err" >&2; fail "chamcc tune failed"; }
 cat "$WORK/tune.err"
 records=$(count "$log" '^\{')
 ok=$(count "$log" '"status":"ok"')
@@ -77,7 +77,7 @@ if [ "$ARCH" != host ]; then
   # the log's configs, which must be those a library from the log takes
   tree=$WORK/tree
   "$CHAMCC" "$WORK/tiny.onnx" --emit-c "$tree" --name model "${TARGET[@]}" --runner "127.0.0.1:$PORT" \
-    --trials $((trials + 1)) --tuner random --log "$log" --print-configs >"$WORK/tree.configs" 2>"$WORK/tree.err" ||
+    --trials $((trials + 1)) --tuner random "${QUICK[@]}" --log "$log" --print-configs >"$WORK/tree.configs" 2>"$WORK/tree.err" ||
     { cat "$WORK/tree.err" "$WORK/runner.err" >&2; fail "chamcc --emit-c --runner failed"; }
   cat "$WORK/tree.err"
   [ "$(count "$log" '"status":"ok"')" -eq $((records + 2)) ] || fail "the --emit-c build did not tune 2 more configs"
@@ -97,7 +97,7 @@ fi
 
 if [ "$ARCH" = host ]; then
   blog=$WORK/build.jsonl
-  "$CHAMCC" "$WORK/tiny.onnx" -o "$WORK/libtiny.a" --runner "127.0.0.1:$PORT" --trials 2 --tuner random \
+  "$CHAMCC" "$WORK/tiny.onnx" -o "$WORK/libtiny.a" --runner "127.0.0.1:$PORT" --trials 2 --tuner random "${QUICK[@]}" \
     --log "$blog" -q || fail "a build with --runner failed"
   [ -s "$WORK/libtiny.a" ] && [ -s "$WORK/tiny.h" ] || fail "the build wrote no library"
   [ "$(count "$blog" '"status":"ok"')" -eq 4 ] || fail "the build did not tune through the runner"

@@ -4,7 +4,7 @@
 # --budget 24 is the default; --budget 240 gives every task at least its
 # default budget and the model ten times the default total, the larger
 # tasks (by FLOPs x uses) at least as much as the smaller; bad values and
-# --budget with --trials are refused.
+# --budget with --trials are refused, and so are bad --repeat-ms values.
 #   budget.sh CHAMCC WORKDIR
 source "$(dirname "$0")/lib.sh"
 /usr/bin/python3 "$here/make_zoo.py" "$work/zoo" || exit 1
@@ -33,4 +33,7 @@ for bad in 0 -3 x 2.5; do
   refused 2 "--budget needs a positive number" "$chamcc" tune "$m" --list-tasks --budget "$bad"
 done
 refused 2 "not both" "$chamcc" tune "$m" --list-tasks --budget 48 --trials 4
+for bad in 0 0.05 20000 x 2ms; do
+  refused 2 "--repeat-ms needs a number from 0.1 to 10000" "$chamcc" tune "$m" --list-tasks --repeat-ms "$bad"
+done
 echo "ok"

@@ -49,7 +49,7 @@ for sig in INT INT INT INT INT TERM; do
 done
 [ $interrupted -ge 3 ] || fail "only $interrupted of 6 runs were interrupted: the test proves nothing"
 
-"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random -q || fail "the last run failed"
+"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random "${quick[@]}" -q || fail "the last run failed"
 bad=$(grep -E '"status":"(runtime_error|timeout|infra_error)"|[Ss]ignal|[Ii]nterrupt' "$log")
 [ -z "$bad" ] || { echo "$bad"; fail "records caused by the signal"; }
 search=$(grep -vc '"confirm":1' "$log")

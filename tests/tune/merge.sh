@@ -13,7 +13,7 @@ mkdir -p "$work/logs"
 cd "$work"
 
 for k in 0 1; do
-  "$chamcc" tune small.onnx --shard $k/2 --trials 3 --tuner random --log logs -q || fail "tuning shard $k/2"
+  "$chamcc" tune small.onnx --shard $k/2 --trials 3 --tuner random "${quick[@]}" --log logs -q || fail "tuning shard $k/2"
 done
 s0=logs/tuning.shard0-of-2.jsonl s1=logs/tuning.shard1-of-2.jsonl
 [ -s $s0 ] && [ -s $s1 ] || fail "a shard wrote no log"

@@ -22,7 +22,7 @@ echo "killed after $before measurements"
 head -n "$before" "$log" >"$work/before.jsonl"
 
 printf 'this is not json\n' >>"$log" # a malformed line must not stop anything
-"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random 2>"$work/stderr" ||
+"$chamcc" tune "$work/small.onnx" --log "$log" --trials $trials --tuner random "${quick[@]}" 2>"$work/stderr" ||
   { cat "$work/stderr"; fail "resumed run failed"; }
 grep -q "tune.jsonl:$((before + 1)):" "$work/stderr" || { cat "$work/stderr"; fail "malformed line not reported with its number"; }
 

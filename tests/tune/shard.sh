@@ -68,7 +68,7 @@ refused 2 "go with \`chamcc tune\`" "$chamcc" "${zoo[0]}" --shard 0/2
 
 # a shard tunes its tasks, and only them, into its own log
 "$chamcc" tune "${zoo[@]}" --shard 2/3 --trials 2 --list-tasks -q | keys | sort >"$work/want.txt"
-"$chamcc" tune "${zoo[@]}" --shard 2/3 --trials 2 --tuner random --log "$work/t.jsonl" 2>"$work/err.txt" ||
+"$chamcc" tune "${zoo[@]}" --shard 2/3 --trials 2 --tuner random "${quick[@]}" --log "$work/t.jsonl" 2>"$work/err.txt" ||
   { cat "$work/err.txt"; fail "tuning shard 2/3"; }
 [ -f "$work/t.shard2-of-3.jsonl" ] || fail "no log t.shard2-of-3.jsonl"
 [ ! -e "$work/t.jsonl" ] || fail "the shard wrote the unsharded log"

@@ -6,7 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 small_model
 
-"$chamcc" tune "$work/small.onnx" --log "$log" --trials 3 --tuner random --threads 1 -q || fail "tuning failed"
+"$chamcc" tune "$work/small.onnx" --log "$log" --trials 3 --tuner random --threads 1 "${quick[@]}" -q || fail "tuning failed"
 n=$(grep -c '^{' "$log")
 [ "$n" -gt 0 ] || fail "nothing measured"
 [ "$(grep -c '"threads":1[,}]' "$log")" -eq "$n" ] || fail "not every record says threads 1"
