@@ -473,9 +473,11 @@ static const tune_record *best_of(const tune_log *l, int t, const int *idx, int 
   return best;
 }
 
+/* tune_log_seconds of a record of task t (without looking the task up by
+ * name for every record). */
 static double single_cost(const tune_log *l, int t, const tune_record *r) {
-  (void)t;
-  return tune_log_seconds(l, r);
+  double v[MEAS_MAX_REPEATS];
+  return tune_median(v, tune_record_scaled(r, task_ref_seconds(l, t), v));
 }
 
 const tune_record *tune_log_best(const tune_log *l, const char *task) {
