@@ -133,9 +133,9 @@ static int distinct_kernels(const tune_task *t, int (*cfg)[TUNE_MAX_KNOBS], int 
 
 static int profile(const char *key, const cg_target *tgt, int n, unsigned seed, int threads, double *sum) {
   tune_task t;
-  if (tune_task_from_key(key, tgt->vregs, tgt->l2, tgt->l1d, &t))
+  tune_machine mach = tune_machine_of(tgt, threads);
+  if (tune_task_from_key(key, tgt->vregs, &mach, &t))
     return fprintf(stderr, "cand_cost: bad task key '%s'\n", key), -1;
-  t.mach = tune_machine_of(tgt, threads);
   int(*cfg)[TUNE_MAX_KNOBS] = chm_calloc((size_t)n, sizeof *cfg);
   int got = 0; /* distinct configs, as a tuner proposes them */
   for (int tries = 0; got < n && tries < 100 * n; tries++) {

@@ -221,7 +221,8 @@ static double median_over(const runs_t *runs, const char *tuner, double *x, int 
 static void one_task(const char *key, tune_log **logs, int n_logs, const cg_target *tgt, int rounds, double tol,
                      int from_scratch, tallies_t *tallies, doubles_t *spreads) {
   tune_task t;
-  if (tune_task_from_key(key, tgt->vregs, tgt->l2, tgt->l1d, &t)) {
+  tune_machine mach = tune_machine_of(tgt, 0);
+  if (tune_task_from_key(key, tgt->vregs, &mach, &t)) {
     fprintf(stderr, "tune_picks: skipping task '%s': not a key this chamcc makes\n", key);
     return;
   }

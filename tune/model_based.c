@@ -110,10 +110,9 @@ static warm_task *warm_find(warm_tasks *ts, const char *key, const mb_state *m) 
   snprintf(n.key, sizeof n.key, "%s", key);
   /* same template, so the same features (their number depends on the kind only) */
   int dense = m->t->kind == TUNE_DENSE;
-  const tpl_conv *c = &m->t->conv;
-  n.ok = !tune_task_from_key(key, dense ? m->t->dense.vregs : c->vregs, dense ? 0 : c->l2, dense ? 0 : c->l1d, &n.t) &&
+  /* the log's records are of this task's machine */
+  n.ok = !tune_task_from_key(key, dense ? m->t->dense.vregs : m->t->conv.vregs, &m->t->mach, &n.t) &&
          n.t.kind == m->t->kind;
-  n.t.mach = m->t->mach; /* the log's records are of this machine */
   chm_vec_push(ts, n);
   return &ts->data[ts->len - 1];
 }

@@ -128,7 +128,7 @@ void tune_task_init_dense(tune_task *t, const tpl_dense *w) {
   divisors(s, w->m, 8);
 }
 
-int tune_task_from_key(const char *key, int vregs, int64_t l2, int64_t l1d, tune_task *t) {
+int tune_task_from_key(const char *key, int vregs, const tune_machine *m, tune_task *t) {
   long long v[17], groups = 1;
   char kind[16];
   int L = 0, lo = 0, ta = 0, used = 0;
@@ -156,11 +156,12 @@ int tune_task_from_key(const char *key, int vregs, int64_t l2, int64_t l1d, tune
       return -1;
     w.groups = groups;
     w.vregs = vregs;
-    w.l2 = l2, w.l1d = l1d;
+    if (m) w.l2 = m->l2, w.l1d = m->l1d;
     tune_task_init_conv(t, &w);
   } else {
     return -1;
   }
+  if (m) t->mach = *m;
   return strcmp(t->key, key) ? -1 : 0; /* anything the format does not say exactly */
 }
 

@@ -122,7 +122,7 @@ static void test_keys(void) {
   for (int i = 0; i < 5; i++) {
     if (i < 4) tune_task_init_conv(&t, &ws[i]);
     else tune_task_init_dense(&t, &(tpl_dense){3, 512, 1000, 1, 8, {0}, 0});
-    CHECK(tune_task_from_key(t.key, 0, 0, 0, &u) == 0);
+    CHECK(tune_task_from_key(t.key, 0, NULL, &u) == 0);
     CHECK(!strcmp(u.key, t.key) && u.kind == t.kind && u.flops == t.flops);
     CHECK(u.space.n_knobs == t.space.n_knobs);
     for (int k = 0; k < t.space.n_knobs; k++) CHECK(u.space.knobs[k].n == t.space.knobs[k].n);
@@ -139,12 +139,24 @@ static void test_keys(void) {
   tune_task_init_conv(&t, &sse);
   int dt[TUNE_MAX_KNOBS], du[TUNE_MAX_KNOBS];
   tune_task_default(&t, dt);
-  CHECK(tune_task_from_key(t.key, 16, 0, 0, &u) == 0);
+  CHECK(tune_task_from_key(t.key, 16, NULL, &u) == 0);
   tune_task_default(&u, du);
   CHECK(!memcmp(dt, du, (size_t)t.space.n_knobs * sizeof(int)));
-  CHECK(tune_task_from_key(t.key, 0, 0, 0, &u) == 0);
+  CHECK(tune_task_from_key(t.key, 0, NULL, &u) == 0);
   tune_task_default(&u, du);
   CHECK(memcmp(dt, du, (size_t)t.space.n_knobs * sizeof(int)) != 0);
+  /* A machine given: its caches go to the template, the machine to the
+   * features (which then differ from the init default's). */
+  tune_machine m = {2, 48 << 10, 2 << 20};
+  tune_task v;
+  CHECK(tune_task_from_key(t.key, 16, &m, &v) == 0);
+  CHECK(v.conv.l2 == m.l2 && v.conv.l1d == m.l1d && u.conv.l2 == 0 && u.conv.l1d == 0);
+  CHECK(v.mach.threads == 2 && v.mach.l2 == m.l2 && v.mach.l1d == m.l1d);
+  {
+    float fu[TUNE_MAX_FEATURES], fv[TUNE_MAX_FEATURES];
+    int nu = tune_task_features(&u, du, fu), nv = tune_task_features(&v, du, fv);
+    CHECK(nu == nv && memcmp(fu, fv, (size_t)nu * sizeof(float)) != 0);
+  }
   static const char *const bad[] = {
       "", "conv2d", "dense m1 k512 n1000 ta0", "dense m0 k512 n1000 ta0 l16", "dense m1 k512 n1000 ta0 l16 x",
       "conv3d n1 c64 h56 w56 cb16 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p1x1",
@@ -154,7 +166,7 @@ static void test_keys(void) {
       "conv2d n1 c64 h56 w56 cb99 k64 oh56 ow56 kb16 r3x3 s1x1 d1x1 p1x1",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-    int rc = tune_task_from_key(bad[i], 0, 0, 0, &u);
+    int rc = tune_task_from_key(bad[i], 0, NULL, &u);
     CHECK(rc == -1);
     if (rc != -1) fprintf(stderr, "accepted: '%s'\n", bad[i]);
   }

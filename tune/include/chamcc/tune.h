@@ -261,11 +261,13 @@ void tune_task_init_dense(tune_task *t, const tpl_dense *w);
 tune_machine tune_machine_of(const cg_target *tgt, int threads);
 /* The task a key names, for the cost-model features of other tasks' records
  * (the input halo is taken as the padding, the epilogue as none) on a target
- * with `vregs` vector registers and `l2` and `l1d` bytes of L2 and L1 data
- * cache per core (which the key leaves out: a log's records are of one
- * target; 0 = tpl_vregs's guess, and an unknown cache). 0 if the key parses
- * and names a valid task, else -1. */
-int tune_task_from_key(const char *key, int vregs, int64_t l2, int64_t l1d, tune_task *t);
+ * with `vregs` vector registers (0: tpl_vregs's guess) and machine m: its
+ * caches go to the template (the default's parallel order) and m to the
+ * task's features, both of which the key leaves out (a log's records are of
+ * one target). m NULL: unknown caches for the template, the init default
+ * machine for the features. 0 if the key parses and names a valid task,
+ * else -1. */
+int tune_task_from_key(const char *key, int vregs, const tune_machine *m, tune_task *t);
 /* NULL if the config is valid, else why not. */
 const char *tune_task_check(const tune_task *t, const int *idx);
 void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c);
