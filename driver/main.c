@@ -283,7 +283,8 @@ static options parse_args(int argc, char **argv) {
       if (chm_parse_int(optarg, 1, 1000000, &o.budget)) bad_usage("--budget needs a positive number");
       break;
     case OPT_REPEAT_MS:
-      if (chm_parse_double(optarg, 0.1, 10000, &o.repeat_ms)) bad_usage("--repeat-ms needs a number from 0.1 to 10000");
+      if (chm_parse_double(optarg, 0.1, 10000, &o.repeat_ms))
+        bad_usage("--repeat-ms needs a number from 0.1 to 10000");
       break;
     case OPT_SEED:
       errno = 0;
