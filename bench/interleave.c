@@ -2,10 +2,13 @@
  * interleave.c — how much the interleaved reference timing steadies the
  * readings of one config, and what it costs.
  *
- *   interleave [--rounds N] [--threads T] [--load] [--layer C,H,K,k,s,p]
+ *   interleave [--rounds N] [--threads T] [--load] [--layer C,H,K,k,s,p] [--config I,I,...]
  *
  * One convolution layer (ResNet-18's L8 by default: 256 -> 256 channels,
- * 14 x 14, 3 x 3), one config (a fixed valid non-default config), measured
+ * 14 x 14, 3 x 3; a plain NCHW input when C is not a multiple of the
+ * vector lanes, as a first layer is lowered), one config (a fixed valid
+ * non-default config, or --config: option indices, as a log's records
+ * hold them), measured
  * N times (30) by two measurers in alternation: one times it alone, as
  * before; the other beside the reference kernel (the task's default
  * config), as the tuner now does. With --load a burner process (one
@@ -82,12 +85,16 @@ static double median(double *v, int n) { return tune_median(v, n); }
 int main(int argc, char **argv) {
   int rounds = 30, threads = 1, load = 0;
   int C = 256, H = 14, K = 256, k = 3, s = 1, p = 1;
+  const char *config = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--load")) load = 1;
     else if (!strcmp(argv[i], "--layer") && i + 1 < argc) sscanf(argv[++i], "%d,%d,%d,%d,%d,%d", &C, &H, &K, &k, &s, &p);
-    else return fprintf(stderr, "usage: interleave [--rounds N] [--threads T] [--load] [--layer C,H,K,k,s,p]\n"), 2;
+    else if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
+    else
+      return fprintf(stderr, "usage: interleave [--rounds N] [--threads T] [--load] [--layer C,H,K,k,s,p] "
+                             "[--config I,I,...]\n"), 2;
   }
   if (rounds < 3 || rounds > MAX_ROUNDS) return fprintf(stderr, "interleave: --rounds 3 to %d\n", MAX_ROUNDS), 2;
   chm_err e = {0};
@@ -95,7 +102,7 @@ int main(int argc, char **argv) {
   if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
   tpl_conv w = {0};
   int64_t oh = (H + 2 * p - k) / s + 1;
-  w.in = (tpl_view){1, C, H, H, tgt.lanes, p, p};
+  w.in = (tpl_view){1, C, H, H, C % tgt.lanes ? 1 : tgt.lanes, p, p};
   w.out = (tpl_view){1, K, oh, oh, tgt.lanes, 0, 0};
   w.kh = w.kw = k, w.sh = w.sw = s, w.dh = w.dw = 1, w.pt = w.pl = p;
   w.vregs = tgt.vregs, w.l2 = tgt.l2, w.l1d = tgt.l1d;
@@ -108,8 +115,16 @@ int main(int argc, char **argv) {
   int def[TUNE_MAX_KNOBS], idx[TUNE_MAX_KNOBS];
   tune_task_default(&t, def);
   unsigned rng = 99;
-  do tune_random_valid(&t, &rng, idx);
-  while (!memcmp(idx, def, sizeof def));
+  if (config) {
+    int n = 0;
+    for (const char *q = config; n < TUNE_MAX_KNOBS && *q; q += strcspn(q, ",") + (q[strcspn(q, ",")] != 0))
+      idx[n++] = atoi(q);
+    if (n != t.space.n_knobs || tune_task_check(&t, idx))
+      return fprintf(stderr, "interleave: --config %s is not a valid config of %d knobs\n", config, t.space.n_knobs), 2;
+  } else {
+    do tune_random_valid(&t, &rng, idx);
+    while (!memcmp(idx, def, sizeof def));
+  }
   chm_arena *a = chm_arena_new();
   if (meas_set_reference(beside, tune_task_kernel(&t, def, a, "candidate"), &e)) return fprintf(stderr, "%s\n", e.msg), 1;
   meas_built *cand = meas_build(alone, tune_task_kernel(&t, idx, a, "candidate"));
