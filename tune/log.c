@@ -418,10 +418,14 @@ double tune_log_ref_seconds(const tune_log *l, const char *task) {
   return t < 0 ? 0 : task_ref_seconds(l, t);
 }
 
-double tune_log_seconds(const tune_log *l, const tune_record *r) {
+/* The median of r's repeats scaled to a reference time of ref_s. */
+static double scaled_seconds(const tune_record *r, double ref_s) {
   double v[MEAS_MAX_REPEATS];
-  int n = tune_record_scaled(r, tune_log_ref_seconds(l, r->task), v);
-  return tune_median(v, n);
+  return tune_median(v, tune_record_scaled(r, ref_s, v));
+}
+
+double tune_log_seconds(const tune_log *l, const tune_record *r) {
+  return scaled_seconds(r, tune_log_ref_seconds(l, r->task));
 }
 
 double tune_log_throughput(const tune_log *l, const tune_record *r) {
@@ -476,8 +480,7 @@ static const tune_record *best_of(const tune_log *l, int t, const int *idx, int 
 /* tune_log_seconds of a record of task t (without looking the task up by
  * name for every record). */
 static double single_cost(const tune_log *l, int t, const tune_record *r) {
-  double v[MEAS_MAX_REPEATS];
-  return tune_median(v, tune_record_scaled(r, task_ref_seconds(l, t), v));
+  return scaled_seconds(r, task_ref_seconds(l, t));
 }
 
 const tune_record *tune_log_best(const tune_log *l, const char *task) {
