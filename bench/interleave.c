@@ -115,12 +115,11 @@ int main(int argc, char **argv) {
   int def[TUNE_MAX_KNOBS], idx[TUNE_MAX_KNOBS];
   tune_task_default(&t, def);
   unsigned rng = 99;
-  if (config) {
-    int n = 0;
-    for (const char *q = config; n < TUNE_MAX_KNOBS && *q; q += strcspn(q, ",") + (q[strcspn(q, ",")] != 0))
-      idx[n++] = atoi(q);
-    if (n != t.space.n_knobs || tune_task_check(&t, idx))
-      return fprintf(stderr, "interleave: --config %s is not a valid config of %d knobs\n", config, t.space.n_knobs), 2;
+  if (config) { /* option indices */
+    char text[512];
+    snprintf(text, sizeof text, "i:%s", config);
+    const char *why = tune_task_parse_config(&t, text, idx);
+    if (why) return fprintf(stderr, "interleave: --config %s: %s\n", config, why), 2;
   } else {
     do tune_random_valid(&t, &rng, idx);
     while (!memcmp(idx, def, sizeof def));

@@ -211,24 +211,6 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Knob values "4,7,1,..." -> option indices of t; NULL or a message. */
-static const char *parse_config(const tune_task *t, const char *text, int *idx) {
-  int indices = !strncmp(text, "i:", 2); /* the log's "config": option indices, not values */
-  const char *p = text + 2 * indices;
-  for (int k = 0; k < t->space.n_knobs; k++) {
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    if (end == p) return "expected one value per knob, separated by commas";
-    idx[k] = -1;
-    for (int o = 0; o < t->space.knobs[k].n; o++)
-      if (indices ? o == v : t->space.knobs[k].v[o] == v) idx[k] = o;
-    if (idx[k] < 0) return t->space.knobs[k].name; /* not one of its options */
-    p = end + (*end == ',');
-  }
-  if (*p) return "more values than knobs";
-  return tune_task_check(t, idx);
-}
-
 /* The optimized IR of config idx, built for nthreads, to path. */
 static int write_kernel_ir(const tune_task *t, const cg_target *tgt, const int *idx, int nthreads,
                            const char *path) {
@@ -251,7 +233,7 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
   int idx[MAX_CONFIGS + 1][TUNE_MAX_KNOBS];
   tune_task_default(t, idx[0]);
   for (int i = 0; i < n_cfgs; i++) {
-    const char *why = parse_config(t, cfgs[i], idx[i + 1]);
+    const char *why = tune_task_parse_config(t, cfgs[i], idx[i + 1]);
     if (why) return fprintf(stderr, "tune_layers: --config %s: %s\n", cfgs[i], why), 1;
   }
   for (int i = 0; emit && i <= n_cfgs; i++)

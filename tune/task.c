@@ -165,6 +165,23 @@ int tune_task_from_key(const char *key, int vregs, const tune_machine *m, tune_t
   return strcmp(t->key, key) ? -1 : 0; /* anything the format does not say exactly */
 }
 
+const char *tune_task_parse_config(const tune_task *t, const char *text, int *idx) {
+  int indices = !strncmp(text, "i:", 2); /* the log's "config": option indices, not values */
+  const char *p = text + 2 * indices;
+  for (int k = 0; k < t->space.n_knobs; k++) {
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p) return "expected one value per knob, separated by commas";
+    idx[k] = -1;
+    for (int o = 0; o < t->space.knobs[k].n; o++)
+      if (indices ? o == v : t->space.knobs[k].v[o] == v) idx[k] = o;
+    if (idx[k] < 0) return t->space.knobs[k].name; /* not one of its options */
+    p = end + (*end == ',');
+  }
+  if (*p) return "more values than knobs";
+  return tune_task_check(t, idx);
+}
+
 void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c) {
   const tune_knob *k = t->space.knobs;
   c->oc_bn = (int)k[K_OC].v[idx[K_OC]];

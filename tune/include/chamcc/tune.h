@@ -270,6 +270,11 @@ tune_machine tune_machine_of(const cg_target *tgt, int threads);
 int tune_task_from_key(const char *key, int vregs, const tune_machine *m, tune_task *t);
 /* NULL if the config is valid, else why not. */
 const char *tune_task_check(const tune_task *t, const int *idx);
+/* A config written as text into option indices idx: the knobs' values in
+ * knob order ("4,7,1,..."), or prefixed with "i:" the option indices (as a
+ * log's "config" holds them). NULL if it parses into a valid config, else
+ * why not (a knob's name when the value is not one of its options). */
+const char *tune_task_parse_config(const tune_task *t, const char *text, int *idx);
 void tune_task_conv_cfg(const tune_task *t, const int *idx, tpl_conv_cfg *c);
 void tune_task_dense_cfg(const tune_task *t, const int *idx, tpl_dense_cfg *c);
 /* The index vector of the template's default config. */
