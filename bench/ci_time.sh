@@ -53,8 +53,8 @@ grep '^tune_tuner_' "$work/all-new.txt" >>"$work/new.txt"
 sort -u -o "$work/new.txt" "$work/new.txt"
 echo "old $old_rev: $(wc -l <"$work/old.txt") tests; now: $(wc -l <"$work/new.txt") of them"
 
-run() { # BUILD LIST TAG
-  local b=$1 log=$work/$3-$r.log t0
+run() { # BUILD LIST TAG ROUND
+  local b=$1 r=$4 log=$work/$3-$4.log t0
   rm -rf "$b/model-cache" "$b/fuzz" "$b/e2e-work" "$b/runner-work"
   t0=$(date +%s.%N)
   (cd "$b" && ctest -j2 -LE 'acceptance|cluster' -R "^($(paste -sd'|' "$2"))\$" >"$log" 2>&1)
@@ -64,6 +64,6 @@ run() { # BUILD LIST TAG
     "$(grep -E 'tests passed|tests failed' "$log" | head -1)" "$(cut -d' ' -f1 /proc/loadavg)" "$(date -u +%H:%M)"
 }
 for r in $(seq "$rounds"); do
-  run "$old/build" "$work/old.txt" old
-  run "$here/build" "$work/new.txt" now
+  run "$old/build" "$work/old.txt" old "$r"
+  run "$here/build" "$work/new.txt" now "$r"
 done

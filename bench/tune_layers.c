@@ -128,8 +128,8 @@ static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_t
  * seconds the measurements cost over every run that wrote them (so a
  * resumed run's table still gives the whole cost). */
 typedef struct {
-  double def_gflops, best_gflops, seconds;
-  tune_figure best; /* the pick's spread: its slowest and fastest scaled repeat */
+  double def_gflops, seconds;
+  tune_figure best; /* the pick: its GFLOP/s, and its slowest and fastest scaled repeat */
 } layer_row;
 
 static layer_row row_of(const tune_log *log, const tune_task *t) {
@@ -148,7 +148,6 @@ static layer_row row_of(const tune_log *log, const tune_task *t) {
   if (n) row.def_gflops = tune_median(g, n);
   free(g);
   row.best = tune_log_best_figure(log, t->key);
-  row.best_gflops = row.best.gflops;
   return row;
 }
 
@@ -403,7 +402,7 @@ int main(int argc, char **argv) {
     seen++;
     if (tune_task_run(&s, &t, trials, idx, 0, &e)) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
     layer_row row = row_of(tl, &t);
-    double d = row.def_gflops, b = row.best_gflops;
+    double d = row.def_gflops, b = row.best.gflops;
     char name[64];
     tune_task_name(&t, name, sizeof name);
     printf("| %s | %s | %.1f | %.1f | %.1f (%.1f-%.1f) | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6,
