@@ -56,9 +56,8 @@
  * in a model too large for the cache (rmt_bench); tuning always measures
  * hot, so a log never mixes the two.
  */
-#include "chamcc/tune.h"
+#include "layer_task.h"
 
-#include <cjson/cJSON.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -67,21 +66,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static int64_t num(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-  return cJSON_IsString(v) ? v->valuestring : "";
-}
-
 /* Whether layer l belongs to --net: "all", one net's name, or a
  * comma-separated list of names ("vgg16,alexnet"). */
 static int in_nets(const char *nets, const cJSON *l) {
   if (!strcmp(nets, "all")) return 1;
-  const char *name = str(l, "net");
+  const char *name = layer_str(l, "net");
   size_t n = strlen(name);
   for (const char *p = nets;; p++) {
     size_t len = strcspn(p, ",");
@@ -89,34 +78,6 @@ static int in_nets(const char *nets, const cJSON *l) {
     p += len;
     if (!*p) return 0;
   }
-}
-
-/* The task chamcc would make for this layer, for a library on `threads`
- * threads (0: every core; the records say it, and the cost model's
- * features take it). */
-static void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_task *t) {
-  int L = tgt->lanes;
-  if (!strcmp(str(l, "op"), "dense")) {
-    tpl_dense d = {num(l, "N") ? num(l, "N") : 1, num(l, "IN"), num(l, "OUT"), 0, L, {0}, tgt->vregs};
-    tune_task_init_dense(t, &d);
-    t->mach = tune_machine_of(tgt, threads);
-    return;
-  }
-  tpl_conv w = {0};
-  int64_t C = num(l, "C"), K = num(l, "K"), p = num(l, "pad"), g = num(l, "group");
-  w.in = (tpl_view){num(l, "N"), C, num(l, "H"), num(l, "W"), C <= 4 ? 1 : L, p, p};
-  w.out = (tpl_view){num(l, "N"), K, num(l, "OH"), num(l, "OW"), L, 0, 0};
-  w.kh = num(l, "KH");
-  w.kw = num(l, "KW");
-  w.sh = w.sw = num(l, "stride");
-  w.dh = w.dw = num(l, "dilation") ? num(l, "dilation") : 1;
-  w.pt = w.pl = p;
-  w.depthwise = g > 1 && g == C && K == C;
-  w.groups = w.depthwise ? 1 : g;
-  w.vregs = tgt->vregs;
-  w.l2 = tgt->l2, w.l1d = tgt->l1d;
-  tune_task_init_conv(t, &w);
-  t->mach = tune_machine_of(tgt, threads);
 }
 
 /* One row of the tuning table, from the log's records of a task: the
@@ -191,7 +152,7 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
     for (int th = 0; th < 2; th++)
       if (m[th] && (which == 0 || best)) g[which][th] = measure_with(m[th], t, which ? best->config : def);
   }
-  printf("%s", str(l, "name"));
+  printf("%s", layer_str(l, "name"));
   for (int th = 0; th < 2; th++)
     if (m[th]) printf("\t%.1f", g[0][th]);
     else printf("\t%s", only_th ? "-" : "0.0");
@@ -256,7 +217,7 @@ static int eval_configs(const cJSON *l, const tune_task *t, const cg_target *tgt
   }
   printf("layer\tconfig\t1T\t2T\n");
   for (int i = 0; i <= n_cfgs; i++) {
-    printf("%s\t%s", str(l, "name"), i ? cfgs[i - 1] : "default ");
+    printf("%s\t%s", layer_str(l, "name"), i ? cfgs[i - 1] : "default ");
     for (int k = 0; !i && k < t->space.n_knobs; k++) /* the default's values */
       printf("%s%lld", k ? "," : "", (long long)t->space.knobs[k].v[idx[0][k]]);
     for (int th = 0; rounds && th < 2; th++) {
@@ -355,7 +316,7 @@ int main(int argc, char **argv) {
     const cJSON *l;
     int rc = -1;
     cJSON_ArrayForEach(l, list) {
-      if (strcmp(str(l, "name"), only)) continue;
+      if (strcmp(layer_str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, threads, &t);
       rc = eval_configs(l, &t, &tgt, cfgs, n_cfgs, rounds, min_s, repeats, cold, emit);
@@ -371,7 +332,7 @@ int main(int argc, char **argv) {
     const cJSON *l;
     cJSON_ArrayForEach(l, list) {
       if (!in_nets(net, l)) continue;
-      if (only && strcmp(str(l, "name"), only)) continue;
+      if (only && strcmp(layer_str(l, "name"), only)) continue;
       tune_task t;
       layer_task(l, &tgt, threads, &t);
       eval_layer(l, &t, &tgt, tl, min_s, repeats, cold, threads, tuned_first);
@@ -395,7 +356,7 @@ int main(int argc, char **argv) {
   cJSON_ArrayForEach(l, list) {
     if (!in_nets(net, l)) continue;
     idx++; /* the task's place in the net seeds its tuner, with or without --layer */
-    if (only && strcmp(str(l, "name"), only)) continue;
+    if (only && strcmp(layer_str(l, "name"), only)) continue;
     tune_task t;
     layer_task(l, &tgt, threads, &t);
     t.uses = 1;
@@ -405,7 +366,7 @@ int main(int argc, char **argv) {
     double d = row.def_gflops, b = row.best.gflops;
     char name[64];
     tune_task_name(&t, name, sizeof name);
-    printf("| %s | %s | %.1f | %.1f | %.1f (%.1f-%.1f) | %.2f | %d | %.0f |\n", str(l, "name"), name, t.flops / 1e6,
+    printf("| %s | %s | %.1f | %.1f | %.1f (%.1f-%.1f) | %.2f | %d | %.0f |\n", layer_str(l, "name"), name, t.flops / 1e6,
            d, b, row.best.lo, row.best.hi, d > 0 ? b / d : 0, tune_log_count(tl, t.key), row.seconds);
     fflush(stdout);
     if (d > 0 && b > 0) logsum += log(b / d), n++;

@@ -330,6 +330,12 @@ void meas_built_free(meas_built *b) {
   free(b);
 }
 
+int meas_call(const meas_measurer *m, const meas_built *b) {
+  if (!b->fn || b->n_params != m->rt.n_bufs) return -1;
+  rmt_call(b->fn, m->rt.bufs, m->rt.n_bufs);
+  return 0;
+}
+
 void meas_kernel(meas_measurer *m, const ir_kernel *k, meas_result *r) {
   meas_built *b = meas_build(m, k);
   meas_run(m, b, r);

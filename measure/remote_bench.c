@@ -59,7 +59,7 @@ typedef void (*fn7)(float *, float *, float *, float *, float *, float *, float 
 typedef void (*fn8)(float *, float *, float *, float *, float *, float *, float *, float *);
 
 /* Kernels take n float pointers; C needs the arity at the call. */
-static void call(void *fn, float *const *b, int n) {
+void rmt_call(void *fn, float *const *b, int n) {
   switch (n) {
   case 1: ((fn1)fn)(b[0]); break;
   case 2: ((fn2)fn)(b[0], b[1]); break;
@@ -122,13 +122,13 @@ static double run_batch(void *fn, const rmt_task *t, int number) {
     for (int i = 0; i < number; i++) {
       for (int b = 1; b < t->n_bufs; b++) flush(t->bufs[b], t->len[b]);
       double t0 = now();
-      call(fn, t->bufs, t->n_bufs);
+      rmt_call(fn, t->bufs, t->n_bufs);
       sum += now() - t0;
     }
     return sum;
   }
   double t0 = now();
-  for (int i = 0; i < number; i++) call(fn, t->bufs, t->n_bufs);
+  for (int i = 0; i < number; i++) rmt_call(fn, t->bufs, t->n_bufs);
   return now() - t0;
 }
 
@@ -188,7 +188,7 @@ void rmt_bench(void *fn, const rmt_task *t, rmt_result *r) {
   float *out = t->bufs[t->out];
   int64_t n_out = t->len[t->out];
   memset(out, 0xff, (size_t)n_out * sizeof(float)); /* NaN: a position never written is wrong */
-  call(fn, t->bufs, t->n_bufs);
+  rmt_call(fn, t->bufs, t->n_bufs);
   double err = rel_error(out, t->expect, n_out);
   if (!(err <= 1e-4)) {
     r->status = RMT_WRONG_ANSWER;

@@ -7,5 +7,5 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cc -O2 -std=gnu11 -fopenmp -I"$root/common/include" -I"$root/codegen/include" -I"$root/graph/include" \
   -I"$root/runtime/include" -I"$root/measure/include" $(pkg-config --cflags openblas) \
-  "$here/peers.c" "$root/measure/reference.c" "$root/common/util.c" "$root/common/act.c" \
+  "$here/peers.c" "$here/peer_dnnl.c" "$root/measure/reference.c" "$root/common/util.c" "$root/common/act.c" \
   -o "$1" $(pkg-config --libs openblas) -ldnnl -lcjson -lm

@@ -7,7 +7,14 @@
 # of the per-round ratios chamcc / oneDNN (issue 27's per-layer bar).
 #
 #   bench/layers/vs_onednn.sh [--log1 LOG] [--log2 LOG] [--rounds R] [--layers a,b,c]
-#                             [--min-time S] [--repeats N] [--out TABLE.md]
+#                             [--min-time S] [--repeats N] [--beside] [--out TABLE.md]
+#
+# --beside: both libraries in one process instead (build/bench/beside,
+# built where libdnnl-dev is installed), each round a slice of about 30 ms
+# of each (oneDNN, chamcc's default, chamcc's tuned config) one after the
+# other, so that a round's ratio comes from one window of about half a
+# second, not from processes seconds apart; --min-time and --repeats do
+# not apply (see bench/layers/beside.c).
 #
 # --log1 / --log2: the tuning logs of the 1- and 2-thread columns (e.g.
 # `build/bench/tune_layers LAYERS --net all --threads 2 --trials 200 --log
@@ -25,12 +32,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 layers=$root/../shared/workloads/cnn_layers.json
 build=${CHAMCC_BUILD:-$root/build}
-log1="" log2="" rounds=5 only="" min_time=0.1 repeats=3 out=""
+log1="" log2="" rounds=5 only="" min_time=0.1 repeats=3 out="" beside=0
 usage() {
-  echo "usage: $0 [--log1 LOG] [--log2 LOG] [--rounds R] [--layers a,b,c] [--min-time S] [--repeats N] [--out TABLE.md]" >&2
+  echo "usage: $0 [--log1 LOG] [--log2 LOG] [--rounds R] [--layers a,b,c] [--min-time S] [--repeats N] [--beside] [--out TABLE.md]" >&2
   exit 2
 }
 while [ $# -gt 0 ]; do
+  [ "$1" != --beside ] || { beside=1; shift; continue; }
   [ $# -ge 2 ] || usage
   case $1 in
     --log1) log1=$2 ;;
@@ -45,11 +53,15 @@ while [ $# -gt 0 ]; do
   shift 2
 done
 [ -x "$build/bench/tune_layers" ] || { echo "vs_onednn.sh: $build/bench/tune_layers is missing (scripts/build.sh)" >&2; exit 1; }
+((!beside)) || [ -x "$build/bench/beside" ] || {
+  echo "vs_onednn.sh: $build/bench/beside is missing (it needs libdnnl-dev at build time: CHAMCC_SETUP_BENCH=1 scripts/setup.sh, then scripts/build.sh)" >&2
+  exit 1
+}
 
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/chamcc-vs-onednn.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
-bash "$here/build_peers.sh" "$scratch/peers"
+((beside)) || bash "$here/build_peers.sh" "$scratch/peers"
 for t in 1 2; do
   v=log$t
   [ -n "${!v}" ] || { : > "$scratch/empty$t.jsonl"; printf -v "$v" '%s' "$scratch/empty$t.jsonl"; }
@@ -69,6 +81,7 @@ cham() {
   paste <(cut -f1,2 <<<"$a") <(cut -f3 <<<"$b") <(cut -f4 <<<"$a") <(cut -f5 <<<"$b")
 }
 IFS=, read -r -a names <<<"$only"
+((!beside)) || names=() # one process for every layer, below
 for name in "${names[@]}"; do
   for ((r = 0; r < rounds; r++)); do
     if ((r % 2 == 0)); then
@@ -81,9 +94,15 @@ for name in "${names[@]}"; do
   done
   echo "vs_onednn: $name done" >&2
 done
+if ((beside)); then
+  "$build/bench/beside" "$layers" --layers "$only" --log1 "$log1" --log2 "$log2" --rounds "$rounds" >> "$scratch/rows.tsv"
+  how="in one process, slices of oneDNN and chamcc alternating (bench/layers/beside.c)"
+else
+  how="oneDNN and chamcc alternating, ${repeats} x ${min_time} s per measurement"
+fi
 
 {
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $rounds rounds, oneDNN and chamcc alternating, ${repeats} x ${min_time} s per measurement."
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')), load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $rounds rounds, $how."
   echo
   /usr/bin/python3 "$here/vs_onednn_table.py" "$scratch/rows.tsv"
 } > "$scratch/table.md"

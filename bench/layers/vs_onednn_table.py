@@ -4,8 +4,8 @@ ROWS.tsv holds one line per library, round and layer:
   dnnl ROUND name desc mflop blas1 blas2 dnnl1 dnnl2 reorder1 reorder2 impl
   cham ROUND name def1 def2 tuned1 tuned2
 (GFLOP/s; "-" where there is no value). Per layer it prints the medians over
-rounds and, per thread count, the median (min-max) over rounds of
-chamcc / oneDNN, where chamcc is the tuned kernel if the log had one, else
+rounds and, per thread count, the median over rounds of chamcc / oneDNN
+with its interquartile range (from 4 rounds) or its min-max, where chamcc is the tuned kernel if the log had one, else
 the default; the last lines give the geometric means of those medians.
 """
 import math
@@ -58,7 +58,9 @@ def main(path):
             if per:
                 m = statistics.median(per)
                 logs[t].append(math.log(m))
-                ratios.append(f"{m:.2f} ({min(per):.2f}-{max(per):.2f})")
+                lo, hi = (statistics.quantiles(per, n=4)[0::2] if len(per) >= 4
+                          else (min(per), max(per)))
+                ratios.append(f"{m:.2f} ({lo:.2f}-{hi:.2f})")
             else:
                 ratios.append("-")
         tuned = [med(2, cham), med(3, cham)]
@@ -72,6 +74,8 @@ def main(path):
             low = sum(1 for x in logs[t] if x < 0)
             print(f"\n{t + 1} thread{'s' if t else ''}: geometric mean chamcc/oneDNN {g:.2f} over "
                   f"{len(logs[t])} layers; {low} below 1.0")
+    print("\nIn parentheses: the interquartile range of the per-round ratios (min-max "
+          "below 4 rounds).")
     print("\noneDNN implementations: " + ", ".join(sorted(set(impl.values()))))
 
 

@@ -103,6 +103,11 @@ int meas_runners(const meas_measurer *m); /* runners of the address list; 0 when
  * address, too many). */
 int meas_split_runners(const char *addrs, char (*out)[MEAS_ADDR_MAX], chm_err *e);
 void meas_built_free(meas_built *b); /* NULL is fine */
+/* Runs b once in this process on the measurer's arguments: no child, no
+ * check, no timing. For a benchmark that times b beside another library's
+ * code in a loop of its own, once meas_run has found b correct. -1 if b is
+ * not JIT code of this workload (a failed build, a runner's object). */
+int meas_call(const meas_measurer *m, const meas_built *b);
 /* meas_build, then meas_run. */
 void meas_kernel(meas_measurer *m, const ir_kernel *k, meas_result *r);
 /* Builds kernel k (a known-good kernel of the workload: the tuner gives

@@ -142,6 +142,9 @@ void rmt_task_free(rmt_task *t); /* frees bufs and expect; t itself is the calle
 
 /* ---- measure/remote_bench.c: check and time a loaded kernel ---- */
 
+/* Calls kernel fn with its n (1 to 8) float-pointer arguments b. */
+void rmt_call(void *fn, float *const *b, int n);
+
 /* Runs fn once on t's buffers (the output first filled with NaN) and
  * compares with t->expect: relative error max|got-exp| / max|exp| over the
  * positions where exp is not NaN; above 1e-4 (or NaN) is a wrong answer.

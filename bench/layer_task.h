@@ -1,0 +1,21 @@
+/*
+ * layer_task.h — a layer of ../shared/workloads/cnn_layers.json as the
+ * tuning task chamcc makes for it when it lowers a model (blocked NCHW[L]c
+ * activations with the padding in a halo; a plain NCHW input for a first
+ * layer of a few channels). Shared by the bench tools (tune_layers,
+ * beside).
+ */
+#ifndef CHAMCC_BENCH_LAYER_TASK_H
+#define CHAMCC_BENCH_LAYER_TASK_H
+
+#include "chamcc/tune.h"
+
+#include <cjson/cJSON.h>
+
+int64_t layer_num(const cJSON *o, const char *k);     /* a number field, 0 when missing */
+const char *layer_str(const cJSON *o, const char *k); /* a string field, "" when missing */
+/* The task of layer l for a library on `threads` threads (0: every core;
+ * the records say it, and the cost model's features take it). */
+void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_task *t);
+
+#endif
