@@ -30,6 +30,12 @@ void *chm_calloc(size_t n, size_t size) {
   return p;
 }
 
+void *chm_malloc_aligned(size_t align, size_t n) {
+  void *p = NULL;
+  if (posix_memalign(&p, align, n ? n : 1)) out_of_memory(n);
+  return p;
+}
+
 void *chm_realloc(void *p, size_t n) {
   p = realloc(p, n ? n : 1);
   if (!p) out_of_memory(n);

@@ -83,11 +83,15 @@ static float *view_buf(const tpl_view *v, const float *plain) {
   return b;
 }
 
-/* Appends a kernel argument of n floats (taking ownership of v). */
+/* Appends a kernel argument of n floats (taking ownership of v), moved to
+ * RMT_ALIGN-byte aligned memory, as a built library's arguments are. */
 static void add_buf(meas_measurer *m, float *v, int64_t n) {
   CHM_ASSERT(m->rt.n_bufs < RMT_MAX_BUFS);
+  float *a = chm_malloc_aligned(RMT_ALIGN, (size_t)(n ? n : 1) * sizeof(float));
+  memcpy(a, v, (size_t)n * sizeof(float));
+  free(v);
   m->rt.len[m->rt.n_bufs] = n;
-  m->rt.bufs[m->rt.n_bufs++] = v;
+  m->rt.bufs[m->rt.n_bufs++] = a;
 }
 
 /* The output argument, zeroed, of n floats. */

@@ -178,7 +178,8 @@ static float *read_floats(reader *r, int64_t *len, const char *what, char *why, 
              (unsigned long long)n);
     return NULL;
   }
-  float *v = malloc(n ? 4 * (size_t)n : 4);
+  void *mem = NULL; /* aligned as the measurer's own arguments (rmt_task) */
+  float *v = posix_memalign(&mem, RMT_ALIGN, n ? 4 * (size_t)n : 4) ? NULL : mem;
   if (!v) {
     snprintf(why, why_size, "TASK: no memory for %s (%llu floats)", what, (unsigned long long)n);
     return NULL;

@@ -86,6 +86,29 @@ static unsigned char *encoded_task(double timeout_s, size_t *size) {
   return rmt_task_encode(&t, size);
 }
 
+/* A decoded TASK's arguments are RMT_ALIGN-byte aligned, as a built
+ * library's are, whatever the sender's were. */
+static void test_decoded_alignment(void) {
+  static float src[3][N + 1];
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j <= N; j++) src[i][j] = (float)(i * 1000 + j);
+  rmt_task t = make_task(10, 0);
+  for (int i = 0; i < 3; i++) t.bufs[i] = (uintptr_t)src[i] % RMT_ALIGN ? src[i] : src[i] + 1; /* misaligned */
+  size_t n;
+  unsigned char *p = rmt_task_encode(&t, &n);
+  rmt_task d;
+  char why[256] = "";
+  CHECK(p && !rmt_task_decode(p, n, &d, why, sizeof why), "decode: %s", why);
+  for (int i = 0; i < d.n_bufs; i++) {
+    CHECK((uintptr_t)d.bufs[i] % RMT_ALIGN == 0, "argument %d at %p is not %d-byte aligned", i, (void *)d.bufs[i],
+          RMT_ALIGN);
+    CHECK(!memcmp(d.bufs[i], t.bufs[i], N * sizeof(float)), "argument %d changed on the wire", i);
+  }
+  CHECK((uintptr_t)d.expect % RMT_ALIGN == 0, "the expected output is not aligned");
+  rmt_task_free(&d);
+  free(p);
+}
+
 static void send_task_cold(rmt_conn *c, double timeout_s, int cold) {
   size_t n;
   rmt_task t = make_task(timeout_s, cold);
@@ -372,6 +395,7 @@ int main(int argc, char **argv) {
   }
   host = argv[1], port = argv[2], dir = argv[3];
   no_flush = argc == 5;
+  test_decoded_alignment();
   test_measurements();
   test_reference();
   test_random_bytes();

@@ -19,6 +19,7 @@
 
 void *chm_malloc(size_t n);              /* malloc that aborts on exhaustion */
 void *chm_calloc(size_t n, size_t size); /* calloc that aborts on exhaustion */
+void *chm_malloc_aligned(size_t align, size_t n); /* align: a power of two >= sizeof(void *); free() it */
 void *chm_realloc(void *p, size_t n);    /* realloc that aborts on exhaustion */
 char *chm_strdup(const char *s);         /* strdup that aborts on exhaustion */
 

@@ -90,6 +90,10 @@ enum {
   RMT_AUTH_MAX_BYTES = 64, /* longest frame a runner with a key reads before the AUTH */
   RMT_KEY_MIN = 16,  /* bytes of a key file, at least... */
   RMT_KEY_MAX = 4096,/* ...and at most */
+  /* bytes of alignment of a measured kernel's arguments: a built
+   * library's workspace and weights are aligned so (runtime/rt.c), and
+   * malloc's 16 would time another kernel (bench/RESULTS.md, session 31) */
+  RMT_ALIGN = 64,
   RMT_SLICES = 8,    /* slices of each kernel per interleaved repeat (rmt_bench) */
 };
 
@@ -126,7 +130,7 @@ typedef struct rmt_result {
 typedef struct rmt_task {
   int n_bufs;                   /* kernel arguments */
   int out;                      /* which one is the output */
-  float *bufs[RMT_MAX_BUFS];    /* their contents (malloc'ed) */
+  float *bufs[RMT_MAX_BUFS];    /* their contents (malloc'ed, RMT_ALIGN-byte aligned) */
   int64_t len[RMT_MAX_BUFS];    /* their lengths in floats */
   float *expect;                /* len[out] floats; NaN: any value is right */
   int repeats;                  /* timed repeats */
