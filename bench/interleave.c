@@ -20,7 +20,7 @@
  * the tuner ranks by); then the measuring time per candidate with and
  * without the reference, against the candidate's build time.
  */
-#include "chamcc/tune.h"
+#include "layer_task.h"
 
 #include <math.h>
 #include <signal.h>
@@ -84,13 +84,13 @@ static double median(double *v, int n) { return tune_median(v, n); }
 
 int main(int argc, char **argv) {
   int rounds = 30, threads = 1, load = 0;
-  int C = 256, H = 14, K = 256, k = 3, s = 1, p = 1;
+  int shape[6] = {256, 14, 256, 3, 1, 1}; /* C, H, K, k, s, p */
   const char *config = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--load")) load = 1;
-    else if (!strcmp(argv[i], "--layer") && i + 1 < argc) sscanf(argv[++i], "%d,%d,%d,%d,%d,%d", &C, &H, &K, &k, &s, &p);
+    else if (!strcmp(argv[i], "--layer") && i + 1 < argc) sscanf(argv[++i], "%d,%d,%d,%d,%d,%d", &shape[0], &shape[1], &shape[2], &shape[3], &shape[4], &shape[5]);
     else if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
     else
       return fprintf(stderr, "usage: interleave [--rounds N] [--threads T] [--load] [--layer C,H,K,k,s,p] "
@@ -100,14 +100,8 @@ int main(int argc, char **argv) {
   chm_err e = {0};
   cg_target tgt;
   if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
-  tpl_conv w = {0};
-  int64_t oh = (H + 2 * p - k) / s + 1;
-  w.in = (tpl_view){1, C, H, H, C % tgt.lanes ? 1 : tgt.lanes, p, p};
-  w.out = (tpl_view){1, K, oh, oh, tgt.lanes, 0, 0};
-  w.kh = w.kw = k, w.sh = w.sw = s, w.dh = w.dw = 1, w.pt = w.pl = p;
-  w.vregs = tgt.vregs, w.l2 = tgt.l2, w.l1d = tgt.l1d;
   tune_task t;
-  tune_task_init_conv(&t, &w);
+  layer_square_task(&tgt, shape, threads, &t);
   meas_opts o = meas_defaults();
   o.nthreads = threads;
   meas_measurer *alone = tune_measurer_new(&t, &tgt, &o, NULL, &e), *beside = tune_measurer_new(&t, &tgt, &o, NULL, &e);

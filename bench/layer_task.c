@@ -44,3 +44,15 @@ void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_task *t)
   t->mach = tune_machine_of(tgt, threads);
 }
 
+
+void layer_square_task(const cg_target *tgt, const int shape[6], int threads, tune_task *t) {
+  int C = shape[0], H = shape[1], K = shape[2], k = shape[3], s = shape[4], p = shape[5];
+  tpl_conv w = {0};
+  int64_t oh = (H + 2 * p - k) / s + 1;
+  w.in = (tpl_view){1, C, H, H, C % tgt->lanes ? 1 : tgt->lanes, p, p};
+  w.out = (tpl_view){1, K, oh, oh, tgt->lanes, 0, 0};
+  w.kh = w.kw = k, w.sh = w.sw = s, w.dh = w.dw = 1, w.pt = w.pl = p;
+  w.vregs = tgt->vregs, w.l2 = tgt->l2, w.l1d = tgt->l1d;
+  tune_task_init_conv(t, &w);
+  t->mach = tune_machine_of(tgt, threads);
+}

@@ -17,5 +17,11 @@ const char *layer_str(const cJSON *o, const char *k); /* a string field, "" when
 /* The task of layer l for a library on `threads` threads (0: every core;
  * the records say it, and the cost model's features take it). */
 void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_task *t);
+/* The task of a square convolution given as C,H,K,k,s,p (the --layer of
+ * bench/interleave and bench/offsets): C input channels of H x H, K
+ * outputs, a k x k window, stride s, padding p, batch 1, for `threads`
+ * threads; a plain NCHW input when C is not a multiple of the vector
+ * lanes, as a first layer is lowered. */
+void layer_square_task(const cg_target *tgt, const int shape[6], int threads, tune_task *t);
 
 #endif
