@@ -17,7 +17,7 @@
  *
  * --as-build tunes as `chamcc MODEL` does: warm start from the log's other
  * tasks, readings above the FMA peak re-measured, and each task's 4 best
- * configs confirmed (measured again, tune_log_best then picks among
+ * configs confirmed (measured again, tune_log_pick then picks among
  * those); without it, the methods run as published (the tuner comparisons).
  * --threads T tunes for a library on T threads (the records say T).
  *
@@ -83,7 +83,7 @@ static int in_nets(const char *nets, const cJSON *l) {
 /* One row of the tuning table, from the log's records of a task: the
  * default config's GFLOP/s (the median of its readings, confirmations
  * included) and the best config's (the one a build picks,
- * tune_log_best_figure), both scaled to the task's reference readings as
+ * tune_log_pick), both scaled to the task's reference readings as
  * the tuner ranks them, so that a machine that drifts while a task is
  * tuned, or a task's slow first reading, moves neither; and the wall-clock
  * seconds the measurements cost over every run that wrote them (so a
@@ -108,7 +108,8 @@ static layer_row row_of(const tune_log *log, const tune_task *t) {
   }
   if (n) row.def_gflops = tune_median(g, n);
   free(g);
-  row.best = tune_log_best_figure(log, t->key);
+  const tune_record *pick = tune_log_pick(log, t->key, def, t->space.n_knobs);
+  if (pick) row.best = tune_log_config_figure(log, pick);
   return row;
 }
 
@@ -138,7 +139,7 @@ static void eval_layer(const cJSON *l, const tune_task *t, const cg_target *tgt,
                        int repeats, int cold, int only_th, int tuned_first) {
   int def[TUNE_MAX_KNOBS];
   tune_task_default(t, def);
-  const tune_record *best = tune_log_best(log, t->key);
+  const tune_record *best = tune_log_pick(log, t->key, def, t->space.n_knobs);
   meas_measurer *m[2] = {NULL, NULL};
   for (int th = 1; th <= 2; th++) {
     if (only_th && th != only_th) continue;

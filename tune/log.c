@@ -491,18 +491,50 @@ const tune_record *tune_log_best(const tune_log *l, const char *task) {
   return best ? best : best_of(l, t, lt->recs.data, lt->recs.len, single_cost);
 }
 
-tune_figure tune_log_best_figure(const tune_log *l, const char *task) {
-  const tune_record *b = tune_log_best(l, task);
-  tune_figure none = {0, 0, 0, 0};
-  if (!b) return none;
+tune_figure tune_log_config_figure(const tune_log *l, const tune_record *b) {
   if (!b->confirm) return tune_log_figure(l, b);
-  int t = task_index((tune_log *)l, task, 0);
+  int t = task_index((tune_log *)l, b->task, 0);
   const log_task *lt = &l->tasks.data[t];
   double *v = chm_malloc((size_t)lt->conf.len * MEAS_MAX_REPEATS * sizeof *v + 1);
   int n = pooled(l, t, b, v);
   tune_figure f = tune_figure_of(b->flops, v, n < 0 ? 0 : n);
   free(v);
   return f;
+}
+
+tune_figure tune_log_best_figure(const tune_log *l, const char *task) {
+  const tune_record *b = tune_log_best(l, task);
+  tune_figure none = {0, 0, 0, 0};
+  return b ? tune_log_config_figure(l, b) : none;
+}
+
+/* The median of the logs of v[n] (reordered) and its standard error, from
+ * the median absolute deviation as for normal data (1.4826 MAD is sigma;
+ * the median's error is 1.2533 sigma / sqrt(n)). */
+static void log_median(double *v, int n, double *med, double *se) {
+  for (int i = 0; i < n; i++) v[i] = log(v[i]);
+  *med = tune_median(v, n);
+  for (int i = 0; i < n; i++) v[i] = fabs(v[i] - *med);
+  *se = 1.2533 * 1.4826 * tune_median(v, n) / sqrt((double)n);
+}
+
+const tune_record *tune_log_pick(const tune_log *l, const char *task, const int *dflt, int n) {
+  const tune_record *best = tune_log_best(l, task), *def = NULL;
+  if (!best || !best->confirm || !dflt || same_config(best, dflt, n)) return best;
+  int t = task_index((tune_log *)l, task, 0);
+  const log_task *lt = &l->tasks.data[t];
+  for (int j = 0; j < lt->conf.len && !def; j++)
+    if (same_config(rec_at(l, lt->conf.data[j]), dflt, n)) def = rec_at(l, lt->conf.data[j]);
+  if (!def) return best;
+  double *v = chm_malloc((size_t)lt->conf.len * MEAS_MAX_REPEATS * sizeof *v + 1);
+  double mb, sb, md, sd;
+  int nb = pooled(l, t, best, v);
+  if (nb > 0) log_median(v, nb, &mb, &sb);
+  int nd = pooled(l, t, def, v);
+  if (nd > 0) log_median(v, nd, &md, &sd);
+  free(v);
+  if (nb <= 0 || nd <= 0) return best; /* the default failed a confirmation: it is out */
+  return md - mb > TUNE_PICK_SIGMAS * sqrt(sb * sb + sd * sd) ? best : def;
 }
 
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n) {

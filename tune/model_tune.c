@@ -53,10 +53,12 @@ int tune_collect_tasks(const gr_graph *g, const cg_target *t, int nthreads, int 
   return rc;
 }
 
-/* Counts a tunable layer of task t and returns the best config of t in
- * the log, if the log has a valid one (counted as served). */
+/* Counts a tunable layer of task t and returns the config of t a build
+ * uses (tune_log_pick), if the log has a valid one (counted as served). */
 static const tune_record *best_for(tune_log_use *u, const tune_task *t) {
-  const tune_record *r = tune_log_best(u->log, t->key);
+  int def[TUNE_MAX_KNOBS];
+  tune_task_default(t, def);
+  const tune_record *r = tune_log_pick(u->log, t->key, def, t->space.n_knobs);
   if (r && (r->n_config != t->space.n_knobs || tune_task_check(t, r->config))) r = NULL;
   u->layers++;
   u->from_log += r != NULL;

@@ -8,7 +8,7 @@
  * For each layer of cnn_layers.json and each thread count (1, 2), three
  * subjects: oneDNN's primitive in the layout it prefers (reorders
  * excluded, weights packed once: peer_dnnl.c), chamcc's default config and
- * the config a build picks from the log of that thread count (--log1,
+ * the config a build picks (tune_log_pick) from the log of that thread count (--log1,
  * --log2; none: "-"), both built as chamcc builds the layer inside a model
  * (layer_task.c) and checked against the OpenBLAS reference first. Each of
  * R rounds (default 15) times every subject once: a pause of --gap-ms
@@ -138,7 +138,7 @@ static void time_layer(const cJSON *j, const peer_layer *pl, const cg_target *tg
   chm_arena *a = chm_arena_new();
   int def[TUNE_MAX_KNOBS];
   tune_task_default(&t, def);
-  const tune_record *best = log ? tune_log_best(log, t.key) : NULL;
+  const tune_record *best = log ? tune_log_pick(log, t.key, def, t.space.n_knobs) : NULL;
   meas_built *built[NS] = {NULL, build_checked(m, &t, def, a, pl->name),
                            best ? build_checked(m, &t, best->config, a, pl->name) : NULL};
   cham_run runs[NS] = {{m, built[0]}, {m, built[1]}, {m, built[2]}};

@@ -756,6 +756,44 @@ static void test_reference(void) {
   tune_log_close(l);
 }
 
+/* The pick (tune_log_pick): a finalist replaces the default only when its
+ * lead is beyond the noise of their confirmations. */
+static void test_pick(void) {
+  warns w;
+  tune_log *l = open_log(scratch("pick.jsonl"), "x86_64-linux-gnu", "skylake-avx512", &w);
+  if (!l) return;
+  static const double one[] = {1.0, 1.0, 1.0};
+  /* "noisy": the default's ratios spread by 20% and config 2 reads 3% ahead;
+   * "quiet": they spread by 1% and config 3 reads 3% ahead */
+  static const double noisy[3][3] = {{1.0, 0.8, 1.2}, {1.05, 0.9, 1.1}, {0.95, 1.15, 0.85}},
+                      quiet[3][3] = {{1.0, 1.01, 0.99}, {1.005, 0.995, 1.0}, {1.01, 0.99, 1.0}};
+  const char *names[2] = {"noisy", "quiet"};
+  for (int k = 0; k < 2; k++) {
+    for (int round = 0; round < 3; round++) {
+      double t[3];
+      for (int i = 0; i < 3; i++) t[i] = (k ? quiet : noisy)[round][i];
+      tune_record d = ref_rec(1, 1, t, one);
+      for (int i = 0; i < 3; i++) t[i] *= 0.97;
+      tune_record c = ref_rec(2 + k, 1, t, one);
+      snprintf(d.task, sizeof d.task, "%s", names[k]), snprintf(c.task, sizeof c.task, "%s", names[k]);
+      d.timestamp += round, c.timestamp += round;
+      append(l, &d), append(l, &c);
+    }
+    const int dflt = 1;
+    const tune_record *best = tune_log_best(l, names[k]), *pick = tune_log_pick(l, names[k], &dflt, 1);
+    CHECK(best && best->config[0] == 2 + k, "%s: best config %d, want %d", names[k], best ? best->config[0] : -1,
+          2 + k);
+    CHECK(pick && pick->config[0] == (k ? 3 : 1), "%s: pick config %d, want %d", names[k],
+          pick ? pick->config[0] : -1, k ? 3 : 1);
+    tune_figure f = pick ? tune_log_config_figure(l, pick) : (tune_figure){0, 0, 0, 0};
+    CHECK(f.n == 9, "%s: the pick's figure pools %d repeats, want 9", names[k], f.n);
+  }
+  const int other = 7; /* a default that was never confirmed: the best stands */
+  const tune_record *p = tune_log_pick(l, "noisy", &other, 1);
+  CHECK(p && p->config[0] == 2, "unconfirmed default: pick config %d, want 2", p ? p->config[0] : -1);
+  tune_log_close(l);
+}
+
 /* ---- merge / load ---- */
 
 /* The whole of a file, NUL-terminated (malloc'ed), or NULL. */
@@ -912,7 +950,7 @@ int main(int argc, char **argv) {
       {"malformed", test_malformed}, {"queries", test_queries},     {"appendbad", test_appendbad},
       {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
       {"readonly", test_readonly},   {"threads", test_threads},     {"merge", test_merge},
-      {"load", test_load},           {"reference", test_reference},
+      {"load", test_load},           {"reference", test_reference}, {"pick", test_pick},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {

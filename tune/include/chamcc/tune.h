@@ -155,6 +155,16 @@ int tune_log_confirms(const tune_log *l, const char *task, const int *config, in
  * (one of its confirmation records); without, the ok record with the
  * smallest tune_log_seconds. NULL if none. */
 const tune_record *tune_log_best(const tune_log *l, const char *task);
+/* The config a build uses: tune_log_best, unless the task's default
+ * config dflt (n knobs) was confirmed too and the best one's lead over it
+ * is within the noise: the difference of the medians of the logs of their
+ * pooled scaled repeats below TUNE_PICK_SIGMAS of its standard error
+ * (from the median absolute deviations). Then the default's record. On a
+ * machine whose readings spread by 20%, a config 3% ahead over nine
+ * confirmations is a coin toss, and it can be 20% slower in another
+ * process (bench/RESULTS.md, session 31); on a quiet one a lead of a few
+ * percent stands. */
+const tune_record *tune_log_pick(const tune_log *l, const char *task, const int *dflt, int n);
 /* Whether `task` already has a record for this config. */
 int tune_log_has(const tune_log *l, const char *task, const int *config, int n);
 /* The task's stable reference time: the median of the reference medians
@@ -171,6 +181,9 @@ double tune_log_throughput(const tune_log *l, const tune_record *r); /* GFLOP/s 
  * them); gflops 0 if none. */
 tune_figure tune_log_figure(const tune_log *l, const tune_record *r);
 tune_figure tune_log_best_figure(const tune_log *l, const char *task);
+/* The figure of r's config: the pooled repeats of its confirmations if r
+ * is one, else tune_log_figure (tune_log_pick's record, say). */
+tune_figure tune_log_config_figure(const tune_log *l, const tune_record *r);
 void tune_log_close(tune_log *l);
 /* A total order over records: target, CPU, kernel revision, task,
  * timestamp, confirmation, config, then every other field; 0 only for
@@ -458,6 +471,7 @@ typedef struct tune_session {
 enum {
   TUNE_SUSPECT_RETRIES = 2, /* re-measurements of a reading above the peak */
   TUNE_CONFIRM_ROUNDS = 3, /* confirmations of each finalist */
+  TUNE_PICK_SIGMAS = 2,    /* standard errors by which a finalist must beat the default (tune_log_pick) */
   TUNE_CONFIRM_FINALISTS = 4, /* finalists a build confirms (tune_session.confirm of chamcc's builds) */
   TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
   TUNE_IDLE_ROUNDS = 3,    /* rounds in a row that propose only measured configs end a task */
