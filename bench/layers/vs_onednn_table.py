@@ -5,8 +5,9 @@ ROWS.tsv holds one line per library, round and layer:
   cham ROUND name def1 def2 tuned1 tuned2
 (GFLOP/s; "-" where there is no value). Per layer it prints the medians over
 rounds and, per thread count, the median over rounds of chamcc / oneDNN
-with its interquartile range (from 4 rounds) or its min-max, where chamcc is the tuned kernel if the log had one, else
-the default; the last lines give the geometric means of those medians.
+with its interquartile range (from 4 rounds; below, its min-max), where
+chamcc is the tuned kernel if the log had one, else the default; the last
+lines give the geometric means of those medians.
 """
 import math
 import statistics
