@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--load")) load = 1;
-    else if (!strcmp(argv[i], "--layer") && i + 1 < argc) sscanf(argv[++i], "%d,%d,%d,%d,%d,%d", &shape[0], &shape[1], &shape[2], &shape[3], &shape[4], &shape[5]);
+    else if (!strcmp(argv[i], "--layer") && i + 1 < argc) layer_square_parse(argv[++i], shape);
     else if (!strcmp(argv[i], "--config") && i + 1 < argc) config = argv[++i];
     else
       return fprintf(stderr, "usage: interleave [--rounds N] [--threads T] [--load] [--layer C,H,K,k,s,p] "
@@ -109,10 +109,8 @@ int main(int argc, char **argv) {
   int def[TUNE_MAX_KNOBS], idx[TUNE_MAX_KNOBS];
   tune_task_default(&t, def);
   unsigned rng = 99;
-  if (config) { /* option indices */
-    char text[512];
-    snprintf(text, sizeof text, "i:%s", config);
-    const char *why = tune_task_parse_config(&t, text, idx);
+  if (config) {
+    const char *why = layer_config_indices(&t, config, idx);
     if (why) return fprintf(stderr, "interleave: --config %s: %s\n", config, why), 2;
   } else {
     do tune_random_valid(&t, &rng, idx);

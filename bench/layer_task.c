@@ -3,6 +3,7 @@
  */
 #include "layer_task.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int64_t layer_num(const cJSON *o, const char *k) {
@@ -55,4 +56,16 @@ void layer_square_task(const cg_target *tgt, const int shape[6], int threads, tu
   w.vregs = tgt->vregs, w.l2 = tgt->l2, w.l1d = tgt->l1d;
   tune_task_init_conv(t, &w);
   t->mach = tune_machine_of(tgt, threads);
+}
+
+int layer_square_parse(const char *text, int shape[6]) {
+  return sscanf(text, "%d,%d,%d,%d,%d,%d", &shape[0], &shape[1], &shape[2], &shape[3], &shape[4], &shape[5]) == 6
+             ? 0
+             : -1;
+}
+
+const char *layer_config_indices(const tune_task *t, const char *indices, int *idx) {
+  char text[512];
+  if ((size_t)snprintf(text, sizeof text, "i:%s", indices) >= sizeof text) return "too long";
+  return tune_task_parse_config(t, text, idx);
 }

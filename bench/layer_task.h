@@ -23,5 +23,10 @@ void layer_task(const cJSON *l, const cg_target *tgt, int threads, tune_task *t)
  * threads; a plain NCHW input when C is not a multiple of the vector
  * lanes, as a first layer is lowered. */
 void layer_square_task(const cg_target *tgt, const int shape[6], int threads, tune_task *t);
+/* Reads "C,H,K,k,s,p" into shape; 0, or -1 if it is not six integers. */
+int layer_square_parse(const char *text, int shape[6]);
+/* A config given as option indices "I,I,..." (as a log's records hold
+ * them) into idx: tune_task_parse_config's "i:" form. NULL or why not. */
+const char *layer_config_indices(const tune_task *t, const char *indices, int *idx);
 
 #endif

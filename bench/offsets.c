@@ -65,8 +65,7 @@ int main(int argc, char **argv) {
     if (!strcmp(a, "--rounds") && v) ok = !chm_parse_int(argv[++i], 1, MAX_ROUNDS, &rounds);
     else if (!strcmp(a, "--threads") && v) ok = !chm_parse_int(argv[++i], 1, 1024, &threads);
     else if (!strcmp(a, "--only") && v) ok = !chm_parse_int(argv[++i], 0, 7, &only);
-    else if (!strcmp(a, "--layer") && v) ok = sscanf(argv[++i], "%d,%d,%d,%d,%d,%d", &shape[0], &shape[1], &shape[2], &shape[3], &shape[4],
-                  &shape[5]) == 6;
+    else if (!strcmp(a, "--layer") && v) ok = !layer_square_parse(argv[++i], shape);
     else if (!strcmp(a, "--offsets") && v)
       ok = sscanf(argv[++i], "%d,%d", &off[0], &off[1]) == 2 && off[0] >= 0 && off[1] >= 0 && off[0] < PAGE &&
            off[1] < PAGE && off[0] % 4 == 0 && off[1] % 4 == 0;
@@ -84,9 +83,7 @@ int main(int argc, char **argv) {
   int idx[TUNE_MAX_KNOBS];
   tune_task_default(&t, idx);
   if (config) {
-    char text[512];
-    snprintf(text, sizeof text, "i:%s", config);
-    const char *why = tune_task_parse_config(&t, text, idx);
+    const char *why = layer_config_indices(&t, config, idx);
     if (why) return fprintf(stderr, "offsets: --config %s: %s\n", config, why), 2;
   }
   chm_arena *a = chm_arena_new();

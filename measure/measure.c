@@ -68,8 +68,13 @@ meas_opts meas_defaults(void) {
   return o;
 }
 
+/* n floats, RMT_ALIGN-byte aligned, as a built library's workspace and
+ * weights are: every buffer that becomes a kernel argument comes from here
+ * (add_buf checks it). */
+static float *floats(int64_t n) { return chm_malloc_aligned(RMT_ALIGN, (size_t)(n ? n : 1) * sizeof(float)); }
+
 static float *rand_buf(int64_t n, unsigned *seed, float scale) {
-  float *v = chm_malloc((size_t)(n ? n : 1) * sizeof(float));
+  float *v = floats(n);
   for (int64_t i = 0; i < n; i++) {
     *seed = *seed * 1103515245u + 12345u;
     v[i] = scale * ((float)((*seed >> 8) & 0xffffff) / 0x800000 - 1.0f);
@@ -78,26 +83,23 @@ static float *rand_buf(int64_t n, unsigned *seed, float scale) {
 }
 
 static float *view_buf(const tpl_view *v, const float *plain) {
-  float *b = chm_malloc((size_t)tpl_view_size(v) * sizeof(float));
+  float *b = floats(tpl_view_size(v));
   tpl_view_pack(v, plain, b);
   return b;
 }
 
-/* Appends a kernel argument of n floats (taking ownership of v), moved to
- * RMT_ALIGN-byte aligned memory, as a built library's arguments are. */
+/* Appends a kernel argument of n floats (taking ownership of v, which
+ * floats() allocated). */
 static void add_buf(meas_measurer *m, float *v, int64_t n) {
-  CHM_ASSERT(m->rt.n_bufs < RMT_MAX_BUFS);
-  float *a = chm_malloc_aligned(RMT_ALIGN, (size_t)(n ? n : 1) * sizeof(float));
-  memcpy(a, v, (size_t)n * sizeof(float));
-  free(v);
+  CHM_ASSERT(m->rt.n_bufs < RMT_MAX_BUFS && (uintptr_t)v % RMT_ALIGN == 0);
   m->rt.len[m->rt.n_bufs] = n;
-  m->rt.bufs[m->rt.n_bufs++] = a;
+  m->rt.bufs[m->rt.n_bufs++] = v;
 }
 
 /* The output argument, zeroed, of n floats. */
 static void add_output(meas_measurer *m, int64_t n) {
   m->rt.out = m->rt.n_bufs;
-  add_buf(m, chm_calloc((size_t)(n ? n : 1), sizeof(float)), n);
+  add_buf(m, memset(floats(n), 0, (size_t)n * sizeof(float)), n);
 }
 
 /* The reference in the output's packed layout, NaN where unpacking never
@@ -125,7 +127,7 @@ static void prepare_conv(meas_measurer *m, unsigned *seed) {
   float *ref = chm_malloc((size_t)n_out * sizeof(float));
   meas_ref_conv(&g, x, W, B, R, ref);
   add_buf(m, view_buf(&w->in, x), tpl_view_size(&w->in));
-  float *pw = chm_malloc((size_t)tpl_conv_wsize(w) * sizeof(float)), *pb = chm_malloc((size_t)nb * sizeof(float));
+  float *pw = floats(tpl_conv_wsize(w)), *pb = floats(nb);
   tpl_conv_pack(w, W, pw);
   add_buf(m, pw, tpl_conv_wsize(w));
   tpl_pack_bias(w->out.c, w->out.cb, B, pb);
@@ -144,7 +146,7 @@ static void prepare_dense(meas_measurer *m, unsigned *seed) {
   m->rt.expect = chm_malloc((size_t)n_out * sizeof(float));
   meas_ref_dense(w->m, w->k, w->n, w->trans_a, A, B, bias, R, &w->epi, m->rt.expect);
   add_buf(m, A, w->m * w->k);
-  float *pw = chm_malloc((size_t)tpl_dense_wsize(w) * sizeof(float)), *pb = chm_calloc((size_t)np, sizeof(float));
+  float *pw = floats(tpl_dense_wsize(w)), *pb = memset(floats(np), 0, (size_t)np * sizeof(float));
   tpl_dense_pack(w, B, 0, 1.0f, pw);
   add_buf(m, pw, tpl_dense_wsize(w));
   memcpy(pb, bias, (size_t)w->n * sizeof(float));

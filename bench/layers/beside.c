@@ -41,7 +41,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 enum { MAX_ROUNDS = 201, NT = 2, NS = 3 }; /* subjects: oneDNN, default, tuned */
@@ -52,17 +51,11 @@ typedef struct opts {
   double slice_s, gap_s;
 } opts;
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 /* Waits s seconds spinning: a sleeping core may come back at a lower
  * clock, and the slice after the gap would pay for it. */
 static void pause_for(double s) {
-  double end = now() + s;
-  while (now() < end) {}
+  double end = chm_now() + s;
+  while (chm_now() < end) {}
 }
 
 /* One of chamcc's kernels, called in this process. */
@@ -89,9 +82,9 @@ static long calls_per_slice(const subject *s, double slice_s) {
   s->fn(s->ctx);
   double best = INFINITY;
   for (int i = 0; i < 2; i++) {
-    double t0 = now();
+    double t0 = chm_now();
     s->fn(s->ctx);
-    best = fmin(best, now() - t0);
+    best = fmin(best, chm_now() - t0);
   }
   long n = (long)ceil(slice_s / fmax(best, 1e-7));
   return n < 1 ? 1 : n;
@@ -101,9 +94,9 @@ static long calls_per_slice(const subject *s, double slice_s) {
 static double slice(const subject *s, double gap_s) {
   pause_for(gap_s);
   s->fn(s->ctx);
-  double t0 = now();
+  double t0 = chm_now();
   for (long i = 0; i < s->calls; i++) s->fn(s->ctx);
-  return (now() - t0) / (double)s->calls;
+  return (chm_now() - t0) / (double)s->calls;
 }
 
 /* A chamcc kernel of config idx, built by m and checked (in a child, as the
@@ -161,14 +154,6 @@ static void cell(double v) {
   else printf("\t-");
 }
 
-static int wanted(const char *only, const char *name) {
-  if (!only) return 1;
-  size_t n = strlen(name);
-  for (const char *p = only; (p = strstr(p, name)); p += n)
-    if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
-  return 0;
-}
-
 static int usage(void) {
   fprintf(stderr, "usage: beside LAYERS.json [--layers a,b,c] [--log1 LOG] [--log2 LOG] [--rounds R] "
                   "[--slice-ms MS] [--gap-ms MS]\n");
@@ -212,7 +197,7 @@ int main(int argc, char **argv) {
   cJSON_ArrayForEach(j, list) {
     peer_layer pl;
     peer_layer_from_json(j, &pl);
-    if (!wanted(o.only, pl.name)) continue;
+    if (!peer_wanted(o.only, pl.name)) continue;
     char impl[64];
     for (int t = 0; t < NT; t++) time_layer(j, &pl, &tgt, logs[t], t + 1, &o, g[t], impl, sizeof impl);
     for (int r = 0; r < o.rounds; r++) {

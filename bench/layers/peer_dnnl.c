@@ -4,7 +4,7 @@
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include "peer_dnnl.h"
 
-#include <errno.h>
+#include <errno.h> /* program_invocation_short_name */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +22,14 @@ _Noreturn void peer_die(const char *fmt, const char *what) {
   } while (0)
 
 /* ---- layers ---- */
+
+int peer_wanted(const char *only, const char *name) {
+  if (!only) return 1;
+  size_t n = strlen(name);
+  for (const char *p = only; (p = strstr(p, name)); p += n)
+    if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
+  return 0;
+}
 
 static int json_int(const cJSON *o, const char *key, int dflt) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);

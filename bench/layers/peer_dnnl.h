@@ -22,6 +22,8 @@ typedef struct peer_layer {
 
 /* Prints "PROGRAM: ", fmt with what, and exits with status 1. */
 _Noreturn void peer_die(const char *fmt, const char *what);
+/* Whether layer `name` is one of `only` ("a,b,c"; NULL: every layer). */
+int peer_wanted(const char *only, const char *name);
 /* The layer of one element of the json's "layers" (dies on a bad shape). */
 void peer_layer_from_json(const cJSON *j, peer_layer *l);
 

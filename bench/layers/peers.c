@@ -92,14 +92,6 @@ static float *rand_buf(size_t n) {
 
 /* ---- layers ---- */
 
-static int wanted(const opts *o, const char *name) {
-  if (!o->only) return 1;
-  size_t n = strlen(name);
-  for (const char *p = o->only; (p = strstr(p, name)); p += n)
-    if ((p == o->only || p[-1] == ',') && (p[n] == ',' || p[n] == 0)) return 1;
-  return 0;
-}
-
 static int load_layers(const opts *o, layer *ls) {
   FILE *f = fopen(o->path, "rb");
   if (!f) peer_die("cannot open %s", o->path);
@@ -114,7 +106,7 @@ static int load_layers(const opts *o, layer *ls) {
   cJSON_ArrayForEach(j, arr) {
     layer l = {0};
     peer_layer_from_json(j, &l.p);
-    if (wanted(o, l.p.name) && count < MAX_LAYERS) ls[count++] = l;
+    if (peer_wanted(o->only, l.p.name) && count < MAX_LAYERS) ls[count++] = l;
   }
   cJSON_Delete(root);
   return count;
