@@ -5,7 +5,8 @@
 # message that names the runner and how many measurements it saved, and
 # exits 1. Run again with a new runner, the same command completes the
 # budget, every record ok. chamcc is stopped (SIGSTOP) while the runner is
-# killed, so no measurement can slip in between: deterministic.
+# killed, so no measurement can slip in between; a result already received
+# may still be written after.
 source "$(dirname "$0")/lib.sh"
 need_lld
 make_model "$WORK/tiny.onnx"
@@ -39,7 +40,10 @@ grep -q "measuring failed 3 times in a row.*runner 127.0.0.1:$PORT" "$WORK/tune.
 records=$(grep -c '^{' "$log")
 grep -q "^chamcc: $records measurements saved in $log" "$WORK/tune.err" || fail "the saved count is not $records"
 say "killed after $before records; $records records"
-[ "$records" -eq "$before" ] || { cat "$log" >&2; fail "records written after the runner was killed"; }
+# one result may have come back from the runner before it was killed and be
+# written only once chamcc runs again (a measurement that did happen); any
+# more would be candidates the dead runner could not have measured
+[ "$records" -le $((before + 1)) ] || { cat "$log" >&2; fail "records written after the runner was killed"; }
 [ "$(grep -c '"status":"ok"' "$log")" -eq "$records" ] || { cat "$log" >&2; fail "records other than ok"; }
 
 start_runner # on a new port
