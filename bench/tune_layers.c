@@ -19,7 +19,9 @@
  * tasks, readings above the FMA peak re-measured, and each task's 4 best
  * configs confirmed (measured again, tune_log_pick then picks among
  * those); without it, the methods run as published (the tuner comparisons).
- * --threads T tunes for a library on T threads (the records say T).
+ * --threads T tunes for a library on T threads (the records say T); the
+ * picks the log holds for the layer on other thread counts are measured
+ * first (tune_log_hints).
  *
  * Every measurement goes to the log (resumable, as chamcc tune), so several
  * tuners and seeds can be compared afterwards with `chamcc report`.
@@ -305,8 +307,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tune_layers: --eval measures at 1 or 2 threads (--threads 1 or 2)\n");
     return 2;
   }
-  /* --eval --threads T picks among T's records; tuning appends to the whole log */
-  tune_log *tl = tune_log_open_for(logpath, tgt.triple, tgt.cpu, eval ? threads : 0, NULL, NULL, &e);
+  /* --eval --threads T picks among T's records; tuning on T threads counts T's records (and
+   * measures the picks of the others first, tune_log_hints) */
+  int log_threads = eval ? threads : threads ? threads : chm_num_cpus();
+  tune_log *tl = tune_log_open_for(logpath, tgt.triple, tgt.cpu, log_threads, NULL, NULL, &e);
   if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
 
   if (n_cfgs && (!eval || !only || rounds > MAX_ROUNDS)) {

@@ -647,7 +647,9 @@ static tune_log *open_logs(const options *o, const log_files *lf, const cg_targe
     fprintf(stderr, "chamcc: %s: %d measurements of an older chamcc's kernels (for %s, %s) are ignored\n",
             lf->desc, tune_log_stale(log), t->triple, t->cpu);
   if (tune_log_other_threads(log) && !o->quiet)
-    fprintf(stderr, "chamcc: %s: %d measurements on another thread count than %d are ignored (--threads)\n",
+    fprintf(stderr,
+            "chamcc: %s: %d measurements on another thread count than %d are not used for this build "
+            "(--threads); tuning measures their picks first\n",
             lf->desc, tune_log_other_threads(log), threads);
   return log;
 }

@@ -121,6 +121,7 @@ struct tune_log {
   int stale;                   /* records of this target/cpu but older kernels, not loaded */
   int threads;                 /* filter: load only records of this thread count (or unknown); 0 = any */
   int other_threads;           /* records of this target/cpu and kernels on other thread counts, not loaded */
+  CHM_VEC(tune_log *) others;  /* those records, one in-memory log per thread count (tune_log_hints) */
   int dups;                    /* records read that were already loaded, not loaded again */
 };
 
@@ -731,6 +732,38 @@ static int other_threads(const tune_log *l, const tune_record *r) {
 
 int tune_log_other_threads(const tune_log *l) { return l->other_threads; }
 
+static tune_log *log_new(const char *path, const char *target, const char *cpu, int threads, int readonly,
+                         void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
+
+/* Counts r, a record of another thread count, and keeps it (once) in that
+ * count's log for tune_log_hints. */
+static void keep_other(tune_log *l, const tune_record *r) {
+  l->other_threads++;
+  tune_log *o = NULL;
+  for (int i = 0; i < l->others.len && !o; i++)
+    if (l->others.data[i]->threads == r->threads) o = l->others.data[i];
+  if (!o) {
+    o = log_new(NULL, l->target, l->cpu, r->threads, 0, NULL, NULL, NULL);
+    chm_vec_push(&l->others, o);
+  }
+  if (!loaded(o, r)) store(o, r);
+}
+
+int tune_log_hints(const tune_log *l, const char *task, const int *dflt, int n, int (*out)[TUNE_MAX_KNOBS],
+                   int max) {
+  int k = 0;
+  for (int i = 0; i < l->others.len && k < max; i++) {
+    const tune_record *p = tune_log_pick(l->others.data[i], task, dflt, n);
+    if (!p || p->status != MEAS_OK || p->n_config != n || (dflt && same_config(p, dflt, n))) continue;
+    int dup = 0;
+    for (int j = 0; j < k && !dup; j++) dup = !memcmp(out[j], p->config, (size_t)n * sizeof(int));
+    if (dup) continue;
+    memset(out[k], 0, sizeof out[k]);
+    memcpy(out[k++], p->config, (size_t)n * sizeof(int));
+  }
+  return k;
+}
+
 /* Reads all of fd from offset 0 into a NUL-terminated buffer. */
 static char *read_all(int fd, size_t *size) {
   size_t cap = 1 << 16, n = 0;
@@ -762,7 +795,7 @@ static void load_lines(tune_log *l, const char *path, char *buf, size_t size,
     else if (!parse_line(p, unterminated, &r, why)) {
       if (matches(l, &r)) {
         if (stale(l, &r)) l->stale++;
-        else if (other_threads(l, &r)) l->other_threads++;
+        else if (other_threads(l, &r)) keep_other(l, &r);
         else if (loaded(l, &r)) l->dups++;
         else store(l, &r);
       }
@@ -855,6 +888,8 @@ void tune_log_close(tune_log *l) {
     chm_vec_free(&lt->recs), chm_vec_free(&lt->conf), chm_vec_free(&lt->refs);
   }
   chm_vec_free(&l->tasks);
+  for (int i = 0; i < l->others.len; i++) tune_log_close(l->others.data[i]);
+  chm_vec_free(&l->others);
   free(l->task_hash.slot);
   free(l->cfg_hash.slot);
   free(l->rec_hash.slot);

@@ -390,14 +390,17 @@ static int measure_round(task_run *k, const int *cfgs, int n, double t_prop, tun
 }
 
 /* Proposes up to `want` new configs into cfgs: the template's default
- * first, then the method's, less those the log has. Returns how many; *none
- * is set when the method had nothing at all to propose. */
+ * first, then the picks of the task on other thread counts
+ * (tune_log_hints), then the method's, less those the log has. Returns how
+ * many; *none is set when the method had nothing at all to propose. */
 static int propose(task_run *k, int *cfgs, int want, int *none) {
   int n = 0;
   if (k->p.done == k->start) { /* the default first: tuning never ends worse than it */
-    int idx[TUNE_MAX_KNOBS];
+    int idx[TUNE_MAX_KNOBS], hint[TUNE_HINTS][TUNE_MAX_KNOBS];
     tune_task_default(k->t, idx);
     tune_batch_add(&k->c, cfgs, &n, idx);
+    int h = tune_log_hints(k->s->log, k->t->key, idx, k->t->space.n_knobs, hint, TUNE_HINTS);
+    for (int i = 0; i < h && n < want; i++) tune_batch_add(&k->c, cfgs, &n, hint[i]);
   }
   k->fit_s = 0;
   int got = k->s->method->propose(k->st, &k->c, cfgs + n * TUNE_MAX_KNOBS, want - n);

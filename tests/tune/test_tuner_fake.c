@@ -30,6 +30,10 @@
  *                                   machine would; with `grid` (every
  *                                   config measured) the plain readings
  *                                   are shown to pick a worse one
+ *   test_tuner_fake hints FILE      a task tuned on 2 threads, with the
+ *                                   log FILE holding it tuned on 1,
+ *                                   measures the 1-thread pick right
+ *                                   after the default
  */
 #include "chamcc/tune.h"
 
@@ -347,6 +351,39 @@ static void test_default(void) {
   }
 }
 
+/* The task tuned on 1 thread into path, then on 2 with a budget of 2:
+ * the default and the 1-thread pick are what the 2-thread run measures. */
+static void test_hints(const char *path) {
+  remove(path);
+  tune_task t = small_task();
+  int def[TUNE_MAX_KNOBS] = {0}, pick[TUNE_MAX_KNOBS] = {0}, nk = t.space.n_knobs;
+  tune_task_default(&t, def);
+  chm_err e = {0};
+  for (int threads = 1; threads <= 2; threads++) {
+    tune_log *log = tune_log_open_for(path, tgt.triple, tgt.cpu, threads, NULL, NULL, &e);
+    CHECK(log != NULL, "%s: %s", path, e.msg);
+    if (!log) return;
+    tune_meter *m = tune_meter_fake(&(tune_fake_opts){.seed = 7, .noise = NOISE_PERCENT / 100.0, .reference = 1});
+    tune_session s = session(log, m, "random");
+    s.confirm_default = 1;
+    t.mach.threads = threads;
+    CHECK(run(&s, &t, threads == 1 ? 40 : 2) == 0);
+    if (threads == 1) {
+      const tune_record *p = tune_log_pick(log, t.key, def, nk);
+      CHECK(p && memcmp(p->config, def, sizeof(int) * nk), "the 1-thread pick is the default");
+      if (p) memcpy(pick, p->config, sizeof(int) * nk);
+    } else {
+      int singles, confirms;
+      count(log, &t, &singles, &confirms);
+      CHECK(singles == 2 && tune_log_has(log, t.key, def, nk) && tune_log_has(log, t.key, pick, nk),
+            "%d measurements on 2 threads: want the default and the 1-thread pick", singles);
+      CHECK(tune_log_get(log, 0)->threads == 2, "a 2-thread record says %d", tune_log_get(log, 0)->threads);
+    }
+    tune_meter_free(m);
+    tune_log_close(log);
+  }
+}
+
 int main(int argc, char **argv) {
   chm_err e = {0};
   if (cg_target_init(&tgt, NULL, NULL, &e)) return fprintf(stderr, "%s\n", e.msg), 1;
@@ -360,7 +397,8 @@ int main(int argc, char **argv) {
   else if (!strcmp(what, "suspect")) test_suspect();
   else if (!strcmp(what, "drift")) test_drift(method);
   else if (!strcmp(what, "default")) test_default();
-  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum|drift METHOD | resume | infra | suspect | stop | default\n"), 2;
+  else if (!strcmp(what, "hints") && argc > 2) test_hints(argv[2]);
+  else return fprintf(stderr, "usage: test_tuner_fake budget|optimum|drift METHOD | resume | infra | suspect | stop | default | hints FILE\n"), 2;
   printf("%s %s: %.3f s\n", what, method, chm_now() - t0);
   if (failures) fprintf(stderr, "test_tuner_fake: %d checks failed\n", failures);
   return failures != 0;

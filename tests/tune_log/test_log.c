@@ -680,6 +680,53 @@ static void test_threads(void) {
   tune_log_close(l);
 }
 
+/* A log opened for a thread count keeps each other count's records for
+ * tune_log_hints: per count, the config a build on it would use. */
+static void test_hints(void) {
+  const char *path = scratch("hints.jsonl");
+  static const struct {
+    const char *config;
+    double t;
+    int threads;
+  } rec[] = {
+      {"0,0,0", 0.4, 1}, {"1,0,0", 0.5, 1}, {"2,0,0", 0.2, 1}, /* 1 thread: 2,0,0 */
+      {"0,0,0", 0.3, 4}, {"3,0,0", 0.1, 4},                    /* 4 threads: 3,0,0 */
+      {"0,0,0", 0.1, 8}, {"1,1,1", 0.2, 8},                    /* 8 threads: the default */
+      {"1,1,1", 0.05, 2},                                      /* this count: not a hint */
+      {"2,0,0", 0.1, 6},                                       /* 6 threads: a hint already given */
+  };
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL, "%s", path);
+  if (!f) return;
+  for (size_t i = 0; i < sizeof rec / sizeof rec[0]; i++)
+    fprintf(f,
+            "{\"version\":1,\"target\":\"T\",\"cpu\":\"C\",\"task\":\"H\",\"flops\":1e6,\"config\":[%s],"
+            "\"tuner\":\"ga\",\"times\":[%g],\"status\":\"ok\",\"message\":\"\",\"timestamp\":%zu,"
+            "\"compile_s\":0.1,\"run_s\":0.2,\"kernels\":%d,\"threads\":%d}\n",
+            rec[i].config, rec[i].t, i + 1, TUNE_KERNELS, rec[i].threads);
+  fclose(f);
+  chm_err e = {0};
+  tune_log *l = tune_log_open_for(path, "T", "C", 2, NULL, NULL, &e);
+  CHECK(l != NULL, "open: %s", e.msg);
+  if (!l) return;
+  static const int dflt[3] = {0, 0, 0};
+  int out[4][TUNE_MAX_KNOBS];
+  int n = tune_log_hints(l, "H", dflt, 3, out, 4);
+  CHECK(n == 2, "%d hints, want 2 (1 and 4 threads)", n);
+  if (n == 2)
+    CHECK(out[0][0] == 2 && out[0][1] == 0 && out[1][0] == 3 && out[1][2] == 0, "hints %d,%d,%d and %d,%d,%d",
+          out[0][0], out[0][1], out[0][2], out[1][0], out[1][1], out[1][2]);
+  CHECK(tune_log_hints(l, "H", dflt, 3, out, 1) == 1, "max 1 not kept");
+  CHECK(tune_log_hints(l, "other", dflt, 3, out, 4) == 0, "hints for a task without records");
+  CHECK(tune_log_size(l) == 1 && tune_log_other_threads(l) == 8, "%d loaded, %d others", tune_log_size(l),
+        tune_log_other_threads(l));
+  tune_log_close(l);
+  l = tune_log_open(path, "T", "C", NULL, NULL, &e); /* any thread count: nothing is another's */
+  if (!l) return;
+  CHECK(tune_log_hints(l, "H", dflt, 3, out, 4) == 0, "hints from a log of every thread count");
+  tune_log_close(l);
+}
+
 /* ---- reference readings ---- */
 
 /* A record of task "R", config {c}, with times t[3] read beside the
@@ -951,6 +998,7 @@ int main(int argc, char **argv) {
       {"concurrent", test_concurrent}, {"scale", test_scale},       {"kernels", test_kernels},
       {"readonly", test_readonly},   {"threads", test_threads},     {"merge", test_merge},
       {"load", test_load},           {"reference", test_reference}, {"pick", test_pick},
+      {"hints", test_hints},
   };
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (!strcmp(argv[1], tests[i].name)) {

@@ -138,6 +138,15 @@ tune_log *tune_log_open(const char *path, const char *target, const char *cpu,
 tune_log *tune_log_open_for(const char *path, const char *target, const char *cpu, int threads,
                             void (*warn)(void *ctx, const char *msg), void *ctx, chm_err *e);
 int tune_log_other_threads(const tune_log *l); /* records of this target/cpu on other thread counts */
+/* Configs worth measuring first when tuning `task` on the log's thread
+ * count: for each other thread count the log's files hold records of
+ * (tune_log_open_for), the config a build on that count would use
+ * (tune_log_pick against the task's default dflt, n knobs), unless it is
+ * the default. The knob space does not depend on the thread count, and a
+ * tile that suits the caches on one count mostly suits them on another,
+ * while 200 measurements can miss it. Returns how many (at most max). */
+int tune_log_hints(const tune_log *l, const char *task, const int *dflt, int n, int (*out)[TUNE_MAX_KNOBS],
+                   int max);
 /* The same for a reader (a report, a retime): PATH must exist and is never
  * written, not even to end a cut last line; tune_log_append fails. */
 tune_log *tune_log_read(const char *path, const char *target, const char *cpu,
@@ -475,6 +484,7 @@ enum {
   TUNE_CONFIRM_FINALISTS = 4, /* finalists a build confirms (tune_session.confirm of chamcc's builds) */
   TUNE_INFRA_LIMIT = 3,    /* infra errors in a row that fail a task (the measuring is broken) */
   TUNE_IDLE_ROUNDS = 3,    /* rounds in a row that propose only measured configs end a task */
+  TUNE_HINTS = 4,          /* picks on other thread counts a task measures first (tune_log_hints) */
 };
 
 /* The FMA peak of this machine on `threads` threads, GFLOP/s, as the
