@@ -550,11 +550,6 @@ static int is_folder(const char *path) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* Two strings of 64 bytes each: target, then CPU. */
-static int cmp_str_pair(const void *a, const void *b) {
-  int c = strcmp(a, b);
-  return c ? c : strcmp((const char *)a + 64, (const char *)b + 64);
-}
 
 /* Adds the *.jsonl files of a folder to v, sorted by name. */
 static void add_folder(const char *dir, void *vec) {
@@ -942,9 +937,20 @@ static int merge_main(int argc, char **argv) {
 
 typedef struct log_group {
   char target[64], cpu[64]; /* one machine kind */
+  int threads;              /* one thread count (0: the records do not say) */
 } log_group;
 
-/* The distinct (target, CPU) of every record of the logs, sorted. */
+static int cmp_group(const void *a, const void *b) {
+  const log_group *x = a, *y = b;
+  int c = strcmp(x->target, y->target);
+  if (!c) c = strcmp(x->cpu, y->cpu);
+  return c ? c : (x->threads > y->threads) - (x->threads < y->threads);
+}
+
+/* The distinct (target, CPU, thread count) of the logs' records, sorted;
+ * records that do not say their thread count make a group of their own
+ * only where no record of that target and CPU says one (else they join
+ * each, as they do a build). */
 static int log_groups(char **in, int n, log_group **out) {
   chm_err e = {0};
   tune_log *all = tune_log_open(NULL, NULL, NULL, NULL, NULL, &e);
@@ -953,42 +959,79 @@ static int log_groups(char **in, int n, log_group **out) {
   CHM_VEC(log_group) g = {0};
   for (int i = 0; i < tune_log_size(all); i++) {
     const tune_record *r = tune_log_get(all, i);
-    int j = 0;
-    while (j < g.len && (strcmp(g.data[j].target, r->target) || strcmp(g.data[j].cpu, r->cpu))) j++;
-    if (j < g.len) continue;
-    log_group x;
+    log_group x = {.threads = r->threads};
     snprintf(x.target, sizeof x.target, "%s", r->target);
     snprintf(x.cpu, sizeof x.cpu, "%s", r->cpu);
-    chm_vec_push(&g, x);
+    int j = 0;
+    while (j < g.len && cmp_group(&g.data[j], &x)) j++;
+    if (j == g.len) chm_vec_push(&g, x);
   }
   tune_log_close(all);
-  if (g.len) qsort(g.data, (size_t)g.len, sizeof *g.data, cmp_str_pair);
+  int k = 0; /* drop the unknown count's group where a known one exists */
+  for (int i = 0; i < g.len; i++) {
+    int known = 0;
+    for (int j = 0; j < g.len && !g.data[i].threads && !known; j++)
+      known = g.data[j].threads && !strcmp(g.data[j].target, g.data[i].target) && !strcmp(g.data[j].cpu, g.data[i].cpu);
+    if (!known) g.data[k++] = g.data[i];
+  }
+  g.len = k;
+  if (g.len) qsort(g.data, (size_t)g.len, sizeof *g.data, cmp_group);
   *out = g.data;
   return g.len;
+}
+
+/* What a build for target would use for task (tune_log_pick against the
+ * task's default config), with *tuned set when that is not the default;
+ * tune_log_best when the key or target is not known here. */
+static const tune_record *stats_pick(const tune_log *l, const char *task, const cg_target *t, int *tuned) {
+  tune_task tk;
+  tune_machine m = t ? tune_machine_of(t, 0) : (tune_machine){0};
+  int def[TUNE_MAX_KNOBS];
+  const tune_record *r;
+  if (t && !tune_task_from_key(task, t->vregs, &m, &tk)) {
+    tune_task_default(&tk, def);
+    r = tune_log_pick(l, task, def, tk.space.n_knobs);
+    *tuned = r && memcmp(r->config, def, sizeof(int) * (size_t)tk.space.n_knobs);
+  } else {
+    r = tune_log_best(l, task);
+    *tuned = -1;
+  }
+  return r;
 }
 
 /* One machine kind's tasks: what a build for it would use. */
 static void print_group(char **in, int n, const log_group *g) {
   chm_err e = {0};
-  tune_log *l = tune_log_open(NULL, g->target, g->cpu, NULL, NULL, &e);
+  cg_target tgt;
+  /* the records name the target by its normalized triple: this machine's, or one chamcc knows */
+  int known = !cg_target_init(&tgt, NULL, NULL, &e) && !strcmp(tgt.triple, g->target) && !strcmp(tgt.cpu, g->cpu);
+  if (!known) known = !cg_target_init(&tgt, g->target, g->cpu, &e);
+  e = (chm_err){0};
+  tune_log *l = tune_log_open_for(NULL, g->target, g->cpu, g->threads, NULL, NULL, &e);
   for (int i = 0; i < n; i++)
     if (tune_log_load(l, in[i], NULL, NULL, &e)) die(e.msg);
   tune_task_stats *ts;
-  int nt = tune_log_task_stats(l, &ts), meas = 0, failed = 0, conf = 0;
+  int nt = tune_log_task_stats(l, &ts), meas = 0, failed = 0, conf = 0, tuned_n = 0;
   double cost = 0;
   for (int i = 0; i < nt; i++) meas += ts[i].measured, failed += ts[i].failed, conf += ts[i].confirms, cost += ts[i].cost_s;
-  printf("%s, %s: %d tasks, %d measurements (%d failed), %d confirmations, %.1f s of tuning", g->target, g->cpu, nt,
-         meas, failed, conf, cost);
+  printf("%s, %s, ", g->target, g->cpu);
+  if (g->threads) printf("%d thread%s", g->threads, g->threads == 1 ? "" : "s");
+  else printf("threads not recorded");
+  printf(": %d tasks, %d measurements (%d failed), %d confirmations, %.1f s of tuning", nt, meas, failed, conf, cost);
   if (tune_log_stale(l)) printf("; %d measurements of older kernels not counted", tune_log_stale(l));
-  printf("\n  %8s %6s %8s %12s %15s %8s  %s\n", "measured", "failed", "confirms", "best GFLOP/s", "(min-max)",
-         "tuning s", "task");
+  printf("\n  %8s %6s %8s %12s %15s %7s %8s  %s\n", "measured", "failed", "confirms", "build GFLOP/s", "(min-max)",
+         "config", "tuning s", "task");
   for (int i = 0; i < nt; i++) {
-    tune_figure f = tune_log_best_figure(l, ts[i].task);
+    int tuned;
+    const tune_record *r = stats_pick(l, ts[i].task, known ? &tgt : NULL, &tuned);
+    tune_figure f = r ? tune_log_config_figure(l, r) : (tune_figure){0};
+    tuned_n += tuned > 0;
     char spread[48];
     snprintf(spread, sizeof spread, "(%.1f-%.1f)", f.lo, f.hi);
-    printf("  %8d %6d %8d %12.1f %15s %8.1f  %s\n", ts[i].measured, ts[i].failed, ts[i].confirms, f.gflops, spread,
-           ts[i].cost_s, ts[i].task);
+    printf("  %8d %6d %8d %13.1f %15s %7s %8.1f  %s\n", ts[i].measured, ts[i].failed, ts[i].confirms, f.gflops, spread,
+           tuned < 0 ? "best" : tuned ? "tuned" : "default", ts[i].cost_s, ts[i].task);
   }
+  if (known) printf("  a build uses a tuned config for %d of %d tasks, the default for the others\n", tuned_n, nt);
   free(ts);
   tune_log_close(l);
 }
@@ -1015,8 +1058,9 @@ static int log_main(int argc, char **argv) {
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
     printf("usage: chamcc log merge OUT.jsonl LOG...   every distinct record of the logs into OUT,\n"
            "                                           sorted (idempotent, input order does not matter)\n"
-           "       chamcc log stats LOG...             per target and CPU: tasks, measurements, best\n"
-           "                                           GFLOP/s per task (what a build would use)\n"
+           "       chamcc log stats LOG...             per target, CPU and thread count: tasks,\n"
+           "                                           measurements, and per task the GFLOP/s of the\n"
+           "                                           config a build would use, tuned or the default\n"
            "A LOG may be a folder: its *.jsonl files.\n");
     exit(0);
   }
