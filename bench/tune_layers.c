@@ -309,7 +309,7 @@ int main(int argc, char **argv) {
   }
   /* --eval --threads T picks among T's records; tuning on T threads counts T's records (and
    * measures the picks of the others first, tune_log_hints) */
-  int log_threads = eval ? threads : threads ? threads : chm_num_cpus();
+  int log_threads = eval ? threads : tune_machine_of(&tgt, threads).threads;
   tune_log *tl = tune_log_open_for(logpath, tgt.triple, tgt.cpu, log_threads, NULL, NULL, &e);
   if (!tl) return fprintf(stderr, "tune_layers: %s\n", e.msg), 1;
 

@@ -626,12 +626,19 @@ static void free_logs(log_files *lf) {
   chm_vec_free(&lf->read);
 }
 
+/* Whether TRIPLE and CPU (as records and targets name them) are this
+ * machine; fills host either way. */
+static int is_host(const char *triple, const char *cpu, cg_target *host) {
+  chm_err e = {0};
+  return !cg_target_init(host, NULL, NULL, &e) && !strcmp(host->triple, triple) && !strcmp(host->cpu, cpu);
+}
+
 /* The log appended to, with the records of the others loaded; says how
  * many records of older kernels it ignores. */
 static tune_log *open_logs(const options *o, const log_files *lf, const cg_target *t) {
   chm_err e = {0};
   cg_target host;
-  int native = !cg_target_init(&host, NULL, NULL, &e) && !strcmp(host.triple, t->triple) && !strcmp(host.cpu, t->cpu);
+  int native = is_host(t->triple, t->cpu, &host);
   /* the library's thread count, when it is known here: records of others are not used */
   int threads = o->threads ? o->threads : native ? chm_num_cpus() : 0;
   tune_log *log = tune_log_open_for(lf->append, t->triple, t->cpu, threads, warn_log, (void *)o, &e);
@@ -1003,9 +1010,8 @@ static const tune_record *stats_pick(const tune_log *l, const char *task, const 
 static void print_group(char **in, int n, const log_group *g) {
   chm_err e = {0};
   cg_target tgt;
-  /* the records name the target by its normalized triple: this machine's, or one chamcc knows */
-  int known = !cg_target_init(&tgt, NULL, NULL, &e) && !strcmp(tgt.triple, g->target) && !strcmp(tgt.cpu, g->cpu);
-  if (!known) known = !cg_target_init(&tgt, g->target, g->cpu, &e);
+  /* records name a target by its normalized triple: this machine's, or one chamcc knows */
+  int known = is_host(g->target, g->cpu, &tgt) || !cg_target_init(&tgt, g->target, g->cpu, &e);
   e = (chm_err){0};
   tune_log *l = tune_log_open_for(NULL, g->target, g->cpu, g->threads, NULL, NULL, &e);
   for (int i = 0; i < n; i++)

@@ -685,26 +685,31 @@ static void test_threads(void) {
 static void test_hints(void) {
   const char *path = scratch("hints.jsonl");
   static const struct {
-    const char *config;
+    int config[3];
     double t;
     int threads;
   } rec[] = {
-      {"0,0,0", 0.4, 1}, {"1,0,0", 0.5, 1}, {"2,0,0", 0.2, 1}, /* 1 thread: 2,0,0 */
-      {"0,0,0", 0.3, 4}, {"3,0,0", 0.1, 4},                    /* 4 threads: 3,0,0 */
-      {"0,0,0", 0.1, 8}, {"1,1,1", 0.2, 8},                    /* 8 threads: the default */
-      {"1,1,1", 0.05, 2},                                      /* this count: not a hint */
-      {"2,0,0", 0.1, 6},                                       /* 6 threads: a hint already given */
+      {{0, 0, 0}, 0.4, 1}, {{1, 0, 0}, 0.5, 1}, {{2, 0, 0}, 0.2, 1}, /* 1 thread: 2,0,0 */
+      {{0, 0, 0}, 0.3, 4}, {{3, 0, 0}, 0.1, 4},                      /* 4 threads: 3,0,0 */
+      {{0, 0, 0}, 0.1, 8}, {{1, 1, 1}, 0.2, 8},                      /* 8 threads: the default */
+      {{1, 1, 1}, 0.05, 2},                                          /* this count: not a hint */
+      {{2, 0, 0}, 0.1, 6},                                           /* 6 threads: a hint already given */
   };
-  FILE *f = fopen(path, "w");
-  CHECK(f != NULL, "%s", path);
-  if (!f) return;
-  for (size_t i = 0; i < sizeof rec / sizeof rec[0]; i++)
-    fprintf(f,
-            "{\"version\":1,\"target\":\"T\",\"cpu\":\"C\",\"task\":\"H\",\"flops\":1e6,\"config\":[%s],"
-            "\"tuner\":\"ga\",\"times\":[%g],\"status\":\"ok\",\"message\":\"\",\"timestamp\":%zu,"
-            "\"compile_s\":0.1,\"run_s\":0.2,\"kernels\":%d,\"threads\":%d}\n",
-            rec[i].config, rec[i].t, i + 1, TUNE_KERNELS, rec[i].threads);
-  fclose(f);
+  remove(path);
+  warns ws;
+  tune_log *w = open_log(path, NULL, NULL, &ws);
+  if (!w) return;
+  for (int i = 0; i < (int)(sizeof rec / sizeof rec[0]); i++) {
+    tune_record r = make("H", i, MEAS_OK);
+    snprintf(r.target, sizeof r.target, "T");
+    snprintf(r.cpu, sizeof r.cpu, "C");
+    r.n_config = 3;
+    memcpy(r.config, rec[i].config, sizeof rec[i].config);
+    r.n_times = 1, r.times[0] = rec[i].t, r.n_ref = 0;
+    r.kernels = TUNE_KERNELS, r.threads = rec[i].threads;
+    append(w, &r);
+  }
+  tune_log_close(w);
   chm_err e = {0};
   tune_log *l = tune_log_open_for(path, "T", "C", 2, NULL, NULL, &e);
   CHECK(l != NULL, "open: %s", e.msg);
